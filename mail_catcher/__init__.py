@@ -1,0 +1,1 @@
+"""A local SMTP catcher for development: every message is kept as an .eml file."""

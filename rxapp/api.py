@@ -1,0 +1,64 @@
+"""HTTP routes beside Reflex's own (mounted through `api_transformer`): HTTP only, no business rules."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from rxapp.services import auth
+from rxapp.services.permissions import home_path
+from rxapp.settings import get_settings
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths are followed after sign-in (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def _set_session_cookie(response: Response, token: str, max_age: int) -> None:
+    settings = get_settings()
+    response.set_cookie(settings.session_cookie_name, token, max_age=max_age, path="/", httponly=True,
+                        samesite="lax", secure=settings.cookie_secure)
+
+
+async def start_session(request: Request) -> Response:
+    """Exchange a sign-in ticket for the HttpOnly session cookie, then go to the app."""
+    ticket = request.query_params.get("ticket", "")
+    new = await asyncio.to_thread(auth.redeem_ticket, ticket) if ticket else None
+    if new is None:
+        return RedirectResponse("/login?error=expired", status_code=303)
+    target = safe_next(request.query_params.get("next"), home_path(new.principal))
+    response = RedirectResponse(target, status_code=303)
+    _set_session_cookie(response, new.token, get_settings().session_absolute_hours * 3600)
+    return response
+
+
+async def signed_out(request: Request) -> Response:
+    """Revoke the session (if the handler has not already) and clear the cookie."""
+    token = request.cookies.get(get_settings().session_cookie_name)
+    await asyncio.to_thread(auth.sign_out, token)
+    response = RedirectResponse("/login?signed_out=1", status_code=303)
+    response.delete_cookie(get_settings().session_cookie_name, path="/")
+    return response
+
+
+async def health(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def build() -> Starlette:
+    return Starlette(routes=[
+        Route("/auth/session", start_session, methods=["GET"]),
+        Route("/auth/signed-out", signed_out, methods=["GET"]),
+        Route("/api/health", health, methods=["GET"]),
+    ])

@@ -1,0 +1,48 @@
+"""Background jobs (APScheduler in the backend process): the outbox sender and, later, Zoom retries.
+
+Each job claims its rows in the database, so running it in several worker processes at once
+sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from rxapp.services import notifications
+from rxapp.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+async def deliver_notifications() -> None:
+    try:
+        await asyncio.to_thread(notifications.deliver_due)
+    except Exception:  # a failing run must not stop the schedule
+        log.exception("outbox delivery failed")
+
+
+def build_scheduler() -> AsyncIOScheduler:
+    settings = get_settings()
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(deliver_notifications, "interval", seconds=settings.outbox_poll_seconds,
+                      id="deliver-notifications", max_instances=1, coalesce=True)
+    return scheduler
+
+
+@asynccontextmanager
+async def scheduler_lifespan() -> AsyncIterator[None]:
+    if os.environ.get("RUN_JOBS", "1") == "0":
+        yield
+        return
+    scheduler = build_scheduler()
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,53 @@
+"""SQLModel tables. The schema is only ever created by Alembic migrations."""
+
+from rxapp.models.practice import (
+    Client,
+    Practice,
+    PractitionerProfile,
+    TrustedPractitioner,
+    User,
+)
+from rxapp.models.records import (
+    AuditEvent,
+    LoginSession,
+    LoginThrottle,
+    Notification,
+    SignInTicket,
+)
+from rxapp.models.scheduling import Appointment, Meeting
+from rxapp.models.types import (
+    AppointmentStatus,
+    Channel,
+    MeetingStatus,
+    NotificationStatus,
+    Role,
+    SyncState,
+    UTCDateTime,
+    ZoomConnectionStatus,
+)
+from rxapp.models.zoom import WebhookEvent, ZoomConnection
+
+__all__ = [
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEvent",
+    "Channel",
+    "Client",
+    "LoginSession",
+    "LoginThrottle",
+    "Meeting",
+    "MeetingStatus",
+    "Notification",
+    "NotificationStatus",
+    "Practice",
+    "PractitionerProfile",
+    "Role",
+    "SignInTicket",
+    "SyncState",
+    "TrustedPractitioner",
+    "UTCDateTime",
+    "User",
+    "WebhookEvent",
+    "ZoomConnection",
+    "ZoomConnectionStatus",
+]

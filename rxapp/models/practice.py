@@ -1,0 +1,74 @@
+"""The practice and its people: users, practitioner profiles, clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from rxapp.models.types import Role, UTCDateTime
+from rxapp.services.clock import now
+
+
+class Practice(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    timezone: str = Field(default="America/New_York", max_length=64)
+    allow_zoom: bool = False
+    standard_reminder_days: int = 1
+    telehealth_reminder_minutes: int = 15
+    telehealth_reminder_includes_link: bool = False
+    telehealth_location_name: str = Field(default="", max_length=200)
+    telehealth_location_address: str = Field(default="", max_length=500)
+    default_pos_code: str = Field(default="10", max_length=2)
+    sms_credits: int = 0
+    notify_client_when_started: bool = True
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in. `email` is stored lower-cased, so uniqueness is case-insensitive."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    email: str = Field(sa_column=Column(String(320), unique=True, nullable=False))
+    full_name: str = Field(max_length=200)
+    password_hash: str | None = Field(default=None, max_length=255)
+    role: Role = Field(sa_type=String(20))
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class PractitionerProfile(SQLModel, table=True):
+    __tablename__ = "practitioner_profile"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    timezone: str = Field(default="America/New_York", max_length=64)
+    telehealth_enabled: bool = False
+
+
+class Client(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    full_name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    timezone: str = Field(default="America/New_York", max_length=64)
+    user_id: int | None = Field(default=None, foreign_key="user.id", unique=True)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class TrustedPractitioner(SQLModel, table=True):
+    """A client's choice of a practitioner they trust; only those may book them as a patient."""
+
+    __tablename__ = "trusted_practitioner"
+    __table_args__ = (UniqueConstraint("client_id", "practitioner_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    practitioner_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

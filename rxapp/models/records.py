@@ -1,0 +1,91 @@
+"""Sign-in sessions, the notification outbox and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from rxapp.models.types import Channel, NotificationStatus, UTCDateTime
+from rxapp.services.clock import now
+
+
+class LoginSession(SQLModel, table=True):
+    """A signed-in browser. Only a hash of the cookie value is stored."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per email, known or not, so a lockout says nothing about who exists.
+
+    It is the one table without a practice: it is keyed by what a stranger typed.
+    """
+
+    __tablename__ = "login_throttle"
+
+    email: str = Field(sa_column=Column(String(320), primary_key=True))
+    failures: int = 0
+    window_started_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SignInTicket(SQLModel, table=True):
+    """A single-use, short-lived proof of a good password, exchanged by an HTTP route for
+    the HttpOnly session cookie (the websocket handler cannot set cookies itself)."""
+
+    __tablename__ = "sign_in_ticket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    user_id: int = Field(foreign_key="user.id")
+    ticket_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: written in the same transaction as the change it reports, sent later."""
+
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    idempotency_key: str = Field(sa_column=Column(String(255), unique=True, nullable=False))
+    channel: Channel = Field(default=Channel.EMAIL, sa_type=String(10))
+    to_address: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    ics: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    status: NotificationStatus = Field(default=NotificationStatus.PENDING, sa_type=String(10))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_practice_created", "practice_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id")
+    actor_user_id: int | None = Field(default=None, foreign_key="user.id")
+    action: str = Field(max_length=100)
+    subject_type: str = Field(default="", max_length=50)
+    subject_id: str = Field(default="", max_length=64)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

@@ -1,0 +1,71 @@
+"""Appointments on the calendar and the telehealth meetings attached to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from rxapp.models.types import AppointmentStatus, MeetingStatus, SyncState, UTCDateTime
+from rxapp.services.clock import now
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),
+        Index("ix_appointment_practice_start", "practice_id", "start_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id")
+    practitioner_id: int = Field(foreign_key="user.id")
+    client_id: int = Field(foreign_key="client.id", index=True)
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    duration_minutes: int = 50
+    telehealth: bool = False
+    pos_code: str = Field(default="11", max_length=2)
+    status: AppointmentStatus = Field(default=AppointmentStatus.BOOKED, sa_type=String(20), index=True)
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class Meeting(SQLModel, table=True):
+    """A telehealth session and its Zoom meeting.
+
+    The join URL and passcode are encrypted at rest: they let anyone into the session.
+    `sync_state` says whether Zoom has caught up with this row; a retry job works on
+    everything that is not SYNCED, so a Zoom outage never loses a meeting.
+    """
+
+    __table_args__ = (
+        Index("ix_meeting_practitioner_start", "practitioner_id", "start_at"),
+        Index("ix_meeting_practice_start", "practice_id", "start_at"),
+        Index("ix_meeting_sync", "sync_state", "next_sync_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id")
+    practitioner_id: int = Field(foreign_key="user.id")
+    client_id: int = Field(foreign_key="client.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
+    topic: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    duration_minutes: int = 50
+    timezone: str = Field(max_length=64)
+    status: MeetingStatus = Field(default=MeetingStatus.SCHEDULED, sa_type=String(20), index=True)
+    cancel_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    zoom_meeting_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    zoom_host_user_id: str | None = Field(default=None, max_length=64)
+    join_url_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    passcode_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    sync_state: SyncState = Field(default=SyncState.PENDING_CREATE, sa_type=String(20))
+    sync_attempts: int = 0
+    next_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_sync_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

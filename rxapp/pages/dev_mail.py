@@ -1,0 +1,34 @@
+"""Caught mail, for a person evaluating the app (development only)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxapp.components.shell import app_shell, empty_state
+from rxapp.state.auth import AuthState
+from rxapp.state.dev_mail import DevMailState
+
+
+def _mail(mail: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(mail["subject"], size="3", as_="h2"),
+            rx.text("To: ", mail["to"], color_scheme="gray"),
+            rx.cond(mail["attachments"] != "", rx.text("Attachments: ", mail["attachments"], color_scheme="gray")),
+            rx.el.pre(mail["text"], style={"white_space": "pre-wrap", "font_family": "inherit"}),
+            spacing="1", align="start",
+        ),
+        width="100%", class_name="caught-mail",
+    )
+
+
+@rx.page(route="/dev/mail", title="Caught mail · Telehealth", on_load=[AuthState.guard, DevMailState.load])
+def dev_mail_page() -> rx.Component:
+    return app_shell(
+        "/dev/mail", "Caught mail",
+        rx.button("Refresh", on_click=DevMailState.load, variant="soft"),
+        rx.cond(~DevMailState.available,
+                empty_state("Not available", "Caught mail is shown only in development."),
+                rx.cond(DevMailState.mails.length() > 0, rx.vstack(rx.foreach(DevMailState.mails, _mail), width="100%"),
+                        empty_state("No mail caught yet", "Emails the app sends in development appear here."))),
+    )

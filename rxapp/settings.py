@@ -1,0 +1,71 @@
+"""Every setting of the app, read from environment variables with embedded defaults.
+
+The defaults describe the embedded configuration that `make run` starts: a SQLite file,
+the Zoom sandbox on loopback, a local SMTP catcher. The README has the same table.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    app_env: Literal["development", "production", "test"] = "development"
+    app_url: str = Field("http://localhost:3000", description="Public origin of the app")
+    app_port: int = 3000
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'telehealth.db'}"
+    redis_url: str = ""
+
+    secret_keys: str = Field("", description="Comma-separated Fernet keys, newest first")
+    secret_key_file: Path = ROOT / "var" / "secret.keys"
+
+    session_cookie_name: str = "th_session"
+    session_idle_minutes: int = 60
+    session_absolute_hours: int = 12
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    login_lock_minutes: int = 15
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Demo Practice <no-reply@telehealth.local>"
+    mail_catcher_port: int = 1025
+    mail_catcher_dir: Path = ROOT / "var" / "mail"
+    outbox_poll_seconds: float = 2.0
+
+    zoom_oauth_base_url: str = "http://127.0.0.1:8765"
+    zoom_api_base_url: str = "http://127.0.0.1:8765/v2"
+    zoom_client_id: str = "sandbox-client-id"
+    zoom_client_secret: str = "sandbox-client-secret"
+    zoom_redirect_uri: str = ""
+    zoom_webhook_secret_token: str = "sandbox-webhook-secret"
+    zoom_sandbox_port: int = 8765
+    zoom_http_timeout_seconds: float = 10.0
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def zoom_callback_url(self) -> str:
+        """Where Zoom sends the browser back after consent (an HTTP route of ours)."""
+        return self.zoom_redirect_uri or f"{self.app_url.rstrip('/')}/auth/zoom/callback"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
+    return Settings()
