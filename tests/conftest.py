@@ -1,0 +1,147 @@
+"""Shared fixtures: a real database per test, on SQLite and on a throwaway PostgreSQL server.
+
+Every database is created by running the Alembic migrations once into a template, which each
+test then copies (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+from rxapp import db, migrate
+from rxapp.services import crypto
+from rxapp.services.clock import set_clock
+from rxapp.settings import get_settings
+
+# One key for the whole run, so nothing falls back to a developer's local key file.
+os.environ.setdefault("SECRET_KEYS", Fernet.generate_key().decode())
+os.environ.setdefault("APP_ENV", "test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reset_app_caches() -> None:
+    """Forget settings, engine and keys so a changed environment takes effect."""
+    if db.get_engine.cache_info().currsize:
+        db.get_engine().dispose()
+    db.get_engine.cache_clear()
+    get_settings.cache_clear()
+    crypto.reset_cache()
+
+
+@pytest.fixture(autouse=True)
+def _wall_clock() -> Iterator[None]:
+    yield
+    set_clock(None)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server in a temporary folder for this test run; yields its base URL."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL is not installed; `make test` installs Debian's postgresql package")
+    base = Path(tempfile.mkdtemp(prefix="pgtest-"))
+    data, port = base / "data", free_port()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        pw = pwd.getpwnam("postgres")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                    "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+    options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+               "-c full_page_writes=off -c max_connections=200")
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"),
+                    "-w", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _pg_admin(server: str, sql: str) -> None:
+    engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> str:
+    _pg_admin(postgres_server, "CREATE DATABASE app_template")
+    migrate.upgrade(f"{postgres_server}/app_template")
+    return "app_template"
+
+
+def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_template")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(server, f"CREATE DATABASE {name} TEMPLATE {template}")
+    try:
+        yield f"{server}/{name}"
+    finally:
+        reset_app_caches()
+        _pg_admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A freshly migrated database for one test, wired into the app's settings; yields its URL."""
+    if request.param == "sqlite":
+        path = tmp_path / "app.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        monkeypatch.setenv("DATABASE_URL", url)
+        reset_app_caches()
+        yield url
+        reset_app_caches()
+    else:
+        for url in _postgres_database(request):
+            monkeypatch.setenv("DATABASE_URL", url)
+            reset_app_caches()
+            yield url
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """SQLite only, for tests whose subject is not the database."""
+    path = tmp_path / "app.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    reset_app_caches()
+    yield url
+    reset_app_caches()

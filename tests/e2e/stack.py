@@ -1,0 +1,100 @@
+"""The whole app as `make run` starts it, on free ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from mail_catcher.__main__ import start as start_mail_catcher
+from rxapp import migrate
+from rxapp.services.mailbox import CaughtMail, list_caught_mail
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stack:
+    url: str
+    database_url: str
+    mail_dir: Path
+    env: dict[str, str]
+    sandbox_url: str = ""
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def mail_to(self, address: str, subject_contains: str = "", timeout: float = 15.0) -> list[CaughtMail]:
+        """Caught mail for `address` (waiting up to `timeout` for at least one)."""
+        deadline = time.time() + timeout
+        while True:
+            found = [m for m in list_caught_mail(self.mail_dir) if address in m.to and subject_contains in m.subject]
+            if found or time.time() > deadline:
+                return found
+            time.sleep(0.2)
+
+
+def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited early:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the app did not start:\n{log.read_text()[-4000:]}")
+
+
+@contextmanager
+def run_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    port, smtp_port = free_port(), free_port()
+    db_url = f"sqlite:///{workdir / 'e2e.db'}"
+    mail_dir = workdir / "mail"
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "APP_PORT": str(port),
+        "APP_URL": f"http://localhost:{port}",
+        "DATABASE_URL": db_url,
+        "SMTP_PORT": str(smtp_port),
+        "MAIL_CATCHER_DIR": str(mail_dir),
+        "OUTBOX_POLL_SECONDS": "0.5",
+        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
+        **(extra_env or {}),
+    }
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "APP_URL")})
+    from tests.conftest import reset_app_caches
+
+    reset_app_caches()
+    migrate.upgrade(db_url)
+    subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "rxapp.manage", "demo-data"], env=env, cwd=ROOT,
+                   check=True, capture_output=True)
+    with ExitStack() as stack:
+        catcher = start_mail_catcher("127.0.0.1", smtp_port, mail_dir)
+        stack.callback(catcher.stop)
+        log = workdir / "app.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [str(ROOT / ".venv/bin/reflex"), "run", "--env", "prod", "--single-port",
+                 "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "warning"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def _stop() -> None:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+
+        stack.callback(_stop)
+        _wait_for(f"http://127.0.0.1:{port}/login/", proc, log)
+        _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log)
+        yield Stack(url=f"http://localhost:{port}", database_url=db_url, mail_dir=mail_dir, env=env)

@@ -1,0 +1,31 @@
+import pytest
+from sqlmodel import func, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import Client, TrustedPractitioner, User
+from rxapp.services import demo_data
+from rxapp.services.clients import list_clients
+from rxapp.services.permissions import NotAllowed, Principal
+
+
+def test_demo_data_loads_once(database: str) -> None:
+    assert demo_data.load_demo_data() is True
+    assert demo_data.load_demo_data() is False
+    with unit_of_work() as s:
+        assert s.exec(select(func.count()).select_from(User)).one() == 8
+        assert s.exec(select(func.count()).select_from(Client)).one() == 3
+        assert s.exec(select(func.count()).select_from(TrustedPractitioner)).one() == 3
+
+
+def test_staff_list_clients_with_whom_they_trust_but_clients_cannot(database: str) -> None:
+    demo_data.load_demo_data()
+    with unit_of_work() as s:
+        desk = s.exec(select(User).where(User.email == "frontdesk@demo.clinic")).one()
+        alex = s.exec(select(User).where(User.email == "alex@demo.client")).one()
+    staff = Principal(desk.id, desk.practice_id, desk.role, desk.email, desk.full_name)
+    rows = list_clients(staff)
+    assert [r.name for r in rows] == ["Alex Rivera", "Jo Kim", "Sam Taylor"]
+    assert rows[0].trusted == "Dr. Dana Lee"
+    assert [r.name for r in list_clients(staff, "jo@")] == ["Jo Kim"]
+    with pytest.raises(NotAllowed):
+        list_clients(Principal(alex.id, alex.practice_id, alex.role, alex.email, alex.full_name))
