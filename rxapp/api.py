@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -12,7 +14,10 @@ from starlette.routing import Route
 
 from rxapp.services import auth
 from rxapp.services.permissions import home_path
+from rxapp.services.zoom import connections, webhooks
 from rxapp.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -52,6 +57,45 @@ async def signed_out(request: Request) -> Response:
     return response
 
 
+async def zoom_callback(request: Request) -> Response:
+    """Zoom sends the browser back here after sign-in and consent (or Decline)."""
+    params = request.query_params
+    token = request.cookies.get(get_settings().session_cookie_name) or ""
+    try:
+        attempt_id = await connections.complete_connect(params.get("state", ""), params.get("code", ""),
+                                                        params.get("error", ""), token)
+    except connections.ConnectRefused as exc:
+        return RedirectResponse(f"/profile/zoom-review?error={exc.reason}", status_code=303)
+    return RedirectResponse(f"/profile/zoom-review?attempt={attempt_id}", status_code=303)
+
+
+_processing: set[asyncio.Task] = set()  # strong references until each task finishes
+
+
+async def zoom_webhook(request: Request) -> Response:
+    """Zoom's events: verified over the raw body, stored once, answered at once, processed after."""
+    secret = get_settings().zoom_webhook_secret_token
+    body = await request.body()
+    try:
+        webhooks.verify(secret, request.headers.get("x-zm-request-timestamp"),
+                        request.headers.get("x-zm-signature"), body)
+        event = json.loads(body)
+    except webhooks.BadSignature as exc:
+        log.warning("Zoom webhook refused: %s", exc)
+        return JSONResponse({"error": "invalid signature"}, status_code=401)
+    except ValueError:
+        return JSONResponse({"error": "invalid JSON"}, status_code=400)
+    if event.get("event") == "endpoint.url_validation":
+        plain = str((event.get("payload") or {}).get("plainToken", ""))
+        return JSONResponse(webhooks.url_validation_answer(secret, plain))
+    event_id = await asyncio.to_thread(webhooks.store, event)
+    if event_id is not None:
+        task = asyncio.create_task(asyncio.to_thread(webhooks.process, event_id))
+        _processing.add(task)
+        task.add_done_callback(_processing.discard)
+    return JSONResponse({"status": "received" if event_id else "duplicate"})
+
+
 async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -60,5 +104,7 @@ def build() -> Starlette:
     return Starlette(routes=[
         Route("/auth/session", start_session, methods=["GET"]),
         Route("/auth/signed-out", signed_out, methods=["GET"]),
+        Route("/auth/zoom/callback", zoom_callback, methods=["GET"]),
+        Route("/api/zoom/webhook", zoom_webhook, methods=["POST"]),
         Route("/api/health", health, methods=["GET"]),
     ])

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from rxapp.services import notifications
+from rxapp.services.zoom import webhooks
 from rxapp.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,20 @@ async def deliver_notifications() -> None:
         log.exception("outbox delivery failed")
 
 
+async def process_webhooks() -> None:
+    try:
+        await asyncio.to_thread(webhooks.process_pending)
+    except Exception:
+        log.exception("webhook processing failed")
+
+
 def build_scheduler() -> AsyncIOScheduler:
     settings = get_settings()
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(deliver_notifications, "interval", seconds=settings.outbox_poll_seconds,
                       id="deliver-notifications", max_instances=1, coalesce=True)
+    scheduler.add_job(process_webhooks, "interval", seconds=30, id="process-webhooks", max_instances=1,
+                      coalesce=True)
     return scheduler
 
 

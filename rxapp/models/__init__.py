@@ -25,7 +25,7 @@ from rxapp.models.types import (
     UTCDateTime,
     ZoomConnectionStatus,
 )
-from rxapp.models.zoom import WebhookEvent, ZoomConnection
+from rxapp.models.zoom import OAuthAttempt, WebhookEvent, ZoomConnection
 
 __all__ = [
     "Appointment",
@@ -39,6 +39,7 @@ __all__ = [
     "MeetingStatus",
     "Notification",
     "NotificationStatus",
+    "OAuthAttempt",
     "Practice",
     "PractitionerProfile",
     "Role",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String, UniqueConstraint
+from sqlalchemy import Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rxapp.models.types import Role, UTCDateTime
@@ -48,6 +48,9 @@ class PractitionerProfile(SQLModel, table=True):
     practice_id: int = Field(foreign_key="practice.id", index=True)
     timezone: str = Field(default="America/New_York", max_length=64)
     telehealth_enabled: bool = False
+    # What Zoom did to the connection that the practitioner has not acknowledged yet
+    # (e.g. the app was removed in Zoom); shown on the Meeting tab.
+    zoom_notice: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class Client(SQLModel, table=True):

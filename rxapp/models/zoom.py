@@ -49,3 +49,23 @@ class WebhookEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class OAuthAttempt(SQLModel, table=True):
+    """One press of Connect to Zoom: the `state` (stored hashed) and the PKCE verifier, bound
+    to the browser session that started it; single-use, ten minutes. The outcome feeds the
+    review page shown after Zoom sends the browser back."""
+
+    __tablename__ = "oauth_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    state_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    code_verifier_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    initiated_by_user_id: int = Field(foreign_key="user.id")
+    practitioner_id: int = Field(foreign_key="user.id")
+    login_session_hash: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

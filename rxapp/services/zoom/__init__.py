@@ -1,0 +1,1 @@
+"""Everything Zoom: the OAuth flow, the token service, the API client and the webhook handler."""

@@ -1,0 +1,68 @@
+"""Helpers for tests that connect demo practitioners to the real Zoom sandbox over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from sqlmodel import select
+
+from rxapp.db import unit_of_work
+from rxapp.models import Practice, User
+from rxapp.services import auth, demo_data
+from rxapp.services.permissions import Principal
+from rxapp.services.zoom import connections
+
+
+@dataclass
+class SignedIn:
+    principal: Principal
+    token: str
+
+
+def sign_in(email: str) -> SignedIn:
+    new = auth.redeem_ticket(auth.check_password(email, demo_data.DEMO_PASSWORD))
+    assert new is not None
+    return SignedIn(new.principal, new.token)
+
+
+def demo_practice(allow_zoom: bool = True) -> None:
+    demo_data.load_demo_data()
+    with unit_of_work() as s:
+        s.exec(select(Practice)).one().allow_zoom = allow_zoom
+
+
+def user_id(email: str) -> int:
+    with unit_of_work() as s:
+        return s.exec(select(User).where(User.email == email)).one().id or 0
+
+
+def authorize(zoom_url: str, authorize_url: str, zoom_email: str) -> tuple[str, str]:
+    """Do what the browser does at Zoom (through the sandbox control API); returns (state, code)."""
+    params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    answer = httpx.post(f"{zoom_url}/_sandbox/authorize", json={
+        "email": zoom_email, "client_id": params["client_id"], "redirect_uri": params["redirect_uri"],
+        "state": params["state"], "code_challenge": params["code_challenge"],
+        "code_challenge_method": params["code_challenge_method"]})
+    answer.raise_for_status()
+    return params["state"], answer.json()["code"]
+
+
+def connect(zoom_url: str, who: SignedIn, zoom_email: str, practitioner_id: int | None = None) -> int:
+    """Connect a practitioner's Zoom the whole way through; returns the attempt id."""
+    target = practitioner_id or who.principal.user_id
+    url = connections.begin_connect(who.principal, target, who.token)
+    state, code = authorize(zoom_url, url, zoom_email)
+    return asyncio.run(connections.complete_connect(state, code, "", who.token))
+
+
+def control(zoom_url: str, method: str, path: str, **kwargs) -> dict:
+    response = httpx.request(method, f"{zoom_url}/_sandbox{path}", timeout=30, **kwargs)
+    response.raise_for_status()
+    return response.json() if response.content else {}
+
+
+def refresh_calls(zoom_url: str) -> int:
+    return control(zoom_url, "GET", "/stats")["calls"].get("token.refresh_token", 0)
