@@ -8,13 +8,14 @@ from rxapp.models.practice import (
     User,
 )
 from rxapp.models.records import (
+    AccountToken,
     AuditEvent,
     LoginSession,
     LoginThrottle,
     Notification,
     SignInTicket,
 )
-from rxapp.models.scheduling import Appointment, Meeting
+from rxapp.models.scheduling import Appointment, JoinLink, Meeting
 from rxapp.models.types import (
     AppointmentStatus,
     Channel,
@@ -28,11 +29,13 @@ from rxapp.models.types import (
 from rxapp.models.zoom import OAuthAttempt, WebhookEvent, ZoomConnection
 
 __all__ = [
+    "AccountToken",
     "Appointment",
     "AppointmentStatus",
     "AuditEvent",
     "Channel",
     "Client",
+    "JoinLink",
     "LoginSession",
     "LoginThrottle",
     "Meeting",

@@ -54,6 +54,23 @@ class SignInTicket(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class AccountToken(SQLModel, table=True):
+    """A single-use emailed link: a portal invite (48 h) or a password reset. Only a hash is stored."""
+
+    __tablename__ = "account_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    purpose: str = Field(max_length=20)  # "portal_invite" | "password_reset"
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
 class Notification(SQLModel, table=True):
     """The outbox: written in the same transaction as the change it reports, sent later."""
 

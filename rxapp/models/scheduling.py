@@ -31,6 +31,21 @@ class Appointment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
+class JoinLink(SQLModel, table=True):
+    """Our own one-time join link (`/join/<token>`) for one client and one session; it leads to
+    Zoom's join_url only from 15 minutes before the start until the session ends."""
+
+    __tablename__ = "join_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    client_id: int = Field(foreign_key="client.id")
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
 class Meeting(SQLModel, table=True):
     """A telehealth session and its Zoom meeting.
 
@@ -59,6 +74,9 @@ class Meeting(SQLModel, table=True):
     cancel_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The client opened the waiting room / Zoom reported them in its waiting room.
+    client_waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    zoom_waiting_room_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     zoom_meeting_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     zoom_host_user_id: str | None = Field(default=None, max_length=64)
     join_url_encrypted: str | None = Field(default=None, sa_column=Column(Text))

@@ -68,6 +68,8 @@ def run_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterato
         "MAIL_CATCHER_DIR": str(mail_dir),
         "OUTBOX_POLL_SECONDS": "0.5",
         "REFLEX_STATES_WORKDIR": str(workdir / "states"),
+        # Parallel runs (several developers on one machine) each need their own build folder.
+        "REFLEX_WEB_WORKDIR": os.environ.get("E2E_WEB_WORKDIR", ".web"),
         **(extra_env or {}),
     }
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "APP_URL")})
