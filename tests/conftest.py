@@ -6,13 +6,9 @@ test then copies (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on Postg
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
 import shutil
 import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
+from devtools import postgres
 from rxapp import db, migrate
 from rxapp.services import crypto
 from rxapp.services.clock import set_clock
@@ -59,36 +56,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _pg_bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server in a temporary folder for this test run; yields its base URL."""
-    bindir = _pg_bindir()
-    if bindir is None:
-        pytest.fail("PostgreSQL is not installed; `make test` installs Debian's postgresql package")
-    base = Path(tempfile.mkdtemp(prefix="pgtest-"))
-    data, port = base / "data", free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        pw = pwd.getpwnam("postgres")
-        os.chown(base, pw.pw_uid, pw.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                    "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-    options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off -c max_connections=200")
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"),
-                    "-w", "start"], check=True, capture_output=True)
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        with postgres.temporary_server() as url:
+            yield url
+    except postgres.PostgresNotInstalled as exc:
+        pytest.fail(str(exc))
 
 
 def _pg_admin(server: str, sql: str) -> None:

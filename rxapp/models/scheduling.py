@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, String, Text
+from sqlalchemy import BigInteger, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from rxapp.models.types import AppointmentStatus, MeetingStatus, SyncState, UTCDateTime
@@ -58,6 +58,21 @@ class Meeting(SQLModel, table=True):
         Index("ix_meeting_practitioner_start", "practitioner_id", "start_at"),
         Index("ix_meeting_practice_start", "practice_id", "start_at"),
         Index("ix_meeting_sync", "sync_state", "next_sync_at"),
+        # The Meetings page (services.meeting_list) needs different indexes on each database; each
+        # one is declared for both and kept empty (an always-false WHERE) where it does not help.
+        # PostgreSQL: a trigram index serves `search_text LIKE '%word%'`.
+        Index("ix_meeting_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}, sqlite_where=text("0")),
+        Index("ix_meeting_practitioner_list", "practice_id", "practitioner_id", "start_at", "id",
+              sqlite_where=text("0")),
+        # SQLite: covering indexes, so paging and counting a large practice never reads the wide rows;
+        # the narrow last one makes counting a practice-wide search quicker (PostgreSQL: empty, as
+        # its btree entries must stay under ~2.7 kB and search_text can be longer).
+        Index("ix_meeting_sqlite_practitioner_list", "practice_id", "practitioner_id", "start_at", "id", "status",
+              "sync_state", "client_id", "search_text", postgresql_where=text("false")),
+        Index("ix_meeting_sqlite_practice_list", "practice_id", "start_at", "id", "status", "sync_state", "client_id",
+              "practitioner_id", "search_text", postgresql_where=text("false")),
+        Index("ix_meeting_sqlite_practice_search", "practice_id", "search_text", postgresql_where=text("false")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -85,5 +100,8 @@ class Meeting(SQLModel, table=True):
     sync_attempts: int = 0
     next_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_sync_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # Case-folded topic, description and patient name for the Meetings page search; whoever writes
+    # a meeting (or renames its client) sets it with services.meeting_list.meeting_search_text.
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

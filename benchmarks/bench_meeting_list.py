@@ -1,0 +1,192 @@
+"""How fast the Meetings page's query is on a large practice, on SQLite and on PostgreSQL.
+
+Seeds 100,000 meetings (10,000 per practitioner, ~2,000 clients) into a freshly migrated SQLite
+file and a throwaway PostgreSQL server, then times `list_meetings` itself, through the app's
+settings and engine, for the questions the page asks. Prints p50/p95 per query; the target is a
+p95 of at most 30 ms. `--quick` seeds and runs much less (for a smoke test).
+
+    python benchmarks/bench_meeting_list.py [--quick] [--databases sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine, text
+
+from benchmarks.seed_meetings import SeededPractice, seed
+from devtools import postgres
+from rxapp import db, migrate
+from rxapp.models import Role
+from rxapp.services.meeting_list import MeetingFilters, MeetingPage, list_meetings
+from rxapp.services.permissions import Principal
+from rxapp.settings import get_settings
+
+TARGET_P95_MS = 30.0
+
+
+@dataclass(frozen=True)
+class Size:
+    meetings: int
+    clients: int
+    warmup: int
+    runs: int
+
+
+FULL = Size(meetings=100_000, clients=2_000, warmup=20, runs=200)
+QUICK = Size(meetings=5_000, clients=200, warmup=3, runs=20)
+
+
+@dataclass(frozen=True)
+class Result:
+    database: str
+    query: str
+    p50_ms: float
+    p95_ms: float
+    total: int
+
+    @property
+    def meets_target(self) -> bool:
+        return self.p95_ms <= TARGET_P95_MS
+
+
+def queries(practice: SeededPractice) -> list[tuple[str, Principal, MeetingFilters]]:
+    """The questions the Meetings page asks most, as (label, who asks, filters)."""
+    pid = practice.practice_id
+    doctor = Principal(practice.practitioner_ids[0], pid, Role.PRACTITIONER, "dr0@bench.clinic", "Dr. Zero")
+    owner = Principal(practice.owner_id, pid, Role.OWNER, "owner@bench.clinic", "Olga Owner")
+    patient_words = practice.busiest_client_name.split()[0]
+    return [
+        ("practitioner: default view, page 1", doctor, MeetingFilters()),
+        ("practitioner: newest first, page 1", doctor, MeetingFilters(newest_first=True)),
+        ("practitioner: search 'anxiety' + scheduled", doctor, MeetingFilters(search="anxiety", status="scheduled")),
+        ("practitioner: patient filter", doctor, MeetingFilters(client_id=practice.busiest_client_id)),
+        ("practitioner: page 50", doctor, MeetingFilters(page=50)),
+        ("owner: practice-wide, page 1", owner, MeetingFilters()),
+        ("owner: search 'sleep'", owner, MeetingFilters(search="sleep")),
+        (f"owner: search patient '{patient_words}'", owner, MeetingFilters(search=patient_words, newest_first=True)),
+        ("owner: search 2 words, needs attention", owner,
+         MeetingFilters(search="panic review", status="needs_attention")),
+        ("owner: one practitioner, page 50", owner,
+         MeetingFilters(practitioner_id=practice.practitioner_ids[3], page=50)),
+    ]
+
+
+def measure(database: str, practice: SeededPractice, size: Size) -> list[Result]:
+    results = []
+    for label, principal, filters in queries(practice):
+        for _ in range(size.warmup):
+            list_meetings(principal, filters)
+        timings: list[float] = []
+        page: MeetingPage | None = None
+        for _ in range(size.runs):
+            started = time.perf_counter()
+            page = list_meetings(principal, filters)
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        assert page is not None
+        results.append(Result(database, label, _percentile(timings, 50), _percentile(timings, 95), page.total))
+    return results
+
+
+def _percentile(sorted_values: list[float], pct: int) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(pct / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="bench-sqlite-") as folder:
+        yield f"sqlite:///{folder}/bench.db"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    with postgres.temporary_server() as server:
+        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE bench"))
+        admin.dispose()
+        yield f"{server}/bench"
+
+
+DATABASES: dict[str, Callable[[], AbstractContextManager[str]]] = {
+    "sqlite": sqlite_database, "postgres": postgres_database}
+
+
+def prepare(url: str, size: Size) -> SeededPractice:
+    """Migrate and seed the database at `url`, then point the app's settings at it."""
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        practice = seed(conn, meetings=size.meetings, clients=size.clients)
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does shortly after a bulk load in production.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    print(f"  seeded {size.meetings:,} meetings in {time.perf_counter() - started:.1f} s", flush=True)
+    _use_database(url)
+    return practice
+
+
+def _use_database(url: str | None) -> None:
+    """Point the app at `url` (None: back to the environment's own), forgetting cached settings."""
+    if db.get_engine.cache_info().currsize:
+        db.get_engine().dispose()
+    if url is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = url
+    db.get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
+def print_table(results: list[Result]) -> None:
+    headers = ("database", "query", "p50 ms", "p95 ms", "rows total", f"p95 <= {TARGET_P95_MS:.0f} ms")
+    cells = [(r.database, r.query, f"{r.p50_ms:.2f}", f"{r.p95_ms:.2f}", f"{r.total:,}",
+              "yes" if r.meets_target else "NO") for r in results]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    for line in (headers, tuple("-" * w for w in widths), *cells):
+        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns the exit status (0 unless a database could not be set up)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few thousand rows and a few runs")
+    parser.add_argument("--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    args = parser.parse_args(argv)
+    size = QUICK if args.quick else FULL
+    previous_url = os.environ.get("DATABASE_URL")
+    results: list[Result] = []
+    try:
+        for name in args.databases.split(","):
+            print(f"{name}: migrating and seeding", flush=True)
+            with DATABASES[name]() as url:
+                practice = prepare(url, size)
+                results.extend(measure(name, practice, size))
+                _use_database(None)
+    finally:
+        _use_database(previous_url)
+    print(f"\nlist_meetings, {size.meetings:,} meetings in the practice, {size.runs} runs per query "
+          f"after {size.warmup} warm-up runs:")
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The Meetings page's query: a principal's meetings, filtered, searched, sorted and paginated.
+
+Practitioners see only their own meetings; owners and managers see the whole practice. The
+status shown on a row and the status filter both come from `display_status`, so what a row
+says and what the filter finds cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlmodel import Session, col, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import Client, Meeting, MeetingStatus, SyncState, User
+from rxapp.services.clock import now
+from rxapp.services.permissions import Action, Principal, can, require
+
+DISPLAY_STATUSES: dict[str, str] = {
+    "scheduled": "Scheduled",
+    "pending_sync": "Pending sync",
+    "in_progress": "In progress",
+    "ended": "Ended",
+    "cancelled": "Cancelled",
+    "needs_attention": "Needs attention",
+}
+MAX_PAGE_SIZE = 100
+# More words than this in a search box is a paste, not a search; the rest are ignored.
+MAX_SEARCH_WORDS = 8
+# "Upcoming" keeps today's finished sessions in view for a while; older ones are "past".
+RECENT = timedelta(hours=12)
+PERIODS = {"upcoming": "Upcoming", "past": "Past", "all": "All dates"}
+
+
+@dataclass(frozen=True)
+class MeetingFilters:
+    practitioner_id: int | None = None  # owners/managers may filter; practitioners get their own
+    client_id: int | None = None
+    status: str | None = None  # a DISPLAY_STATUSES key, or None for all
+    search: str = ""  # every word must appear in the topic, description or patient name
+    page: int = 1
+    page_size: int = 20
+    newest_first: bool = False
+    period: str = "all"  # "upcoming" (from 12 hours ago on), "past" (before that) or "all"
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    id: int
+    practitioner_id: int
+    practitioner_name: str
+    client_id: int
+    patient_name: str
+    topic: str
+    description: str
+    start_at: datetime  # aware, UTC
+    duration_minutes: int
+    timezone: str
+    status: str  # a DISPLAY_STATUSES key
+    cancel_reason: str
+    sync_error: str
+    has_zoom: bool
+    client_waiting: bool  # before the start: the client opened the waiting room, or Zoom has them in its own
+
+
+@dataclass(frozen=True)
+class MeetingPage:
+    rows: list[MeetingRow]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+def display_status(status: str, sync_state: str) -> str:
+    """The DISPLAY_STATUSES key for a meeting's lifecycle status and Zoom sync state."""
+    if sync_state == SyncState.NEEDS_ATTENTION:
+        return "needs_attention"
+    if status == MeetingStatus.CANCELLED:
+        return "cancelled"
+    if sync_state in (SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE):
+        return "pending_sync"
+    return MeetingStatus(status).value
+
+
+def meeting_search_text(topic: str, description: str, patient_name: str) -> str:
+    """The value for `Meeting.search_text`: set it whenever a meeting's topic, description or
+    client changes, and on every meeting of a client whose name changes."""
+    return "\n".join((topic, description, patient_name)).casefold()
+
+
+def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
+    """One page of the meetings the principal may see, matching `filters`, by start time.
+
+    A page past the end gives the last page (`MeetingPage.page` says which one was returned).
+    Raises `NotAllowed` for anyone without the Meetings page, `ValueError` for an unknown status.
+    """
+    conditions = _visible(principal, filters.practitioner_id)
+    if filters.client_id is not None:
+        conditions.append(col(Meeting.client_id) == filters.client_id)
+    if filters.status is not None:
+        conditions.append(_status_condition(filters.status))
+    if filters.period == "upcoming":
+        conditions.append(col(Meeting.start_at) >= now() - RECENT)
+    elif filters.period == "past":
+        conditions.append(col(Meeting.start_at) < now() - RECENT)
+    conditions.extend(col(Meeting.search_text).contains(word, autoescape=True)
+                      for word in filters.search.casefold().split()[:MAX_SEARCH_WORDS])
+    page_size = min(max(filters.page_size, 1), MAX_PAGE_SIZE)
+    page = max(filters.page, 1)
+    with unit_of_work() as session:
+        rows = _page_rows(session, conditions, filters.newest_first, page_size, (page - 1) * page_size)
+        if 0 < len(rows) < page_size or (not rows and page == 1):
+            # This page is the last one, so it says how many there are: no counting pass needed.
+            total = (page - 1) * page_size + len(rows)
+        else:
+            total = session.exec(select(func.count()).select_from(Meeting).where(*conditions)).one()
+        pages = max(1, -(-total // page_size))
+        if page > pages:
+            page = pages
+            rows = _page_rows(session, conditions, filters.newest_first, page_size, (page - 1) * page_size)
+    return MeetingPage(rows=rows, total=total, page=page, page_size=page_size, pages=pages)
+
+
+def patients_for_filter(principal: Principal, practitioner_id: int | None = None) -> list[tuple[int, str]]:
+    """(client id, name) of every client with a meeting the principal may see, by name: the
+    choices of the patient filter. Raises `NotAllowed` like `list_meetings`."""
+    conditions = _visible(principal, practitioner_id)
+    has_meeting = select(Meeting.id).where(col(Meeting.client_id) == Client.id, *conditions).exists()
+    with unit_of_work() as session:
+        found = session.exec(
+            select(Client.id, Client.full_name)
+            .where(Client.practice_id == principal.practice_id, has_meeting)
+            .order_by(col(Client.full_name), col(Client.id))
+        ).all()
+    return [(client_id or 0, name) for client_id, name in found]
+
+
+def _visible(principal: Principal, practitioner_id: int | None) -> list[ColumnElement[bool]]:
+    """Conditions limiting meetings to what the principal may see, for the practitioner asked."""
+    require(principal, Action.VIEW_MEETINGS)
+    if not can(principal, Action.VIEW_PRACTICE_MEETINGS):
+        practitioner_id = principal.user_id
+    conditions = [col(Meeting.practice_id) == principal.practice_id]
+    if practitioner_id is not None:
+        conditions.append(col(Meeting.practitioner_id) == practitioner_id)
+    return conditions
+
+
+@cache
+def _status_condition(key: str) -> ColumnElement[bool]:
+    """SQL for "display_status(status, sync_state) == key", built by asking `display_status`
+    about every combination, so the filter cannot disagree with the rows."""
+    if key not in DISPLAY_STATUSES:
+        raise ValueError(f"unknown meeting status {key!r}")
+    statuses_by_syncs: dict[frozenset[str], list[str]] = {}
+    for status in MeetingStatus:
+        syncs = frozenset(s.value for s in SyncState if display_status(status, s) == key)
+        if syncs:
+            statuses_by_syncs.setdefault(syncs, []).append(status.value)
+    clauses: list[ColumnElement[bool]] = []
+    for syncs, statuses in statuses_by_syncs.items():
+        parts: list[ColumnElement[bool]] = []
+        if len(statuses) < len(MeetingStatus):
+            parts.append(col(Meeting.status).in_(statuses))
+        if len(syncs) < len(SyncState):
+            parts.append(col(Meeting.sync_state).in_(sorted(syncs)))
+        clauses.append(and_(*parts))
+    return or_(*clauses) if clauses else false()
+
+
+def _page_rows(session: Session, conditions: list[ColumnElement[bool]], newest_first: bool, limit: int,
+               offset: int) -> list[MeetingRow]:
+    # The page's ids first, from the meeting table alone, so the planner walks a start-time
+    # index; the names are joined to those few rows only.
+    order = (col(Meeting.start_at).desc(), col(Meeting.id).desc()) if newest_first else \
+        (col(Meeting.start_at), col(Meeting.id))
+    page_ids = select(Meeting.id).where(*conditions).order_by(*order).limit(limit).offset(offset).subquery()
+    practitioner, patient = User.__table__.alias("practitioner"), Client.__table__.alias("patient")
+    found = session.exec(
+        select(Meeting.id, Meeting.practitioner_id, practitioner.c.full_name, Meeting.client_id,
+               patient.c.full_name, Meeting.topic, Meeting.description, Meeting.start_at, Meeting.duration_minutes,
+               Meeting.timezone, Meeting.status, Meeting.sync_state, Meeting.cancel_reason, Meeting.last_sync_error,
+               Meeting.zoom_meeting_id, Meeting.client_waiting_since, Meeting.zoom_waiting_room_at)
+        .join(page_ids, page_ids.c.id == Meeting.id)
+        .join(practitioner, practitioner.c.id == Meeting.practitioner_id)
+        .join(patient, patient.c.id == Meeting.client_id)
+        .order_by(*order)
+    ).all()
+    return [MeetingRow(id=m_id, practitioner_id=practitioner_id, practitioner_name=practitioner_name,
+                       client_id=client_id, patient_name=patient_name, topic=topic, description=description,
+                       start_at=start_at, duration_minutes=duration, timezone=timezone,
+                       status=display_status(status, sync_state), cancel_reason=cancel_reason,
+                       sync_error=sync_error, has_zoom=zoom_meeting_id is not None,
+                       client_waiting=status == MeetingStatus.SCHEDULED and bool(waiting_since or zoom_waiting))
+            for (m_id, practitioner_id, practitioner_name, client_id, patient_name, topic, description, start_at,
+                 duration, timezone, status, sync_state, cancel_reason, sync_error, zoom_meeting_id, waiting_since,
+                 zoom_waiting) in found]
