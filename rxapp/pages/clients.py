@@ -9,7 +9,7 @@ from rxapp.state.auth import AuthState
 from rxapp.state.clients import ClientsState
 
 
-def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
+def _row(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(row["name"]),
         rx.table.cell(row["email"]),
@@ -17,6 +17,10 @@ def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
         rx.table.cell(row["timezone"]),
         rx.table.cell(row["trusted"]),
         rx.table.cell(rx.cond(row["has_portal"] == "True", "Yes", "No")),
+        rx.table.cell(rx.button(row["invite_label"], size="1", variant="soft",
+                                aria_label=row["invite_label"] + " to " + row["name"],
+                                loading=ClientsState.inviting == index,
+                                on_click=ClientsState.send_invite(index))),
     )
 
 
@@ -31,8 +35,8 @@ def clients_page() -> rx.Component:
         rx.cond(
             ClientsState.rows.length() > 0,
             rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                               ("Name", "Email", "Phone", "Timezone", "Trusts", "Portal")])),
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                    "Name", "Email", "Phone", "Timezone", "Trusts", "Portal", "Portal invite")])),
                 rx.table.body(rx.foreach(ClientsState.rows, _row)),
                 width="100%",
             ),

@@ -32,6 +32,7 @@ def login() -> rx.Component:
                                 rx.callout(LoginState.error, icon="triangle-alert", color_scheme="red",
                                            role="alert", id="login-error", width="100%")),
                         rx.button("Sign in", type="submit", size="3", width="100%", loading=LoginState.busy),
+                        rx.link("Forgot password?", href="/forgot-password", size="2"),
                         spacing="4", width="100%",
                     ),
                     on_submit=LoginState.sign_in,

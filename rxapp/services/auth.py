@@ -71,6 +71,14 @@ def _throttle(session: Session, email: str, at: datetime) -> LoginThrottle:
     return row
 
 
+def issue_ticket(session: Session, user: User) -> str:
+    """A single-use sign-in ticket for `user`, added to the caller's transaction (for `/auth/session`)."""
+    ticket = secrets.token_urlsafe(32)
+    session.add(SignInTicket(practice_id=user.practice_id, user_id=user.id or 0, ticket_hash=_digest(ticket),
+                             expires_at=now() + TICKET_LIFETIME))
+    return ticket
+
+
 def check_password(email: str, password: str) -> str:
     """Verify a sign-in attempt and return a single-use ticket for `/auth/session`.
 
@@ -88,10 +96,7 @@ def check_password(email: str, password: str) -> str:
         ok = verify_password(user.password_hash if user else None, password)
         if ok and user is not None and user.is_active:
             throttle.failures, throttle.locked_until = 0, None
-            ticket = secrets.token_urlsafe(32)
-            session.add(SignInTicket(practice_id=user.practice_id, user_id=user.id or 0,
-                                     ticket_hash=_digest(ticket), expires_at=at + TICKET_LIFETIME))
-            return ticket
+            return issue_ticket(session, user)
         if at - throttle.window_started_at > timedelta(minutes=settings.login_window_minutes):
             throttle.failures, throttle.window_started_at = 0, at
         throttle.failures += 1
@@ -160,6 +165,16 @@ def sign_out(token: str | None) -> None:
             row.revoked_at = now()
             audit.record(session, practice_id=row.practice_id, actor_user_id=row.user_id,
                          action="user.signed_out", subject_type="user", subject_id=row.user_id)
+
+
+def request_token(session_token: str, purpose: str) -> str:
+    """A value only this browser session can produce, to put in links that act (e.g. start a
+    meeting): a cross-site page can make the browser send the cookie, but not know this."""
+    return hashlib.sha256(f"{purpose}:{session_token}".encode()).hexdigest()[:32]
+
+
+def check_request_token(session_token: str, purpose: str, value: str) -> bool:
+    return bool(session_token) and secrets.compare_digest(request_token(session_token, purpose), value)
 
 
 def session_token_from_cookie_header(header: str | None) -> str | None:

@@ -1,0 +1,43 @@
+"""Portal: My practitioners — the client chooses which practitioners they trust."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxapp.components.shell import app_shell, empty_state
+from rxapp.state.auth import AuthState
+from rxapp.state.portal_trust import PortalTrustState
+
+
+def _choice(name: rx.Var[str], index: rx.Var[int]) -> rx.Component:
+    switch_id = "trust-" + index.to_string()
+    return rx.card(
+        rx.hstack(
+            rx.switch(id=switch_id, checked=PortalTrustState.trusted[index],
+                      on_change=lambda on: PortalTrustState.toggle_trust(index, on)),
+            rx.el.label(name, html_for=switch_id, style={"font_weight": "500"}),
+            align="center", spacing="3",
+        ),
+        width="100%",
+    )
+
+
+@rx.page(route="/portal/practitioners", title="My practitioners · Telehealth",
+         on_load=[AuthState.guard, PortalTrustState.load])
+def portal_trust_page() -> rx.Component:
+    return app_shell(
+        "/portal/practitioners", "My practitioners",
+        rx.text("Turn on the practitioners you trust. Only they can schedule telehealth sessions with you.",
+                color_scheme="gray"),
+        rx.cond(
+            PortalTrustState.problem != "",
+            rx.callout(PortalTrustState.problem, icon="triangle-alert", color_scheme="red", role="alert"),
+            rx.cond(
+                PortalTrustState.names.length() > 0,
+                rx.vstack(rx.foreach(PortalTrustState.names, _choice), spacing="2", width="100%",
+                          max_width="32em"),
+                empty_state("No telehealth practitioners yet",
+                            "Practitioners who offer telehealth sessions will be listed here.", icon="users"),
+            ),
+        ),
+    )

@@ -1,0 +1,342 @@
+"""Emailed single-use links: portal invites for clients and password resets for everyone.
+
+A link carries a random token; the database keeps only its SHA-256 (`AccountToken`). A link
+works once, for 48 hours, and a newer link of the same kind replaces the older unused ones.
+Setting a password through either link revokes the account's sign-in sessions and clears
+its sign-in lockout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import AccountToken, Client, LoginSession, LoginThrottle, Practice, Role, User
+from rxapp.services import audit, auth
+from rxapp.services.clock import now
+from rxapp.services.notifications import OutgoingEmail, queue_email
+from rxapp.services.passwords import hash_password, password_problem
+from rxapp.services.permissions import Action, Principal, require
+from rxapp.settings import get_settings
+
+INVITE = "portal_invite"
+RESET = "password_reset"
+LINK_LIFETIME = timedelta(hours=48)
+# Forgot-password requests for one account send at most one email per interval (no mail bombing).
+_RESET_EMAIL_INTERVAL = timedelta(minutes=1)
+
+FORGOT_PASSWORD_ANSWER = ("If an account exists for that email, we sent a link to set a new password. "
+                          "It works once, for 48 hours.")
+
+
+class LinkProblem(StrEnum):
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+_PROBLEM_MESSAGES = {
+    (INVITE, LinkProblem.UNKNOWN): "This invite link is not valid. Ask your practice to send a new one.",
+    (INVITE, LinkProblem.EXPIRED): "This invite link has expired. Ask your practice to send a new one.",
+    (INVITE, LinkProblem.USED): "This invite link was already used. Ask your practice to send a new one.",
+    (RESET, LinkProblem.UNKNOWN): "This password reset link is not valid. Request a new one.",
+    (RESET, LinkProblem.EXPIRED): "This password reset link has expired. Request a new one.",
+    (RESET, LinkProblem.USED): "This password reset link was already used. Request a new one.",
+}
+
+
+class LinkUnusable(Exception):
+    """The link is unknown, expired (or replaced by a newer one) or already used; `reason` says which."""
+
+    def __init__(self, purpose: str, reason: LinkProblem) -> None:
+        super().__init__(_PROBLEM_MESSAGES[(purpose, reason)])
+        self.reason = reason
+
+
+class InviteRefused(Exception):
+    """The client cannot get (or accept) a portal invite; the message says why, for the user."""
+
+
+class PasswordRejected(Exception):
+    """The new password breaks the password rules; the message says which."""
+
+
+@dataclass(frozen=True)
+class InviteSent:
+    client_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """What a link's page shows before the password is set."""
+
+    email: str
+    practice_name: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _link(kind: str, token: str) -> str:
+    return f"{get_settings().app_url.rstrip('/')}/{kind}/{token}"
+
+
+def _new_token(session: Session, *, purpose: str, practice_id: int, at: datetime, user_id: int | None,
+               client_id: int | None, created_by: int | None) -> tuple[str, AccountToken]:
+    """A fresh link token; the older unused ones of the same purpose and subject stop working."""
+    owner = (col(AccountToken.client_id) == client_id) if purpose == INVITE else (
+        col(AccountToken.user_id) == user_id)
+    session.execute(update(AccountToken)
+                    .where(col(AccountToken.purpose) == purpose, owner, col(AccountToken.used_at).is_(None),
+                           col(AccountToken.expires_at) > at)
+                    .values(expires_at=at))
+    token = secrets.token_urlsafe(32)
+    row = AccountToken(practice_id=practice_id, purpose=purpose, token_hash=_digest(token), user_id=user_id,
+                       client_id=client_id, created_by_user_id=created_by, expires_at=at + LINK_LIFETIME,
+                       created_at=at)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def _usable(session: Session, token: str, purpose: str, at: datetime) -> AccountToken:
+    row = session.exec(select(AccountToken).where(AccountToken.token_hash == _digest(token),
+                                                  AccountToken.purpose == purpose)).first() if token else None
+    if row is None:
+        raise LinkUnusable(purpose, LinkProblem.UNKNOWN)
+    if row.used_at is not None:
+        raise LinkUnusable(purpose, LinkProblem.USED)
+    if row.expires_at <= at:
+        raise LinkUnusable(purpose, LinkProblem.EXPIRED)
+    return row
+
+
+def _claim(session: Session, row: AccountToken, at: datetime) -> None:
+    """Mark the link used, exactly once even when two tabs submit at the same time."""
+    result = session.execute(update(AccountToken)
+                             .where(col(AccountToken.id) == row.id, col(AccountToken.used_at).is_(None))
+                             .values(used_at=at))
+    if result.rowcount != 1:
+        raise LinkUnusable(row.purpose, LinkProblem.USED)
+
+
+def _set_password(session: Session, user: User, password_hash: str, at: datetime) -> None:
+    """New password; every existing sign-in of the account ends and its lockout is lifted."""
+    user.password_hash, user.updated_at = password_hash, at
+    session.execute(update(LoginSession)
+                    .where(col(LoginSession.user_id) == user.id, col(LoginSession.revoked_at).is_(None))
+                    .values(revoked_at=at))
+    throttle = session.get(LoginThrottle, user.email)
+    if throttle is not None:
+        throttle.failures, throttle.locked_until, throttle.window_started_at = 0, None, at
+
+
+def _checked_password(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise PasswordRejected(problem)
+    return hash_password(password)
+
+
+def _practice_name(session: Session, practice_id: int) -> str:
+    practice = session.get(Practice, practice_id)
+    return practice.name if practice else "your practice"
+
+
+# Portal invites
+
+
+def _invite_account(session: Session, client: Client) -> tuple[User | None, str]:
+    """The client's portal user (None when accepting will create it) and its sign-in email.
+
+    Raises `InviteRefused` when the client has no email, the account is deactivated, or the
+    email already belongs to someone else's account.
+    """
+    if client.user_id is not None:
+        user = session.get(User, client.user_id)
+        if user is not None:
+            if not user.is_active:
+                raise InviteRefused(f"{client.full_name}'s portal account is deactivated, so it cannot be invited.")
+            return user, user.email
+    email = auth.normalize_email(client.email or "")
+    if not email:
+        raise InviteRefused(f"{client.full_name} has no email address. Add one to the client record before "
+                            "sending a portal invite.")
+    if session.exec(select(User.id).where(User.email == email)).first() is not None:
+        raise InviteRefused(f"{email} already belongs to another account, so {client.full_name} cannot be "
+                            "invited with it.")
+    return None, email
+
+
+def _invite_email(to: str, client_name: str, practice_name: str, link: str) -> OutgoingEmail:
+    hours = int(LINK_LIFETIME.total_seconds() // 3600)
+    text = (f"Hello {client_name},\n\n{practice_name} invites you to its client portal, where you can see your "
+            f"sessions and join telehealth visits.\n\nSet your password here (the link works once, for {hours} "
+            f"hours):\n{link}\n\nIf you did not expect this email, you can ignore it.\n")
+    h, href = html.escape, html.escape(link, quote=True)
+    body = (f"<p>Hello {h(client_name)},</p><p>{h(practice_name)} invites you to its client portal, where you "
+            f"can see your sessions and join telehealth visits.</p><p><a href=\"{href}\">Set your password</a> "
+            f"(the link works once, for {hours} hours).</p><p>If the button does not work, copy this address "
+            f"into your browser:<br>{h(link)}</p><p>If you did not expect this email, you can ignore it.</p>")
+    return OutgoingEmail(to=to, subject=f"Your invite to the {practice_name} client portal", text=text, html=body)
+
+
+def send_portal_invite(principal: Principal, client_id: int) -> InviteSent:
+    """Email the client a link to set a portal password; older unused invites stop working.
+
+    Raises `NotAllowed` without `SEND_PORTAL_INVITE`, `InviteRefused` for an unknown client
+    (or one of another practice), a client without email, or an email taken by another account.
+    """
+    require(principal, Action.SEND_PORTAL_INVITE)
+    at = now()
+    with unit_of_work() as session:
+        client = session.get(Client, client_id)
+        if client is None or client.practice_id != principal.practice_id:
+            raise InviteRefused("That client was not found.")
+        user, _ = _invite_account(session, client)
+        to = (client.email or "").strip() or (user.email if user else "")
+        token, row = _new_token(session, purpose=INVITE, practice_id=client.practice_id, at=at,
+                                user_id=user.id if user else None, client_id=client.id,
+                                created_by=principal.user_id)
+        email = _invite_email(to, client.full_name, _practice_name(session, client.practice_id),
+                              _link("invite", token))
+        queue_email(session, practice_id=client.practice_id, key=f"account-token:{row.id}", email=email)
+        audit.record(session, practice_id=client.practice_id, actor_user_id=principal.user_id,
+                     action="portal_invite.sent", subject_type="client", subject_id=client.id or "")
+        return InviteSent(client_name=client.full_name, email=to)
+
+
+def clients_with_open_invites(principal: Principal, client_ids: list[int]) -> set[int]:
+    """Which of these clients have an invite that is still waiting to be used (for "Resend")."""
+    require(principal, Action.SEND_PORTAL_INVITE)
+    if not client_ids:
+        return set()
+    with unit_of_work() as session:
+        return set(session.exec(select(AccountToken.client_id).where(
+            AccountToken.practice_id == principal.practice_id, AccountToken.purpose == INVITE,
+            col(AccountToken.client_id).in_(client_ids), col(AccountToken.used_at).is_(None),
+            AccountToken.expires_at > now())).all())
+
+
+def _invited_client(session: Session, row: AccountToken) -> Client:
+    client = session.get(Client, row.client_id) if row.client_id else None
+    if client is None:
+        raise LinkUnusable(INVITE, LinkProblem.UNKNOWN)
+    return client
+
+
+def check_invite(token: str) -> LinkInfo:
+    """The account an invite link sets up. Raises `LinkUnusable` or `InviteRefused`."""
+    with unit_of_work() as session:
+        row = _usable(session, token, INVITE, now())
+        client = _invited_client(session, row)
+        _, email = _invite_account(session, client)
+        return LinkInfo(email=email, practice_name=_practice_name(session, client.practice_id))
+
+
+def accept_invite(token: str, password: str) -> str:
+    """Set the client's portal password (creating the portal user if needed) and use up the link.
+
+    Returns a sign-in ticket for `/auth/session`. Raises `PasswordRejected`, `LinkUnusable`
+    or `InviteRefused`.
+    """
+    password_hash = _checked_password(password)
+    at = now()
+    with unit_of_work() as session:
+        row = _usable(session, token, INVITE, at)
+        client = _invited_client(session, row)
+        user, email = _invite_account(session, client)
+        _claim(session, row, at)
+        if user is None:
+            user = User(practice_id=client.practice_id, email=email, full_name=client.full_name,
+                        role=Role.CLIENT, created_at=at, updated_at=at)
+            session.add(user)
+            session.flush()
+            client.user_id = user.id
+        _set_password(session, user, password_hash, at)
+        audit.record(session, practice_id=client.practice_id, actor_user_id=user.id,
+                     action="portal_invite.accepted", subject_type="client", subject_id=client.id or "")
+        return auth.issue_ticket(session, user)
+
+
+# Password resets
+
+
+def _reset_email(to: str, name: str, practice_name: str, link: str) -> OutgoingEmail:
+    hours = int(LINK_LIFETIME.total_seconds() // 3600)
+    text = (f"Hello {name},\n\nSomeone asked to reset the password of your {practice_name} account. To choose "
+            f"a new password, open this link (it works once, for {hours} hours):\n{link}\n\n"
+            "If it was not you, ignore this email: your password stays as it is.\n")
+    h, href = html.escape, html.escape(link, quote=True)
+    body = (f"<p>Hello {h(name)},</p><p>Someone asked to reset the password of your {h(practice_name)} account."
+            f"</p><p><a href=\"{href}\">Choose a new password</a> (the link works once, for {hours} hours).</p>"
+            f"<p>If the button does not work, copy this address into your browser:<br>{h(link)}</p>"
+            "<p>If it was not you, ignore this email: your password stays as it is.</p>")
+    return OutgoingEmail(to=to, subject=f"Reset your {practice_name} password", text=text, html=body)
+
+
+def request_password_reset(email: str) -> str:
+    """Email a reset link when an active account has this email; otherwise do nothing.
+
+    Returns the same answer either way (`FORGOT_PASSWORD_ANSWER`), so it reveals nothing.
+    """
+    key = auth.normalize_email(email)
+    at = now()
+    with unit_of_work() as session:
+        user = session.exec(select(User).where(User.email == key)).first() if key else None
+        if user is None or not user.is_active:
+            return FORGOT_PASSWORD_ANSWER
+        recent = session.exec(select(AccountToken.id).where(
+            AccountToken.purpose == RESET, AccountToken.user_id == user.id,
+            AccountToken.created_at > at - _RESET_EMAIL_INTERVAL)).first()
+        if recent is not None:
+            return FORGOT_PASSWORD_ANSWER
+        token, row = _new_token(session, purpose=RESET, practice_id=user.practice_id, at=at, user_id=user.id,
+                                client_id=None, created_by=None)
+        queue_email(session, practice_id=user.practice_id, key=f"account-token:{row.id}",
+                    email=_reset_email(user.email, user.full_name, _practice_name(session, user.practice_id),
+                                       _link("reset-password", token)))
+        audit.record(session, practice_id=user.practice_id, actor_user_id=None,
+                     action="password_reset.requested", subject_type="user", subject_id=user.id or "")
+    return FORGOT_PASSWORD_ANSWER
+
+
+def _reset_user(session: Session, row: AccountToken) -> User:
+    user = session.get(User, row.user_id) if row.user_id else None
+    if user is None or not user.is_active:
+        raise LinkUnusable(RESET, LinkProblem.UNKNOWN)
+    return user
+
+
+def check_reset(token: str) -> LinkInfo:
+    """The account a reset link is for. Raises `LinkUnusable`."""
+    with unit_of_work() as session:
+        user = _reset_user(session, _usable(session, token, RESET, now()))
+        return LinkInfo(email=user.email, practice_name=_practice_name(session, user.practice_id))
+
+
+def reset_password(token: str, password: str) -> None:
+    """Set a new password through a reset link and use up the link; the user then signs in normally.
+
+    Every existing session of the account is revoked and its lockout cleared. Raises
+    `PasswordRejected` or `LinkUnusable`.
+    """
+    password_hash = _checked_password(password)
+    at = now()
+    with unit_of_work() as session:
+        row = _usable(session, token, RESET, at)
+        user = _reset_user(session, row)
+        _claim(session, row, at)
+        _set_password(session, user, password_hash, at)
+        audit.record(session, practice_id=user.practice_id, actor_user_id=user.id, action="user.password_reset",
+                     subject_type="user", subject_id=user.id or "")
