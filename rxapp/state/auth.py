@@ -27,9 +27,11 @@ class AuthState(rx.State):
     allowed_path: str = ""
     denied_path: str = ""
 
+    def _session_token(self) -> str:
+        return auth.session_token_from_cookie_header(self.router.headers.cookie) or ""
+
     async def _principal(self) -> Principal | None:
-        token = auth.session_token_from_cookie_header(self.router.headers.cookie)
-        return await asyncio.to_thread(auth.principal_for_token, token)
+        return await asyncio.to_thread(auth.principal_for_token, self._session_token())
 
     async def _require(self, action: Action) -> Principal:
         """The signed-in user if they may do `action`; raises `NotAllowed` otherwise."""
@@ -61,8 +63,7 @@ class AuthState(rx.State):
 
     @rx.event
     async def sign_out(self):
-        token = auth.session_token_from_cookie_header(self.router.headers.cookie)
-        await asyncio.to_thread(auth.sign_out, token)
+        await asyncio.to_thread(auth.sign_out, self._session_token())
         self.user_name = self.user_role = self.allowed_path = self.denied_path = ""
         self.nav = []
         return navigate_to_server("/auth/signed-out")

@@ -1,0 +1,111 @@
+"""Practice settings (owner/manager)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxapp.components.dialogs import confirm_button
+from rxapp.components.shell import app_shell
+from rxapp.services.practice_settings import POS_CODES
+from rxapp.state.auth import AuthState
+from rxapp.state.practice_settings import PracticeSettingsState
+
+S = PracticeSettingsState
+
+
+def _error(name: str) -> rx.Component:
+    return rx.cond(S.errors.contains(name), rx.text(S.errors[name], color_scheme="red", size="2", role="alert"))
+
+
+def _select(label: str, name: str, options: list[tuple[str, str]], value: rx.Var[str]) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=name, style={"font_weight": "500"}),
+        rx.el.select(*[rx.el.option(text, value=v) for v, text in options], id=name, value=value,
+                     on_change=lambda v: S.set_field(name, v),
+                     style={"padding": "0.4em", "border_radius": "6px"}),
+        _error(name), spacing="1", align="start")
+
+
+def _text(label: str, name: str, value: rx.Var[str]) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=name, style={"font_weight": "500"}),
+        rx.input(id=name, value=value, on_change=lambda v: S.set_field(name, v), width="28em"),
+        _error(name), spacing="1", align="start")
+
+
+def _settings_form() -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.el.fieldset(
+            rx.el.legend("Allow Zoom Integration?", style={"font_weight": "600", "margin_bottom": "0.4em"}),
+            rx.radio_group.root(
+                rx.hstack(rx.el.label(rx.radio_group.item(value="yes"), " Yes", style={"display": "flex",
+                                                                                       "gap": "0.4em"}),
+                          rx.el.label(rx.radio_group.item(value="no"), " No", style={"display": "flex",
+                                                                                     "gap": "0.4em"}),
+                          spacing="4"),
+                value=S.allow_zoom, on_change=S.set_allow_zoom, name="allow_zoom"),
+            rx.text("While it is No, practitioners cannot connect Zoom and no Zoom meeting is created; nothing "
+                    "already stored is deleted.", color_scheme="gray", size="2"),
+            style={"border": "none", "padding": "0"},
+        ),
+        rx.divider(),
+        _select("Standard reminder (days before)", "standard_reminder_days",
+                [(str(d), f"{d} day{'s' if d > 1 else ''}") for d in range(1, 6)], S.standard_reminder_days),
+        _select("Telehealth reminder (minutes before)", "telehealth_reminder_minutes",
+                [(str(m), f"{m} minutes") for m in (15, 20, 25, 30)], S.telehealth_reminder_minutes),
+        rx.el.label(rx.checkbox(checked=S.reminder_includes_link,
+                                on_change=lambda v: S.set_field("reminder_includes_link", v)),
+                    " Telehealth reminders carry the Zoom link, meeting ID and passcode (otherwise they say "
+                    "“sign in to your portal”)", style={"display": "flex", "gap": "0.5em", "align_items": "center"}),
+        rx.el.label(rx.checkbox(checked=S.notify_client_when_started,
+                                on_change=lambda v: S.set_field("notify_client_when_started", v)),
+                    " Email the client when their provider starts the session",
+                    style={"display": "flex", "gap": "0.5em", "align_items": "center"}),
+        _text("Telehealth location name", "location_name", S.location_name),
+        _text("Telehealth location address", "location_address", S.location_address),
+        _select("Default place of service for telehealth", "pos_code", list(POS_CODES.items()), S.pos_code),
+        rx.text("SMS credits: ", rx.text.strong(S.sms_credits)),
+        _error("form"),
+        rx.hstack(rx.button("Save", on_click=S.save),
+                  rx.cond(S.saved_message != "", rx.text(S.saved_message, color_scheme="green", role="status",
+                                                          id="settings-saved")),
+                  align="center", spacing="3"),
+        spacing="4", align="start"), width="100%")
+
+
+def _practitioner(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
+    zoom_actions = rx.cond(
+        row["zoom_status"] == "not_connected",
+        confirm_button("Connect Zoom", "Connect Zoom for this practitioner?",
+                       "You will sign in to Zoom with the practitioner's Zoom account and allow access. "
+                       "Each practitioner must use their own Zoom account.", "Continue to Zoom",
+                       S.connect_for(index), size="1", variant="soft"),
+        confirm_button("Disconnect Zoom", "Disconnect this practitioner's Zoom?",
+                       "The app's access is revoked at Zoom and the stored tokens are deleted.", "Disconnect",
+                       S.disconnect_for(index), color="red", size="1", variant="soft"),
+    )
+    return rx.table.row(
+        rx.table.row_header_cell(row["name"]),
+        rx.table.cell(row["email"]),
+        rx.table.cell(rx.switch(checked=row["telehealth"] == "1", on_change=lambda v: S.set_telehealth(index, v),
+                                aria_label=f"Telehealth for {row['name']}")),
+        rx.table.cell(row["zoom"]),
+        rx.table.cell(rx.cond(S.allow_zoom == "yes", zoom_actions,
+                              rx.cond(row["zoom_status"] != "not_connected", zoom_actions,
+                                      rx.text("Allow Zoom first", color_scheme="gray", size="2")))),
+    )
+
+
+@rx.page(route="/settings", title="Practice settings · Telehealth", on_load=[AuthState.guard, S.load])
+def settings_page() -> rx.Component:
+    return app_shell(
+        "/settings", "Practice settings",
+        _settings_form(),
+        rx.heading("Practitioners", size="4", as_="h2"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                           ("Name", "Email", "Telehealth", "Zoom", "Zoom actions")])),
+            rx.table.body(rx.foreach(S.practitioners, _practitioner)),
+            width="100%",
+        ),
+    )

@@ -1,0 +1,127 @@
+"""My profile: details and the Meeting tab (Zoom connection, default timezone)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxapp.components.dialogs import confirm_button, reconnect_banner
+from rxapp.components.shell import app_shell
+from rxapp.state.auth import AuthState
+from rxapp.state.zoom_tab import ZoomReviewState, ZoomTabState
+
+S = ZoomTabState
+
+
+def _status() -> rx.Component:
+    color = rx.match(S.status, ("connected", "green"), ("needs_reconnect", "red"), "gray")
+    return rx.vstack(
+        rx.hstack(rx.text("Status:", weight="bold"), rx.badge(S.status_label, color_scheme=color, size="2",
+                                                              id="zoom-status"), align="center"),
+        rx.cond(S.connected_since != "", rx.text("Connected since ", S.connected_since, color_scheme="gray")),
+        rx.cond(S.scopes.length() > 0,
+                rx.vstack(rx.text("The app may:", weight="bold"),
+                          rx.el.ul(rx.foreach(S.scopes, lambda s: rx.el.li(s)), style={"padding_left": "1.25em"}),
+                          spacing="1", align="start")),
+        spacing="2", align="start",
+    )
+
+
+def _actions() -> rx.Component:
+    connect = confirm_button(
+        "Connect to Zoom", "Connect your Zoom account?",
+        "You will be taken to Zoom to sign in and allow this app to create, move and delete the meetings of "
+        "your telehealth sessions. You come back here afterwards.", "Continue to Zoom", S.connect)
+    disconnect = confirm_button(
+        "Disconnect", "Disconnect Zoom?",
+        "The app's access is revoked at Zoom and your tokens are deleted. Upcoming Zoom meetings stay in Zoom but "
+        "will no longer be updated; they are listed for your attention.", "Disconnect", S.disconnect,
+        color="red", variant="soft")
+    return rx.hstack(
+        rx.match(S.status, ("connected", disconnect), ("needs_reconnect", disconnect), connect),
+        rx.cond(S.status != "not_connected",
+                rx.button("Refresh", rx.icon("refresh-cw", size=14), on_click=S.check_now, variant="soft",
+                          loading=S.busy, aria_label="Refresh connection status")),
+        spacing="3",
+    )
+
+
+def _meeting_tab() -> rx.Component:
+    return rx.vstack(
+        rx.cond(S.notice != "", rx.callout.root(
+            rx.callout.icon(rx.icon("info")),
+            rx.hstack(rx.text(S.notice), rx.button("Dismiss", size="1", variant="soft", on_click=S.dismiss_notice),
+                      align="center", spacing="3"),
+            color_scheme="amber", role="status", width="100%", id="zoom-notice")),
+        reconnect_banner(S.status == "needs_reconnect", S.last_error, S.connect),
+        rx.heading("Telehealth integration (Zoom)", size="4", as_="h2"),
+        rx.cond(
+            ~S.allow_zoom,
+            rx.callout("Your practice has not allowed Zoom integration. An owner or manager can allow it in "
+                       "Practice settings.", icon="info", role="status", id="zoom-not-allowed"),
+            rx.cond(~S.telehealth_enabled,
+                    rx.callout("Telehealth is not enabled for you. An owner or manager can enable it in Practice "
+                               "settings.", icon="info", role="status"),
+                    rx.fragment()),
+        ),
+        _status(),
+        rx.cond(S.allow_zoom & S.telehealth_enabled, _actions(),
+                rx.cond(S.status != "not_connected", _actions())),
+        rx.cond(S.needing_attention.length() > 0, rx.callout.root(
+            rx.callout.icon(rx.icon("calendar-x")),
+            rx.vstack(rx.text("These upcoming meetings need attention (they are no longer kept in step with Zoom):"),
+                      rx.el.ul(rx.foreach(S.needing_attention, lambda m: rx.el.li(m))), align="start"),
+            color_scheme="amber", width="100%")),
+        rx.divider(),
+        rx.heading("Default timezone", size="4", as_="h2"),
+        rx.text("New meetings use this timezone unless you pick another.", color_scheme="gray"),
+        rx.el.label("Default timezone", html_for="default-timezone", style={"font_weight": "500"}),
+        rx.el.select(rx.foreach(S.timezone_options, lambda z: rx.el.option(z, value=z)), id="default-timezone",
+                     value=S.timezone, on_change=S.save_timezone,
+                     style={"padding": "0.4em", "border_radius": "6px", "max_width": "22em"}),
+        spacing="4", align="start", width="100%", max_width="48em",
+    )
+
+
+@rx.page(route="/profile", title="My profile · Telehealth", on_load=[AuthState.guard, ZoomTabState.load])
+def profile_page() -> rx.Component:
+    return app_shell(
+        "/profile", "My profile",
+        rx.tabs.root(
+            rx.tabs.list(rx.tabs.trigger("Meeting", value="meeting"), rx.tabs.trigger("Details", value="details")),
+            rx.tabs.content(
+                rx.box(rx.cond(S.has_profile, _meeting_tab(),
+                               rx.callout("You are not set up as a practitioner, so there is no Zoom connection "
+                                          "to manage here.", icon="info")), padding_top="1em"),
+                value="meeting"),
+            rx.tabs.content(
+                rx.vstack(rx.text("Name: ", AuthState.user_name), rx.text("Role: ", AuthState.user_role),
+                          padding_top="1em"),
+                value="details"),
+            default_value="meeting", width="100%",
+        ),
+    )
+
+
+@rx.page(route="/profile/zoom-review", title="Zoom connection · Telehealth",
+         on_load=[AuthState.guard, ZoomReviewState.load])
+def zoom_review_page() -> rx.Component:
+    R = ZoomReviewState
+    return app_shell(
+        "/profile/zoom-review", "Zoom connection",
+        rx.card(rx.vstack(
+            rx.heading(R.title, size="5", as_="h2", id="zoom-review-title"),
+            rx.cond(R.error != "", rx.callout(R.error, icon="circle-alert", color_scheme="red", role="alert")),
+            rx.cond(R.granted.length() > 0, rx.vstack(
+                rx.text("You granted the app access to:", weight="bold"),
+                rx.el.ul(rx.foreach(R.granted, lambda s: rx.el.li(s)), style={"padding_left": "1.25em"}),
+                rx.text("Nothing else about your Zoom account is stored: only its user and account ids, and the "
+                        "encrypted access tokens.", color_scheme="gray"),
+                align="start")),
+            rx.cond(R.replaced.length() > 0, rx.callout(
+                rx.text("This Zoom account was also connected for ", rx.text.strong(R.replaced.join(", ")),
+                        ". Zoom keeps only the newest connection of a Zoom account, so theirs stopped working; "
+                        "each practitioner should connect their own Zoom account."),
+                icon="triangle-alert", color_scheme="amber", role="alert", id="zoom-replaced")),
+            rx.link(rx.button("Done"), href=R.back_to),
+            spacing="3", align="start"), max_width="44em"),
+    )

@@ -1,0 +1,125 @@
+"""Practice settings page: Zoom allowed, reminders, telehealth location, practitioners."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from rxapp.services import practice_settings as svc
+from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.zoom import connections
+from rxapp.services.zoom.errors import ZoomNotConnected
+from rxapp.state.auth import AuthState
+from rxapp.state.zoom_connect import start_zoom_connect
+from rxapp.state.zoom_tab import STATUS_LABELS
+
+
+class PracticeSettingsState(AuthState):
+    allow_zoom: str = "no"  # "yes" | "no", for the radio group
+    standard_reminder_days: str = "1"
+    telehealth_reminder_minutes: str = "15"
+    reminder_includes_link: bool = False
+    location_name: str = ""
+    location_address: str = ""
+    pos_code: str = "10"
+    notify_client_when_started: bool = True
+    sms_credits: int = 0
+    errors: dict[str, str] = {}
+    saved_message: str = ""
+    practitioners: list[dict[str, str]] = []
+    _practitioner_ids: list[int] = []
+
+    @rx.event
+    async def load(self):
+        try:
+            principal = await self._require(Action.PRACTICE_SETTINGS)
+        except NotAllowed:
+            return
+        values, credits, rows = await asyncio.to_thread(svc.get_settings_view, principal)
+        self.allow_zoom = "yes" if values.allow_zoom else "no"
+        self.standard_reminder_days = str(values.standard_reminder_days)
+        self.telehealth_reminder_minutes = str(values.telehealth_reminder_minutes)
+        self.reminder_includes_link = values.telehealth_reminder_includes_link
+        self.location_name, self.location_address = values.telehealth_location_name, values.telehealth_location_address
+        self.pos_code, self.notify_client_when_started = values.default_pos_code, values.notify_client_when_started
+        self.sms_credits, self.errors, self.saved_message = credits, {}, ""
+        self._show_practitioners(rows)
+
+    def _show_practitioners(self, rows: list[svc.PractitionerRow]) -> None:
+        self._practitioner_ids = [r.user_id for r in rows]
+        self.practitioners = [{"name": r.name, "email": r.email, "telehealth": "1" if r.telehealth_enabled else "",
+                               "zoom": STATUS_LABELS[r.zoom_status], "zoom_status": r.zoom_status} for r in rows]
+
+    @rx.event
+    def set_allow_zoom(self, value: str):
+        self.allow_zoom, self.saved_message = value, ""
+
+    @rx.event
+    def set_field(self, name: str, value: str | bool):
+        if name in {"standard_reminder_days", "telehealth_reminder_minutes", "location_name", "location_address",
+                    "pos_code", "reminder_includes_link", "notify_client_when_started"}:
+            setattr(self, name, value)
+            self.saved_message = ""
+
+    @rx.event
+    async def save(self):
+        principal = await self._require(Action.PRACTICE_SETTINGS)
+        try:
+            values = svc.PracticeSettings(
+                allow_zoom=self.allow_zoom == "yes",
+                standard_reminder_days=int(self.standard_reminder_days),
+                telehealth_reminder_minutes=int(self.telehealth_reminder_minutes),
+                telehealth_reminder_includes_link=bool(self.reminder_includes_link),
+                telehealth_location_name=self.location_name.strip(),
+                telehealth_location_address=self.location_address.strip(),
+                default_pos_code=self.pos_code,
+                notify_client_when_started=bool(self.notify_client_when_started))
+            await asyncio.to_thread(svc.save_settings, principal, values)
+        except ValueError:
+            self.errors = {"form": "Some values are not numbers."}
+            return rx.toast.error("Settings not saved: check the highlighted fields.")
+        except svc.InvalidSettings as exc:
+            self.errors = exc.errors
+            return rx.toast.error("Settings not saved: check the highlighted fields.")
+        self.errors = {}
+        zoom = "allowed" if values.allow_zoom else "not allowed"
+        self.saved_message = f"Saved. Zoom integration is {zoom}."
+        return rx.toast.success("Practice settings saved.")
+
+    async def _practitioner(self, index: int) -> int:
+        if not 0 <= index < len(self._practitioner_ids):
+            raise NotAllowed("unknown row")
+        return self._practitioner_ids[index]
+
+    async def _reload_practitioners(self) -> None:
+        principal = await self._require(Action.PRACTICE_SETTINGS)
+        _, _, rows = await asyncio.to_thread(svc.get_settings_view, principal)
+        self._show_practitioners(rows)
+
+    @rx.event
+    async def set_telehealth(self, index: int, enabled: bool):
+        principal = await self._require(Action.PRACTICE_SETTINGS)
+        name = await asyncio.to_thread(svc.set_telehealth, principal, await self._practitioner(index), enabled)
+        await self._reload_practitioners()
+        return rx.toast.success(f"Telehealth {'enabled' if enabled else 'disabled'} for {name}.")
+
+    @rx.event
+    async def connect_for(self, index: int):
+        principal = await self._require(Action.MANAGE_PRACTITIONER_ZOOM)
+        return await start_zoom_connect(self, principal, await self._practitioner(index))
+
+    @rx.event
+    async def disconnect_for(self, index: int):
+        principal = await self._require(Action.MANAGE_PRACTITIONER_ZOOM)
+        practitioner_id = await self._practitioner(index)
+        try:
+            result = await connections.disconnect(principal, practitioner_id)
+        except ZoomNotConnected:
+            return rx.toast.info("Zoom was not connected.")
+        await self._reload_practitioners()
+        attention = len(result.meetings_needing_attention)
+        note = f" {attention} upcoming meeting(s) need attention." if attention else ""
+        return rx.toast.success(f"Zoom disconnected.{note}")
+
+

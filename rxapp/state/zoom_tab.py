@@ -1,0 +1,165 @@
+"""The practitioner's Meeting tab: Zoom connection status and actions, default timezone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from rxapp.services import profiles
+from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.timezones import all_timezones, format_local
+from rxapp.services.zoom import connections
+from rxapp.services.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
+from rxapp.services.zoom.oauth import SCOPE_DESCRIPTIONS
+from rxapp.state.auth import AuthState
+from rxapp.state.zoom_connect import start_zoom_connect
+
+STATUS_LABELS = {"not_connected": "Not connected", "connected": "Connected", "needs_reconnect": "Needs reconnect"}
+
+
+class ZoomTabState(AuthState):
+    has_profile: bool = False
+    status: str = "not_connected"
+    connected_since: str = ""
+    scopes: list[str] = []
+    last_error: str = ""
+    notice: str = ""
+    allow_zoom: bool = False
+    telehealth_enabled: bool = False
+    timezone: str = ""
+    needing_attention: list[str] = []
+    busy: bool = False
+
+    @rx.var
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @rx.var(cache=True)
+    def timezone_options(self) -> list[str]:
+        return list(all_timezones())
+
+    @rx.event
+    async def load(self):
+        try:
+            principal = await self._require(Action.CONNECT_OWN_ZOOM)
+        except NotAllowed:
+            return
+        await self._refresh_view(principal.user_id)
+
+    async def _refresh_view(self, practitioner_id: int) -> None:
+        principal = await self._require(Action.CONNECT_OWN_ZOOM)
+        try:
+            view = await asyncio.to_thread(connections.connection_view, principal, practitioner_id)
+        except NotAllowed:
+            self.has_profile = False
+            return
+        tz = await asyncio.to_thread(profiles.viewer_timezone, principal)
+        self.has_profile, self.status, self.timezone = True, view.status, tz
+        self.connected_since = format_local(view.connected_at, tz) if view.status != "not_connected" else ""
+        self.scopes = [SCOPE_DESCRIPTIONS.get(s, s) for s in view.scopes]
+        self.last_error, self.notice = view.last_error, view.notice
+        self.allow_zoom, self.telehealth_enabled = view.allow_zoom, view.telehealth_enabled
+
+    @rx.event
+    async def connect(self):
+        """Connect to Zoom (also Reconnect): off to Zoom's sign-in and consent pages."""
+        principal = await self._require(Action.CONNECT_OWN_ZOOM)
+        return await start_zoom_connect(self, principal, principal.user_id)
+
+    @rx.event
+    async def disconnect(self):
+        principal = await self._require(Action.CONNECT_OWN_ZOOM)
+        self.busy = True
+        yield
+        try:
+            result = await connections.disconnect(principal, principal.user_id)
+        except ZoomNotConnected:
+            self.busy = False
+            yield rx.toast.info("Zoom was not connected.")
+            return
+        self.needing_attention = result.meetings_needing_attention
+        await self._refresh_view(principal.user_id)
+        self.busy = False
+        if result.revoked_at_zoom:
+            yield rx.toast.success("Zoom disconnected. The app's access was revoked at Zoom.")
+        else:
+            yield rx.toast.warning("Zoom disconnected here, but Zoom could not confirm the revocation. "
+                                   "Remove the app in your Zoom account to be sure.")
+
+    @rx.event
+    async def check_now(self):
+        """The Refresh control: ask Zoom now (refreshing the token if due)."""
+        principal = await self._require(Action.CONNECT_OWN_ZOOM)
+        self.busy = True
+        yield
+        try:
+            message = await connections.check(principal, principal.user_id)
+            toast = rx.toast.success(message)
+        except ZoomNeedsReconnect:
+            toast = rx.toast.error("Error refreshing access token: reconnect Zoom.")
+        except ZoomNotConnected as exc:
+            toast = rx.toast.error(str(exc))
+        except ZoomError as exc:
+            toast = rx.toast.error(f"Zoom could not be reached: {exc.message}. Try again in a moment.")
+        await self._refresh_view(principal.user_id)
+        self.busy = False
+        yield toast
+
+    @rx.event
+    async def dismiss_notice(self):
+        principal = await self._require(Action.CONNECT_OWN_ZOOM)
+        await asyncio.to_thread(connections.acknowledge_notice, principal, principal.user_id)
+        self.notice = ""
+
+    @rx.event
+    async def save_timezone(self, timezone: str):
+        principal = await self._require(Action.CONNECT_OWN_ZOOM)
+        try:
+            await asyncio.to_thread(profiles.set_own_timezone, principal, timezone)
+        except (profiles.InvalidTimezone, LookupError) as exc:
+            return rx.toast.error(str(exc))
+        self.timezone = timezone
+        await self._refresh_view(principal.user_id)
+        return rx.toast.success(f"Default timezone set to {timezone}.")
+
+
+class ZoomReviewState(AuthState):
+    """The page Zoom's callback lands on: what was granted, or why nothing was."""
+
+    title: str = ""
+    granted: list[str] = []
+    replaced: list[str] = []
+    error: str = ""
+    declined: bool = False
+    back_to: str = "/profile"
+
+    @rx.event
+    async def load(self):
+        principal = await self._principal()
+        if principal is None:
+            return rx.redirect("/login", replace=True)
+        params = self.router.url.query_parameters
+        self.granted, self.replaced, self.declined, self.error = [], [], False, ""
+        self.back_to = "/profile" if principal.role == "practitioner" else "/settings"
+        if params.get("error"):
+            self.title = "Zoom was not connected"
+            self.error = connections.REFUSAL_MESSAGES.get(params["error"], connections.REFUSAL_MESSAGES["zoom_failed"])
+            return None
+        try:
+            attempt = int(params.get("attempt", "0"))
+        except ValueError:
+            attempt = 0
+        outcome = await asyncio.to_thread(connections.review, principal, attempt)
+        if outcome is None:
+            self.title, self.error = "Nothing to review", "This connection result is not available any more."
+            return None
+        self.back_to = "/profile" if outcome.practitioner_id == principal.user_id else "/settings"
+        if outcome.declined:
+            self.title, self.declined = "Zoom was not connected", True
+            self.error = "Access was declined at Zoom, so nothing was connected. You can try again at any time."
+            return None
+        self.title = f"Zoom connected for {outcome.practitioner_name}"
+        self.granted = [SCOPE_DESCRIPTIONS.get(s, s) for s in outcome.scopes]
+        self.replaced = outcome.replaced
+        return None
