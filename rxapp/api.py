@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from rxapp.services import auth
-from rxapp.services.permissions import home_path
+from rxapp.services import auth, portal
+from rxapp.services.meetings import actions
+from rxapp.services.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
+from rxapp.services.permissions import NotAllowed, home_path
 from rxapp.services.zoom import connections, webhooks
+from rxapp.services.zoom.errors import ZoomError, ZoomNotConnected
 from rxapp.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,54 @@ async def zoom_webhook(request: Request) -> Response:
     return JSONResponse({"status": "received" if event_id else "duplicate"})
 
 
+# Answers about links that change meaning over time (used, ended, …): never from a cache.
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _page(title: str, message: str, status: int,
+          back: tuple[str, str] = ("/meetings", "Back to meetings")) -> HTMLResponse:
+    body = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title></head>"
+            f"<body style='font-family:sans-serif;max-width:40em;margin:3em auto'><h1>{html.escape(title)}</h1>"
+            f"<p>{html.escape(message)}</p><p><a href='{back[0]}'>{html.escape(back[1])}</a></p></body></html>")
+    return HTMLResponse(body, status_code=status, headers=_NO_STORE)
+
+
+async def start_meeting(request: Request) -> Response:
+    """The host's Start meeting link: a fresh Zoom start_url, straight to Zoom, never stored."""
+    token = request.cookies.get(get_settings().session_cookie_name) or ""
+    meeting_id = request.path_params["meeting_id"]
+    if not auth.check_request_token(token, f"start:{meeting_id}", request.query_params.get("t", "")):
+        return _page("Link not valid", "Open the meeting from your Meetings page and press Start meeting.", 403)
+    principal = await asyncio.to_thread(auth.principal_for_token, token)
+    if principal is None:
+        return RedirectResponse("/login?next=/meetings", status_code=303)
+    try:
+        url = await actions.start_url(principal, meeting_id)
+    except NotAllowed:
+        return _page("Not allowed", "Only the host of this meeting can start it.", 403)
+    except actions.MeetingActionRefused as exc:
+        return _page("Cannot start the meeting", str(exc), 409)
+    except ZoomNotConnected as exc:
+        return _page("Cannot start the meeting", f"{exc} Reconnect Zoom on the Meeting tab of your profile.", 409)
+    except ZoomError as exc:
+        return _page("Cannot start the meeting", f"Zoom could not be reached ({exc.message}). Close this tab and "
+                     "try again in a moment.", 502)
+    return RedirectResponse(url, status_code=303, headers=_NO_STORE)
+
+
+async def join(request: Request) -> Response:
+    """A client's one-time join link: to Zoom's join_url for that client and session only."""
+    token = request.cookies.get(get_settings().session_cookie_name) or ""
+    principal = await asyncio.to_thread(auth.principal_for_token, token)
+    if principal is None:
+        return RedirectResponse("/login?next=/portal", status_code=303)
+    try:
+        url = await asyncio.to_thread(portal.redeem_join_link, request.path_params["token"], principal)
+    except portal.JoinRefused as exc:
+        return _page("Cannot join", str(exc), 410, back=("/portal", "Back to My sessions"))
+    return RedirectResponse(url, status_code=303, headers=_NO_STORE)
+
+
 async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -106,5 +158,7 @@ def build() -> Starlette:
         Route("/auth/signed-out", signed_out, methods=["GET"]),
         Route("/auth/zoom/callback", zoom_callback, methods=["GET"]),
         Route("/api/zoom/webhook", zoom_webhook, methods=["POST"]),
+        Route("/meetings/{meeting_id:int}/start", start_meeting, methods=["GET"]),
+        Route("/join/{token}", join, methods=["GET"]),
         Route("/api/health", health, methods=["GET"]),
     ])

@@ -15,6 +15,8 @@ from contextlib import asynccontextmanager
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from rxapp.services import notifications
+from rxapp.services.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
+from rxapp.services.meetings import sync
 from rxapp.services.zoom import webhooks
 from rxapp.settings import get_settings
 
@@ -35,11 +37,19 @@ async def process_webhooks() -> None:
         log.exception("webhook processing failed")
 
 
+async def sync_meetings() -> None:
+    try:
+        await sync.sync_due()
+    except Exception:
+        log.exception("meeting sync failed")
+
+
 def build_scheduler() -> AsyncIOScheduler:
     settings = get_settings()
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(deliver_notifications, "interval", seconds=settings.outbox_poll_seconds,
                       id="deliver-notifications", max_instances=1, coalesce=True)
+    scheduler.add_job(sync_meetings, "interval", seconds=5, id="sync-meetings", max_instances=1, coalesce=True)
     scheduler.add_job(process_webhooks, "interval", seconds=30, id="process-webhooks", max_instances=1,
                       coalesce=True)
     return scheduler

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxapp import api, jobs
-from rxapp.pages import clients, dev_mail, index, login, placeholders  # noqa: F401  (registers pages)
+from rxapp import api, jobs, live
+from rxapp.pages import (  # noqa: F401  (registers pages)
+    accounts,
+    clients,
+    dev_mail,
+    index,
+    login,
+    meetings,
+    placeholders,
+    portal,
+    portal_trust,
+    practice_settings,
+    profile,
+)
 
 app = rx.App(
     api_transformer=api.build(),
     theme=rx.theme(accent_color="teal", radius="medium"),
 )
 app.register_lifespan_task(jobs.scheduler_lifespan)
+app.register_lifespan_task(live.push_lifespan)

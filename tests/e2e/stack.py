@@ -16,6 +16,10 @@ from mail_catcher.__main__ import start as start_mail_catcher
 from rxapp import migrate
 from rxapp.services.mailbox import CaughtMail, list_caught_mail
 from tests.conftest import free_port
+from zoom_sandbox.config import SandboxConfig
+from zoom_sandbox.testing import run_sandbox
+
+WEBHOOK_SECRET = "e2e-webhook-secret"
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +31,14 @@ class Stack:
     mail_dir: Path
     env: dict[str, str]
     sandbox_url: str = ""
+    log: Path | None = None
     extras: dict[str, object] = field(default_factory=dict)
+
+    def zoom(self, method: str, path: str, **kwargs: object) -> dict:
+        """Call the sandbox's control API (`/_sandbox/...`)."""
+        response = httpx.request(method, f"{self.sandbox_url}/_sandbox{path}", timeout=30, **kwargs)  # type: ignore[arg-type]
+        response.raise_for_status()
+        return response.json() if response.content else {}
 
     def mail_to(self, address: str, subject_contains: str = "", timeout: float = 15.0) -> list[CaughtMail]:
         """Caught mail for `address` (waiting up to `timeout` for at least one)."""
@@ -58,6 +69,17 @@ def run_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterato
     port, smtp_port = free_port(), free_port()
     db_url = f"sqlite:///{workdir / 'e2e.db'}"
     mail_dir = workdir / "mail"
+    app_url = f"http://localhost:{port}"
+    sandbox_config = SandboxConfig(enable_control=True, redirect_uri=f"{app_url}/auth/zoom/callback",
+                                   webhook_url=f"http://127.0.0.1:{port}/api/zoom/webhook",
+                                   webhook_secret=WEBHOOK_SECRET, webhook_retry_delays=(0.5, 1.0))
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(run_sandbox(sandbox_config))
+        yield from _run_app(stack, workdir, port, smtp_port, db_url, mail_dir, sandbox.base_url, extra_env)
+
+
+def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url: str, mail_dir: Path,
+             sandbox_url: str, extra_env: dict[str, str] | None) -> Iterator[Stack]:
     env = {
         **os.environ,
         "APP_ENV": "development",
@@ -67,36 +89,40 @@ def run_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterato
         "SMTP_PORT": str(smtp_port),
         "MAIL_CATCHER_DIR": str(mail_dir),
         "OUTBOX_POLL_SECONDS": "0.5",
+        "ZOOM_OAUTH_BASE_URL": sandbox_url,
+        "ZOOM_API_BASE_URL": f"{sandbox_url}/v2",
+        "ZOOM_WEBHOOK_SECRET_TOKEN": WEBHOOK_SECRET,
         "REFLEX_STATES_WORKDIR": str(workdir / "states"),
         # Parallel runs (several developers on one machine) each need their own build folder.
         "REFLEX_WEB_WORKDIR": os.environ.get("E2E_WEB_WORKDIR", ".web"),
         **(extra_env or {}),
     }
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "APP_URL")})
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "APP_URL",
+                                            "ZOOM_OAUTH_BASE_URL", "ZOOM_API_BASE_URL")})
     from tests.conftest import reset_app_caches
 
     reset_app_caches()
     migrate.upgrade(db_url)
     subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "rxapp.manage", "demo-data"], env=env, cwd=ROOT,
                    check=True, capture_output=True)
-    with ExitStack() as stack:
-        catcher = start_mail_catcher("127.0.0.1", smtp_port, mail_dir)
-        stack.callback(catcher.stop)
-        log = workdir / "app.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [str(ROOT / ".venv/bin/reflex"), "run", "--env", "prod", "--single-port",
-                 "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "warning"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    catcher = start_mail_catcher("127.0.0.1", smtp_port, mail_dir)
+    stack.callback(catcher.stop)
+    log = workdir / "app.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(ROOT / ".venv/bin/reflex"), "run", "--env", "prod", "--single-port",
+             "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "info"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
-        def _stop() -> None:
-            os.killpg(proc.pid, 15)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
+    def _stop() -> None:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
 
-        stack.callback(_stop)
-        _wait_for(f"http://127.0.0.1:{port}/login/", proc, log)
-        _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log)
-        yield Stack(url=f"http://localhost:{port}", database_url=db_url, mail_dir=mail_dir, env=env)
+    stack.callback(_stop)
+    _wait_for(f"http://127.0.0.1:{port}/login/", proc, log)
+    _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log)
+    yield Stack(url=f"http://localhost:{port}", database_url=db_url, mail_dir=mail_dir, env=env,
+                sandbox_url=sandbox_url, log=log)

@@ -1,0 +1,218 @@
+"""Meetings: the practitioner's telehealth meetings (the practice's for owners and managers)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxapp.components.dialogs import reconnect_banner
+from rxapp.components.shell import app_shell, empty_state
+from rxapp.services.meeting_list import DISPLAY_STATUSES, PERIODS
+from rxapp.state.auth import AuthState
+from rxapp.state.meetings import MeetingsState
+from rxapp.state.new_meeting import NewMeetingState
+
+M, N = MeetingsState, NewMeetingState
+_SELECT = {"padding": "0.4em", "border_radius": "6px", "min_width": "12em"}
+_STATUS_COLORS = {"scheduled": "blue", "pending_sync": "amber", "in_progress": "green", "ended": "gray",
+                  "cancelled": "red", "needs_attention": "orange"}
+
+
+def _labelled(label: str, control_id: str, control: rx.Component) -> rx.Component:
+    return rx.vstack(rx.el.label(label, html_for=control_id, style={"font_weight": "500"}), control, spacing="1",
+                     align="start")
+
+
+def _filters() -> rx.Component:
+    return rx.hstack(
+        _labelled("Search", "meeting-search", rx.input(
+            id="meeting-search", placeholder="Topic, description or patient", default_value=M.search,
+            on_change=M.set_search.debounce(300), width="18em")),
+        _labelled("Patient", "patient-filter", rx.el.select(
+            rx.el.option("All patients", value="all"),
+            rx.foreach(M.patient_options, lambda o: rx.el.option(o["label"], value=o["value"])),
+            id="patient-filter", value=rx.cond(M.patient == "", "all", M.patient), on_change=M.set_patient,
+            style=_SELECT)),
+        _labelled("Status", "status-filter", rx.el.select(
+            rx.el.option("All statuses", value="all"),
+            *[rx.el.option(label, value=key) for key, label in DISPLAY_STATUSES.items()],
+            id="status-filter", value=rx.cond(M.status == "", "all", M.status), on_change=M.set_status,
+            style=_SELECT)),
+        _labelled("Dates", "period-filter", rx.el.select(
+            *[rx.el.option(label, value=key) for key, label in PERIODS.items()],
+            id="period-filter", value=M.period, on_change=M.set_period, style=_SELECT)),
+        rx.cond(M.sees_practice, _labelled("Practitioner", "practitioner-filter", rx.el.select(
+            rx.el.option("All practitioners", value="all"),
+            rx.foreach(M.practitioner_options, lambda o: rx.el.option(o["label"], value=o["value"])),
+            id="practitioner-filter", value=rx.cond(M.practitioner == "", "all", M.practitioner),
+            on_change=M.set_practitioner, style=_SELECT))),
+        rx.button(rx.cond(M.newest_first, "Newest first", "Oldest first"), rx.icon("arrow-up-down", size=14),
+                  variant="soft", on_click=M.toggle_sort, aria_label="Change sort order"),
+        spacing="4", align="end", wrap="wrap",
+    )
+
+
+def _actions(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
+    return rx.hstack(
+        rx.cond(row["start_href"] != "", rx.link("Start meeting", href=row["start_href"], is_external=True,
+                                                 on_click=M.refresh_soon, weight="medium")),
+        rx.cond(row["can_end"] == "1", rx.button("End meeting", size="1", variant="soft",
+                                                 on_click=M.end_meeting(index))),
+        rx.cond(row["can_cancel"] == "1", rx.button("Cancel meeting", size="1", variant="soft", color_scheme="red",
+                                                    on_click=M.open_cancel(index))),
+        rx.cond(row["can_delete"] == "1", rx.button("Delete meeting", size="1", variant="soft", color_scheme="gray",
+                                                    on_click=M.delete_meeting(index))),
+        spacing="2", align="center", wrap="wrap",
+    )
+
+
+def _row(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
+    color = rx.match(row["status_key"], *_STATUS_COLORS.items(), "gray")
+    return rx.table.row(
+        rx.table.cell(row["when"]),
+        rx.table.cell(rx.vstack(rx.text(row["patient"]),
+                                rx.cond(row["waiting"] == "1", rx.badge("Client waiting", color_scheme="green",
+                                                                        variant="solid", class_name="client-waiting")),
+                                spacing="1", align="start")),
+        rx.cond(M.sees_practice, rx.table.cell(row["practitioner"])),
+        rx.table.row_header_cell(rx.vstack(rx.text(row["topic"], weight="medium"),
+                                           rx.cond(row["description"] != "",
+                                                   rx.text(row["description"], size="1", color_scheme="gray")),
+                                           spacing="0")),
+        rx.table.cell(rx.vstack(rx.badge(row["status"], color_scheme=color, class_name="meeting-status"),
+                                rx.cond(row["detail"] != "", rx.text(row["detail"], size="1", color_scheme="gray")),
+                                spacing="1", align="start")),
+        rx.table.cell(_actions(row, index)),
+        class_name="meeting-row",
+    )
+
+
+def _table() -> rx.Component:
+    headers = ["Date and time", "Patient"]
+    return rx.cond(
+        M.rows.length() > 0,
+        rx.vstack(
+            rx.table.root(
+                rx.table.header(rx.table.row(
+                    *[rx.table.column_header_cell(h) for h in headers],
+                    rx.cond(M.sees_practice, rx.table.column_header_cell("Practitioner")),
+                    *[rx.table.column_header_cell(h) for h in ("Topic", "Status", "Actions")])),
+                rx.table.body(rx.foreach(M.rows, _row)),
+                width="100%",
+            ),
+            rx.hstack(
+                rx.button("Previous", variant="soft", on_click=M.go_to_page(M.page - 1), disabled=M.page <= 1),
+                rx.text("Page ", M.page, " of ", M.pages, " · ", M.total, " meetings", id="meeting-pages"),
+                rx.button("Next", variant="soft", on_click=M.go_to_page(M.page + 1), disabled=M.page >= M.pages),
+                align="center", spacing="3"),
+            width="100%", spacing="3"),
+        rx.cond((M.search != "") | (M.patient != "") | (M.status != "") | (M.period != "upcoming"),
+                empty_state("No meetings match", "Change the search or the filters to see more.", icon="search"),
+                empty_state("No meetings yet", "Press New meeting to schedule a telehealth session with one of "
+                                               "your patients.", icon="video")),
+    )
+
+
+def _cancel_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Cancel meeting"),
+            rx.dialog.description("The Zoom meeting is deleted and the patient is emailed this reason."),
+            rx.el.label("Reason (sent to the patient)", html_for="cancel-reason", style={"font_weight": "500"}),
+            rx.text_area(id="cancel-reason", value=M.cancel_reason, on_change=M.set_cancel_reason, rows="3",
+                         width="100%"),
+            rx.cond(M.cancel_error != "", rx.text(M.cancel_error, color_scheme="red", role="alert")),
+            rx.flex(rx.button("Keep meeting", variant="soft", color_scheme="gray", on_click=M.close_cancel),
+                    rx.button("Cancel meeting", color_scheme="red", on_click=M.confirm_cancel),
+                    spacing="3", justify="end", margin_top="1em"),
+        ),
+        open=M.cancel_index >= 0,
+        on_open_change=lambda open_: rx.cond(open_, rx.noop(), M.close_cancel()),
+    )
+
+
+def _error(field: str) -> rx.Component:
+    return rx.cond(N.errors.contains(field), rx.text(N.errors[field], color_scheme="red", size="2", role="alert",
+                                                     id=f"error-{field}"))
+
+
+def _field(label: str, field: str, control: rx.Component) -> rx.Component:
+    return rx.vstack(rx.el.label(label, html_for=f"new-{field}", style={"font_weight": "500"}), control,
+                     _error(field), spacing="1", align="start", width="100%")
+
+
+def _new_meeting_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("New meeting"),
+            rx.dialog.description("A Zoom meeting with a passcode and waiting room is created for it."),
+            rx.vstack(
+                rx.cond(N.errors.contains("zoom"), rx.callout(N.errors["zoom"], icon="triangle-alert",
+                                                               color_scheme="red", role="alert", id="error-zoom")),
+                _field("Topic", "topic", rx.input(id="new-topic", value=N.topic, required=True, max_length=250,
+                                                  on_change=lambda v: N.edit("topic", v), width="100%")),
+                _field("Description (optional)", "description", rx.text_area(
+                    id="new-description", value=N.description, on_change=lambda v: N.edit("description", v),
+                    width="100%", rows="3")),
+                rx.hstack(
+                    _field("Date", "date", rx.input(id="new-date", type="date", value=N.date, required=True,
+                                                    on_change=lambda v: N.edit("date", v))),
+                    _field("Hour", "hour", rx.input(id="new-hour", type="time", value=N.hour, required=True,
+                                                    on_change=lambda v: N.edit("hour", v))),
+                    _field("Length", "duration", rx.el.select(
+                        rx.foreach(N.durations, lambda d: rx.el.option(d + " minutes", value=d)), id="new-duration",
+                        value=N.duration, on_change=lambda v: N.edit("duration", v), style=_SELECT)),
+                    width="100%", spacing="3"),
+                _field("Timezone", "timezone", rx.fragment(
+                    rx.el.input(id="new-timezone", list="timezone-options", value=N.timezone, required=True,
+                                on_change=lambda v: N.edit("timezone", v), auto_complete="off",
+                                style={**_SELECT, "width": "100%", "border": "1px solid var(--gray-a7)"}),
+                    rx.el.datalist(rx.foreach(N.timezone_options, lambda z: rx.el.option(value=z)),
+                                   id="timezone-options"))),
+                _field("Patient", "patient", rx.el.select(
+                    rx.el.option("Choose a patient", value=""),
+                    rx.foreach(N.patients, lambda o: rx.el.option(o["label"], value=o["value"])),
+                    id="new-patient", value=N.patient, on_change=lambda v: N.edit("patient", v), style=_SELECT)),
+                rx.cond(N.patients.length() == 0, rx.text(
+                    "None of your clients has chosen you as a trusted professional yet; they do so in their "
+                    "portal.", size="2", color_scheme="gray")),
+                _error("form"),
+                rx.cond(N.overlaps.length() > 0, rx.callout.root(
+                    rx.callout.icon(rx.icon("triangle-alert")),
+                    rx.vstack(rx.text("This overlaps other meetings of yours; one Zoom licence runs one meeting at "
+                                      "a time:"),
+                              rx.el.ul(rx.foreach(N.overlaps, lambda o: rx.el.li(o))), align="start"),
+                    color_scheme="amber", role="alert", id="overlap-warning", width="100%")),
+                rx.flex(
+                    rx.button("Close", variant="soft", color_scheme="gray", on_click=N.close),
+                    rx.button(rx.cond(N.overlaps.length() > 0, "Save anyway", "Save meeting"), on_click=N.save,
+                              loading=N.saving),
+                    spacing="3", justify="end", width="100%"),
+                spacing="3", width="100%"),
+            max_width="36em",
+        ),
+        open=N.open, on_open_change=N.set_open,
+    )
+
+
+@rx.page(route="/meetings", title="Meetings · Telehealth", on_load=[AuthState.guard, M.load])
+def meetings_page() -> rx.Component:
+    return app_shell(
+        "/meetings", "Meetings",
+        reconnect_banner(M.needs_reconnect, "New Zoom meetings cannot be created until you reconnect.", M.reconnect),
+        rx.cond((M.zoom_problem != "") & ~M.needs_reconnect,
+                rx.callout(M.zoom_problem, icon="info", role="status", id="zoom-problem")),
+        rx.cond(M.launch_prompt != "", rx.callout.root(
+            rx.callout.icon(rx.icon("video")),
+            rx.hstack(rx.text(M.launch_prompt), rx.link("Launch telehealth session", href=M.launch_href,
+                                                        is_external=True, on_click=M.refresh_soon, weight="bold"),
+                      spacing="3", align="center"),
+            color_scheme="green", role="status", id="launch-prompt")),
+        rx.hstack(_filters(), rx.spacer(),
+                  rx.cond(M.zoom_problem == "", rx.button("New meeting", rx.icon("plus", size=14),
+                                                          on_click=N.open_form)),
+                  width="100%", align="end"),
+        _table(),
+        _cancel_dialog(),
+        _new_meeting_dialog(),
+        rx.cond(M.has_live_rows, rx.moment(interval=5000, on_change=M.refresh, display="none")),
+    )

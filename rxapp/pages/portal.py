@@ -1,0 +1,79 @@
+"""Client portal: My sessions, and the waiting room whose spinner becomes Join session."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxapp.components.shell import app_shell, empty_state
+from rxapp.state.auth import AuthState
+from rxapp.state.portal import PortalState, WaitingRoomState
+
+P, W = PortalState, WaitingRoomState
+
+
+def _session(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.card(rx.hstack(
+        rx.vstack(rx.text(row["when"], weight="bold"), rx.text(row["topic"], " with ", row["practitioner"]),
+                  rx.badge(row["status"]), spacing="1", align="start"),
+        rx.spacer(),
+        rx.cond(row["launch"] == "1",
+                rx.link(rx.text("Launch telehealth session"), href=row["href"], weight="bold", size="4"),
+                rx.link("Open waiting room", href=row["href"])),
+        align="center", width="100%"), width="100%", class_name="portal-session")
+
+
+@rx.page(route="/portal", title="My sessions · Telehealth", on_load=[AuthState.guard, P.load])
+def portal_page() -> rx.Component:
+    return app_shell(
+        "/portal", "My sessions",
+        rx.hstack(rx.text("Times are shown in ", P.timezone, "."), rx.spacer(),
+                  rx.link("My practitioners", href="/portal/practitioners"), width="100%"),
+        rx.cond(P.sessions.length() > 0, rx.vstack(rx.foreach(P.sessions, _session), width="100%", spacing="3"),
+                empty_state("No upcoming sessions", "Sessions your practitioner schedules for you are listed here. "
+                                                    "You can join from 15 minutes before the start.",
+                            icon="calendar-clock")),
+        rx.moment(interval=15000, on_change=P.refresh, display="none"),
+    )
+
+
+def _waiting_body() -> rx.Component:
+    return rx.match(
+        W.status,
+        ("live", rx.vstack(
+            rx.icon("video", size=36, color="var(--green-9)", aria_hidden="true"),
+            rx.heading("Your provider has started the session", size="5", as_="h2"),
+            rx.cond(W.join_href != "",
+                    # /join/<token> is a server route: a document navigation, not client-side routing.
+                    rx.link("Join session", href=W.join_href, reload_document=True, id="join-session",
+                            class_name="rt-reset rt-BaseButton rt-r-size-4 rt-variant-solid rt-Button",
+                            data_accent_color="green", underline="none", color_scheme="green",
+                            style={"color": "white"}),
+                    rx.spinner()),
+            align="center", spacing="3")),
+        ("ended", rx.callout("This session has ended.", icon="circle-check", role="status", id="session-ended")),
+        ("cancelled", rx.callout("This session was cancelled. Your practice emailed you the reason.",
+                                 icon="calendar-x", color_scheme="red", role="status", id="session-cancelled")),
+        ("missing", rx.callout("This waiting room is not one of your sessions.", icon="shield-alert",
+                               color_scheme="red", role="alert", id="session-missing")),
+        ("loading", rx.spinner(size="3")),
+        rx.vstack(
+            rx.spinner(size="3"),
+            rx.heading("Waiting for your provider to start the session", size="5", as_="h2", id="waiting-message"),
+            rx.text("Keep this page open: the Join session button appears here as soon as your provider starts.",
+                    color_scheme="gray"),
+            align="center", spacing="3", role="status", aria_live="polite"),
+    )
+
+
+@rx.page(route="/portal/waiting", title="Waiting room · Telehealth", on_load=[AuthState.guard, W.load])
+def waiting_room_page() -> rx.Component:
+    return app_shell(
+        "/portal/waiting", "Waiting room",
+        rx.card(rx.vstack(
+            rx.cond(W.topic != "", rx.text(W.topic, " with ", W.practitioner, " · ", W.when, color_scheme="gray")),
+            _waiting_body(),
+            align="center", spacing="4", padding="2em", width="100%"), width="100%", max_width="40em"),
+        rx.link("Back to My sessions", href="/portal"),
+        rx.cond((W.status == "waiting") | (W.status == "live"),
+                rx.moment(interval=5000, on_change=W.poll, display="none")),
+    )

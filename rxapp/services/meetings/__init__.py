@@ -1,0 +1,1 @@
+"""Telehealth meetings: scheduling, keeping Zoom in step, row actions, Zoom events, emails."""

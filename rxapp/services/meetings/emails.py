@@ -1,0 +1,106 @@
+"""What the patient receives about a meeting: HTML + text, their own timezone, an .ics invite.
+
+The join link itself is not in these emails: the client joins from the portal, where the
+link works only for them and only around the session (DESIGN.md sections 3 and 6).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rxapp.services.notifications import OutgoingEmail
+from rxapp.services.timezones import format_local
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    meeting_id: int
+    topic: str
+    practitioner_name: str
+    practice_name: str
+    client_name: str
+    client_email: str
+    client_timezone: str
+    start_at: datetime
+    duration_minutes: int
+    portal_url: str
+
+
+def _ics_time(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _ics_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def ics(facts: MeetingFacts, sequence: int, cancelled: bool = False) -> str:
+    """An iCalendar invite (or cancellation) the client's calendar can import."""
+    end = facts.start_at + timedelta(minutes=facts.duration_minutes)
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Telehealth Scheduler//EN",
+        f"METHOD:{'CANCEL' if cancelled else 'REQUEST'}", "BEGIN:VEVENT",
+        f"UID:meeting-{facts.meeting_id}@telehealth.local", f"SEQUENCE:{sequence}",
+        f"DTSTAMP:{_ics_time(datetime.now(facts.start_at.tzinfo))}",
+        f"DTSTART:{_ics_time(facts.start_at)}", f"DTEND:{_ics_time(end)}",
+        f"SUMMARY:{_ics_text(facts.topic)} with {_ics_text(facts.practitioner_name)}",
+        f"DESCRIPTION:{_ics_text('Join from your client portal: ' + facts.portal_url)}",
+        f"LOCATION:{_ics_text('Telehealth (Zoom) - ' + facts.portal_url)}",
+        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}", "END:VEVENT", "END:VCALENDAR",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _when(facts: MeetingFacts) -> str:
+    return f"{format_local(facts.start_at, facts.client_timezone)} ({facts.client_timezone})"
+
+
+def _wrap(paragraphs: list[str]) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">{body}</body></html>"
+
+
+def scheduled(facts: MeetingFacts) -> OutgoingEmail:
+    when = _when(facts)
+    text = (f"Hello {facts.client_name},\n\n{facts.practitioner_name} scheduled a telehealth session with you.\n\n"
+            f"What: {facts.topic}\nWhen: {when}\nLength: {facts.duration_minutes} minutes\n\n"
+            f"How to join: sign in to your client portal at {facts.portal_url} shortly before the start and open "
+            f"the waiting room; the Join session button appears as soon as {facts.practitioner_name} starts.\n\n"
+            f"{facts.practice_name}\n")
+    e = html.escape
+    page = _wrap([f"Hello {e(facts.client_name)},",
+                  f"{e(facts.practitioner_name)} scheduled a telehealth session with you.",
+                  f"<strong>What:</strong> {e(facts.topic)}<br><strong>When:</strong> {e(when)}<br>"
+                  f"<strong>Length:</strong> {facts.duration_minutes} minutes",
+                  f"<strong>How to join:</strong> sign in to <a href=\"{e(facts.portal_url)}\">your client portal"
+                  f"</a> shortly before the start and open the waiting room; the <em>Join session</em> button "
+                  f"appears as soon as {e(facts.practitioner_name)} starts.", e(facts.practice_name)])
+    day = format_local(facts.start_at, facts.client_timezone, "%a %d %b %Y")
+    return OutgoingEmail(to=facts.client_email, subject=f"Telehealth session on {day}", text=text, html=page,
+                         ics=ics(facts, 0))
+
+
+def cancelled(facts: MeetingFacts, reason: str) -> OutgoingEmail:
+    when = _when(facts)
+    text = (f"Hello {facts.client_name},\n\nYour telehealth session with {facts.practitioner_name} on {when} "
+            f"was cancelled.\n\nReason: {reason}\n\nThe Zoom meeting was removed, so its link no longer works. "
+            f"Contact {facts.practice_name} to book another time.\n")
+    e = html.escape
+    page = _wrap([f"Hello {e(facts.client_name)},",
+                  f"Your telehealth session with {e(facts.practitioner_name)} on {e(when)} was cancelled.",
+                  f"<strong>Reason:</strong> {e(reason)}",
+                  f"The Zoom meeting was removed, so its link no longer works. Contact {e(facts.practice_name)} to "
+                  "book another time."])
+    return OutgoingEmail(to=facts.client_email, subject="Telehealth session cancelled", text=text, html=page,
+                         ics=ics(facts, 1, cancelled=True))
+
+
+def provider_started(facts: MeetingFacts) -> OutgoingEmail:
+    text = (f"Hello {facts.client_name},\n\n{facts.practitioner_name} has started your telehealth session. "
+            f"Sign in to your portal and press Join session: {facts.portal_url}\n")
+    page = _wrap([f"Hello {html.escape(facts.client_name)},",
+                  f"{html.escape(facts.practitioner_name)} has started your telehealth session.",
+                  f"<a href=\"{html.escape(facts.portal_url)}\">Open your portal and press Join session</a>."])
+    return OutgoingEmail(to=facts.client_email, subject="Your provider has started the session", text=text, html=page)

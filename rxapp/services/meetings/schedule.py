@@ -1,0 +1,215 @@
+"""Scheduling a telehealth meeting: validate, warn about overlaps, save, tell the patient.
+
+The row is saved first (sync state PENDING_CREATE) and the Zoom meeting is created right
+after by `sync.py`, so Zoom being slow or down never loses the meeting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import (
+    Client,
+    Meeting,
+    MeetingStatus,
+    Practice,
+    PractitionerProfile,
+    SyncState,
+    TrustedPractitioner,
+    User,
+    ZoomConnection,
+    ZoomConnectionStatus,
+)
+from rxapp.services import audit
+from rxapp.services.clock import now
+from rxapp.services.meeting_list import meeting_search_text
+from rxapp.services.meetings import emails
+from rxapp.services.notifications import queue_email
+from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.timezones import format_local, is_valid
+from rxapp.settings import get_settings
+
+TOPIC_MAX, DESCRIPTION_MAX = 200, 2000
+DURATIONS = (15, 30, 45, 50, 60, 75, 90, 120)
+
+
+class MeetingInvalid(Exception):
+    """Bad input; `errors` maps each form field to a message for next to that field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class MeetingDraft:
+    topic: str
+    description: str
+    date: str  # YYYY-MM-DD
+    hour: str  # HH:MM
+    timezone: str
+    client_id: int | None
+    duration_minutes: int = 50
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    meeting_id: int | None  # None when only warned (overlap not confirmed yet)
+    overlaps: list[str]
+
+
+def trusted_patients(principal: Principal) -> list[tuple[int, str]]:
+    """The clients who chose this practitioner as a trusted professional, by name."""
+    require(principal, Action.HOST_MEETINGS)
+    with unit_of_work() as session:
+        rows = session.exec(
+            select(Client.id, Client.full_name)
+            .join(TrustedPractitioner, col(TrustedPractitioner.client_id) == Client.id)
+            .where(TrustedPractitioner.practitioner_id == principal.user_id,
+                   Client.practice_id == principal.practice_id)
+            .order_by(col(Client.full_name))
+        ).all()
+        return [(cid or 0, name) for cid, name in rows]
+
+
+def zoom_readiness(session: Session, principal: Principal) -> str | None:
+    """Why this practitioner cannot have Zoom meetings created now, or None."""
+    practice = session.get(Practice, principal.practice_id)
+    if practice is None or not practice.allow_zoom:
+        return "Your practice has not allowed Zoom integration, so no Zoom meeting can be created."
+    profile = session.get(PractitionerProfile, principal.user_id)
+    if profile is None or not profile.telehealth_enabled:
+        return "Telehealth is not enabled for you. Ask an owner or manager."
+    connection = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == principal.user_id)
+                              ).first()
+    if connection is None:
+        return "Zoom is not connected. Connect it on the Meeting tab of your profile first."
+    if connection.status == ZoomConnectionStatus.NEEDS_RECONNECT:
+        return "Error refreshing access token: reconnect Zoom on the Meeting tab of your profile."
+    return None
+
+
+def zoom_problem(principal: Principal) -> str:
+    """Why new Zoom meetings cannot be created for this user now ('' when they can, or when the
+    user is not a practitioner at all)."""
+    with unit_of_work() as session:
+        if session.get(PractitionerProfile, principal.user_id) is None:
+            return ""
+        return zoom_readiness(session, principal) or ""
+
+
+def _start_utc(draft: MeetingDraft, errors: dict[str, str]) -> datetime | None:
+    if not is_valid(draft.timezone):
+        errors["timezone"] = "Choose a timezone from the list."
+    try:
+        day = date.fromisoformat(draft.date)
+    except ValueError:
+        errors["date"] = "Enter a date." if not draft.date else "Enter a date as YYYY-MM-DD."
+        return None
+    try:
+        clock = time.fromisoformat(draft.hour)
+    except ValueError:
+        errors["hour"] = "Enter a time." if not draft.hour else "Enter a time as HH:MM."
+        return None
+    if "timezone" in errors:
+        return None
+    zone = ZoneInfo(draft.timezone)
+    local = datetime.combine(day, clock, zone)
+    start = local.astimezone(ZoneInfo("UTC"))
+    if start.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        errors["hour"] = f"{draft.hour} does not exist on that day in {draft.timezone} (the clocks change)."
+        return None
+    if start <= now():
+        errors["date" if day < now().astimezone(zone).date() else "hour"] = "The start is in the past."
+        return None
+    return start
+
+
+def validate(session: Session, principal: Principal, draft: MeetingDraft) -> tuple[datetime, Client]:
+    """Every problem with the draft at once (raises `MeetingInvalid`), else (UTC start, patient)."""
+    errors: dict[str, str] = {}
+    topic = draft.topic.strip()
+    if not topic:
+        errors["topic"] = "Enter a topic."
+    elif len(topic) > TOPIC_MAX:
+        errors["topic"] = f"Use at most {TOPIC_MAX} characters ({len(topic)} now)."
+    if len(draft.description) > DESCRIPTION_MAX:
+        errors["description"] = f"Use at most {DESCRIPTION_MAX} characters ({len(draft.description)} now)."
+    if not 1 <= draft.duration_minutes <= 1440:
+        errors["duration"] = "Choose a length between 1 minute and 24 hours."
+    start = _start_utc(draft, errors)
+    client = session.get(Client, draft.client_id) if draft.client_id else None
+    trusted = client is not None and client.practice_id == principal.practice_id and session.exec(
+        select(TrustedPractitioner.id).where(TrustedPractitioner.client_id == client.id,
+                                             TrustedPractitioner.practitioner_id == principal.user_id)).first()
+    if not trusted:
+        errors["patient"] = "Choose one of your patients (clients who chose you as a trusted professional)."
+    readiness = zoom_readiness(session, principal)
+    if readiness:
+        errors["zoom"] = readiness
+    if errors or start is None or client is None:
+        raise MeetingInvalid(errors or {"form": "Check the form."})
+    return start, client
+
+
+def overlapping(session: Session, practitioner_id: int, start: datetime, minutes: int,
+                exclude_id: int | None = None) -> list[str]:
+    """Live meetings of the practitioner that overlap [start, start+minutes) (one Zoom licence
+    runs one meeting at a time), described in the practitioner's timezone."""
+    end = start + timedelta(minutes=minutes)
+    candidates = session.exec(select(Meeting).where(
+        Meeting.practitioner_id == practitioner_id, Meeting.start_at < end,
+        Meeting.start_at > start - timedelta(hours=24),
+        col(Meeting.status).in_([MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]))).all()
+    profile = session.get(PractitionerProfile, practitioner_id)
+    tz = profile.timezone if profile else "UTC"
+    return [f"{m.topic} at {format_local(m.start_at, tz)}" for m in candidates
+            if m.id != exclude_id and m.start_at + timedelta(minutes=m.duration_minutes) > start]
+
+
+def meeting_facts(session: Session, meeting: Meeting) -> emails.MeetingFacts:
+    client = session.get(Client, meeting.client_id)
+    practitioner = session.get(User, meeting.practitioner_id)
+    practice = session.get(Practice, meeting.practice_id)
+    assert client is not None and practitioner is not None and practice is not None
+    return emails.MeetingFacts(
+        meeting_id=meeting.id or 0, topic=meeting.topic, practitioner_name=practitioner.full_name,
+        practice_name=practice.name, client_name=client.full_name, client_email=client.email or "",
+        client_timezone=client.timezone, start_at=meeting.start_at, duration_minutes=meeting.duration_minutes,
+        portal_url=f"{get_settings().app_url.rstrip('/')}/portal")
+
+
+def schedule_meeting(principal: Principal, draft: MeetingDraft, *, overlap_confirmed: bool = False) -> Scheduled:
+    """Save a new meeting for the signed-in practitioner and email the patient.
+
+    Returns the new id, or only the overlaps (id None) when the start overlaps other meetings
+    and the practitioner has not confirmed yet. Raises `MeetingInvalid`, `NotAllowed`.
+    """
+    require(principal, Action.HOST_MEETINGS)
+    with unit_of_work() as session:
+        if session.get(PractitionerProfile, principal.user_id) is None:
+            raise NotAllowed("only practitioners host meetings")
+        start, client = validate(session, principal, draft)
+        overlaps = overlapping(session, principal.user_id, start, draft.duration_minutes)
+        if overlaps and not overlap_confirmed:
+            return Scheduled(meeting_id=None, overlaps=overlaps)
+        topic, description = draft.topic.strip(), draft.description.strip()
+        meeting = Meeting(practice_id=principal.practice_id, practitioner_id=principal.user_id,
+                          client_id=client.id or 0, topic=topic, description=description, start_at=start,
+                          duration_minutes=draft.duration_minutes, timezone=draft.timezone,
+                          status=MeetingStatus.SCHEDULED, sync_state=SyncState.PENDING_CREATE, next_sync_at=now(),
+                          search_text=meeting_search_text(topic, description, client.full_name))
+        session.add(meeting)
+        session.flush()
+        audit.record(session, practice_id=principal.practice_id, actor_user_id=principal.user_id,
+                     action="meeting.scheduled", subject_type="meeting", subject_id=meeting.id or 0,
+                     overlaps=len(overlaps))
+        if client.email:
+            queue_email(session, practice_id=principal.practice_id, key=f"meeting-scheduled:{meeting.id}",
+                        email=emails.scheduled(meeting_facts(session, meeting)))
+        return Scheduled(meeting_id=meeting.id, overlaps=overlaps)

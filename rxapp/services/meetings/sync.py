@@ -1,0 +1,252 @@
+"""Keeping Zoom in step with our meeting rows: create, update, delete, with retries.
+
+Each row that is not SYNCED is worked on by exactly one worker at a time: `_claim` leases it
+by compare-and-swap on `next_sync_at`. A create whose answer was lost (timeout after Zoom
+acted) is not repeated blindly: before creating again, the practitioner's upcoming Zoom
+meetings are searched for one with the same topic and start, which is then adopted. So a row
+never gets two Zoom meetings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import JoinLink, Meeting, MeetingStatus, SyncState
+from rxapp.services import changes, crypto
+from rxapp.services.clock import now
+from rxapp.services.meetings import passcodes
+from rxapp.services.zoom.client import PasscodeRules, ZoomApi, ZoomMeeting
+from rxapp.services.zoom.errors import (
+    ZoomError,
+    ZoomMeetingNotFound,
+    ZoomNeedsReconnect,
+    ZoomNotAllowed,
+    ZoomNotConnected,
+    ZoomRateLimited,
+    ZoomRejected,
+)
+from rxapp.services.zoom.tokens import call_zoom
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 12
+_BACKOFF_SECONDS = (5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+
+@dataclass(frozen=True)
+class _Work:
+    id: int
+    practitioner_id: int
+    client_id: int
+    state: str
+    status: str
+    topic: str
+    description: str
+    start_at: datetime
+    duration_minutes: int
+    timezone: str
+    zoom_meeting_id: int | None
+    attempts: int
+
+
+def zoom_time(moment: datetime) -> str:
+    """UTC with a Z, as Zoom wants it (always sent together with the IANA timezone)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def meeting_payload(work: _Work, passcode: str | None) -> dict[str, Any]:
+    """Safe defaults (DESIGN.md section 4): passcode, waiting room, join before host into the
+    waiting room, video on, no auto-recording."""
+    payload: dict[str, Any] = {
+        "topic": work.topic, "type": 2, "start_time": zoom_time(work.start_at), "duration": work.duration_minutes,
+        "timezone": work.timezone, "agenda": work.description,
+        "settings": {"host_video": True, "participant_video": True, "join_before_host": True, "jbh_time": 0,
+                     "waiting_room": True, "mute_upon_entry": False, "auto_recording": "none",
+                     "approval_type": 2, "meeting_authentication": False},
+    }
+    if passcode:
+        payload["password"] = passcode
+    else:
+        payload["default_password"] = True
+    return payload
+
+
+def _claim(meeting_id: int, force: bool = False) -> _Work | None:
+    """Lease a row that needs work; None if it is synced or another worker holds it."""
+    at = now()
+    with unit_of_work() as session:
+        lease = update(Meeting).where(col(Meeting.id) == meeting_id, col(Meeting.sync_state).in_(
+            [SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE, SyncState.PENDING_DELETE]))
+        if not force:
+            lease = lease.where(or_(col(Meeting.next_sync_at).is_(None), col(Meeting.next_sync_at) <= at))
+        result = session.execute(lease.values(next_sync_at=at + LEASE, sync_attempts=Meeting.sync_attempts + 1))
+        if result.rowcount != 1:
+            return None
+        m = session.get(Meeting, meeting_id)
+        assert m is not None
+        return _Work(id=m.id or 0, practitioner_id=m.practitioner_id, client_id=m.client_id, state=m.sync_state,
+                     status=m.status, topic=m.topic, description=m.description, start_at=m.start_at,
+                     duration_minutes=m.duration_minutes, timezone=m.timezone, zoom_meeting_id=m.zoom_meeting_id,
+                     attempts=m.sync_attempts)
+
+
+def _finish(work: _Work, zoom: ZoomMeeting | None = None, deleted: bool = False) -> None:
+    """Record success. If the row changed while Zoom was being called (cancelled during the
+    create, moved during an update), queue the follow-up at once instead of calling it done."""
+    with unit_of_work() as session:
+        m = session.get(Meeting, work.id)
+        if m is None:
+            return
+        if zoom is not None:
+            m.zoom_meeting_id, m.zoom_host_user_id = zoom.id, zoom.host_id
+            m.join_url_encrypted = crypto.encrypt(zoom.join_url) if zoom.join_url else m.join_url_encrypted
+            m.passcode_encrypted = crypto.encrypt(zoom.password) if zoom.password else m.passcode_encrypted
+        if deleted:
+            m.zoom_meeting_id, m.join_url_encrypted, m.passcode_encrypted = None, None, None
+            for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == m.id)):
+                session.delete(link)
+        moved = (m.start_at, m.duration_minutes, m.topic, m.description) != (
+            work.start_at, work.duration_minutes, work.topic, work.description)
+        if not deleted and m.status == MeetingStatus.CANCELLED:
+            m.sync_state, m.next_sync_at = SyncState.PENDING_DELETE, now()
+        elif not deleted and moved:
+            m.sync_state, m.next_sync_at = SyncState.PENDING_UPDATE, now()
+        else:
+            m.sync_state, m.next_sync_at, m.sync_attempts, m.last_sync_error = SyncState.SYNCED, None, 0, ""
+        m.updated_at = now()
+
+
+def _retry_later(work: _Work, error: ZoomError | ZoomNotConnected) -> None:
+    with unit_of_work() as session:
+        m = session.get(Meeting, work.id)
+        if m is None:
+            return
+        message = _explain(error)
+        if isinstance(error, ZoomNotConnected | ZoomRejected) or work.attempts >= MAX_ATTEMPTS:
+            # Only a person can fix these: say so on the row and stop retrying.
+            m.sync_state, m.next_sync_at = SyncState.NEEDS_ATTENTION, None
+            m.last_sync_error = f"{_describe(work.state)} failed: {message}"
+            return
+        delay = timedelta(seconds=_BACKOFF_SECONDS[min(work.attempts - 1, len(_BACKOFF_SECONDS) - 1)])
+        if isinstance(error, ZoomRateLimited) and error.daily:
+            tomorrow = (now() + timedelta(days=1)).replace(hour=0, minute=1, second=0, microsecond=0)
+            delay = max(delay, tomorrow - now())
+            message = "Zoom's daily limit of 100 meeting changes for this user is reached; retrying after 00:00 UTC"
+        elif isinstance(error, ZoomRateLimited) and error.retry_after:
+            delay = max(delay, timedelta(seconds=error.retry_after))
+        m.next_sync_at, m.last_sync_error = now() + delay, f"{_describe(work.state)} is waiting: {message}"
+
+
+def _explain(error: ZoomError | ZoomNotConnected) -> str:
+    """What the practitioner should know (and do) about a failure."""
+    if isinstance(error, ZoomNeedsReconnect):
+        return "Error refreshing access token: reconnect Zoom on the Meeting tab of your profile"
+    if isinstance(error, ZoomNotAllowed):
+        return "the practice does not allow Zoom integration"
+    if isinstance(error, ZoomNotConnected):
+        return "Zoom is not connected: connect it on the Meeting tab of your profile"
+    return error.message
+
+
+def _describe(state: str) -> str:
+    return {SyncState.PENDING_CREATE: "Creating the Zoom meeting", SyncState.PENDING_UPDATE: "Updating Zoom",
+            SyncState.PENDING_DELETE: "Deleting the Zoom meeting"}.get(SyncState(state), "Zoom sync")
+
+
+def _known_zoom_ids(ids: list[int]) -> set[int]:
+    with unit_of_work() as session:
+        return {z for z in session.exec(select(Meeting.zoom_meeting_id)
+                                        .where(col(Meeting.zoom_meeting_id).in_(ids))) if z is not None}
+
+
+async def _orphan(api: ZoomApi, work: _Work) -> ZoomMeeting | None:
+    """A Zoom meeting an earlier attempt created although its answer never arrived."""
+    candidates = [z for z in await api.list_meetings("upcoming")
+                  if z.topic == work.topic and z.start_time == zoom_time(work.start_at)]
+    known = await asyncio.to_thread(_known_zoom_ids, [z.id for z in candidates])
+    fresh = [z for z in candidates if z.id not in known]
+    return await api.get_meeting(fresh[0].id) if fresh else None
+
+
+async def _passcode(api: ZoomApi) -> str | None:
+    try:
+        return passcodes.generate(await api.get_passcode_rules())
+    except ZoomRejected:  # no permission to read the rules: let Zoom generate a conforming one
+        return None
+
+
+async def _create(api: ZoomApi, work: _Work) -> ZoomMeeting:
+    if work.attempts > 1:
+        adopted = await _orphan(api, work)
+        if adopted is not None:
+            log.info("meeting %s: adopted Zoom meeting created by an earlier attempt", work.id)
+            return adopted
+    return await api.create_meeting(meeting_payload(work, await _passcode(api)))
+
+
+async def _delete(api: ZoomApi, work: _Work) -> None:
+    zoom_id = work.zoom_meeting_id
+    if zoom_id is None and work.attempts > 1:
+        orphan = await _orphan(api, work)
+        zoom_id = orphan.id if orphan else None
+    if zoom_id is None:
+        return
+    with contextlib.suppress(ZoomMeetingNotFound):  # already gone at Zoom: that is what we wanted
+        await api.delete_meeting(zoom_id)
+
+
+async def sync_meeting(meeting_id: int, *, force: bool = False) -> bool:
+    """One attempt to bring Zoom in line with the row; True when the row is now in step.
+    Errors never escape: they are recorded on the row with the next retry time."""
+    work = await asyncio.to_thread(_claim, meeting_id, force)
+    if work is None:
+        return False
+    try:
+        if work.state == SyncState.PENDING_DELETE or work.status == MeetingStatus.CANCELLED:
+            await call_zoom(work.practitioner_id, lambda api: _delete(api, work))
+            await asyncio.to_thread(_finish, work, None, True)
+        elif work.zoom_meeting_id is None:
+            zoom = await call_zoom(work.practitioner_id, lambda api: _create(api, work))
+            await asyncio.to_thread(_finish, work, zoom)
+        else:
+            zoom_id = work.zoom_meeting_id
+            changed = {k: v for k, v in meeting_payload(work, None).items()
+                       if k in ("topic", "start_time", "duration", "timezone", "agenda")}
+            await call_zoom(work.practitioner_id, lambda api: api.update_meeting(zoom_id, changed))
+            await asyncio.to_thread(_finish, work)
+        ok = True
+    except (ZoomError, ZoomNotConnected) as error:
+        log.warning("meeting %s: %s failed: %s", meeting_id, work.state, error)
+        await asyncio.to_thread(_retry_later, work, error)
+        ok = False
+    changes.meeting_changed(work.id, work.practitioner_id, work.client_id)
+    return ok
+
+
+def _due(limit: int) -> list[int]:
+    with unit_of_work() as session:
+        return [i for i in session.exec(select(Meeting.id).where(
+            col(Meeting.sync_state).in_([SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE,
+                                         SyncState.PENDING_DELETE]),
+            or_(col(Meeting.next_sync_at).is_(None), col(Meeting.next_sync_at) <= now()))
+            .order_by(col(Meeting.next_sync_at)).limit(limit)) if i is not None]
+
+
+async def sync_due(limit: int = 20) -> int:
+    """The retry job: one attempt for each due row; returns how many are now in step."""
+    ids = await asyncio.to_thread(_due, limit)
+    results = await asyncio.gather(*(sync_meeting(i) for i in ids))
+    return sum(results)
+
+
+__all__ = ["PasscodeRules", "meeting_payload", "sync_due", "sync_meeting", "zoom_time"]

@@ -1,0 +1,153 @@
+"""The client's side of a session: My sessions, the waiting room and the one-time join link.
+
+A client only ever reaches their own meetings: every function looks the meeting up through
+the signed-in user's client record, so changing an id in a URL or a crafted event finds
+nothing. Zoom's join_url (it carries the passcode) leaves the server only as the redirect of
+`/join/<token>`, for that client, inside the session's window; the start_url never does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import Client, JoinLink, Meeting, MeetingStatus, SyncState, User
+from rxapp.services import audit, changes, crypto
+from rxapp.services.clock import now
+from rxapp.services.permissions import Action, NotAllowed, Principal, require
+
+LAUNCH_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    meeting_id: int
+    topic: str
+    practitioner_name: str
+    start_at: datetime
+    duration_minutes: int
+    status: str  # waiting | live | ended | cancelled
+    can_launch: bool  # inside the launch window (15 minutes before until the end), not cancelled
+
+
+def _client(session: Session, principal: Principal) -> Client:
+    require(principal, Action.USE_PORTAL)
+    client = session.exec(select(Client).where(Client.user_id == principal.user_id)).first()
+    if client is None:
+        raise NotAllowed("no client record")
+    return client
+
+
+def _own_meeting(session: Session, principal: Principal, meeting_id: int) -> Meeting:
+    client = _client(session, principal)
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or meeting.client_id != client.id or meeting.practice_id != client.practice_id:
+        raise NotAllowed("not your session")
+    return meeting
+
+
+def _status(meeting: Meeting) -> str:
+    if meeting.status == MeetingStatus.CANCELLED:
+        return "cancelled"
+    if meeting.status == MeetingStatus.ENDED:
+        return "ended"
+    if meeting.status == MeetingStatus.IN_PROGRESS and meeting.zoom_meeting_id is not None:
+        return "live"
+    return "waiting"
+
+
+def _view(session: Session, meeting: Meeting) -> SessionView:
+    practitioner = session.get(User, meeting.practitioner_id)
+    end = meeting.start_at + timedelta(minutes=meeting.duration_minutes)
+    status = _status(meeting)
+    in_window = meeting.start_at - LAUNCH_WINDOW <= now() <= end
+    return SessionView(meeting_id=meeting.id or 0, topic=meeting.topic,
+                       practitioner_name=practitioner.full_name if practitioner else "",
+                       start_at=meeting.start_at, duration_minutes=meeting.duration_minutes, status=status,
+                       can_launch=status == "live" or (status == "waiting" and in_window))
+
+
+def client_id(principal: Principal) -> int:
+    """The signed-in client's own record id (for server-side bookkeeping only)."""
+    with unit_of_work() as session:
+        return _client(session, principal).id or 0
+
+
+def my_sessions(principal: Principal) -> list[SessionView]:
+    """Upcoming and running sessions of the signed-in client, soonest first."""
+    with unit_of_work() as session:
+        client = _client(session, principal)
+        rows = session.exec(select(Meeting).where(
+            Meeting.client_id == client.id,
+            col(Meeting.status).in_([MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]),
+            Meeting.start_at > now() - timedelta(hours=24)).order_by(col(Meeting.start_at)).limit(50)).all()
+        return [v for v in (_view(session, m) for m in rows)
+                if v.status == "live" or v.start_at + timedelta(minutes=v.duration_minutes) > now()]
+
+
+def enter_waiting_room(principal: Principal, meeting_id: int) -> SessionView:
+    """The client opened the waiting room: record it (the provider sees they are waiting)."""
+    with unit_of_work() as session:
+        meeting = _own_meeting(session, principal, meeting_id)
+        view = _view(session, meeting)
+        first = meeting.client_waiting_since is None
+        if view.status in ("waiting", "live") and first:
+            meeting.client_waiting_since = now()
+    if view.status in ("waiting", "live") and first:
+        changes.meeting_changed(meeting_id, meeting.practitioner_id, meeting.client_id)
+    return view
+
+
+def waiting_room(principal: Principal, meeting_id: int) -> SessionView:
+    with unit_of_work() as session:
+        return _view(session, _own_meeting(session, principal, meeting_id))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_join_link(principal: Principal, meeting_id: int) -> str | None:
+    """A one-time `/join/<token>` path for this client and session, once the provider started."""
+    with unit_of_work() as session:
+        meeting = _own_meeting(session, principal, meeting_id)
+        if _status(meeting) != "live":
+            return None
+        token = secrets.token_urlsafe(24)
+        session.add(JoinLink(practice_id=meeting.practice_id, meeting_id=meeting.id or 0,
+                             client_id=meeting.client_id, token_hash=_digest(token)))
+        return f"/join/{token}"
+
+
+class JoinRefused(Exception):
+    """The join link cannot be used; the message says why, for the page shown instead."""
+
+
+def redeem_join_link(token: str, principal: Principal | None) -> str:
+    """Zoom's join_url for the link's client, once; raises `JoinRefused` with the reason."""
+    with unit_of_work() as session:
+        link = session.exec(select(JoinLink).where(JoinLink.token_hash == _digest(token))).first()
+        if link is None:
+            raise JoinRefused("This join link is not valid. Open your portal and press Join session.")
+        meeting = session.get(Meeting, link.meeting_id)
+        client = session.get(Client, link.client_id)
+        if principal is None or client is None or client.user_id != principal.user_id:
+            raise JoinRefused("This join link belongs to someone else. Sign in with your own account and open "
+                              "your portal.")
+        if meeting is None or meeting.status in (MeetingStatus.ENDED, MeetingStatus.CANCELLED):
+            raise JoinRefused("This session has ended, so its join link no longer works.")
+        if link.used_at is not None:
+            raise JoinRefused("This join link was already used. Open your portal and press Join session again.")
+        if now() < meeting.start_at - LAUNCH_WINDOW and meeting.status != MeetingStatus.IN_PROGRESS:
+            raise JoinRefused("It is too early to join this session. Come back 15 minutes before the start.")
+        if not meeting.join_url_encrypted or meeting.sync_state == SyncState.PENDING_DELETE:
+            raise JoinRefused("The video meeting is not ready. Please wait in the waiting room.")
+        link.used_at = now()
+        audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
+                     action="meeting.client_joined", subject_type="meeting", subject_id=meeting.id or 0)
+        return crypto.decrypt(meeting.join_url_encrypted)

@@ -1,0 +1,99 @@
+"""Issue 6 journey with two browsers: Alex waits; Dr. Lee starts; Alex's Join session appears
+without a reload; Alex joins Zoom; Dr. Lee ends; Alex's link is refused. Nobody else gets in."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import Browser, expect
+from sqlmodel import select
+
+from rxapp.db import unit_of_work
+from rxapp.models import Client
+from rxapp.services.clock import now
+from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.meetings.sync import sync_meeting
+from tests.e2e.conftest import in_thread, sign_in
+from tests.e2e.stack import Stack
+from tests.integration.zoom_helpers import sign_in as service_sign_in
+
+
+def _meeting_soon(topic: str, client_email: str, minutes_ahead: int = 10) -> int:
+    """A meeting of Dr. Lee's starting shortly, created at Zoom (as the New meeting modal does)."""
+    lee = service_sign_in("dr.lee@demo.clinic")
+    with unit_of_work() as s:
+        client_id = s.exec(select(Client).where(Client.email == client_email)).one().id
+    start = (now() + timedelta(minutes=minutes_ahead)).astimezone(ZoneInfo("America/New_York"))
+    draft = MeetingDraft(topic=topic, description="", date=start.date().isoformat(),
+                         hour=start.strftime("%H:%M"), timezone="America/New_York", client_id=client_id)
+    meeting_id = schedule_meeting(lee.principal, draft, overlap_confirmed=True).meeting_id
+    assert meeting_id is not None
+    assert in_thread(lambda: asyncio.run(sync_meeting(meeting_id, force=True)))
+    return meeting_id
+
+
+def test_the_spinner_turns_into_join_the_moment_the_provider_starts(browser: Browser, stack: Stack,
+                                                                   zoom_ready) -> None:
+    meeting_id = _meeting_soon("Live session", "alex@demo.client")
+    alex = browser.new_context().new_page()
+    sign_in(alex, stack, "alex@demo.client", landing="/portal")
+    session = alex.locator(".portal-session").filter(has_text="Live session")
+    session.get_by_role("link", name="Launch telehealth session").click()
+    expect(alex.locator("#waiting-message")).to_have_text("Waiting for your provider to start the session")
+
+    lee = browser.new_context().new_page()
+    sign_in(lee, stack, "dr.lee@demo.clinic", landing="/calendar")
+    lee.get_by_role("link", name="Meetings").click()
+    row = lee.locator(".meeting-row").filter(has_text="Live session")
+    expect(row).to_contain_text("Client waiting")
+    expect(lee.locator("#launch-prompt")).to_contain_text("Alex Rivera")
+    with lee.context.expect_page() as host_tab:
+        row.get_by_role("link", name="Start meeting").click()
+    expect(host_tab.value.get_by_text("Meeting in progress")).to_be_visible()
+
+    join = alex.get_by_role("link", name="Join session")
+    expect(join).to_be_visible(timeout=3_000)  # pushed: no reload, well within the 5 s poll
+    href = join.get_attribute("href")
+    assert href and href.startswith("/join/")
+    join.click()
+    expect(alex.get_by_text("You have joined the meeting")).to_be_visible()
+
+    # Another client can neither open this waiting room nor use Alex's link.
+    sam = browser.new_context().new_page()
+    sign_in(sam, stack, "sam@demo.client", landing="/portal")
+    sam.goto(f"{stack.url}/portal/waiting?meeting={meeting_id}")
+    expect(sam.locator("#session-missing")).to_be_visible()
+    sam.goto(f"{stack.url}{href}")
+    expect(sam.get_by_text("belongs to someone else")).to_be_visible()
+    alex.goto(f"{stack.url}{href}")  # and Alex's own link works once
+    expect(alex.get_by_text("already used")).to_be_visible()
+
+    row.get_by_role("button", name="End meeting").click()
+    expect(row.locator(".meeting-status")).to_have_text("Ended")
+    alex.goto(f"{stack.url}/portal/waiting?meeting={meeting_id}")
+    expect(alex.locator("#session-ended")).to_be_visible()
+    alex.goto(f"{stack.url}{href}")
+    expect(alex.get_by_text("This session has ended")).to_be_visible()
+    assert stack.mail_to("alex@demo.client", "Your provider has started the session")
+
+
+def test_a_link_issued_to_one_client_is_refused_to_another(browser: Browser, stack: Stack, zoom_ready) -> None:
+    meeting_id = _meeting_soon("Second live session", "sam@demo.client", minutes_ahead=120)
+    sam = browser.new_context().new_page()
+    sign_in(sam, stack, "sam@demo.client", landing="/portal")
+    lee = browser.new_context().new_page()
+    sign_in(lee, stack, "dr.lee@demo.clinic", landing="/calendar")
+    lee.goto(f"{stack.url}/meetings")
+    with lee.context.expect_page():
+        lee.locator(".meeting-row").filter(has_text="Second live session").get_by_role(
+            "link", name="Start meeting").click()
+    sam.goto(f"{stack.url}/portal/waiting?meeting={meeting_id}")
+    href = sam.get_by_role("link", name="Join session").get_attribute("href")
+    alex = browser.new_context().new_page()
+    sign_in(alex, stack, "alex@demo.client", landing="/portal")
+    alex.goto(f"{stack.url}{href}")
+    expect(alex.get_by_text("belongs to someone else")).to_be_visible()
+    sam.goto(f"{stack.url}{href}")
+    expect(sam.get_by_text("You have joined the meeting")).to_be_visible()
