@@ -18,6 +18,11 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     practice_settings,
     profile,
 )
+from rxapp.settings import get_settings, production_problems
+
+_problems = production_problems(get_settings())
+if _problems:
+    raise RuntimeError("Refusing to start in production: " + "; ".join(_problems))
 
 app = rx.App(
     api_transformer=api.build(),

@@ -65,6 +65,22 @@ class Settings(BaseSettings):
         return self.zoom_redirect_uri or f"{self.app_url.rstrip('/')}/auth/zoom/callback"
 
 
+def production_problems(settings: Settings) -> list[str]:
+    """What would make a production deployment unsafe (the embedded defaults are for development)."""
+    if not settings.is_production:
+        return []
+    problems = []
+    if not settings.secret_keys:
+        problems.append("SECRET_KEYS must be set (Fernet keys; the local key file is for development only)")
+    if settings.zoom_client_secret == "sandbox-client-secret" or settings.zoom_client_id == "sandbox-client-id":
+        problems.append("ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET must be your Zoom app's credentials")
+    if settings.zoom_webhook_secret_token == "sandbox-webhook-secret":
+        problems.append("ZOOM_WEBHOOK_SECRET_TOKEN must be your Zoom app's secret token")
+    if not settings.cookie_secure or not settings.app_url.startswith("https://"):
+        problems.append("APP_URL must be https:// and COOKIE_SECURE=true")
+    return problems
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""

@@ -19,18 +19,37 @@ export MAIL_CATCHER_PORT="${MAIL_CATCHER_PORT:-1025}" SMTP_PORT="${SMTP_PORT:-${
 export MAIL_CATCHER_DIR="${MAIL_CATCHER_DIR:-$ROOT/var/mail}"
 
 PIDS=()
-cleanup() {
+cleanup() {  # stop every process group we started: politely, then firmly after 10 s
   trap - INT TERM EXIT
   echo; echo "Stopping…"
-  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 20); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  echo "Stopped."
+  exit "$1"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup 130' INT TERM
+trap 'cleanup $?' EXIT
 
 start() {  # start <log name> <command...>: in its own process group, so Ctrl-C stops its children too
-  setsid "$@" >"var/$1.log" 2>&1 &
+  local name=$1
+  shift
+  setsid "$@" >"var/$name.log" 2>&1 &
   PIDS+=($!)
 }
+
+for pair in "APP_PORT:$APP_PORT" "ZOOM_SANDBOX_PORT:$ZOOM_SANDBOX_PORT" "MAIL_CATCHER_PORT:$MAIL_CATCHER_PORT"; do
+  name=${pair%%:*} port=${pair##*:}
+  if ! python -c "import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int(sys.argv[1])))" "$port" 2>/dev/null; then
+    echo "Port $port is already in use (is another 'make run' still running?). Stop it, or choose another port: $name=<port> make run"
+    exit 1
+  fi
+done
 
 python -m rxapp.manage migrate
 python -m rxapp.manage demo-data
@@ -47,10 +66,10 @@ for _ in $(seq 1 300); do
   if curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/api/health" 2>/dev/null \
      && curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/login/" 2>/dev/null; then
     python -m rxapp.manage banner
-    wait -n "${PIDS[@]}" || true
-    echo "A process stopped; see var/*.log"; exit 1
+    wait -n "${PIDS[@]}" 2>/dev/null || true
+    echo "A process stopped unexpectedly; see var/*.log"; exit 1
   fi
-  for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "A process failed to start:"; tail -30 var/*.log; exit 1; }; done
+  for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "A process failed to start:"; tail -n 30 var/*.log; exit 1; }; done
   sleep 1
 done
 echo "The app did not answer within 5 minutes; see var/app.log"; exit 1

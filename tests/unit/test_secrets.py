@@ -60,3 +60,14 @@ def test_no_key_is_a_clear_error_in_production(keys, monkeypatch: pytest.MonkeyP
     crypto.reset_cache()
     with pytest.raises(crypto.SecretKeysMissing):
         crypto.encrypt("x")
+
+
+def test_production_refuses_the_embedded_development_defaults() -> None:
+    from rxapp.settings import Settings, production_problems
+
+    assert production_problems(Settings(app_env="development")) == []
+    problems = production_problems(Settings(app_env="production", secret_keys=""))
+    assert len(problems) == 4
+    safe = Settings(app_env="production", secret_keys="k", zoom_client_id="id", zoom_client_secret="s",
+                    zoom_webhook_secret_token="w", cookie_secure=True, app_url="https://clinic.example")
+    assert production_problems(safe) == []
