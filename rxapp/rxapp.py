@@ -26,7 +26,7 @@ if _problems:
 
 app = rx.App(
     api_transformer=api.build(),
-    theme=rx.theme(accent_color="teal", radius="medium"),
+    theme=rx.theme(accent_color="indigo", radius="medium"),
 )
 app.register_lifespan_task(jobs.scheduler_lifespan)
 app.register_lifespan_task(live.push_lifespan)

@@ -41,10 +41,14 @@ if [ ! -f ".venv/.installed-$HASH-test" ] && [ ! -f ".venv/.installed-$HASH-$MOD
   touch ".venv/.installed-$HASH-$MODE"
 fi
 
-if [ ! -x .tools/node_modules/.bin/bun ] || [ "$(.tools/node_modules/.bin/bun --version)" != "$BUN_VERSION" ]; then
-  say "Installing bun $BUN_VERSION from the npm registry into .tools/"
+# axe-core is injected into real pages by tests/e2e/test_accessibility.py (read from .tools, no network then).
+AXE_VERSION="4.14.1"
+axe_version() { head -c 200 .tools/node_modules/axe-core/axe.min.js 2>/dev/null | grep -o 'axe v[0-9.]*' | cut -c6-; }
+if [ ! -x .tools/node_modules/.bin/bun ] || [ "$(.tools/node_modules/.bin/bun --version)" != "$BUN_VERSION" ] \
+    || [ "$(axe_version)" != "$AXE_VERSION" ]; then
+  say "Installing bun $BUN_VERSION and axe-core $AXE_VERSION from the npm registry into .tools/"
   mkdir -p .tools
-  (cd .tools && npm install --no-audit --no-fund --silent "bun@$BUN_VERSION")
+  (cd .tools && npm install --no-audit --no-fund --silent "bun@$BUN_VERSION" "axe-core@$AXE_VERSION")
 fi
 
 if [ "$MODE" = test ]; then

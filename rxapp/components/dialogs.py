@@ -6,8 +6,9 @@ import reflex as rx
 
 
 def confirm_button(label: str, title: str, description: str, confirm_label: str, on_confirm: rx.EventHandler,
-                   color: str = "teal", **button_props) -> rx.Component:
-    """A button that asks before it acts (keyboard accessible: Radix alert dialog)."""
+                   color: str | None = None, **button_props) -> rx.Component:
+    """A button that asks before it acts (keyboard accessible: Radix alert dialog). `color`
+    defaults to the theme's accent."""
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(rx.button(label, color_scheme=color, **button_props)),
         rx.alert_dialog.content(

@@ -46,7 +46,7 @@ def _filters() -> rx.Component:
             id="practitioner-filter", value=rx.cond(M.practitioner == "", "all", M.practitioner),
             on_change=M.set_practitioner, style=_SELECT))),
         rx.button(rx.cond(M.newest_first, "Newest first", "Oldest first"), rx.icon("arrow-up-down", size=14),
-                  variant="soft", on_click=M.toggle_sort, aria_label="Change sort order"),
+                  variant="soft", on_click=M.toggle_sort, title="Change the sort order"),
         spacing="4", align="end", wrap="wrap",
     )
 
@@ -78,7 +78,8 @@ def _row(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
                                            rx.cond(row["description"] != "",
                                                    rx.text(row["description"], size="1", color_scheme="gray")),
                                            spacing="0")),
-        rx.table.cell(rx.vstack(rx.badge(row["status"], color_scheme=color, class_name="meeting-status"),
+        rx.table.cell(rx.vstack(rx.badge(row["status"], color_scheme=color, high_contrast=True,
+                                         class_name="meeting-status"),
                                 rx.cond(row["detail"] != "", rx.text(row["detail"], size="1", color_scheme="gray")),
                                 spacing="1", align="start")),
         rx.table.cell(_actions(row, index)),
@@ -204,9 +205,10 @@ def meetings_page() -> rx.Component:
         rx.cond(M.launch_prompt != "", rx.callout.root(
             rx.callout.icon(rx.icon("video")),
             rx.hstack(rx.text(M.launch_prompt), rx.link("Launch telehealth session", href=M.launch_href,
-                                                        is_external=True, on_click=M.refresh_soon, weight="bold"),
+                                                        is_external=True, on_click=M.refresh_soon, weight="bold",
+                                                        high_contrast=True),
                       spacing="3", align="center"),
-            color_scheme="green", role="status", id="launch-prompt")),
+            color_scheme="green", high_contrast=True, role="status", id="launch-prompt")),
         rx.hstack(_filters(), rx.spacer(),
                   rx.cond(M.zoom_problem == "", rx.button("New meeting", rx.icon("plus", size=14),
                                                           on_click=N.open_form)),

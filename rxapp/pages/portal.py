@@ -14,7 +14,7 @@ P, W = PortalState, WaitingRoomState
 def _session(row: rx.Var[dict[str, str]]) -> rx.Component:
     return rx.card(rx.hstack(
         rx.vstack(rx.text(row["when"], weight="bold"), rx.text(row["topic"], " with ", row["practitioner"]),
-                  rx.badge(row["status"]), spacing="1", align="start"),
+                  rx.badge(row["status"], high_contrast=True), spacing="1", align="start"),
         rx.spacer(),
         rx.cond(row["launch"] == "1",
                 rx.link(rx.text("Launch telehealth session"), href=row["href"], weight="bold", size="4"),

@@ -16,7 +16,7 @@ def _status() -> rx.Component:
     color = rx.match(S.status, ("connected", "green"), ("needs_reconnect", "red"), "gray")
     return rx.vstack(
         rx.hstack(rx.text("Status:", weight="bold"), rx.badge(S.status_label, color_scheme=color, size="2",
-                                                              id="zoom-status"), align="center"),
+                                                              high_contrast=True, id="zoom-status"), align="center"),
         rx.cond(S.connected_since != "", rx.text("Connected since ", S.connected_since, color_scheme="gray")),
         rx.cond(S.scopes.length() > 0,
                 rx.vstack(rx.text("The app may:", weight="bold"),

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
@@ -141,13 +142,15 @@ def redeem_join_link(token: str, principal: Principal | None) -> str:
                               "your portal.")
         if meeting is None or meeting.status in (MeetingStatus.ENDED, MeetingStatus.CANCELLED):
             raise JoinRefused("This session has ended, so its join link no longer works.")
-        if link.used_at is not None:
+        # Used once only, even when two requests race: claim it by compare-and-swap.
+        claimed = session.execute(update(JoinLink).where(col(JoinLink.id) == link.id, col(JoinLink.used_at).is_(None))
+                                  .values(used_at=now())).rowcount == 1
+        if not claimed:
             raise JoinRefused("This join link was already used. Open your portal and press Join session again.")
         if now() < meeting.start_at - LAUNCH_WINDOW and meeting.status != MeetingStatus.IN_PROGRESS:
             raise JoinRefused("It is too early to join this session. Come back 15 minutes before the start.")
         if not meeting.join_url_encrypted or meeting.sync_state == SyncState.PENDING_DELETE:
             raise JoinRefused("The video meeting is not ready. Please wait in the waiting room.")
-        link.used_at = now()
         audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
                      action="meeting.client_joined", subject_type="meeting", subject_id=meeting.id or 0)
         return crypto.decrypt(meeting.join_url_encrypted)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from rxapp.services.notifications import OutgoingEmail
 from rxapp.services.timezones import format_local
@@ -29,22 +29,25 @@ class MeetingFacts:
 
 
 def _ics_time(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _ics_text(value: str) -> str:
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def ics(facts: MeetingFacts, sequence: int, cancelled: bool = False) -> str:
     """An iCalendar invite (or cancellation) the client's calendar can import."""
-    end = facts.start_at + timedelta(minutes=facts.duration_minutes)
+    # In UTC: aware arithmetic in a local zone is wall-clock time, which is wrong across a clock change.
+    start = facts.start_at.astimezone(UTC)
+    end = start + timedelta(minutes=facts.duration_minutes)
     lines = [
         "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Telehealth Scheduler//EN",
         f"METHOD:{'CANCEL' if cancelled else 'REQUEST'}", "BEGIN:VEVENT",
         f"UID:meeting-{facts.meeting_id}@telehealth.local", f"SEQUENCE:{sequence}",
         f"DTSTAMP:{_ics_time(datetime.now(facts.start_at.tzinfo))}",
-        f"DTSTART:{_ics_time(facts.start_at)}", f"DTEND:{_ics_time(end)}",
+        f"DTSTART:{_ics_time(start)}", f"DTEND:{_ics_time(end)}",
         f"SUMMARY:{_ics_text(facts.topic)} with {_ics_text(facts.practitioner_name)}",
         f"DESCRIPTION:{_ics_text('Join from your client portal: ' + facts.portal_url)}",
         f"LOCATION:{_ics_text('Telehealth (Zoom) - ' + facts.portal_url)}",

@@ -13,13 +13,13 @@ _SPECIAL = "@-_*"
 
 
 def _has_run(code: str, run: int) -> bool:
-    """A run of `run` equal or consecutive characters (e.g. 'aaaa', '1234', 'abcd')."""
+    """A run of `run` characters that repeat or count up or down ('aaaa', '1234', 'dcba', and
+    mixes such as 'aabc'): read strictly, as accounts' rules may be, so Zoom never refuses ours."""
     if run <= 1 or len(code) < run:
         return False
     for i in range(len(code) - run + 1):
-        chunk = [ord(c) for c in code[i:i + run]]
-        steps = {b - a for a, b in itertools.pairwise(chunk)}
-        if steps in ({0}, {1}, {-1}):
+        steps = {b - a for a, b in itertools.pairwise(ord(c) for c in code[i:i + run])}
+        if steps <= {0, 1} or steps <= {0, -1}:
             return True
     return False
 
@@ -41,13 +41,19 @@ def satisfies(code: str, rules: PasscodeRules) -> bool:
     return not _has_run(code, rules.consecutive_characters_length)
 
 
-def generate(rules: PasscodeRules) -> str:
-    """A random passcode meeting `rules` (the longest Zoom allows, which also meets minimums)."""
+class RulesUnsatisfiable(ValueError):
+    """The account's rules contradict each other (e.g. numeric only, yet a letter required)."""
+
+
+def generate(rules: PasscodeRules, attempts: int = 10_000) -> str:
+    """A random passcode meeting `rules` (the longest Zoom allows, which also meets minimums).
+    Raises `RulesUnsatisfiable` when no attempt fits (the caller then lets Zoom choose)."""
     if rules.only_allow_numeric:
         alphabet = string.digits
     else:
         alphabet = string.ascii_letters + string.digits + (_SPECIAL if rules.have_special_character else "")
-    while True:
+    for _ in range(attempts):
         code = "".join(secrets.choice(alphabet) for _ in range(MAX_LENGTH))
         if satisfies(code, rules):
             return code
+    raise RulesUnsatisfiable("no passcode satisfies the account's rules")

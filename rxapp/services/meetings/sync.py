@@ -181,7 +181,7 @@ async def _orphan(api: ZoomApi, work: _Work) -> ZoomMeeting | None:
 async def _passcode(api: ZoomApi) -> str | None:
     try:
         return passcodes.generate(await api.get_passcode_rules())
-    except ZoomRejected:  # no permission to read the rules: let Zoom generate a conforming one
+    except (ZoomRejected, passcodes.RulesUnsatisfiable):  # let Zoom generate a conforming one
         return None
 
 
