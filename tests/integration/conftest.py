@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import reset_app_caches
+from tests.integration.zoom_helpers import SignedIn, connect, demo_practice, sign_in
 from zoom_sandbox.config import SandboxConfig
 from zoom_sandbox.testing import run_sandbox, serve_app
 
@@ -42,3 +43,20 @@ def zoom(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ZoomSandbox
         reset_app_caches()
         with serve_app(api.build(), sock=sock, ready_path="/api/health"):
             yield ZoomSandbox(url=sandbox.base_url, app_url=app_url)
+
+
+@pytest.fixture
+def demo(database: str) -> None:
+    """The demo practice in a fresh database (Zoom not allowed, nobody connected)."""
+    from rxapp.services import demo_data
+
+    demo_data.load_demo_data()
+
+
+@pytest.fixture
+def lee(zoom: ZoomSandbox) -> SignedIn:
+    """Zoom allowed and Dr. Lee signed in with her Zoom account connected."""
+    demo_practice()
+    who = sign_in("dr.lee@demo.clinic")
+    connect(zoom.url, who, "lee@zoom.demo")
+    return who

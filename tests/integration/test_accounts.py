@@ -14,19 +14,13 @@ from rxapp.services import accounts, auth, demo_data
 from rxapp.services.clock import now, set_clock
 from rxapp.services.permissions import NotAllowed, Principal
 from rxapp.settings import get_settings
+from tests.integration.zoom_helpers import principal_of
 
 NEW_PASSWORD = "a brand new secret"
 
 
-@pytest.fixture
-def demo(database: str) -> None:
-    demo_data.load_demo_data()
 
 
-def _principal(email: str) -> Principal:
-    with unit_of_work() as s:
-        u = s.exec(select(User).where(User.email == email)).one()
-    return Principal(u.id or 0, u.practice_id, Role(u.role), u.email, u.full_name)
 
 
 def _new_client(name: str = "Casey New", email: str | None = "casey@example.org") -> int:
@@ -63,7 +57,7 @@ def _audit_actions() -> list[str]:
 
 
 def _invite(client_id: int, by: str = "frontdesk@demo.clinic") -> str:
-    accounts.send_portal_invite(_principal(by), client_id)
+    accounts.send_portal_invite(principal_of(by), client_id)
     with unit_of_work() as s:
         client = s.get(Client, client_id)
         assert client is not None and client.email
@@ -72,7 +66,7 @@ def _invite(client_id: int, by: str = "frontdesk@demo.clinic") -> str:
 
 def test_an_invite_emails_a_link_that_works_for_48_hours(demo) -> None:
     client_id = _new_client()
-    sent = accounts.send_portal_invite(_principal("frontdesk@demo.clinic"), client_id)
+    sent = accounts.send_portal_invite(principal_of("frontdesk@demo.clinic"), client_id)
     assert sent == accounts.InviteSent(client_name="Casey New", email="casey@example.org")
     [mail] = _mails("casey@example.org")
     assert "client portal" in mail.subject
@@ -138,7 +132,7 @@ def test_an_unknown_link_is_refused(demo) -> None:
 
 def test_resending_an_invite_replaces_the_old_link(demo) -> None:
     client_id = _new_client()
-    principal = _principal("frontdesk@demo.clinic")
+    principal = principal_of("frontdesk@demo.clinic")
     first = _invite(client_id)
     assert accounts.clients_with_open_invites(principal, [client_id, _client_id("Jo Kim")]) == {client_id}
     second = _invite(client_id)
@@ -153,7 +147,7 @@ def test_resending_an_invite_replaces_the_old_link(demo) -> None:
 def test_a_client_without_email_cannot_be_invited(demo) -> None:
     client_id = _new_client(name="No Mail", email=None)
     with pytest.raises(accounts.InviteRefused, match="No Mail has no email address"):
-        accounts.send_portal_invite(_principal("frontdesk@demo.clinic"), client_id)
+        accounts.send_portal_invite(principal_of("frontdesk@demo.clinic"), client_id)
     with unit_of_work() as s:
         assert s.exec(select(Notification)).all() == []
 
@@ -161,19 +155,19 @@ def test_a_client_without_email_cannot_be_invited(demo) -> None:
 def test_an_email_of_another_account_cannot_be_invited(demo) -> None:
     client_id = _new_client(name="Copycat", email="Dr.Lee@demo.clinic")
     with pytest.raises(accounts.InviteRefused, match="already belongs to another account"):
-        accounts.send_portal_invite(_principal("frontdesk@demo.clinic"), client_id)
+        accounts.send_portal_invite(principal_of("frontdesk@demo.clinic"), client_id)
 
 
 @pytest.mark.parametrize("sender", ["frontdesk@demo.clinic", "dr.patel@demo.clinic", "manager@demo.clinic",
                                     "owner@demo.clinic"])
 def test_staff_practitioners_and_managers_may_invite(demo, sender: str) -> None:
-    accounts.send_portal_invite(_principal(sender), _new_client())
+    accounts.send_portal_invite(principal_of(sender), _new_client())
     assert len(_mails("casey@example.org")) == 1
 
 
 def test_a_client_may_not_send_invites(demo) -> None:
     with pytest.raises(NotAllowed):
-        accounts.send_portal_invite(_principal("alex@demo.client"), _client_id("Sam Taylor"))
+        accounts.send_portal_invite(principal_of("alex@demo.client"), _client_id("Sam Taylor"))
     with unit_of_work() as s:
         assert s.exec(select(Notification)).all() == []
 

@@ -22,15 +22,7 @@ from rxapp.services.meetings.schedule import MeetingDraft, MeetingInvalid, sched
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.zoom import webhooks
 from tests.integration.conftest import WEBHOOK_SECRET, ZoomSandbox
-from tests.integration.zoom_helpers import SignedIn, connect, control, demo_practice, sign_in
-
-
-@pytest.fixture
-def lee(zoom: ZoomSandbox) -> SignedIn:
-    demo_practice()
-    who = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, who, "lee@zoom.demo")
-    return who
+from tests.integration.zoom_helpers import SignedIn, control, demo_practice, sign_in
 
 
 def _client_id(email: str) -> int:

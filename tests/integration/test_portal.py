@@ -28,18 +28,11 @@ from rxapp.services.meetings import actions, sync
 from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.portal import JoinRefused
-from tests.integration.conftest import ZoomSandbox
-from tests.integration.zoom_helpers import SignedIn, connect, demo_practice, sign_in, user_id
+from tests.integration.zoom_helpers import SignedIn, sign_in, user_id
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-@pytest.fixture
-def lee(zoom: ZoomSandbox) -> SignedIn:
-    demo_practice()
-    who = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, who, "lee@zoom.demo")
-    return who
 
 
 @pytest.fixture

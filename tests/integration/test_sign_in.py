@@ -10,9 +10,6 @@ from rxapp.services.clock import now, set_clock
 PASSWORD = demo_data.DEMO_PASSWORD
 
 
-@pytest.fixture
-def demo(database: str) -> None:
-    demo_data.load_demo_data()
 
 
 def _sign_in(email: str, password: str = PASSWORD) -> auth.NewSession:

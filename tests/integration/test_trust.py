@@ -6,24 +6,14 @@ import pytest
 from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import AuditEvent, Client, PractitionerProfile, Role, TrustedPractitioner, User
-from rxapp.services import demo_data, trust
-from rxapp.services.permissions import NotAllowed, Principal
-
-
-@pytest.fixture
-def demo(database: str) -> None:
-    demo_data.load_demo_data()
-
-
-def _principal(email: str) -> Principal:
-    with unit_of_work() as s:
-        u = s.exec(select(User).where(User.email == email)).one()
-    return Principal(u.id or 0, u.practice_id, Role(u.role), u.email, u.full_name)
+from rxapp.models import AuditEvent, Client, PractitionerProfile, TrustedPractitioner, User
+from rxapp.services import trust
+from rxapp.services.permissions import NotAllowed
+from tests.integration.zoom_helpers import principal_of
 
 
 def _user_id(email: str) -> int:
-    return _principal(email).user_id
+    return principal_of(email).user_id
 
 
 def _trusted_by(client_name: str) -> set[str]:
@@ -35,20 +25,20 @@ def _trusted_by(client_name: str) -> set[str]:
 
 
 def test_a_client_sees_the_telehealth_practitioners_and_whom_they_trust(demo) -> None:
-    choices = trust.practitioner_choices(_principal("alex@demo.client"))
+    choices = trust.practitioner_choices(principal_of("alex@demo.client"))
     assert [(c.name, c.trusted) for c in choices] == [("Dr. Dana Lee", True), ("Dr. Priya Patel", False)]
 
 
 def test_practitioners_without_telehealth_are_not_offered(demo) -> None:
     with unit_of_work() as s:
         s.get(PractitionerProfile, _user_id("dr.patel@demo.clinic")).telehealth_enabled = False
-    assert [c.name for c in trust.practitioner_choices(_principal("alex@demo.client"))] == ["Dr. Dana Lee"]
+    assert [c.name for c in trust.practitioner_choices(principal_of("alex@demo.client"))] == ["Dr. Dana Lee"]
     with pytest.raises(trust.PractitionerUnavailable):
-        trust.set_trusted(_principal("alex@demo.client"), _user_id("dr.patel@demo.clinic"), True)
+        trust.set_trusted(principal_of("alex@demo.client"), _user_id("dr.patel@demo.clinic"), True)
 
 
 def test_toggling_trust_saves_it_and_repeating_changes_nothing(demo) -> None:
-    alex, patel = _principal("alex@demo.client"), _user_id("dr.patel@demo.clinic")
+    alex, patel = principal_of("alex@demo.client"), _user_id("dr.patel@demo.clinic")
     assert trust.set_trusted(alex, patel, True) == trust.PractitionerChoice(patel, "Dr. Priya Patel", True)
     trust.set_trusted(alex, patel, True)
     assert _trusted_by("Alex Rivera") == {"Dr. Dana Lee", "Dr. Priya Patel"}
@@ -61,14 +51,14 @@ def test_toggling_trust_saves_it_and_repeating_changes_nothing(demo) -> None:
 
 
 def test_a_client_changes_only_their_own_trust(demo) -> None:
-    trust.set_trusted(_principal("alex@demo.client"), _user_id("dr.patel@demo.clinic"), True)
-    trust.set_trusted(_principal("alex@demo.client"), _user_id("dr.lee@demo.clinic"), False)
+    trust.set_trusted(principal_of("alex@demo.client"), _user_id("dr.patel@demo.clinic"), True)
+    trust.set_trusted(principal_of("alex@demo.client"), _user_id("dr.lee@demo.clinic"), False)
     assert _trusted_by("Sam Taylor") == {"Dr. Dana Lee"}
     assert _trusted_by("Jo Kim") == {"Dr. Priya Patel"}
 
 
 def test_only_practitioners_can_be_trusted(demo) -> None:
-    alex = _principal("alex@demo.client")
+    alex = principal_of("alex@demo.client")
     for not_a_practitioner in ("frontdesk@demo.clinic", "sam@demo.client"):
         with pytest.raises(trust.PractitionerUnavailable):
             trust.set_trusted(alex, _user_id(not_a_practitioner), True)
@@ -77,13 +67,13 @@ def test_only_practitioners_can_be_trusted(demo) -> None:
 @pytest.mark.parametrize("email", ["frontdesk@demo.clinic", "dr.lee@demo.clinic", "owner@demo.clinic"])
 def test_staff_cannot_choose_for_a_client(demo, email: str) -> None:
     with pytest.raises(NotAllowed):
-        trust.set_trusted(_principal(email), _user_id("dr.patel@demo.clinic"), True)
+        trust.set_trusted(principal_of(email), _user_id("dr.patel@demo.clinic"), True)
     with pytest.raises(NotAllowed):
-        trust.practitioner_choices(_principal(email))
+        trust.practitioner_choices(principal_of(email))
 
 
 def test_a_portal_user_without_a_client_record_is_told_so(demo) -> None:
     with unit_of_work() as s:
         s.exec(select(Client).where(Client.full_name == "Jo Kim")).one().user_id = None
     with pytest.raises(trust.NoClientRecord):
-        trust.practitioner_choices(_principal("jo@demo.client"))
+        trust.practitioner_choices(principal_of("jo@demo.client"))

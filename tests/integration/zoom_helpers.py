@@ -10,7 +10,7 @@ import httpx
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Practice, User
+from rxapp.models import Practice, Role, User
 from rxapp.services import auth, demo_data
 from rxapp.services.permissions import Principal
 from rxapp.services.zoom import connections
@@ -26,6 +26,13 @@ def sign_in(email: str) -> SignedIn:
     new = auth.redeem_ticket(auth.check_password(email, demo_data.DEMO_PASSWORD))
     assert new is not None
     return SignedIn(new.principal, new.token)
+
+
+def principal_of(email: str) -> Principal:
+    """The principal of a demo user, as a signed-in session would give it."""
+    with unit_of_work() as s:
+        u = s.exec(select(User).where(User.email == email)).one()
+    return Principal(u.id or 0, u.practice_id, Role(u.role), u.email, u.full_name)
 
 
 def demo_practice(allow_zoom: bool = True) -> None:
