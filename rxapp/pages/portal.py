@@ -75,5 +75,6 @@ def waiting_room_page() -> rx.Component:
             align="center", spacing="4", padding="2em", width="100%"), width="100%", max_width="40em"),
         rx.link("Back to My sessions", href="/portal"),
         rx.cond((W.status == "waiting") | (W.status == "live"),
-                rx.moment(interval=5000, on_change=W.poll, display="none")),
+                # Only the fallback: changes are pushed the moment they happen.
+                rx.moment(interval=10000, on_change=W.poll, display="none")),
     )

@@ -76,12 +76,15 @@ class WaitingRoomState(AuthState):
 
     async def _show(self, principal: Principal, view: portal.SessionView) -> None:
         tz = await asyncio.to_thread(profiles.viewer_timezone, principal)
-        self.topic, self.practitioner, self.when = view.topic, view.practitioner_name, format_local(view.start_at, tz)
-        self.status = view.status
+        shown = {"topic": view.topic, "practitioner": view.practitioner_name, "when": format_local(view.start_at, tz),
+                 "status": view.status}
         if view.status != "live":
-            self.join_href = ""
+            shown["join_href"] = ""
         elif not self.join_href:
-            self.join_href = await asyncio.to_thread(portal.issue_join_link, principal, view.meeting_id) or ""
+            shown["join_href"] = await asyncio.to_thread(portal.issue_join_link, principal, view.meeting_id) or ""
+        for name, value in shown.items():
+            if getattr(self, name) != value:  # unchanged values send nothing: polls stay cheap
+                setattr(self, name, value)
 
     async def _refresh(self) -> None:
         if not self._meeting_id:

@@ -32,6 +32,7 @@ class Stack:
     env: dict[str, str]
     sandbox_url: str = ""
     log: Path | None = None
+    pid: int = 0  # the `reflex run` process (leader of its own process group)
     extras: dict[str, object] = field(default_factory=dict)
 
     def zoom(self, method: str, path: str, **kwargs: object) -> dict:
@@ -125,4 +126,4 @@ def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url:
     _wait_for(f"http://127.0.0.1:{port}/login/", proc, log)
     _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log)
     yield Stack(url=f"http://localhost:{port}", database_url=db_url, mail_dir=mail_dir, env=env,
-                sandbox_url=sandbox_url, log=log)
+                sandbox_url=sandbox_url, log=log, pid=proc.pid)

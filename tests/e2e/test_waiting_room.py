@@ -54,7 +54,7 @@ def test_the_spinner_turns_into_join_the_moment_the_provider_starts(browser: Bro
     expect(host_tab.value.get_by_text("Meeting in progress")).to_be_visible()
 
     join = alex.get_by_role("link", name="Join session")
-    expect(join).to_be_visible(timeout=3_000)  # pushed: no reload, well within the 5 s poll
+    expect(join).to_be_visible(timeout=3_000)  # pushed: no reload, well inside the 10 s poll
     href = join.get_attribute("href")
     assert href and href.startswith("/join/")
     join.click()
