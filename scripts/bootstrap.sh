@@ -54,6 +54,7 @@ fi
 if [ "$MODE" = test ]; then
   [ -x /usr/bin/chromium ] || apt_install chromium
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+  [ -x /usr/bin/redis-server ] || apt_install redis-server
 fi
 
 mkdir -p var

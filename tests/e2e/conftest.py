@@ -34,6 +34,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def zoom_ready(stack: Stack) -> None:
     """Zoom allowed and Dr. Lee connected (the browser flow itself is covered by test_zoom_connection)."""
+    allow_zoom_and_connect_lee(stack)
+
+
+def allow_zoom_and_connect_lee(stack: Stack) -> None:
     from tests.integration.zoom_helpers import connect
     from tests.integration.zoom_helpers import sign_in as service_sign_in
 

@@ -98,10 +98,22 @@ def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url:
         "REFLEX_WEB_WORKDIR": os.environ.get("E2E_WEB_WORKDIR", ".web"),
         **(extra_env or {}),
     }
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "APP_URL",
-                                            "ZOOM_OAUTH_BASE_URL", "ZOOM_API_BASE_URL")})
+    # This process talks to the same database and sandbox as the app (the services used by tests);
+    # restored when the stack stops, so a second stack does not leave the first one's tests stranded.
+    shared = ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "APP_URL", "ZOOM_OAUTH_BASE_URL", "ZOOM_API_BASE_URL")
+    previous = {k: os.environ.get(k) for k in shared}
+    os.environ.update({k: env[k] for k in shared})
     from tests.conftest import reset_app_caches
 
+    def _restore_environment() -> None:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_app_caches()
+
+    stack.callback(_restore_environment)
     reset_app_caches()
     migrate.upgrade(db_url)
     subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "rxapp.manage", "demo-data"], env=env, cwd=ROOT,
