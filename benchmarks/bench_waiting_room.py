@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
                                  poll=not args.no_poll)
             cleanup.callback(rooms.stop)
             print(f"  opening {size.background} other waiting rooms "
-                  f"({'with' if rooms.polling else 'without'} the 5 s poll)", flush=True)
+                  f"({'with' if rooms.polling else 'without'} the 10 s poll)", flush=True)
             rooms.start()
             print(f"  {rooms.ready} ready", flush=True)
             label = f"(b) {size.background} other rooms"

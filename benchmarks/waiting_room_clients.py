@@ -9,7 +9,7 @@ with this client's meeting in the router data), and so runs the page's on_load (
 `WaitingRoomState.load`, which registers the token under `meeting:<id>`). It counts as ready
 once the delta with `status == "waiting"` arrives. Then it stays connected: it answers
 Engine.IO pings and, like the page's `rx.moment(interval=10000)`, sends the `poll` event every
-5 s (optional). Nothing else; the deltas it receives are read and dropped.
+10 s (optional). Nothing else; the deltas it receives are read and dropped.
 
 There is no aiohttp or websockets package in the project's environment (python-socketio's
 AsyncClient needs aiohttp), so this speaks the protocol directly over asyncio streams with
@@ -104,7 +104,7 @@ class WaitingRooms:
 
     @property
     def polling(self) -> bool:
-        """Whether the clients send the page's 5 s poll."""
+        """Whether the clients send the page's 10 s poll."""
         return self._poll
 
     @property
@@ -171,7 +171,7 @@ class WaitingRooms:
 
     async def _session(self, client: _Client, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                        ws: WSConnection) -> None:
-        """Read frames until told to stop; speak Engine.IO / Socket.IO; poll every 5 s."""
+        """Read frames until told to stop; speak Engine.IO / Socket.IO; poll every 10 s."""
         assert self._stopping is not None
         poller: asyncio.Task[None] | None = None
         stopping = asyncio.create_task(self._stopping.wait())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -205,7 +206,7 @@ class MeetingsState(AuthState):
             raise NotAllowed("unknown row")
         return self._row_ids[index]
 
-    async def _act(self, work):
+    async def _act(self, work: Callable[[Principal], Awaitable[actions.ActionResult]]):
         """Run a row action and turn its outcome into a toast."""
         try:
             result = await work(await self._require(Action.HOST_MEETINGS))

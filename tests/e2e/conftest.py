@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,6 +16,8 @@ from rxapp.models import Practice
 from rxapp.services.demo_data import DEMO_PASSWORD
 from tests.conftest import reset_app_caches
 from tests.e2e.stack import Stack, run_stack
+
+T = TypeVar("T")
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -49,7 +52,7 @@ def allow_zoom_and_connect_lee(stack: Stack) -> None:
         pool.submit(connect, stack.sandbox_url, service_sign_in("dr.lee@demo.clinic"), "lee@zoom.demo").result()
 
 
-def in_thread(fn, *args):
+def in_thread(fn: Callable[..., T], *args: object) -> T:
     """Run service code that uses asyncio.run outside Playwright's running loop."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(fn, *args).result()

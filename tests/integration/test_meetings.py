@@ -22,7 +22,7 @@ from rxapp.services.meetings.schedule import MeetingDraft, MeetingInvalid, sched
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.zoom import webhooks
 from tests.integration.conftest import WEBHOOK_SECRET, ZoomSandbox
-from tests.integration.zoom_helpers import SignedIn, control, demo_practice, sign_in
+from tests.integration.zoom_helpers import SignedIn, control, demo_practice, sign_in, wait_until
 
 
 def _client_id(email: str) -> int:
@@ -240,11 +240,6 @@ def test_nobody_else_can_act_on_a_meeting_by_guessing_its_id(zoom, lee) -> None:
         asyncio.run(actions.start_url(owner.principal, meeting_id))
 
 
-def _wait(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline and not predicate():
-        time.sleep(0.05)
-    return predicate()
 
 
 def _post_event(zoom: ZoomSandbox, event: dict) -> None:
@@ -261,10 +256,10 @@ def test_zoom_events_move_the_list_and_duplicates_or_late_events_do_not(zoom, le
     assert _sync(meeting_id)
     zoom_id = _row(meeting_id).zoom_meeting_id
     control(zoom.url, "POST", f"/meetings/{zoom_id}/start")
-    assert _wait(lambda: _row(meeting_id).status == "in_progress")
+    assert wait_until(lambda: _row(meeting_id).status == "in_progress")
     started = next(d for d in control(zoom.url, "GET", "/deliveries")["deliveries"] if d["event"] == "meeting.started")
     control(zoom.url, "POST", f"/meetings/{zoom_id}/end")
-    assert _wait(lambda: _row(meeting_id).status == "ended")
+    assert wait_until(lambda: _row(meeting_id).status == "ended")
     ended_at = _row(meeting_id).ended_at
     control(zoom.url, "POST", f"/deliveries/{started['id']}/resend")  # a late duplicate of the start
     time.sleep(1.0)
@@ -278,7 +273,7 @@ def test_a_meeting_deleted_in_zoom_is_cancelled_here_and_the_practitioner_told(z
     _post_event(zoom, {"event": "meeting.deleted", "event_ts": int(time.time() * 1000),
                        "payload": {"account_id": "a", "object": {"id": zoom_id, "uuid": "u", "host_id": "h",
                                                                  "topic": "Deleted in Zoom", "type": 2}}})
-    assert _wait(lambda: _row(meeting_id).status == "cancelled")
+    assert wait_until(lambda: _row(meeting_id).status == "cancelled")
     assert "deleted in Zoom" in _row(meeting_id).cancel_reason
     with unit_of_work() as s:
         assert s.exec(select(Notification).where(Notification.to_address == "dr.lee@demo.clinic",
@@ -295,4 +290,4 @@ def test_a_time_changed_in_zoom_is_followed_here(zoom, lee) -> None:
                        "payload": {"account_id": "a", "operator": "x", "operator_id": "y",
                                    "object": {"id": row.zoom_meeting_id, "start_time": sync.zoom_time(new_start)},
                                    "old_object": {"id": row.zoom_meeting_id}}})
-    assert _wait(lambda: _row(meeting_id).start_at == new_start)
+    assert wait_until(lambda: _row(meeting_id).start_at == new_start)

@@ -9,8 +9,6 @@ import contextlib
 import hashlib
 import re
 import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,7 +26,7 @@ from rxapp.services.meetings import actions, sync
 from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.portal import JoinRefused
-from tests.integration.zoom_helpers import SignedIn, sign_in, user_id
+from tests.integration.zoom_helpers import SignedIn, sign_in, user_id, wait_until
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -100,11 +98,6 @@ def _refusal(token: str, who: SignedIn | None) -> str:
     return str(refused.value)
 
 
-def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline and not predicate():
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_a_client_sees_only_their_own_upcoming_sessions_soonest_first(lee, alex, sam) -> None:
@@ -264,7 +257,7 @@ def test_a_join_link_stops_working_when_the_meeting_is_deleted_in_zoom(zoom, lee
         access = crypto.decrypt(s.exec(select(ZoomConnection)).one().access_token_encrypted)
     httpx.delete(f"{zoom.url}/v2/meetings/{_row(meeting_id).zoom_meeting_id}",
                  headers={"Authorization": f"Bearer {access}"}).raise_for_status()
-    assert _wait(lambda: _row(meeting_id).status == "cancelled")  # Zoom's meeting.deleted webhook
+    assert wait_until(lambda: _row(meeting_id).status == "cancelled")  # Zoom's meeting.deleted webhook
     assert "has ended" in _refusal(token, alex)
     assert portal.waiting_room(alex.principal, meeting_id).status == "cancelled"
 

@@ -29,6 +29,7 @@ from tests.integration.zoom_helpers import (
     refresh_calls,
     sign_in,
     user_id,
+    wait_until,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,13 +268,6 @@ def _deauth_body(zoom_user_id: str, account_id: str) -> bytes:
                                    "deauthorization_time": "2026-11-22T10:00:00Z", "client_id": "c"}}).encode()
 
 
-def _wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_a_deauthorization_with_a_bad_signature_is_refused_and_changes_nothing(zoom: ZoomSandbox) -> None:
@@ -305,7 +299,7 @@ def test_a_good_deauthorization_removes_the_tokens_once(zoom: ZoomSandbox) -> No
     first = httpx.post(url, content=body, headers=_signed(body))
     assert first.status_code == 200 and first.json() == {"status": "received"}
     assert httpx.post(url, content=body, headers=_signed(body)).json() == {"status": "duplicate"}
-    assert _wait_until(lambda: _connection(lee.principal.user_id) is None)
+    assert wait_until(lambda: _connection(lee.principal.user_id) is None)
     view = connections.connection_view(lee.principal, lee.principal.user_id)
     assert view.status == "not_connected" and "removed from your Zoom account" in view.notice
     with unit_of_work() as s:
@@ -318,7 +312,7 @@ def test_removing_the_app_in_zoom_disconnects_through_the_signed_webhook(zoom: Z
     lee = sign_in("dr.lee@demo.clinic")
     connect(zoom.url, lee, "lee@zoom.demo")
     control(zoom.url, "POST", "/users/lee@zoom.demo/revoke")
-    assert _wait_until(lambda: _connection(lee.principal.user_id) is None)
+    assert wait_until(lambda: _connection(lee.principal.user_id) is None)
 
 
 def test_url_validation_is_answered_with_the_hmac_of_the_plain_token(zoom: ZoomSandbox) -> None:

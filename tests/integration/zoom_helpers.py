@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -73,3 +75,11 @@ def control(zoom_url: str, method: str, path: str, **kwargs) -> dict:
 
 def refresh_calls(zoom_url: str) -> int:
     return control(zoom_url, "GET", "/stats")["calls"].get("token.refresh_token", 0)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll until `predicate()` holds (webhooks are processed just after they are answered)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not predicate():
+        time.sleep(0.05)
+    return predicate()
