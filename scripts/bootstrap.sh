@@ -31,13 +31,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 # A stamp per requirements hash: the test set includes the run set, so it satisfies `run` too.
-HASH="$(cat requirements.txt requirements-test.txt | sha256sum | cut -c1-16)"
+# constraints.txt pins every transitive package to the versions the tests passed with.
+HASH="$(cat requirements.txt requirements-test.txt constraints.txt | sha256sum | cut -c1-16)"
 REQS=requirements.txt
 [ "$MODE" = test ] && REQS=requirements-test.txt
 if [ ! -f ".venv/.installed-$HASH-test" ] && [ ! -f ".venv/.installed-$HASH-$MODE" ]; then
   say "Installing Python packages from $REQS"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r "$REQS"
+  .venv/bin/python -m pip install -q -r "$REQS" -c constraints.txt
   touch ".venv/.installed-$HASH-$MODE"
 fi
 
