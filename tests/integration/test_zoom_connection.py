@@ -22,6 +22,7 @@ from rxapp.services.zoom import connections, tokens, webhooks
 from rxapp.services.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomUnavailable
 from tests.integration.conftest import WEBHOOK_SECRET, ZoomSandbox
 from tests.integration.zoom_helpers import (
+    SignedIn,
     authorize,
     connect,
     control,
@@ -139,10 +140,7 @@ async def _many_tokens(practitioner_id: int, n: int) -> list[str]:
             await asyncio.gather(*(tokens.get_credentials(practitioner_id) for _ in range(n)))]
 
 
-def test_fifty_concurrent_requests_make_exactly_one_refresh(zoom: ZoomSandbox) -> None:
-    demo_practice()
-    lee = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, lee, "lee@zoom.demo")
+def test_fifty_concurrent_requests_make_exactly_one_refresh(zoom: ZoomSandbox, lee: SignedIn) -> None:
     _expire_stored_access_token(lee.principal.user_id)
     got = asyncio.run(_many_tokens(lee.principal.user_id, 50))
     assert refresh_calls(zoom.url) == 1
@@ -161,10 +159,7 @@ asyncio.run(main())
 """
 
 
-def test_two_processes_refreshing_at_once_make_exactly_one_refresh(zoom: ZoomSandbox) -> None:
-    demo_practice()
-    lee = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, lee, "lee@zoom.demo")
+def test_two_processes_refreshing_at_once_make_exactly_one_refresh(zoom: ZoomSandbox, lee: SignedIn) -> None:
     _expire_stored_access_token(lee.principal.user_id)
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(lee.principal.user_id)], cwd=ROOT,
                              env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -176,10 +171,7 @@ def test_two_processes_refreshing_at_once_make_exactly_one_refresh(zoom: ZoomSan
     assert set(mine) == set(theirs) and len(set(mine)) == 1
 
 
-def test_zoom_down_during_refresh_leaves_the_stored_pair_intact(zoom: ZoomSandbox) -> None:
-    demo_practice()
-    lee = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, lee, "lee@zoom.demo")
+def test_zoom_down_during_refresh_leaves_the_stored_pair_intact(zoom: ZoomSandbox, lee: SignedIn) -> None:
     _expire_stored_access_token(lee.principal.user_id)
     before = _connection(lee.principal.user_id)
     for kind in ("500", "502", "xml", "timeout"):
@@ -194,19 +186,13 @@ def test_zoom_down_during_refresh_leaves_the_stored_pair_intact(zoom: ZoomSandbo
     assert _connection(lee.principal.user_id).refresh_token_encrypted != before.refresh_token_encrypted
 
 
-def test_an_access_token_zoom_refuses_is_refreshed_once_and_the_call_retried(zoom: ZoomSandbox) -> None:
-    demo_practice()
-    lee = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, lee, "lee@zoom.demo")
+def test_an_access_token_zoom_refuses_is_refreshed_once_and_the_call_retried(zoom: ZoomSandbox, lee: SignedIn) -> None:
     control(zoom.url, "POST", "/users/lee@zoom.demo/expire-access-tokens")
     me = asyncio.run(tokens.call_zoom(lee.principal.user_id, lambda api: api.get_me()))
     assert me.id and refresh_calls(zoom.url) == 1
 
 
-def test_a_refused_refresh_token_means_reconnect_with_one_email(zoom: ZoomSandbox, monkeypatch) -> None:
-    demo_practice()
-    lee = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, lee, "lee@zoom.demo")
+def test_a_refused_refresh_token_means_reconnect_with_one_email(zoom: ZoomSandbox, monkeypatch, lee: SignedIn) -> None:
     row = _connection(lee.principal.user_id)
     # Spend the refresh token behind our back (as a lost refresh response would).
     httpx.post(f"{zoom.url}/oauth/token", data={"grant_type": "refresh_token",
@@ -270,10 +256,8 @@ def _deauth_body(zoom_user_id: str, account_id: str) -> bytes:
 
 
 
-def test_a_deauthorization_with_a_bad_signature_is_refused_and_changes_nothing(zoom: ZoomSandbox) -> None:
-    demo_practice()
-    lee = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, lee, "lee@zoom.demo")
+def test_a_deauthorization_with_a_bad_signature_is_refused_and_changes_nothing(
+        zoom: ZoomSandbox, lee: SignedIn) -> None:
     row = _connection(lee.principal.user_id)
     body = _deauth_body(row.zoom_user_id, row.zoom_account_id)
     url = f"{zoom.app_url}/api/zoom/webhook"
@@ -289,10 +273,7 @@ def test_a_deauthorization_with_a_bad_signature_is_refused_and_changes_nothing(z
         assert s.exec(select(WebhookEvent)).all() == []
 
 
-def test_a_good_deauthorization_removes_the_tokens_once(zoom: ZoomSandbox) -> None:
-    demo_practice()
-    lee = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, lee, "lee@zoom.demo")
+def test_a_good_deauthorization_removes_the_tokens_once(zoom: ZoomSandbox, lee: SignedIn) -> None:
     row = _connection(lee.principal.user_id)
     body = _deauth_body(row.zoom_user_id, row.zoom_account_id)
     url = f"{zoom.app_url}/api/zoom/webhook"
@@ -307,10 +288,7 @@ def test_a_good_deauthorization_removes_the_tokens_once(zoom: ZoomSandbox) -> No
         assert "zoom.deauthorized" in [a.action for a in s.exec(select(AuditEvent)).all()]
 
 
-def test_removing_the_app_in_zoom_disconnects_through_the_signed_webhook(zoom: ZoomSandbox) -> None:
-    demo_practice()
-    lee = sign_in("dr.lee@demo.clinic")
-    connect(zoom.url, lee, "lee@zoom.demo")
+def test_removing_the_app_in_zoom_disconnects_through_the_signed_webhook(zoom: ZoomSandbox, lee: SignedIn) -> None:
     control(zoom.url, "POST", "/users/lee@zoom.demo/revoke")
     assert wait_until(lambda: _connection(lee.principal.user_id) is None)
 
