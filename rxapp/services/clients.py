@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Client, TrustedPractitioner, User
@@ -20,6 +20,12 @@ class ClientRow:
     timezone: str
     has_portal: bool
     trusted: str
+
+
+def own_client_record(session: Session, principal: Principal) -> Client | None:
+    """The client record whose portal account the principal signed in with (None for staff)."""
+    return session.exec(select(Client).where(Client.user_id == principal.user_id,
+                                             Client.practice_id == principal.practice_id)).first()
 
 
 def list_clients(principal: Principal, search: str = "") -> list[ClientRow]:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from rxapp.db import unit_of_work
 from rxapp.models import Client, JoinLink, Meeting, MeetingStatus, SyncState, User
 from rxapp.services import audit, changes, crypto
+from rxapp.services.clients import own_client_record
 from rxapp.services.clock import now
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
 
@@ -38,7 +39,7 @@ class SessionView:
 
 def _client(session: Session, principal: Principal) -> Client:
     require(principal, Action.USE_PORTAL)
-    client = session.exec(select(Client).where(Client.user_id == principal.user_id)).first()
+    client = own_client_record(session, principal)
     if client is None:
         raise NotAllowed("no client record")
     return client

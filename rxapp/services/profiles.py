@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Practice, PractitionerProfile
+from rxapp.models import Practice, PractitionerProfile
+from rxapp.services.clients import own_client_record
 from rxapp.services.permissions import Principal
 from rxapp.services.timezones import is_valid
 
@@ -20,7 +19,7 @@ def viewer_timezone(principal: Principal) -> str:
         profile = session.get(PractitionerProfile, principal.user_id)
         if profile is not None:
             return profile.timezone
-        client = session.exec(select(Client).where(Client.user_id == principal.user_id)).first()
+        client = own_client_record(session, principal)
         if client is not None:
             return client.timezone
         practice = session.get(Practice, principal.practice_id)

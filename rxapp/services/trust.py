@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from rxapp.db import unit_of_work
 from rxapp.models import Client, PractitionerProfile, TrustedPractitioner, User
 from rxapp.services import audit
+from rxapp.services.clients import own_client_record
 from rxapp.services.permissions import Action, Principal, require
 
 
@@ -39,8 +40,7 @@ class PractitionerChoice:
 
 
 def _own_client(session: Session, principal: Principal) -> Client:
-    client = session.exec(select(Client).where(Client.user_id == principal.user_id,
-                                               Client.practice_id == principal.practice_id)).first()
+    client = own_client_record(session, principal)
     if client is None:
         raise NoClientRecord()
     return client
