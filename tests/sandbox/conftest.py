@@ -3,7 +3,7 @@
 The sandbox runs for real over HTTP (run_sandbox); a small Starlette receiver
 in another thread captures webhook deliveries. Every /v2 answer is checked with
 openapi-core against Zoom's OpenAPI document and every webhook body with
-jsonschema against Zoom's webhook document (both in ../shared/zoom-spec).
+jsonschema against Zoom's webhook document (both vendored in zoom_sandbox/spec/).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from starlette.routing import Route
 from zoom_sandbox.config import SandboxConfig
 from zoom_sandbox.testing import RunningSandbox, run_sandbox, serve_app
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "zoom-spec"
+SPEC_DIR = Path(__file__).resolve().parents[2] / "zoom_sandbox" / "spec"
 API_SPEC_PATH = SPEC_DIR / "zoom-api.openapi.json"
 WEBHOOK_SPEC_PATH = SPEC_DIR / "zoom-webhooks.openapi.json"
 WEBHOOK_SECRET = "test-webhook-secret"
