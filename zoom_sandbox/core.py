@@ -100,10 +100,13 @@ class Sandbox:
         self.store.revoke_grant(grant, reason)
         self.store.save()
         user = USERS_BY_EMAIL[grant.email]
-        when = datetime.fromtimestamp(self.store.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        when = mt.fmt(self.store.now(), millis=True)
         signature = hmac.new(self.config.client_secret.encode(),
                              f"{grant.id}:{when}".encode(), hashlib.sha256).hexdigest()
+        # Zoom's documented shape: no top-level event_ts (the dispatcher puts it in payload);
+        # user_data_retention is the string "false" (the user did not consent to keep data).
         self.emit("app_deauthorized", {
+            "user_data_retention": "false",
             "account_id": user.account_id,
             "user_id": user.id,
             "signature": signature,

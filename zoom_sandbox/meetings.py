@@ -69,11 +69,16 @@ STRING_SETTINGS = {"alternative_hosts", "enforce_login_domains", "authentication
                    "authentication_domains", "contact_name", "contact_email"}
 
 
-def fmt(ts: float | None) -> str:
-    """UTC time the way Zoom prints it: yyyy-MM-ddTHH:mm:ssZ."""
+def fmt(ts: float | None, *, millis: bool = False) -> str:
+    """UTC time the way Zoom prints it: yyyy-MM-ddTHH:mm:ssZ (or .SSSZ), always four-digit years.
+
+    strftime's %Y drops leading zeros (year 999 -> "999") on Linux, so the year is padded here.
+    """
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = datetime.fromtimestamp(ts, UTC)
+    text = f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S")
+    return text + (f".{moment.microsecond // 1000:03d}Z" if millis else "Z")
 
 
 def parse_start_time(value: str, timezone: str) -> float:

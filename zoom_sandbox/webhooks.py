@@ -1,7 +1,8 @@
 """Webhook signing and delivery, the way Zoom does it (compressed in time).
 
-Each event body is serialised once; every attempt signs those same bytes with a
-fresh `x-zm-request-timestamp`. A non-2xx answer or none within the timeout
+Each event body is serialised once, as raw UTF-8 JSON (no `\\u` escapes, like Zoom:
+a receiver verifies the signature over exactly these bytes); every attempt signs
+those same bytes with a fresh `x-zm-request-timestamp`. A non-2xx answer or none within the timeout
 schedules a retry after the configured delays; afterwards the event is dropped.
 The delivery log keeps every attempt so tests and the admin page can show it.
 """
@@ -21,6 +22,14 @@ from typing import Any
 import httpx
 
 from zoom_sandbox.config import SandboxConfig
+
+# Events whose `event_ts` Zoom puts inside `payload` instead of at the top level.
+PAYLOAD_TS_EVENTS = frozenset({"app_deauthorized"})
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """Compact JSON in raw UTF-8, as Zoom sends it (non-ASCII characters are not escaped)."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -104,9 +113,13 @@ class WebhookDispatcher:
     def send(self, event: str, payload: dict[str, Any], event_ts_ms: int,
              extra: dict[str, Any] | None = None) -> Delivery:
         """Queue one event; returns its log entry at once (delivery is async)."""
-        body_obj: dict[str, Any] = {"event": event, "event_ts": event_ts_ms, "payload": payload}
+        body_obj: dict[str, Any]
+        if event in PAYLOAD_TS_EVENTS:
+            body_obj = {"event": event, "payload": {**payload, "event_ts": event_ts_ms}}
+        else:
+            body_obj = {"event": event, "event_ts": event_ts_ms, "payload": payload}
         body_obj.update(extra or {})
-        body = json.dumps(body_obj, separators=(",", ":")).encode()
+        body = encode(body_obj)
         return self._queue(Delivery(next(self._ids), event, body, event_ts_ms, time.time()))
 
     def resend(self, original: Delivery) -> Delivery:
@@ -167,11 +180,11 @@ class WebhookDispatcher:
     async def validate_endpoint(self) -> dict[str, Any]:
         """Run Zoom's `endpoint.url_validation` handshake against the webhook URL."""
         plain = secrets.token_urlsafe(16)
-        body = json.dumps({
+        body = encode({
             "payload": {"plainToken": plain},
             "event_ts": int(time.time() * 1000),
             "event": "endpoint.url_validation",
-        }, separators=(",", ":")).encode()
+        })
         timestamp = str(int(time.time()))
         headers = {
             "content-type": "application/json",

@@ -100,16 +100,34 @@ class ApiContract:
         return True
 
 
+# Fields Zoom sends that its webhook document leaves out (documented elsewhere by Zoom):
+# app_deauthorized's user_data_retention is on the "Deauthorization" page of Zoom's docs.
+UNDOCUMENTED_BUT_SENT = {("app_deauthorized", "payload.user_data_retention")}
+
+
 class WebhookContract:
-    """Validates webhook bodies against zoom-webhooks.openapi.json (OpenAPI 3.1 webhooks)."""
+    """Validates webhook deliveries against zoom-webhooks.openapi.json (OpenAPI 3.1 webhooks).
+
+    Beyond the JSON schema: the raw bytes (UTF-8, no \\u escapes, signature over exactly
+    those bytes), the headers, the top-level shape of the document's example for the event
+    (app_deauthorized has event_ts inside payload), and no field the document does not list.
+    """
 
     URI = "urn:zoom-webhooks"
 
     def __init__(self) -> None:
-        doc = json.loads(WEBHOOK_SPEC_PATH.read_text())
-        self.events = set(doc["webhooks"])
-        resource = Resource.from_contents(doc, default_specification=DRAFT202012)
+        self.doc = json.loads(WEBHOOK_SPEC_PATH.read_text())
+        self.events = set(self.doc["webhooks"])
+        resource = Resource.from_contents(self.doc, default_specification=DRAFT202012)
         self.registry = Registry().with_resource(self.URI, resource)
+
+    def _content(self, event: str) -> dict[str, Any]:
+        return self.doc["webhooks"][event]["post"]["requestBody"]["content"]["application/json"]
+
+    def example(self, event: str) -> dict[str, Any]:
+        """The JSON example Zoom's document gives for an event."""
+        examples = self._content(event)["examples"]
+        return json.loads(next(iter(examples.values()))["value"])
 
     def check(self, body: dict[str, Any]) -> None:
         event = body["event"]
@@ -119,6 +137,50 @@ class WebhookContract:
             {"$ref": pointer}, registry=self.registry,
             format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
         validator.validate(body)
+        assert list(body) == list(self.example(event)), f"{event}: top-level keys differ from Zoom's example"
+        extra = [p for p in self._undocumented(body, self._content(event)["schema"], "")
+                 if (event, p) not in UNDOCUMENTED_BUT_SENT]
+        assert extra == [], f"{event}: fields not in Zoom's webhook document: {extra}"
+
+    def check_delivery(self, item: Received, secret: str = "") -> None:
+        """Raw bytes and headers of one delivery, as Zoom sends them."""
+        body = item.body
+        text = body.decode("utf-8")  # raw UTF-8
+        assert "\\u" not in text, "non-ASCII must be sent as raw UTF-8, not \\u escapes"
+        assert body == json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode(), \
+            "body is not compact UTF-8 JSON"
+        headers = item.headers
+        assert headers["content-type"] == "application/json"
+        assert headers["user-agent"] == "Zoom Marketplace/1.0a"
+        assert headers["x-zm-trackingid"]
+        timestamp = headers["x-zm-request-timestamp"]
+        assert timestamp.isdigit() and len(timestamp) == 10  # seconds
+        expected = hmac.new((secret or WEBHOOK_SECRET).encode(), f"v0:{timestamp}:".encode() + body,
+                            hashlib.sha256).hexdigest()
+        assert headers["x-zm-signature"] == f"v0={expected}", "signature is not over the raw bytes"
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            node: Any = self.doc
+            for part in schema["$ref"].removeprefix("#/").split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+            schema = node
+        return schema
+
+    def _undocumented(self, value: Any, schema: dict[str, Any], path: str) -> list[str]:
+        schema = self._resolve(schema)
+        found: list[str] = []
+        if isinstance(value, dict) and "properties" in schema:
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else key
+                if key not in schema["properties"]:
+                    found.append(where)
+                else:
+                    found += self._undocumented(item, schema["properties"][key], where)
+        elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+            for item in value:
+                found += self._undocumented(item, schema["items"], path + "[]")
+        return found
 
 
 @pytest.fixture(scope="session")
@@ -278,8 +340,10 @@ def zoom(shared_sandbox: RunningSandbox, receiver: Receiver, api_contract: ApiCo
 
 
 def _check_deliveries(receiver: Receiver, contract: WebhookContract) -> None:
-    """Every body the sandbox delivered during a test must match Zoom's webhook document."""
+    """Every delivery of a test must match Zoom's webhook document, bytes and headers included."""
     for item in receiver.received:
+        if item.event != "endpoint.url_validation":  # one test signs it with another secret
+            contract.check_delivery(item)
         if item.event not in ("endpoint.url_validation", "custom.test"):
             contract.check(item.json)
 

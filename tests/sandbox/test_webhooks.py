@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
 import time
 from collections.abc import Callable
 
-from .conftest import WEBHOOK_SECRET, Receiver, Zoom
+from .conftest import WEBHOOK_SECRET, Receiver, WebhookContract, Zoom
 
 
 def _expected_signature(timestamp: str, body: bytes) -> str:
@@ -100,3 +102,33 @@ def test_no_delivery_without_webhook_url(make_sandbox: Callable[..., Zoom]) -> N
     zoom = make_sandbox(webhook_url="")
     zoom.create(zoom.connect()["access_token"])
     assert [d["state"] for d in _deliveries(zoom)] == ["skipped"]
+
+
+def test_non_ascii_is_sent_as_raw_utf8_and_signed_over_those_bytes(zoom: Zoom, receiver: Receiver) -> None:
+    topic = "Séance avec Zoë — 診察"
+    zoom.create(zoom.connect()["access_token"], topic=topic, agenda="Überweisung prüfen")
+    item = receiver.wait_for("meeting.created")[0]
+    assert topic.encode("utf-8") in item.body and b"\\u" not in item.body
+    assert item.json["payload"]["object"]["topic"] == topic
+    timestamp = item.headers["x-zm-request-timestamp"]
+    assert item.headers["x-zm-signature"] == _expected_signature(timestamp, item.body)
+    # A receiver that re-serialises with escapes (or verifies over that form) would not match.
+    escaped = json.dumps(item.json, separators=(",", ":")).encode()
+    assert escaped != item.body and _expected_signature(timestamp, escaped) != item.headers["x-zm-signature"]
+
+
+def test_app_deauthorized_has_zooms_documented_shape(zoom: Zoom, receiver: Receiver,
+                                                     webhook_contract: WebhookContract) -> None:
+    zoom.connect("patel@zoom.demo")
+    before = int(time.time() * 1000)
+    assert zoom.control("POST", "/users/patel@zoom.demo/revoke").status_code == 200
+    body = receiver.wait_for("app_deauthorized")[0].json
+    documented = webhook_contract.example("app_deauthorized")
+    assert list(body) == list(documented) == ["event", "payload"]  # no top-level event_ts
+    payload = body["payload"]
+    assert set(documented["payload"]) | {"user_data_retention"} == set(payload)
+    assert isinstance(payload["event_ts"], int) and payload["event_ts"] >= before - 1000  # milliseconds
+    assert payload["user_data_retention"] == "false"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", payload["deauthorization_time"])
+    assert re.fullmatch(r"[0-9a-f]{64}", payload["signature"])
+    assert payload["client_id"] == zoom.config.client_id and payload["user_id"] and payload["account_id"]
