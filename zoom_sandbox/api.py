@@ -146,11 +146,13 @@ async def meetings_create(request: Request, sandbox: Sandbox, user: DemoUser) ->
     if not _same_user(user_id, user):
         return _user_missing(user_id)
     body = await _json_body(request)
-    changes, errors = mt.validate(body, user, None)
-    if errors:
-        return _validation_failed(errors)
     store = sandbox.store
     now = store.now()
+    changes, errors = mt.validate(body, user, None, now)
+    if errors:
+        return _validation_failed(errors)
+    if changes.get("type") == 1:
+        changes["start_time"] = now  # an instant meeting starts now; Zoom ignores a given start_time
     m = Meeting(
         id=store.new_meeting_id(), uuid=mt.new_uuid(), host_email=user.email,
         topic=changes.get("topic", "Zoom meeting"), type=changes.get("type", 2),
@@ -196,7 +198,7 @@ async def meetings_update(request: Request, sandbox: Sandbox, user: DemoUser) ->
     m = _meeting_of(request, sandbox, user)
     if not isinstance(m, Meeting):
         return m
-    changes, errors = mt.validate(await _json_body(request), user, m)
+    changes, errors = mt.validate(await _json_body(request), user, m, sandbox.store.now())
     if errors:
         return _validation_failed(errors)
     names = [k for k in ("topic", "agenda", "type", "duration", "timezone", "start_time", "password",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from zoom_sandbox import documented
 from zoom_sandbox.state import Meeting
 from zoom_sandbox.users import DemoUser, PasscodeRules
 
@@ -51,22 +52,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "request_permission_to_unmute_participants": False,
     "registration_type": 1,
 }
-BOOL_SETTINGS = {k for k, v in DEFAULT_SETTINGS.items() if isinstance(v, bool)} | {
-    "host_save_video_order", "registrants_confirmation_email", "show_join_info",
-    "auto_start_meeting_summary", "auto_start_ai_companion_questions",
-    "allow_host_control_participant_mute_state", "email_in_attendee_report",
-    "disable_participant_video",
-}
-ENUM_SETTINGS: dict[str, tuple[Any, ...]] = {
-    "jbh_time": (0, 5, 10, 15),
-    "approval_type": (0, 1, 2),
-    "registration_type": (1, 2, 3),
-    "audio": ("both", "telephony", "voip", "thirdParty"),
-    "auto_recording": ("local", "cloud", "none"),
-    "encryption_type": ("enhanced_encryption", "e2ee"),
-}
-STRING_SETTINGS = {"alternative_hosts", "enforce_login_domains", "authentication_option",
-                   "authentication_domains", "contact_name", "contact_email"}
+# The latest start Zoom's four-digit UTC format can express; later instants are refused (code 300)
+# instead of being stored and breaking every later answer that prints them.
+LATEST_START = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+START_TIME_HELP = "Invalid start_time: use yyyy-MM-ddTHH:mm:ssZ or yyyy-MM-ddTHH:mm:ss with timezone."
 
 
 def fmt(ts: float | None, *, millis: bool = False) -> str:
@@ -82,17 +71,28 @@ def fmt(ts: float | None, *, millis: bool = False) -> str:
 
 
 def parse_start_time(value: str, timezone: str) -> float:
-    """`...Z` is UTC; a time without offset is local time in `timezone`."""
+    """`...Z` is UTC; a time without offset is local time in `timezone`.
+
+    Raises ValueError for anything else, and for instants whose UTC form has no
+    four-digit year (a local 9999-12-31T23:00:00 in New York is already year 10000 in UTC).
+    """
     text = value.strip()
     if not text or "T" not in text:
         raise ValueError("bad start_time")
-    if text.endswith("Z") or text.endswith("z"):
-        parsed = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
-    else:
-        parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
-    return parsed.timestamp()
+    try:
+        if text.endswith("Z") or text.endswith("z"):
+            parsed = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
+        stamp = parsed.timestamp()
+        datetime.fromtimestamp(stamp, UTC)  # representable in UTC at all
+    except (OverflowError, OSError) as exc:
+        raise ValueError("start_time out of range") from exc
+    if stamp > LATEST_START:
+        raise ValueError("start_time out of range")
+    return stamp
 
 
 def valid_timezone(name: str) -> bool:
@@ -131,10 +131,13 @@ def _field_error(errors: list[dict[str, str]], name: str, message: str) -> None:
     errors.append({"field": name, "message": message})
 
 
-def validate(body: Any, user: DemoUser, current: Meeting | None) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def validate(body: Any, user: DemoUser, current: Meeting | None,
+             now: float) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Check a create (current None) or PATCH body; return (changes, errors).
 
-    `changes` holds normalised values: start_time as epoch seconds, settings merged.
+    `changes` holds normalised values: start_time as epoch seconds (a past one becomes
+    `now`, as Zoom documents), settings merged after checking them against Zoom's
+    documented schema (unknown keys are ignored, as Zoom ignores them).
     """
     errors: list[dict[str, str]] = []
     changes: dict[str, Any] = {}
@@ -153,7 +156,7 @@ def validate(body: Any, user: DemoUser, current: Meeting | None) -> tuple[dict[s
         else:
             changes["agenda"] = agenda
     if "type" in body:
-        if body["type"] not in (1, 2):
+        if isinstance(body["type"], bool) or body["type"] not in (1, 2):
             _field_error(errors, "type", "The sandbox supports instant (1) and scheduled (2) meetings.")
         else:
             changes["type"] = body["type"]
@@ -171,25 +174,22 @@ def validate(body: Any, user: DemoUser, current: Meeting | None) -> tuple[dict[s
             timezone = changes["timezone"] = body["timezone"]
     if "start_time" in body:
         try:
-            changes["start_time"] = parse_start_time(str(body["start_time"]), timezone)
+            start = parse_start_time(str(body["start_time"]), timezone)
         except ValueError:
-            _field_error(errors, "start_time", "Invalid start_time: use yyyy-MM-ddTHH:mm:ssZ "
-                         "or yyyy-MM-ddTHH:mm:ss with timezone.")
+            _field_error(errors, "start_time", START_TIME_HELP)
+        else:
+            # Zoom: "If start_time is not specified or is set to a past value, it defaults to
+            # the current time." (create; the sandbox treats an update the same way).
+            changes["start_time"] = max(start, now)
     settings = dict(current.settings if current else DEFAULT_SETTINGS)
     if "settings" in body:
+        schema = documented.settings_schema("meetings.update" if current else "meetings.create")
         given = body["settings"]
-        if not isinstance(given, dict):
-            _field_error(errors, "settings", "Settings must be an object.")
+        found = documented.problems(given, schema, "settings")
+        if found:
+            errors.extend(found)
         else:
-            for key, value in given.items():
-                if key in BOOL_SETTINGS and not isinstance(value, bool):
-                    _field_error(errors, f"settings.{key}", f"{key} must be a boolean.")
-                elif key in ENUM_SETTINGS and value not in ENUM_SETTINGS[key]:
-                    _field_error(errors, f"settings.{key}", f"Invalid value for {key}.")
-                elif key in STRING_SETTINGS and not isinstance(value, str):
-                    _field_error(errors, f"settings.{key}", f"{key} must be a string.")
-                else:
-                    settings[key] = value
+            settings.update(documented.documented_only(given, schema))
             changes["settings"] = settings
     if "password" in body:
         password = body["password"]
@@ -241,6 +241,13 @@ def meeting_view(m: Meeting, user: DemoUser, start_url: str, base_url: str) -> d
     if not m.password:
         for key in ("password", "h323_password", "pstn_password", "encrypted_password"):
             body.pop(key)
+    return _without_instant_start(m, body)
+
+
+def _without_instant_start(m: Meeting, body: dict[str, Any]) -> dict[str, Any]:
+    """Zoom: "Start time will not be returned if the meeting is an instant meeting." """
+    if m.type == 1:
+        body.pop("start_time", None)
     return body
 
 
@@ -251,7 +258,7 @@ def join_url(m: Meeting, base_url: str) -> str:
 
 def list_item(m: Meeting, user: DemoUser, base_url: str) -> dict[str, Any]:
     """One entry of GET /users/{userId}/meetings."""
-    return {
+    item = {
         "uuid": m.uuid,
         "id": m.id,
         "host_id": user.id,
@@ -264,11 +271,15 @@ def list_item(m: Meeting, user: DemoUser, base_url: str) -> dict[str, Any]:
         "created_at": fmt(m.created_at),
         "join_url": join_url(m, base_url),
     }
+    return _without_instant_start(m, item)
 
 
 def event_object(m: Meeting, user: DemoUser, *, id_as_string: bool) -> dict[str, Any]:
-    """The `payload.object` common to meeting events (id type differs per event)."""
-    return {
+    """The `payload.object` common to meeting events (id type differs per event).
+
+    Events about a running meeting carry the time it really started, an instant one included.
+    """
+    obj: dict[str, Any] = {
         "id": str(m.id) if id_as_string else m.id,
         "uuid": m.uuid,
         "host_id": user.id,
@@ -278,6 +289,7 @@ def event_object(m: Meeting, user: DemoUser, *, id_as_string: bool) -> dict[str,
         "timezone": m.timezone,
         "duration": m.duration,
     }
+    return obj if m.started_at else _without_instant_start(m, obj)
 
 
 def webhook_fields(m: Meeting, names: list[str]) -> dict[str, Any]:
@@ -286,4 +298,4 @@ def webhook_fields(m: Meeting, names: list[str]) -> dict[str, Any]:
     for name in names:
         value = getattr(m, name)
         out[name] = fmt(value) if name == "start_time" else value
-    return out
+    return _without_instant_start(m, out)

@@ -6,6 +6,9 @@ Zoom's OpenAPI document with openapi-core.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 from .conftest import Receiver, Zoom
 
 
@@ -200,3 +203,91 @@ def test_list_types_and_pagination(zoom: Zoom) -> None:
     assert bad.status_code == 400
     other = zoom.connect("patel@zoom.demo")["access_token"]
     assert zoom.api("GET", "/users/me/meetings", other).json()["total_records"] == 0
+
+
+ZOOM_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def _sandbox_now(zoom: Zoom) -> datetime:
+    return datetime.fromisoformat(zoom.control("GET", "/clock").json()["now"].replace("Z", "+00:00"))
+
+
+def test_a_start_time_zoom_cannot_express_is_code_300_and_stores_nothing(zoom: Zoom) -> None:
+    token = zoom.connect()["access_token"]
+    kept = zoom.create(token, start_time="2030-03-04T15:00:00Z")
+    # Local 23:30 on 9999-12-31 in Los Angeles is year 10000 in UTC.
+    for body in ({"start_time": "9999-12-31T23:30:00", "timezone": "America/Los_Angeles"},
+                 {"start_time": "10000-01-01T00:00:00Z"}, {"start_time": "2030-02-30T10:00:00Z"}):
+        refused = zoom.api("POST", "/users/me/meetings", token, json={"topic": "far", **body})
+        assert refused.status_code == 400, (body, refused.text)
+        assert refused.json()["code"] == 300 and refused.json()["errors"][0]["field"] == "start_time"
+        patched = zoom.api("PATCH", f"/meetings/{kept['id']}", token, json=body)
+        assert patched.status_code == 400 and patched.json()["code"] == 300
+    listed = zoom.api("GET", "/users/me/meetings", token)
+    assert listed.status_code == 200 and [m["id"] for m in listed.json()["meetings"]] == [kept["id"]]
+    assert zoom.api("GET", f"/meetings/{kept['id']}", token).json()["start_time"] == "2030-03-04T15:00:00Z"
+    latest = zoom.create(token, start_time="9999-12-31T23:59:59Z")
+    assert latest["start_time"] == "9999-12-31T23:59:59Z"
+    assert zoom.api("GET", "/users/me/meetings", token).json()["total_records"] == 2
+
+
+def test_a_past_start_time_becomes_now_as_zoom_documents(zoom: Zoom) -> None:
+    token = zoom.connect()["access_token"]
+    before = _sandbox_now(zoom)
+    for past in ("2001-01-01T10:00:00Z", "0999-06-01T10:00:00Z", "0001-01-01T00:00:00"):
+        meeting = zoom.create(token, start_time=past)
+        assert ZOOM_TIME.fullmatch(meeting["start_time"]), meeting["start_time"]
+        start = datetime.fromisoformat(meeting["start_time"].replace("Z", "+00:00"))
+        assert before - timedelta(seconds=2) <= start <= _sandbox_now(zoom) + timedelta(seconds=2), past
+    moved = zoom.api("PATCH", f"/meetings/{meeting['id']}", token, json={"start_time": "2020-01-01T00:00:00Z"})
+    assert moved.status_code == 204
+    assert zoom.api("GET", f"/meetings/{meeting['id']}", token).json()["start_time"] >= before.strftime("%Y-%m-%d")
+    upcoming = zoom.api("GET", "/users/me/meetings", token, params={"type": "upcoming"}).json()
+    assert upcoming["total_records"] == 3
+
+
+def test_times_always_have_four_digit_years() -> None:
+    from zoom_sandbox.meetings import fmt
+
+    year_999 = datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    assert fmt(year_999) == "0999-01-02T03:04:05Z"
+    assert fmt(year_999, millis=True) == "0999-01-02T03:04:05.000Z"
+
+
+def test_settings_are_checked_against_zooms_documented_schema(zoom: Zoom) -> None:
+    token = zoom.connect()["access_token"]
+    refused = {
+        "settings.auto_recording": {"auto_recording": "sometimes"},
+        "settings.jbh_time": {"jbh_time": 7},
+        "settings.approval_type": {"approval_type": 5},
+        "settings.who_can_ask_questions": {"who_can_ask_questions": 9},
+        "settings.calendar_type": {"calendar_type": 3},
+        "settings.host_video": {"host_video": "yes"},
+        "settings.breakout_room.enable": {"breakout_room": {"enable": "on"}},
+        "settings": "not an object",
+    }
+    for field, settings in refused.items():
+        answer = zoom.api("POST", "/users/me/meetings", token, json={"topic": "t", "settings": settings})
+        assert answer.status_code == 400, (field, answer.text)
+        assert answer.json()["code"] == 300 and answer.json()["errors"][0]["field"] == field
+    meeting = zoom.create(token, settings={"auto_recording": "cloud", "jbh_time": 10, "encryption_type": "e2ee",
+                                           "not_a_zoom_setting": True})
+    assert meeting["settings"]["auto_recording"] == "cloud" and meeting["settings"]["jbh_time"] == 10
+    assert meeting["settings"]["encryption_type"] == "e2ee"
+    assert "not_a_zoom_setting" not in meeting["settings"]  # ignored, as Zoom ignores unknown fields
+    bad_patch = zoom.api("PATCH", f"/meetings/{meeting['id']}", token, json={"settings": {"auto_recording": "x"}})
+    assert bad_patch.status_code == 400 and bad_patch.json()["errors"][0]["field"] == "settings.auto_recording"
+    assert zoom.api("GET", f"/meetings/{meeting['id']}", token).json()["settings"]["auto_recording"] == "cloud"
+
+
+def test_an_instant_meeting_has_no_start_time(zoom: Zoom, receiver: Receiver) -> None:
+    token = zoom.connect()["access_token"]
+    meeting = zoom.create(token, type=1, start_time="2030-03-04T15:00:00Z")
+    assert meeting["type"] == 1 and "start_time" not in meeting
+    assert "start_time" not in zoom.api("GET", f"/meetings/{meeting['id']}", token).json()
+    listed = zoom.api("GET", "/users/me/meetings", token).json()["meetings"]
+    assert [("start_time" in m, m["type"]) for m in listed] == [(False, 1)]
+    assert "start_time" not in receiver.wait_for("meeting.created")[0].json["payload"]["object"]
+    zoom.control("POST", f"/meetings/{meeting['id']}/start")
+    started = receiver.wait_for("meeting.started")[0].json["payload"]["object"]
+    assert ZOOM_TIME.fullmatch(started["start_time"])  # when it really started
