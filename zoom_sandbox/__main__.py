@@ -29,10 +29,13 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     p.add_argument("--state-file", default=env.state_file, help="ZOOM_SANDBOX_STATE_FILE (empty: memory)")
     p.add_argument("--access-token-ttl", type=int, default=env.access_token_ttl,
                    help="ZOOM_SANDBOX_ACCESS_TOKEN_TTL seconds (3599)")
+    p.add_argument("--refresh-token-ttl", type=int, default=env.refresh_token_ttl,
+                   help="ZOOM_SANDBOX_REFRESH_TOKEN_TTL seconds (7776000 = 90 days)")
     p.add_argument("--start-url-ttl", type=int, default=env.start_url_ttl,
                    help="ZOOM_SANDBOX_START_URL_TTL seconds (7200)")
     p.add_argument("--webhook-retry-delays", default=",".join(f"{d:g}" for d in env.webhook_retry_delays),
-                   help="ZOOM_SANDBOX_WEBHOOK_RETRY_DELAYS seconds, comma separated (5,20,60)")
+                   help="ZOOM_SANDBOX_WEBHOOK_RETRY_DELAYS seconds, comma separated "
+                        "(300,1200,3600: Zoom's 5, 20, 60 minutes)")
     p.add_argument("--webhook-timeout", type=float, default=env.webhook_timeout,
                    help="ZOOM_SANDBOX_WEBHOOK_TIMEOUT seconds (3)")
     p.add_argument("--qps", type=int, default=env.qps, help="ZOOM_SANDBOX_QPS per user (30)")
@@ -45,7 +48,8 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         env, host=a.host, port=a.port, client_id=a.client_id, client_secret=a.client_secret,
         redirect_uri=a.redirect_uri, webhook_url=a.webhook_url, webhook_secret=a.webhook_secret,
         enable_control=a.enable_control, state_file=a.state_file, access_token_ttl=a.access_token_ttl,
-        start_url_ttl=a.start_url_ttl, webhook_retry_delays=_floats(a.webhook_retry_delays),
+        refresh_token_ttl=a.refresh_token_ttl, start_url_ttl=a.start_url_ttl,
+        webhook_retry_delays=_floats(a.webhook_retry_delays),
         webhook_timeout=a.webhook_timeout, qps=a.qps, daily_limit=a.daily_limit, public_url=a.public_url,
     )
 

@@ -39,7 +39,7 @@ def _operation(name: str, handler: Handler) -> Callable[[Request], Awaitable[Res
             else:
                 if fault.kind == "timeout":
                     await sandbox.sleep(fault.delay)
-                return fault_response(fault.kind, fault.status, sandbox.config.daily_limit)
+                return fault_response(fault.kind, fault.status, sandbox.rate_limits(name))
         response = await _guarded(request, sandbox, name, handler)
         if after:
             await sandbox.sleep(after)
@@ -59,9 +59,9 @@ async def _guarded(request: Request, sandbox: Sandbox, name: str, handler: Handl
         return zoom_error(400, 4711, sc.missing_message(name) or "")
     user = USERS_BY_EMAIL[grant.email]
     if sandbox.qps_exceeded(user.email):
-        return qps_limited()
+        return qps_limited(sandbox.rate_limits(name))
     if name in LIMITED_DAILY and sandbox.daily_exceeded(user.email):
-        return daily_limited(sandbox.config.daily_limit)
+        return daily_limited(sandbox.rate_limits(name))
     response = await handler(request, sandbox, user)
     if name in LIMITED_DAILY and response.status_code < 300:
         sandbox.count_daily(user.email)

@@ -46,8 +46,11 @@ class SandboxConfig:
     enable_control: bool = False
     state_file: str = ""
     access_token_ttl: int = 3599
+    # Zoom: a refresh token lives about 90 days ("changeable"); each refresh issues a new one.
+    refresh_token_ttl: int = 90 * 86400
     start_url_ttl: int = 7200
-    webhook_retry_delays: tuple[float, ...] = (5.0, 20.0, 60.0)
+    # Zoom retries a failed delivery 5, 20 and 60 minutes after the previous attempt.
+    webhook_retry_delays: tuple[float, ...] = (300.0, 1200.0, 3600.0)
     webhook_timeout: float = 3.0
     qps: int = 30
     daily_limit: int = 100
@@ -96,8 +99,9 @@ class SandboxConfig:
             enable_control=_truthy(get("ZOOM_SANDBOX_CONTROL", "0")),
             state_file=get("ZOOM_SANDBOX_STATE_FILE", d.state_file),
             access_token_ttl=int(get("ZOOM_SANDBOX_ACCESS_TOKEN_TTL", str(d.access_token_ttl))),
+            refresh_token_ttl=int(get("ZOOM_SANDBOX_REFRESH_TOKEN_TTL", str(d.refresh_token_ttl))),
             start_url_ttl=int(get("ZOOM_SANDBOX_START_URL_TTL", str(d.start_url_ttl))),
-            webhook_retry_delays=_floats(get("ZOOM_SANDBOX_WEBHOOK_RETRY_DELAYS", "5,20,60")),
+            webhook_retry_delays=_floats(get("ZOOM_SANDBOX_WEBHOOK_RETRY_DELAYS", "300,1200,3600")),
             webhook_timeout=float(get("ZOOM_SANDBOX_WEBHOOK_TIMEOUT", str(d.webhook_timeout))),
             qps=int(get("ZOOM_SANDBOX_QPS", str(d.qps))),
             daily_limit=int(get("ZOOM_SANDBOX_DAILY_LIMIT", str(d.daily_limit))),

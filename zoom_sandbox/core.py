@@ -12,11 +12,13 @@ import hmac
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from zoom_sandbox import documented
 from zoom_sandbox import meetings as mt
 from zoom_sandbox.config import SandboxConfig
+from zoom_sandbox.responses import RateLimits
 from zoom_sandbox.state import Grant, Meeting, Store, new_token
 from zoom_sandbox.users import USERS_BY_EMAIL, DemoUser
 from zoom_sandbox.webhooks import WebhookDispatcher
@@ -79,6 +81,13 @@ class Sandbox:
             return True
         window.append(now)
         return False
+
+    def rate_limits(self, operation: str) -> RateLimits:
+        """The limits a 429 of `operation` reports (category from Zoom's document)."""
+        midnight = datetime.fromtimestamp(self.store.now(), UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        category = documented.rate_limit_category(operation) if operation in documented.OPERATION_PATHS else "Light"
+        return RateLimits(category, self.config.qps, self.config.daily_limit,
+                          (midnight + timedelta(days=1)).timestamp())
 
     def _day(self) -> str:
         return datetime.fromtimestamp(self.store.now(), UTC).strftime("%Y-%m-%d")

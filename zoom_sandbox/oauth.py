@@ -103,7 +103,8 @@ async def _params(request: Request) -> dict[str, str]:
 
 
 def _token_body(sandbox: Sandbox, grant: Grant) -> dict[str, Any]:
-    access, refresh = sandbox.store.issue_tokens(grant, sandbox.config.access_token_ttl)
+    access, refresh = sandbox.store.issue_tokens(grant, sandbox.config.access_token_ttl,
+                                                 sandbox.config.refresh_token_ttl)
     sandbox.store.save()
     return {
         "access_token": access,
@@ -124,7 +125,7 @@ async def _faulted(sandbox: Sandbox, operation: str) -> tuple[Response | None, f
         return None, fault.delay
     if fault.kind == "timeout":
         await sandbox.sleep(fault.delay)
-    return fault_response(fault.kind, fault.status, sandbox.config.daily_limit), 0.0
+    return fault_response(fault.kind, fault.status, sandbox.rate_limits(operation)), 0.0
 
 
 async def token(request: Request) -> Response:
@@ -182,8 +183,8 @@ def _refresh(sandbox: Sandbox, params: dict[str, str]) -> Response:
     if grant is None or grant.status != "active":
         revoked = grant is not None and grant.revoked_reason == REVOKED_REASON
         return oauth_error(400, REVOKED_REASON if revoked else "Invalid Token!", "invalid_grant")
-    if entry[1] != "active":
-        # Rotation without grace: an already-used refresh token is dead.
+    if entry[1] != "active" or store.refresh_expired(params.get("refresh_token", "")):
+        # Rotation without grace: an already-used refresh token is dead; so is one past its lifetime.
         return oauth_error(400, "Invalid Token!", "invalid_grant")
     return JSONResponse(_token_body(sandbox, grant))
 
@@ -209,7 +210,8 @@ def _revoke(sandbox: Sandbox, token_value: str) -> Response:
     grant_id = None
     if token_value in store.access_tokens:
         grant_id = store.access_tokens[token_value].grant_id
-    elif token_value in store.refresh_tokens and store.refresh_tokens[token_value][1] == "active":
+    elif (token_value in store.refresh_tokens and store.refresh_tokens[token_value][1] == "active"
+          and not store.refresh_expired(token_value)):
         grant_id = store.refresh_tokens[token_value][0]
     grant = store.grants.get(grant_id or "")
     if grant is None or grant.status != "active":

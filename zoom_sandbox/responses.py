@@ -6,6 +6,9 @@ Zoom's REST errors are `{"code": N, "message": "..."}`; its OAuth errors are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -32,17 +35,34 @@ def oauth_error(status: int, reason: str, error: str) -> JSONResponse:
     return JSONResponse({"reason": reason, "error": error}, status_code=status)
 
 
-def qps_limited() -> JSONResponse:
-    return zoom_error(429, 429, QPS_MESSAGE, headers={"Retry-After": "1", "X-RateLimit-Type": "QPS"})
+@dataclass(frozen=True)
+class RateLimits:
+    """What a 429 of one operation reports: its documented category, the limits, the daily reset."""
+
+    category: str  # X-RateLimit-Category as Zoom's document labels the operation: Light, Medium, ...
+    qps: int
+    daily_limit: int
+    daily_reset: float  # epoch seconds of the next 00:00 UTC (sandbox clock)
 
 
-def daily_limited(limit: int) -> JSONResponse:
-    return zoom_error(429, 429, daily_message(limit), headers={
-        "X-RateLimit-Type": "Daily-limit", "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
+def qps_limited(limits: RateLimits) -> JSONResponse:
+    return zoom_error(429, 429, QPS_MESSAGE, headers={
+        "Retry-After": "1", "X-RateLimit-Category": limits.category, "X-RateLimit-Type": "QPS",
+        "X-RateLimit-Limit": str(limits.qps), "X-RateLimit-Remaining": "0",
     })
 
 
-def fault_response(kind: str, status: int, daily_limit: int) -> Response:
+def daily_limited(limits: RateLimits) -> JSONResponse:
+    """The daily create/update limit: Retry-After is the HTTP date of the next 00:00 UTC."""
+    reset = datetime.fromtimestamp(limits.daily_reset, UTC)
+    return zoom_error(429, 429, daily_message(limits.daily_limit), headers={
+        "Retry-After": format_datetime(reset, usegmt=True), "X-RateLimit-Category": limits.category,
+        "X-RateLimit-Type": "Daily-limit", "X-RateLimit-Limit": str(limits.daily_limit),
+        "X-RateLimit-Remaining": "0",
+    })
+
+
+def fault_response(kind: str, status: int, limits: RateLimits) -> Response:
     """What an injected fault answers (the timeouts answer 504 after sleeping)."""
     if kind == "500":
         return zoom_error(500, 500, "Internal server error.")
@@ -51,9 +71,9 @@ def fault_response(kind: str, status: int, daily_limit: int) -> Response:
                         "<h1>502 Bad Gateway</h1></center></body></html>",
                         status_code=502, media_type="text/html")
     if kind == "429":
-        return qps_limited()
+        return qps_limited(limits)
     if kind == "429-daily":
-        return daily_limited(daily_limit)
+        return daily_limited(limits)
     if kind == "xml":
         xml = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                f"<error><code>{status}</code><message>Internal Error</message></error>")

@@ -85,7 +85,8 @@ class Store:
     codes: dict[str, AuthCode] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
-    # refresh token -> (grant id, "active" | "rotated")
+    # refresh token -> [grant id, "active" | "rotated", expires_at] (no expires_at: state file of an
+    # older sandbox, never expires)
     refresh_tokens: dict[str, list[str]] = field(default_factory=dict)
     meetings: dict[int, Meeting] = field(default_factory=dict)
     zaks: dict[str, list[Any]] = field(default_factory=dict)  # zak -> [meeting id, expires_at]
@@ -112,16 +113,22 @@ class Store:
         for token in [t for t, a in self.access_tokens.items() if a.grant_id == grant.id]:
             del self.access_tokens[token]
 
-    def issue_tokens(self, grant: Grant, ttl: int) -> tuple[str, str]:
-        """New access + refresh token; the previous refresh token dies at once."""
+    def issue_tokens(self, grant: Grant, ttl: int, refresh_ttl: int) -> tuple[str, str]:
+        """New access + refresh token; the previous refresh token dies at once.
+
+        Each refresh token lives `refresh_ttl` seconds of sandbox time from its issue."""
         if grant.refresh_token in self.refresh_tokens:
             self.refresh_tokens[grant.refresh_token][1] = "rotated"
         access = new_token("zsbx_at.", 48)
         refresh = new_token("zsbx_rt.", 48)
         self.access_tokens[access] = AccessToken(grant.id, self.now() + ttl)
-        self.refresh_tokens[refresh] = [grant.id, "active"]
+        self.refresh_tokens[refresh] = [grant.id, "active", self.now() + refresh_ttl]
         grant.refresh_token = refresh
         return access, refresh
+
+    def refresh_expired(self, token: str) -> bool:
+        entry = self.refresh_tokens.get(token)
+        return entry is not None and len(entry) > 2 and float(entry[2]) <= self.now()
 
     def grant_for_access(self, token: str) -> tuple[Grant | None, str]:
         """(grant, problem) where problem is '', 'expired' or 'invalid'."""

@@ -1,9 +1,11 @@
-"""Webhook signing and delivery, the way Zoom does it (compressed in time).
+"""Webhook signing and delivery, the way Zoom does it (retry delays configurable for tests).
 
 Each event body is serialised once, as raw UTF-8 JSON (no `\\u` escapes, like Zoom:
 a receiver verifies the signature over exactly these bytes); every attempt signs
-those same bytes with a fresh `x-zm-request-timestamp`. A non-2xx answer or none within the timeout
-schedules a retry after the configured delays; afterwards the event is dropped.
+those same bytes with a fresh `x-zm-request-timestamp`. Only a 200 or 204 answer
+within the timeout (3 s) counts as delivered; anything else schedules a retry
+after the configured delays (Zoom: 5, 20 and 60 minutes after the previous
+attempt); afterwards the event is dropped.
 The delivery log keeps every attempt so tests and the admin page can show it.
 """
 
@@ -25,6 +27,7 @@ from zoom_sandbox.config import SandboxConfig
 
 # Events whose `event_ts` Zoom puts inside `payload` instead of at the top level.
 PAYLOAD_TS_EVENTS = frozenset({"app_deauthorized"})
+DELIVERED = frozenset({200, 204})
 
 
 def encode(body: dict[str, Any]) -> bytes:
@@ -175,7 +178,8 @@ class WebhookDispatcher:
         except httpx.HTTPError as exc:
             attempt.error = f"{type(exc).__name__}: {exc}"
         attempt.duration = time.monotonic() - started
-        return attempt.status is not None and 200 <= attempt.status < 300
+        # Zoom counts a delivery only when it is answered 200 or 204 within 3 s (202 is a failure).
+        return attempt.status in DELIVERED
 
     async def validate_endpoint(self) -> dict[str, Any]:
         """Run Zoom's `endpoint.url_validation` handshake against the webhook URL."""

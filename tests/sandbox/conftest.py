@@ -13,10 +13,13 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,8 @@ class ApiContract:
         path = request.url.path
         assert path.startswith("/v2/")
         status = response.status_code
+        if status == 429 and response.headers.get("content-type", "").startswith("application/json"):
+            self._check_rate_limit_headers(request.method.lower(), path, response)
         documented = self._documented_statuses(request.method.lower(), path)
         if documented is not None and str(status) not in documented:
             # Statuses Zoom's document leaves out (401, 5xx faults) still use Zoom's error shape.
@@ -78,15 +83,41 @@ class ApiContract:
             assert isinstance(body.get("code"), int) and isinstance(body.get("message"), str), body
         self.checked += 1
 
-    def _documented_statuses(self, method: str, path: str) -> set[str] | None:
+    def _operation(self, method: str, path: str) -> dict[str, Any] | None:
         for template, ops in self.raw["paths"].items():
             pattern = "/v2" + template
             parts, actual = pattern.split("/"), path.split("/")
             matches = len(parts) == len(actual) and all(
                 p.startswith("{") or p == a for p, a in zip(parts, actual, strict=True))
             if matches and method in ops:
-                return set(ops[method]["responses"])
+                return ops[method]
         return None
+
+    def _documented_statuses(self, method: str, path: str) -> set[str] | None:
+        operation = self._operation(method, path)
+        return None if operation is None else set(operation["responses"])
+
+    def rate_limit_label(self, method: str, path: str) -> str:
+        """The operation's "Rate Limit Label" in Zoom's document, as the header spells it (Light)."""
+        operation = self._operation(method, path)
+        assert operation is not None, path
+        found = re.search(r"Rate Limit Label\]\([^)]*\):\*\*\s*`([A-Z-]+)`", operation["description"])
+        assert found, f"no rate limit label for {method} {path}"
+        return found.group(1).capitalize()
+
+    def _check_rate_limit_headers(self, method: str, path: str, response: httpx.Response) -> None:
+        """Zoom's 429: X-RateLimit-Category (the documented label), -Type, -Limit, -Remaining,
+        and Retry-After (seconds for QPS, an HTTP date for the daily limit)."""
+        headers = response.headers
+        assert headers["X-RateLimit-Category"] == self.rate_limit_label(method, path)
+        assert headers["X-RateLimit-Type"] in ("QPS", "Daily-limit")
+        assert headers["X-RateLimit-Limit"].isdigit() and headers["X-RateLimit-Remaining"] == "0"
+        if headers["X-RateLimit-Type"] == "QPS":
+            assert headers["Retry-After"].isdigit()
+        else:
+            reset = parsedate_to_datetime(headers["Retry-After"])
+            assert headers["Retry-After"].endswith(" GMT") and reset.utcoffset() == timedelta(0)
+            assert (reset.hour, reset.minute, reset.second) == (0, 0, 0)
 
     def _ambiguous_settings(self, path: str, status: int, response: httpx.Response, exc: Exception) -> bool:
         """GET settings' schema is a oneOf whose branches all accept any object, so no body

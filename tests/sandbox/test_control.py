@@ -89,17 +89,23 @@ def test_config_from_env_and_flags() -> None:
     env = {
         "ZOOM_SANDBOX_PORT": "9999", "ZOOM_CLIENT_ID": "cid", "ZOOM_REDIRECT_URI": "http://a/cb, http://b/cb",
         "ZOOM_SANDBOX_CONTROL": "1", "ZOOM_SANDBOX_WEBHOOK_RETRY_DELAYS": "0.1,0.2",
-        "ZOOM_SANDBOX_ACCESS_TOKEN_TTL": "60", "ZOOM_WEBHOOK_URL": "",
+        "ZOOM_SANDBOX_ACCESS_TOKEN_TTL": "60", "ZOOM_WEBHOOK_URL": "", "ZOOM_SANDBOX_REFRESH_TOKEN_TTL": "120",
     }
     config = SandboxConfig.from_env(env)
     assert config.port == 9999 and config.client_id == "cid" and config.enable_control
     assert config.redirect_allowed("http://b/cb") and not config.redirect_allowed("http://c/cb")
     assert config.webhook_retry_delays == (0.1, 0.2) and config.access_token_ttl == 60
+    assert config.refresh_token_ttl == 120
     assert config.webhook_url == "" and config.base_url == "http://127.0.0.1:9999"
     assert SandboxConfig(redirect_uri="*").redirect_allowed("http://anything/cb")
     defaults = SandboxConfig.from_env({})
-    assert not defaults.enable_control and defaults.webhook_retry_delays == (5.0, 20.0, 60.0)
+    assert not defaults.enable_control
+    # Zoom's schedule: retries 5, 20 and 60 minutes after the previous attempt, 3 s to answer;
+    # a refresh token lives 90 days.
+    assert defaults.webhook_retry_delays == (300.0, 1200.0, 3600.0) and defaults.webhook_timeout == 3.0
+    assert defaults.refresh_token_ttl == 90 * 86400 == SandboxConfig().refresh_token_ttl
     parsed = parse_args(["--port", "1234", "--client-id", "x", "--enable-control", "--webhook-url", "",
-                         "--public-url", "http://zoom.local/"])
+                         "--public-url", "http://zoom.local/", "--refresh-token-ttl", "30"])
     assert parsed.port == 1234 and parsed.client_id == "x" and parsed.enable_control
+    assert parsed.refresh_token_ttl == 30 and parsed.webhook_retry_delays == (300.0, 1200.0, 3600.0)
     assert parsed.base_url == "http://zoom.local"

@@ -132,6 +132,29 @@ def test_refresh_rotates_without_grace(zoom: Zoom) -> None:
     assert stats["token.refresh_token"] == 3 and stats["token.authorization_code"] == 1
 
 
+def test_refresh_token_expires_after_90_days_of_sandbox_time(zoom: Zoom) -> None:
+    tokens = zoom.connect()
+    zoom.control("POST", "/clock/advance", json={"seconds": 89 * 86400})
+    renewed = zoom.refresh(tokens["refresh_token"])
+    assert renewed.status_code == 200  # still inside its lifetime; the new one lives 90 days from now
+    zoom.control("POST", "/clock/advance", json={"seconds": 90 * 86400 + 1})
+    expired = zoom.refresh(renewed.json()["refresh_token"])
+    assert expired.status_code == 400 and expired.json() == {"reason": "Invalid Token!", "error": "invalid_grant"}
+    revoke = zoom.http.post("/oauth/revoke", data={"token": renewed.json()["refresh_token"]},
+                            auth=(zoom.config.client_id, zoom.config.client_secret))
+    assert revoke.status_code == 400
+
+
+def test_refresh_token_lifetime_is_configurable(make_sandbox: Callable[..., Zoom]) -> None:
+    zoom = make_sandbox(refresh_token_ttl=100)
+    tokens = zoom.connect()
+    zoom.control("POST", "/clock/advance", json={"seconds": 99})
+    assert zoom.refresh(tokens["refresh_token"]).status_code == 200
+    other = zoom.connect("patel@zoom.demo")
+    zoom.control("POST", "/clock/advance", json={"seconds": 100})
+    assert zoom.refresh(other["refresh_token"]).status_code == 400
+
+
 def test_newer_authorization_revokes_older_tokens(zoom: Zoom) -> None:
     old = zoom.connect("patel@zoom.demo")
     new = zoom.connect("patel@zoom.demo")

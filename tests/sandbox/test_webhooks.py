@@ -132,3 +132,13 @@ def test_app_deauthorized_has_zooms_documented_shape(zoom: Zoom, receiver: Recei
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", payload["deauthorization_time"])
     assert re.fullmatch(r"[0-9a-f]{64}", payload["signature"])
     assert payload["client_id"] == zoom.config.client_id and payload["user_id"] and payload["account_id"]
+
+
+def test_only_200_or_204_count_as_delivered(zoom: Zoom, receiver: Receiver) -> None:
+    receiver.plan[:] = [202, 201]  # 2xx, but not what Zoom accepts
+    delivery = zoom.control("POST", "/webhooks/send", json={"event": "custom.test", "payload": {}}).json()
+    done = _wait_state(zoom, delivery["id"], "delivered")
+    assert [a["status"] for a in done["attempts"]] == [202, 201, 200]
+    receiver.plan[:] = [204]
+    accepted = zoom.control("POST", "/webhooks/send", json={"event": "custom.test", "payload": {}}).json()
+    assert [a["status"] for a in _wait_state(zoom, accepted["id"], "delivered")["attempts"]] == [204]
