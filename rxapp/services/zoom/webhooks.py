@@ -63,7 +63,9 @@ def dedupe_key(event: dict[str, Any]) -> str:
     participant = obj.get("participant") or {}
     subject = obj.get("uuid") or obj.get("id") or payload.get("user_id") or ""
     who = participant.get("participant_uuid") or participant.get("user_id") or participant.get("id") or ""
-    return f"{event.get('event')}:{subject}:{who}:{event.get('event_ts')}"[:255]
+    # Zoom puts event_ts inside payload for app_deauthorized (top level for meeting events).
+    event_ts = event.get("event_ts") or payload.get("event_ts")
+    return f"{event.get('event')}:{subject}:{who}:{event_ts}"[:255]
 
 
 def store(event: dict[str, Any]) -> int | None:
