@@ -147,7 +147,7 @@ def _record(row_id: int, error: str) -> bool:
         if not error:
             stored.status, stored.sent_at, stored.last_error = NotificationStatus.SENT, now(), ""
             return True
-        stored.status, stored.last_error = NotificationStatus.FAILED, error[:1000]
+        stored.status, stored.last_error, stored.failed_at = NotificationStatus.FAILED, error[:1000], now()
         if stored.attempts < MAX_ATTEMPTS:
             stored.next_attempt_at = now() + retry_delay(stored.attempts)
         return False
