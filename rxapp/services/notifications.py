@@ -47,11 +47,13 @@ class OutgoingEmail:
 
 Sender = Callable[[OutgoingEmail], None]
 
+_BREAKING = {"Cc", "Zl", "Zp"}  # control characters, line and paragraph separators
+
 
 def one_line(text: str, limit: int = 300) -> str:
-    """A header-safe single line: CR, LF and other control characters become spaces (a newline in
-    a topic or a name must never split a header or fail the message)."""
-    return " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())[:limit]
+    """A header-safe single line: CR, LF, other control characters and line separators become
+    spaces (a newline in a topic or a name must never split a header or fail the message)."""
+    return " ".join("".join(" " if unicodedata.category(c) in _BREAKING else c for c in text).split())[:limit]
 
 
 def queue_email(session: Session, *, practice_id: int, key: str, email: OutgoingEmail) -> None:

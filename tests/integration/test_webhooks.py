@@ -273,3 +273,25 @@ def test_zoom_s_real_deauthorization_shape_disconnects_the_practitioner(zoom: Zo
             return s.exec(select(ZoomConnection)).first() is None
 
     assert wait_until(gone)
+
+
+def test_payloads_stored_before_the_upgrade_lose_their_secrets(database: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from rxapp import migrate
+
+    migrate.downgrade(database, "0004")
+    full = {"event": "meeting.updated", "event_ts": 1764583200000,
+            "payload": {"account_id": "acct", "operator": "boss@example.com",
+                        "object": {"id": 1, "topic": "T", "join_url": "https://zoom.us/j/1?pwd=OLDSECRET",
+                                   "password": "OLDPASS"}}}
+    engine = create_engine(database)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO webhook_event (dedupe_key, event, zoom_account_id, payload, received_at, error) "
+                          "VALUES ('k', 'meeting.updated', 'acct', :p, CURRENT_TIMESTAMP, '')"),
+                     {"p": json.dumps(full)})
+    engine.dispose()
+    migrate.upgrade(database)
+    [row] = _events()
+    assert json.loads(row.payload) == {"event": "meeting.updated", "event_ts": 1764583200000,
+                                       "payload": {"account_id": "acct", "object": {"id": 1, "topic": "T"}}}
