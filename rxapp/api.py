@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import logging
 from urllib.parse import urlsplit
 
@@ -76,22 +75,44 @@ async def zoom_callback(request: Request) -> Response:
 _processing: set[asyncio.Task] = set()  # strong references until each task finishes
 
 
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused (`_TooLarge`) as soon as it is known to exceed `limit` bytes: by its
+    Content-Length, or while it streams in (a chunked or lying sender)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def zoom_webhook(request: Request) -> Response:
     """Zoom's events: verified over the raw body, stored once, answered at once, processed after."""
     secret = get_settings().zoom_webhook_secret_token
-    body = await request.body()
+    try:
+        body = await _read_body(request, webhooks.MAX_BODY_BYTES)
+    except _TooLarge:
+        return JSONResponse({"error": "body too large"}, status_code=413)
     try:
         webhooks.verify(secret, request.headers.get("x-zm-request-timestamp"),
                         request.headers.get("x-zm-signature"), body)
-        event = json.loads(body)
+        event = webhooks.parse_event(body)
     except webhooks.BadSignature as exc:
         log.warning("Zoom webhook refused: %s", exc)
         return JSONResponse({"error": "invalid signature"}, status_code=401)
-    except ValueError:
-        return JSONResponse({"error": "invalid JSON"}, status_code=400)
-    if event.get("event") == "endpoint.url_validation":
-        plain = str((event.get("payload") or {}).get("plainToken", ""))
-        return JSONResponse(webhooks.url_validation_answer(secret, plain))
+    except webhooks.BadEvent as exc:
+        log.warning("Zoom webhook refused: %s", exc)
+        return JSONResponse({"error": f"invalid event: {exc}"}, status_code=400)
+    if event["event"] == "endpoint.url_validation":
+        return JSONResponse(webhooks.url_validation_answer(secret, event["payload"]["plainToken"]))
     event_id = await asyncio.to_thread(webhooks.store, event)
     if event_id is not None:
         task = asyncio.create_task(asyncio.to_thread(webhooks.process, event_id))

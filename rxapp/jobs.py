@@ -1,4 +1,4 @@
-"""Background jobs (APScheduler in the backend process): the outbox sender and, later, Zoom retries.
+"""Background jobs (APScheduler in the backend process): the outbox sender, Zoom retries, retention.
 
 Each job claims its rows in the database, so running it in several worker processes at once
 sends nothing twice.
@@ -37,6 +37,13 @@ async def process_webhooks() -> None:
         log.exception("webhook processing failed")
 
 
+async def prune_webhook_events() -> None:
+    try:
+        await asyncio.to_thread(webhooks.prune_processed)
+    except Exception:
+        log.exception("pruning Zoom events failed")
+
+
 async def sync_meetings() -> None:
     try:
         await sync.sync_due()
@@ -51,6 +58,9 @@ def build_scheduler() -> AsyncIOScheduler:
                       id="deliver-notifications", max_instances=1, coalesce=True)
     scheduler.add_job(sync_meetings, "interval", seconds=5, id="sync-meetings", max_instances=1, coalesce=True)
     scheduler.add_job(process_webhooks, "interval", seconds=30, id="process-webhooks", max_instances=1,
+                      coalesce=True)
+    # Stored Zoom events are kept WEBHOOK_RETENTION_DAYS after processing, then deleted.
+    scheduler.add_job(prune_webhook_events, "interval", hours=1, id="prune-webhook-events", max_instances=1,
                       coalesce=True)
     return scheduler
 

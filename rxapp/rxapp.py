@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxapp import api, jobs, live
+from rxapp import api, jobs, live, redaction
 from rxapp.pages import (  # noqa: F401  (registers pages)
     accounts,
+    attention,
     clients,
     dev_mail,
     index,
@@ -19,6 +20,8 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     profile,
 )
 from rxapp.settings import get_settings, production_problems
+
+redaction.install()  # before the app runs: no cookie, token or password in any log line
 
 _problems = production_problems(get_settings())
 if _problems:

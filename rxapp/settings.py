@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     zoom_webhook_secret_token: str = "sandbox-webhook-secret"
     zoom_sandbox_port: int = 8765
     zoom_http_timeout_seconds: float = 10.0
+    webhook_retention_days: int = 30
 
     @property
     def is_production(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, String, Text
+from sqlalchemy import Column, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from rxapp.models.types import UTCDateTime, ZoomConnectionStatus
@@ -49,6 +49,11 @@ class WebhookEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # A failed run is retried with backoff; after the last attempt the event is processed with
+    # `failed_at` set and its reason in `error` (shown on the owner's Needs attention page).
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OAuthAttempt(SQLModel, table=True):

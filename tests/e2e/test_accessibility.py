@@ -96,6 +96,7 @@ def test_the_sign_in_page(page: Page, stack: Stack) -> None:
     ("/settings", "Practice settings", "Allow Zoom Integration?"),
     ("/meetings", "Meetings", TOPIC),
     ("/clients", "Clients", "Alex Rivera"),
+    ("/attention", "Needs attention", "Messages that failed"),
 ])
 def test_the_owners_pages(page: Page, stack: Stack, alex_session: int, path: str, heading: str,
                           content: str) -> None:

@@ -2,6 +2,7 @@
 
 import smtplib
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from mail_catcher.__main__ import start as start_catcher
 from rxapp.db import unit_of_work
 from rxapp.models import Notification, NotificationStatus
 from rxapp.services import demo_data, notifications
+from rxapp.services.clock import now, set_clock
 from rxapp.services.mailbox import list_caught_mail
 from rxapp.settings import get_settings
 from tests.conftest import free_port, reset_app_caches
@@ -60,8 +62,104 @@ def test_a_failed_send_is_retried_later(practice) -> None:
     assert notifications.deliver_due(down) == 0
     with unit_of_work() as s:
         row = s.exec(select(Notification)).one()
-        assert row.status == NotificationStatus.PENDING and row.attempts == 1 and "down" in row.last_error
+        assert row.status == NotificationStatus.FAILED and row.attempts == 1 and "down" in row.last_error
         assert row.next_attempt_at > row.created_at
+    assert notifications.deliver_due(lambda _: None) == 0  # not before its retry time
+    later = now() + timedelta(minutes=1)
+    set_clock(lambda: later)
+    assert notifications.deliver_due(lambda _: None) == 1
+
+
+def _row(key: str) -> Notification:
+    with unit_of_work() as s:
+        return s.exec(select(Notification).where(Notification.idempotency_key == key)).one()
+
+
+def test_any_send_error_marks_the_message_failed_with_its_reason_and_the_others_still_go(practice) -> None:
+    sent: list[str] = []
+
+    def picky(email: notifications.OutgoingEmail) -> None:
+        if email.subject == "boom":
+            raise ValueError("cannot encode this message")
+        sent.append(email.subject)
+
+    start = now()
+    set_clock(lambda: start)
+    with unit_of_work() as s:
+        for key, subject in (("a", "first"), ("b", "boom"), ("c", "third")):
+            notifications.queue_email(s, practice_id=1, key=key, email=notifications.OutgoingEmail(
+                to="alex@demo.client", subject=subject, text="x"))
+    assert notifications.deliver_due(picky) == 2
+    assert sent == ["first", "third"]
+    failed = _row("b")
+    assert failed.status == NotificationStatus.FAILED and failed.claimed_until is None
+    assert failed.last_error == "ValueError: cannot encode this message"
+    assert failed.next_attempt_at == start + notifications.retry_delay(1)
+
+
+def test_a_message_that_keeps_failing_stops_after_the_last_attempt(practice) -> None:
+    def down(_: notifications.OutgoingEmail) -> None:
+        raise OSError("connection refused")
+
+    _queue("k6")
+    moment = now()
+    for _ in range(notifications.MAX_ATTEMPTS):
+        set_clock(lambda m=moment: m)
+        assert notifications.deliver_due(down) == 0
+        moment = _row("k6").next_attempt_at + timedelta(seconds=1)
+    row = _row("k6")
+    assert row.status == NotificationStatus.FAILED and row.attempts == notifications.MAX_ATTEMPTS
+    set_clock(lambda: moment + timedelta(days=1))
+    assert notifications.deliver_due(lambda _: None) == 0
+
+
+def test_a_message_left_in_sending_by_a_crash_is_sent_after_its_lease(practice) -> None:
+    _queue("k7")
+    [claimed] = notifications._claim_due(10)  # a sender took it and died before recording anything
+    assert _row("k7").status == NotificationStatus.SENDING
+    assert notifications.deliver_due(lambda _: None) == 0
+    later = now() + notifications.LEASE + timedelta(seconds=1)
+    set_clock(lambda: later)
+    assert notifications.deliver_due(lambda _: None) == 1
+    assert _row("k7").status == NotificationStatus.SENT and claimed.id == _row("k7").id
+
+
+def _catch_mail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    port = free_port()
+    monkeypatch.setenv("SMTP_PORT", str(port))
+    reset_app_caches()
+    demo_data.load_demo_data()
+    return start_catcher("127.0.0.1", port, tmp_path / "mail")
+
+
+def _caught(tmp_path: Path, count: int = 1) -> list:
+    deadline = time.time() + 5
+    while len(list_caught_mail(tmp_path / "mail")) < count and time.time() < deadline:
+        time.sleep(0.05)
+    return list_caught_mail(tmp_path / "mail")
+
+
+def test_a_newline_in_a_topic_or_name_never_leaves_a_message_in_sending(sqlite_database: str, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    controller = _catch_mail(tmp_path, monkeypatch)
+    try:
+        with unit_of_work() as s:
+            notifications.queue_email(s, practice_id=1, key="nl-subject", email=notifications.OutgoingEmail(
+                to="alex@demo.client", subject="Zoom meeting deleted: Check-in\r\nBcc: evil@example.com",
+                text="x"))
+            notifications.queue_email(s, practice_id=1, key="nl-to", email=notifications.OutgoingEmail(
+                to="alex@demo.client\nBcc: evil@example.com", subject="Hello", text="x"))
+        assert notifications.deliver_due() == 1
+        [mail] = _caught(tmp_path)
+        assert mail.subject == "Zoom meeting deleted: Check-in Bcc: evil@example.com"
+        assert mail.to == "alex@demo.client"
+        headers = (tmp_path / "mail" / mail.name).read_text().replace("\r\n", "\n").split("\n\n", 1)[0]
+        assert not any(line.lower().startswith("bcc") for line in headers.splitlines())
+        refused = _row("nl-to")
+        assert refused.status == NotificationStatus.FAILED and "not one email address" in refused.last_error
+        assert _row("nl-subject").status == NotificationStatus.SENT
+    finally:
+        controller.stop()
 
 
 def test_smtp_delivery_reaches_the_mail_catcher(sqlite_database: str, tmp_path: Path,

@@ -18,8 +18,8 @@ def _as(role: Role) -> Principal:
 
 
 EXPECTED_NAVIGATION = {
-    Role.OWNER: ["Calendar", "Meetings", "Clients", "Practice settings", "My profile"],
-    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Practice settings", "My profile"],
+    Role.OWNER: ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention", "My profile"],
+    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention", "My profile"],
     Role.PRACTITIONER: ["Calendar", "Meetings", "Clients", "My profile"],
     Role.STAFF: ["Calendar", "Clients"],
     Role.CLIENT: ["My sessions"],
@@ -34,6 +34,7 @@ def test_each_role_sees_exactly_its_navigation(role: Role) -> None:
 # The whole matrix of DESIGN.md section 2, one row per action.
 MATRIX = {
     Action.PRACTICE_SETTINGS: {Role.OWNER, Role.MANAGER},
+    Action.VIEW_ATTENTION: {Role.OWNER, Role.MANAGER},
     Action.MANAGE_PRACTITIONER_ZOOM: {Role.OWNER, Role.MANAGER},
     Action.VIEW_PRACTICE_MEETINGS: {Role.OWNER, Role.MANAGER},
     Action.CONNECT_OWN_ZOOM: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},

@@ -11,6 +11,7 @@ email to the practitioner; Zoom being down leaves the stored pair untouched.
 from __future__ import annotations
 
 import asyncio
+import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,10 +146,10 @@ def reconnect_email(user: User, app_url: str) -> OutgoingEmail:
     text = (f"Hello {user.full_name},\n\nZoom no longer accepts this app's access to your Zoom account, so new "
             f"telehealth meetings cannot be created or changed.\n\nOpen the Meeting tab of your profile and "
             f"press Reconnect: {link}\n")
-    html = (f"<p>Hello {user.full_name},</p><p>Zoom no longer accepts this app's access to your Zoom account, so "
-            f"new telehealth meetings cannot be created or changed.</p><p><a href=\"{link}\">Open the Meeting tab "
-            f"and press Reconnect</a>.</p>")
-    return OutgoingEmail(to=user.email, subject="Action needed: reconnect your Zoom account", text=text, html=html)
+    page = (f"<p>Hello {html.escape(user.full_name)},</p><p>Zoom no longer accepts this app's access to your Zoom "
+            f"account, so new telehealth meetings cannot be created or changed.</p><p><a href=\"{html.escape(link)}\">"
+            f"Open the Meeting tab and press Reconnect</a>.</p>")
+    return OutgoingEmail(to=user.email, subject="Action needed: reconnect your Zoom account", text=text, html=page)
 
 
 async def get_credentials(practitioner_id: int, *, stale_token: str | None = None) -> Credentials:

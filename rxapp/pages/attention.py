@@ -1,0 +1,63 @@
+"""Needs attention (owner/manager): what failed and needs a person, one section per kind."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxapp.components.shell import app_shell
+from rxapp.services.attention import LATEST
+from rxapp.state.attention import AttentionState
+from rxapp.state.auth import AuthState
+
+S = AttentionState
+_WRAP = {"overflow_wrap": "anywhere", "word_break": "break-word"}
+
+
+def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(row["when"], size="2", color_scheme="gray"),
+            rx.text(row["title"], weight="bold", style=_WRAP),
+            rx.text(row["detail"], size="2", style=_WRAP),
+            rx.text("Reason: ", row["reason"], size="2", color_scheme="red", style=_WRAP),
+            spacing="1", align="start", width="100%",
+        ),
+        width="100%", class_name="attention-row",
+    )
+
+
+def section(section_id: str, title: str, description: str, rows: rx.Var[list[dict[str, str]]],
+            more: rx.Var[bool], empty: str) -> rx.Component:
+    """One kind of problem: newest first, at most `LATEST`, saying so when older ones are left out."""
+    return rx.el.section(
+        rx.vstack(
+            rx.heading(title, size="4", as_="h2", id=f"{section_id}-title"),
+            rx.text(description, color_scheme="gray", size="2"),
+            rx.cond(more, rx.text(f"Showing the latest {LATEST}; older ones are not listed.", size="2",
+                                  class_name="attention-capped")),
+            rx.cond(rows.length() > 0,
+                    rx.vstack(rx.foreach(rows, _row), spacing="2", width="100%"),
+                    rx.text(empty, size="2")),
+            spacing="2", width="100%", align="start",
+        ),
+        id=section_id, aria_labelledby=f"{section_id}-title", style={"width": "100%", "min_width": "0"},
+    )
+
+
+@rx.page(route="/attention", title="Needs attention · Telehealth", on_load=[AuthState.guard, AttentionState.load])
+def attention_page() -> rx.Component:
+    return app_shell(
+        "/attention", "Needs attention",
+        rx.vstack(
+            rx.hstack(rx.text("What failed and may need a person to act. Newest first."),
+                      rx.button("Refresh", on_click=S.load, variant="soft", size="2"),
+                      wrap="wrap", align="center", spacing="3"),
+            section("failed-zoom-events", "Zoom events that failed",
+                    "Events Zoom sent that could not be applied after every retry; the meeting they concern may "
+                    "show an old state.", S.zoom_events, S.zoom_events_more, "No failed Zoom events."),
+            section("failed-messages", "Messages that failed",
+                    "Emails that could not be sent; they are retried with growing delays until they are given up.",
+                    S.messages, S.messages_more, "No failed messages."),
+            spacing="5", width="100%", max_width="48em", style={"min_width": "0"},
+        ),
+    )

@@ -1,0 +1,66 @@
+"""Needs attention (owner/manager): failed Zoom events and failed messages, in the viewer's timezone.
+
+Every section has the same row shape ({"id", "when", "title", "detail", "reason"}), so a new
+section is a service call here, two vars and one `section(...)` line on the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import reflex as rx
+
+from rxapp.services import attention, profiles
+from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.timezones import format_local
+from rxapp.state.auth import AuthState
+
+Row = dict[str, str]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class _View:
+    zoom_events: list[Row]
+    zoom_events_more: bool
+    messages: list[Row]
+    messages_more: bool
+
+
+def _view(principal: Principal) -> _View:
+    tz = profiles.viewer_timezone(principal)
+    events = attention.failed_zoom_events(principal)
+    messages = attention.failed_messages(principal)
+    event_rows = [{"id": str(e.id), "when": format_local(e.failed_at, tz), "title": e.event,
+                   "detail": f"Given up after {_plural(e.attempts, 'attempt')}.", "reason": e.reason}
+                  for e in events.items]
+    message_rows = [{"id": str(m.id), "when": format_local(m.failed_at, tz), "title": m.subject,
+                     "detail": f"To {m.to} · {_plural(m.attempts, 'attempt')} · "
+                               + (f"next try {format_local(m.retry_at, tz)}" if m.retry_at else "given up"),
+                     "reason": m.reason}
+                    for m in messages.items]
+    return _View(event_rows, events.more, message_rows, messages.more)
+
+
+class AttentionState(AuthState):
+    zoom_events: list[Row] = []
+    zoom_events_more: bool = False
+    messages: list[Row] = []
+    messages_more: bool = False
+    loaded: bool = False
+
+    @rx.event
+    async def load(self):
+        try:
+            principal = await self._require(Action.VIEW_ATTENTION)
+        except NotAllowed:
+            self.zoom_events, self.messages, self.loaded = [], [], False
+            return
+        view = await asyncio.to_thread(_view, principal)
+        self.zoom_events, self.zoom_events_more = view.zoom_events, view.zoom_events_more
+        self.messages, self.messages_more = view.messages, view.messages_more
+        self.loaded = True
