@@ -126,9 +126,5 @@ class ForgotPasswordState(rx.State):
         if "@" not in email or len(email) > 320:
             self.error, self.answer = "Enter the email address you sign in with.", ""
             return
-        self.error, self.busy = "", True
-        yield
-        try:
-            self.answer = await asyncio.to_thread(accounts.request_password_reset, email)
-        finally:
-            self.busy = False
+        self.error = ""
+        self.answer = accounts.forgot_password(email)
