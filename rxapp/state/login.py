@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import quote
 
 import reflex as rx
@@ -47,7 +46,7 @@ class LoginState(rx.State):
         self.busy = True
         yield
         try:
-            ticket = await asyncio.to_thread(auth.check_password, email, password)
+            ticket = await auth.sign_in(email, password, source=self.router.session.client_ip)
         except auth.AccountLocked as exc:
             minutes = max(1, round((exc.until - now()).total_seconds() / 60))
             self.error = (f"Too many failed sign-ins: this account is locked for {minutes} more minute"
