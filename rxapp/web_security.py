@@ -13,11 +13,13 @@ request comes from (`Origin`, or `Sec-Fetch-Site` when it sends no Origin).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
 import re
 import zlib
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -62,6 +64,16 @@ def _plain(body: bytes, encoding: str) -> bytes:
     return body
 
 
+def _with_policy(start: Message, body: bytes) -> Message:
+    headers = MutableHeaders(scope=start)
+    try:
+        plain = _plain(body, headers.get("content-encoding", "identity"))
+    except (OSError, zlib.error):
+        plain = b""
+    headers["Content-Security-Policy"] = content_security_policy(plain)
+    return start
+
+
 class SecurityHeaders:
     """Pure ASGI middleware (websockets pass through untouched) adding the security headers."""
 
@@ -92,19 +104,20 @@ class SecurityHeaders:
                     headers["Content-Security-Policy"] = content_security_policy()
                     await send(message)
                 return
+            if held and message["type"] == "http.response.pathsend":
+                # A file the server sends itself (granian's pathsend): read it to hash its scripts.
+                start = held.pop()
+                body = await asyncio.to_thread(Path(message["path"]).read_bytes)
+                await send(_with_policy(start, body))
+                await send(message)
+                return
             if held and message["type"] == "http.response.body":
                 held.append(message)
                 if message.get("more_body", False):
                     return
                 start, body = held[0], b"".join(m.get("body", b"") for m in held[1:])
-                headers = MutableHeaders(scope=start)
-                try:
-                    plain = _plain(body, headers.get("content-encoding", "identity"))
-                except (OSError, zlib.error):
-                    plain = b""
-                headers["Content-Security-Policy"] = content_security_policy(plain)
                 held.clear()
-                await send(start)
+                await send(_with_policy(start, body))
                 await send({"type": "http.response.body", "body": body, "more_body": False})
                 return
             await send(message)

@@ -111,3 +111,24 @@ def test_a_page_may_run_exactly_its_own_inline_scripts(sqlite_database: str, com
     digest = base64.b64encode(hashlib.sha256(b"window.boot = 1;").digest()).decode()
     script_src = next(p for p in policy.split(";") if p.strip().startswith("script-src"))
     assert script_src.split() == ["script-src", "'self'", "'unsafe-eval'", f"'sha256-{digest}'"]
+
+
+def test_a_page_the_server_sends_as_a_file_gets_its_hashes_too(sqlite_database: str, tmp_path) -> None:
+    """Granian sends static files with the `http.response.pathsend` extension, not body messages."""
+    import asyncio
+
+    page = tmp_path / "login.html"
+    page.write_bytes(PAGE)
+    sent: list[dict] = []
+
+    async def static_file(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.pathsend", "path": str(page)})
+
+    async def collect(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(SecurityHeaders(static_file)({"type": "http", "headers": []}, None, collect))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    policy = dict(sent[0]["headers"])[b"content-security-policy"].decode()
+    assert base64.b64encode(hashlib.sha256(b"window.boot = 1;").digest()).decode() in policy
