@@ -14,6 +14,7 @@ config = rx.Config(
     # Only the app's own origin may call the backend (Reflex's default is "*").
     cors_allowed_origins=[_settings.app_url.rstrip("/")],
     frontend_port=_settings.app_port,
+    backend_host=_settings.app_host,
     backend_port=_settings.app_port,
     plugins=[rx.plugins.RadixThemesPlugin()],
     disable_plugins=[rx.plugins.SitemapPlugin],

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from rxapp.services.permissions import NotAllowed, home_path
 from rxapp.services.zoom import connections, webhooks
 from rxapp.services.zoom.errors import ZoomError, ZoomNotConnected
 from rxapp.settings import get_settings
+from rxapp.web_security import SecurityHeaders, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +41,45 @@ def _set_session_cookie(response: Response, token: str, max_age: int) -> None:
                         samesite="lax", secure=settings.cookie_secure)
 
 
+def _cross_site() -> HTMLResponse:
+    return _page("Request refused", "This request did not come from the app's own pages, so nothing was done. "
+                 "Open the app and try again.", 403, back=("/login", "Go to sign-in"))
+
+
+async def _form_field(request: Request, name: str) -> str:
+    """One field of a urlencoded form body (what the browser's form POST sends)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return ""
+    body = (await request.body())[:8192].decode("utf-8", "replace")
+    values = parse_qs(body).get(name)
+    return values[0] if values else ""
+
+
 async def start_session(request: Request) -> Response:
-    """Exchange a sign-in ticket for the HttpOnly session cookie, then go to the app."""
-    ticket = request.query_params.get("ticket", "")
+    """Exchange a sign-in ticket (a same-origin form POST) for the HttpOnly session cookie, then go to the app.
+
+    A POST from another site is refused: it could sign the browser into someone else's account."""
+    if not same_origin(request):
+        return _cross_site()
+    ticket = await _form_field(request, "ticket")
     new = await asyncio.to_thread(auth.redeem_ticket, ticket) if ticket else None
     if new is None:
         return RedirectResponse("/login?error=expired", status_code=303)
-    target = safe_next(request.query_params.get("next"), home_path(new.principal))
+    target = safe_next(await _form_field(request, "next"), home_path(new.principal))
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(response, new.token, get_settings().session_absolute_hours * 3600)
     return response
 
 
+async def to_sign_in(_: Request) -> Response:
+    """A GET of a route that acts only on a POST (a link or an image from anywhere): does nothing."""
+    return RedirectResponse("/login", status_code=303)
+
+
 async def signed_out(request: Request) -> Response:
-    """Revoke the session (if the handler has not already) and clear the cookie."""
+    """Revoke the session (if the handler has not already) and clear the cookie; a same-origin POST only."""
+    if not same_origin(request):
+        return _cross_site()
     token = request.cookies.get(get_settings().session_cookie_name)
     await asyncio.to_thread(auth.sign_out, token)
     response = RedirectResponse("/login?signed_out=1", status_code=303)
@@ -174,9 +201,12 @@ async def health(_: Request) -> Response:
 
 
 def build() -> Starlette:
-    return Starlette(routes=[
-        Route("/auth/session", start_session, methods=["GET"]),
-        Route("/auth/signed-out", signed_out, methods=["GET"]),
+    """Our routes; the middleware also covers everything Reflex mounts inside (events, the frontend)."""
+    return Starlette(middleware=[Middleware(SecurityHeaders)], routes=[
+        Route("/auth/session", start_session, methods=["POST"]),
+        Route("/auth/session", to_sign_in, methods=["GET"]),
+        Route("/auth/signed-out", signed_out, methods=["POST"]),
+        Route("/auth/signed-out", to_sign_in, methods=["GET"]),
         Route("/auth/zoom/callback", zoom_callback, methods=["GET"]),
         Route("/api/zoom/webhook", zoom_webhook, methods=["POST"]),
         Route("/meetings/{meeting_id:int}/start", start_meeting, methods=["GET"]),

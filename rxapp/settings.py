@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     app_env: Literal["development", "production", "test"] = "development"
     app_url: str = Field("http://localhost:3000", description="Public origin of the app")
     app_port: int = 3000
+    # Loopback by default: the development setup (demo passwords, caught mail) must not be
+    # reachable from the network unless someone opens it up on purpose (APP_HOST=0.0.0.0).
+    app_host: str = "127.0.0.1"
     database_url: str = f"sqlite:///{ROOT / 'var' / 'telehealth.db'}"
     redis_url: str = ""
 

@@ -27,7 +27,8 @@ class LoginSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed sign-ins per email, known or not, so a lockout says nothing about who exists.
+    """Sign-in attempts per email (known or not, so a lockout says nothing about who exists) and
+    source address (so a stranger's failures lock out only the stranger's address).
 
     It is the one table without a practice: it is keyed by what a stranger typed.
     """
@@ -35,6 +36,7 @@ class LoginThrottle(SQLModel, table=True):
     __tablename__ = "login_throttle"
 
     email: str = Field(sa_column=Column(String(320), primary_key=True))
+    source: str = Field(default="", sa_column=Column(String(64), primary_key=True, server_default=""))
     failures: int = 0
     window_started_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

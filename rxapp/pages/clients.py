@@ -36,7 +36,7 @@ def clients_page() -> rx.Component:
             ClientsState.rows.length() > 0,
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                    "Name", "Email", "Phone", "Timezone", "Trusts", "Portal", "Portal invite")])),
+                    "Name", "Email", "Phone", "Timezone", "Trusts", "Portal", "Portal access")])),
                 rx.table.body(rx.foreach(ClientsState.rows, _row)),
                 width="100%",
             ),

@@ -1,10 +1,11 @@
-"""Caught mail, for a person evaluating the app (development only)."""
+"""Caught mail, for a person evaluating the app: the page exists only in development and tests."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from rxapp.components.shell import app_shell, empty_state
+from rxapp.settings import get_settings
 from rxapp.state.auth import AuthState
 from rxapp.state.dev_mail import DevMailState
 
@@ -22,13 +23,16 @@ def _mail(mail: rx.Var[dict[str, str]]) -> rx.Component:
     )
 
 
-@rx.page(route="/dev/mail", title="Caught mail · Telehealth", on_load=[AuthState.guard, DevMailState.load])
 def dev_mail_page() -> rx.Component:
     return app_shell(
         "/dev/mail", "Caught mail",
         rx.button("Refresh", on_click=DevMailState.load, variant="soft"),
-        rx.cond(~DevMailState.available,
-                empty_state("Not available", "Caught mail is shown only in development."),
-                rx.cond(DevMailState.mails.length() > 0, rx.vstack(rx.foreach(DevMailState.mails, _mail), width="100%"),
-                        empty_state("No mail caught yet", "Emails the app sends in development appear here."))),
+        rx.cond(DevMailState.mails.length() > 0, rx.vstack(rx.foreach(DevMailState.mails, _mail), width="100%"),
+                empty_state("No mail caught yet", "Emails the app sends to your practice appear here.")),
     )
+
+
+# Outside development there is no such page at all (the route answers 404 like any unknown path).
+if get_settings().app_env in ("development", "test"):
+    rx.page(route="/dev/mail", title="Caught mail · Telehealth",
+            on_load=[AuthState.guard, DevMailState.load])(dev_mail_page)

@@ -1,31 +1,35 @@
 """Emailed single-use links: portal invites for clients and password resets for everyone.
 
 A link carries a random token; the database keeps only its SHA-256 (`AccountToken`). A link
-works once, for 48 hours, and a newer link of the same kind replaces the older unused ones.
-Setting a password through either link revokes the account's sign-in sessions and clears
-its sign-in lockout.
+works once, for 48 hours (claimed through `one_time`), and a newer link of the same kind
+replaces the older unused ones. Setting a password through either link revokes the account's
+sign-in sessions and clears its sign-in lockout. An invite only ever sets up an account that
+has no password yet: a client who already has one gets a password reset instead, so that an
+invite can never take over an existing account.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import secrets
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import AccountToken, Client, LoginSession, LoginThrottle, Practice, Role, User
-from rxapp.services import audit, auth
+from rxapp.services import audit, auth, one_time
 from rxapp.services.clock import now
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.passwords import hash_password, password_problem
 from rxapp.services.permissions import Action, Principal, require
 from rxapp.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 INVITE = "portal_invite"
 RESET = "password_reset"
@@ -71,8 +75,11 @@ class PasswordRejected(Exception):
 
 @dataclass(frozen=True)
 class InviteSent:
+    """Who was emailed; `password_reset` when the client already had an account and got a reset link."""
+
     client_name: str
     email: str
+    password_reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,10 +88,6 @@ class LinkInfo:
 
     email: str
     practice_name: str
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _link(kind: str, token: str) -> str:
@@ -100,8 +103,8 @@ def _new_token(session: Session, *, purpose: str, practice_id: int, at: datetime
                     .where(col(AccountToken.purpose) == purpose, owner, col(AccountToken.used_at).is_(None),
                            col(AccountToken.expires_at) > at)
                     .values(expires_at=at))
-    token = secrets.token_urlsafe(32)
-    row = AccountToken(practice_id=practice_id, purpose=purpose, token_hash=_digest(token), user_id=user_id,
+    token = one_time.new_secret()
+    row = AccountToken(practice_id=practice_id, purpose=purpose, token_hash=one_time.digest(token), user_id=user_id,
                        client_id=client_id, created_by_user_id=created_by, expires_at=at + LINK_LIFETIME,
                        created_at=at)
     session.add(row)
@@ -110,7 +113,8 @@ def _new_token(session: Session, *, purpose: str, practice_id: int, at: datetime
 
 
 def _usable(session: Session, token: str, purpose: str, at: datetime) -> AccountToken:
-    row = session.exec(select(AccountToken).where(AccountToken.token_hash == _digest(token),
+    """The link's row when it can still be used (for showing its page); raises `LinkUnusable`."""
+    row = session.exec(select(AccountToken).where(AccountToken.token_hash == one_time.digest(token),
                                                   AccountToken.purpose == purpose)).first() if token else None
     if row is None:
         raise LinkUnusable(purpose, LinkProblem.UNKNOWN)
@@ -121,13 +125,16 @@ def _usable(session: Session, token: str, purpose: str, at: datetime) -> Account
     return row
 
 
-def _claim(session: Session, row: AccountToken, at: datetime) -> None:
-    """Mark the link used, exactly once even when two tabs submit at the same time."""
-    result = session.execute(update(AccountToken)
-                             .where(col(AccountToken.id) == row.id, col(AccountToken.used_at).is_(None))
-                             .values(used_at=at))
-    if result.rowcount != 1:
-        raise LinkUnusable(row.purpose, LinkProblem.USED)
+def _claim(session: Session, token: str, purpose: str, at: datetime) -> AccountToken:
+    """Use up the link, exactly once however many tabs submit at the same time; the first
+    statement of the transaction. Raises `LinkUnusable` saying why it cannot be used."""
+    token_id = one_time.claim(session, AccountToken.token_hash, token, col(AccountToken.purpose) == purpose, at=at)
+    if token_id is None:
+        _usable(session, token, purpose, at)  # raises with the reason
+        raise LinkUnusable(purpose, LinkProblem.USED)
+    row = session.get(AccountToken, token_id)
+    assert row is not None
+    return row
 
 
 def _set_password(session: Session, user: User, password_hash: str, at: datetime) -> None:
@@ -136,9 +143,7 @@ def _set_password(session: Session, user: User, password_hash: str, at: datetime
     session.execute(update(LoginSession)
                     .where(col(LoginSession.user_id) == user.id, col(LoginSession.revoked_at).is_(None))
                     .values(revoked_at=at))
-    throttle = session.get(LoginThrottle, user.email)
-    if throttle is not None:
-        throttle.failures, throttle.locked_until, throttle.window_started_at = 0, None, at
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.email) == user.email))
 
 
 def _checked_password(password: str) -> str:
@@ -194,6 +199,8 @@ def _invite_email(to: str, client_name: str, practice_name: str, link: str) -> O
 def send_portal_invite(principal: Principal, client_id: int) -> InviteSent:
     """Email the client a link to set a portal password; older unused invites stop working.
 
+    A client who already has a portal account (with a password) gets a password reset link
+    instead (`InviteSent.password_reset`): an invite never replaces an existing password.
     Raises `NotAllowed` without `SEND_PORTAL_INVITE`, `InviteRefused` for an unknown client
     (or one of another practice), a client without email, or an email taken by another account.
     """
@@ -204,6 +211,9 @@ def send_portal_invite(principal: Principal, client_id: int) -> InviteSent:
         if client is None or client.practice_id != principal.practice_id:
             raise InviteRefused("That client was not found.")
         user, _ = _invite_account(session, client)
+        if user is not None and user.password_hash:
+            _queue_reset(session, user, at, requested_by=principal.user_id)
+            return InviteSent(client_name=client.full_name, email=user.email, password_reset=True)
         to = (client.email or "").strip() or (user.email if user else "")
         token, row = _new_token(session, purpose=INVITE, practice_id=client.practice_id, at=at,
                                 user_id=user.id if user else None, client_id=client.id,
@@ -235,12 +245,25 @@ def _invited_client(session: Session, row: AccountToken) -> Client:
     return client
 
 
+_ALREADY_SET_UP = ("You already have a portal account for {email}. Sign in with your password, or use "
+                   "Forgot password on the sign-in page to choose a new one.")
+
+
+def _account_to_set_up(session: Session, client: Client) -> tuple[User | None, str]:
+    """Like `_invite_account`, and refused when the account already has a password."""
+    user, email = _invite_account(session, client)
+    if user is not None and user.password_hash:
+        raise InviteRefused(_ALREADY_SET_UP.format(email=email))
+    return user, email
+
+
 def check_invite(token: str) -> LinkInfo:
-    """The account an invite link sets up. Raises `LinkUnusable` or `InviteRefused`."""
+    """The account an invite link sets up. Raises `LinkUnusable` or `InviteRefused` (also when
+    the account already has a password)."""
     with unit_of_work() as session:
         row = _usable(session, token, INVITE, now())
         client = _invited_client(session, row)
-        _, email = _invite_account(session, client)
+        _, email = _account_to_set_up(session, client)
         return LinkInfo(email=email, practice_name=_practice_name(session, client.practice_id))
 
 
@@ -248,15 +271,14 @@ def accept_invite(token: str, password: str) -> str:
     """Set the client's portal password (creating the portal user if needed) and use up the link.
 
     Returns a sign-in ticket for `/auth/session`. Raises `PasswordRejected`, `LinkUnusable`
-    or `InviteRefused`.
+    or `InviteRefused` (the account already has a password: an invite never replaces one).
     """
     password_hash = _checked_password(password)
     at = now()
     with unit_of_work() as session:
-        row = _usable(session, token, INVITE, at)
+        row = _claim(session, token, INVITE, at)
         client = _invited_client(session, row)
-        user, email = _invite_account(session, client)
-        _claim(session, row, at)
+        user, email = _account_to_set_up(session, client)
         if user is None:
             user = User(practice_id=client.practice_id, email=email, full_name=client.full_name,
                         role=Role.CLIENT, created_at=at, updated_at=at)
@@ -285,10 +307,32 @@ def _reset_email(to: str, name: str, practice_name: str, link: str) -> OutgoingE
     return OutgoingEmail(to=to, subject=f"Reset your {practice_name} password", text=text, html=body)
 
 
+# Forgot-password requests are handled one after another, after the answer has been given.
+_RESET_REQUESTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-reset")
+
+
+def _handle_reset_request(email: str) -> None:
+    try:
+        request_password_reset(email)
+    except Exception:
+        log.exception("A forgot-password request failed")
+
+
+def forgot_password(email: str) -> str:
+    """Take a forgot-password request and answer at once (`FORGOT_PASSWORD_ANSWER`).
+
+    The lookup and the email happen afterwards, on a queue, whether or not an account has this
+    email: the answer takes the same time and says the same either way, so it reveals nothing.
+    """
+    _RESET_REQUESTS.submit(_handle_reset_request, email)
+    return FORGOT_PASSWORD_ANSWER
+
+
 def request_password_reset(email: str) -> str:
     """Email a reset link when an active account has this email; otherwise do nothing.
 
-    Returns the same answer either way (`FORGOT_PASSWORD_ANSWER`), so it reveals nothing.
+    Returns the same answer either way (`FORGOT_PASSWORD_ANSWER`). Its time differs (a write
+    or none): the browser reaches it only through `forgot_password`.
     """
     key = auth.normalize_email(email)
     at = now()
@@ -301,14 +345,19 @@ def request_password_reset(email: str) -> str:
             AccountToken.created_at > at - _RESET_EMAIL_INTERVAL)).first()
         if recent is not None:
             return FORGOT_PASSWORD_ANSWER
-        token, row = _new_token(session, purpose=RESET, practice_id=user.practice_id, at=at, user_id=user.id,
-                                client_id=None, created_by=None)
-        queue_email(session, practice_id=user.practice_id, key=f"account-token:{row.id}",
-                    email=_reset_email(user.email, user.full_name, _practice_name(session, user.practice_id),
-                                       _link("reset-password", token)))
-        audit.record(session, practice_id=user.practice_id, actor_user_id=None,
-                     action="password_reset.requested", subject_type="user", subject_id=user.id or "")
+        _queue_reset(session, user, at, requested_by=None)
     return FORGOT_PASSWORD_ANSWER
+
+
+def _queue_reset(session: Session, user: User, at: datetime, requested_by: int | None) -> None:
+    """A new reset link for `user` (older unused ones stop working), emailed through the outbox."""
+    token, row = _new_token(session, purpose=RESET, practice_id=user.practice_id, at=at, user_id=user.id,
+                            client_id=None, created_by=requested_by)
+    queue_email(session, practice_id=user.practice_id, key=f"account-token:{row.id}",
+                email=_reset_email(user.email, user.full_name, _practice_name(session, user.practice_id),
+                                   _link("reset-password", token)))
+    audit.record(session, practice_id=user.practice_id, actor_user_id=requested_by,
+                 action="password_reset.requested", subject_type="user", subject_id=user.id or "")
 
 
 def _reset_user(session: Session, row: AccountToken) -> User:
@@ -334,9 +383,8 @@ def reset_password(token: str, password: str) -> None:
     password_hash = _checked_password(password)
     at = now()
     with unit_of_work() as session:
-        row = _usable(session, token, RESET, at)
+        row = _claim(session, token, RESET, at)
         user = _reset_user(session, row)
-        _claim(session, row, at)
         _set_password(session, user, password_hash, at)
         audit.record(session, practice_id=user.practice_id, actor_user_id=user.id, action="user.password_reset",
                      subject_type="user", subject_id=user.id or "")

@@ -3,22 +3,36 @@
 The browser never holds anything but a random cookie value; the database holds its SHA-256.
 A sign-in happens in two steps because the websocket handler that checks the password
 cannot set an HttpOnly cookie: it issues a one-minute, single-use ticket, and the HTTP route
-`/auth/session` exchanges that ticket for the session cookie.
+`/auth/session` (a same-origin POST) exchanges that ticket for the session cookie.
+
+Lockout counts attempts per (typed email, source address). Each attempt first takes a numbered
+slot with one atomic upsert; only the first `LOGIN_MAX_FAILURES` slots of a window are checked
+at all, the rest are refused as locked before any hashing, however many arrive at once. Keying
+by source too means a stranger who types a victim's email locks only their own address out,
+never the victim (the lock also ends by itself after `LOGIN_LOCK_MINUTES`). Hash checks run on
+a small dedicated pool, so a flood of sign-ins waits its turn there instead of taking every
+worker thread the rest of the app needs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import and_, case, literal, null, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import LoginSession, LoginThrottle, Role, SignInTicket, User
-from rxapp.services import audit
+from rxapp.models import LoginSession, LoginThrottle, Role, SignInTicket, User, UTCDateTime
+from rxapp.services import audit, one_time
 from rxapp.services.clock import now
 from rxapp.services.passwords import verify_password
 from rxapp.services.permissions import Principal
@@ -54,81 +68,131 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _principal(user: User) -> Principal:
     return Principal(user_id=user.id or 0, practice_id=user.practice_id, role=Role(user.role),
                      email=user.email, full_name=user.full_name)
 
 
-def _throttle(session: Session, email: str, at: datetime) -> LoginThrottle:
-    row = session.get(LoginThrottle, email)
-    if row is None:
-        row = LoginThrottle(email=email, failures=0, window_started_at=at)
-        session.add(row)
-    return row
-
-
 def issue_ticket(session: Session, user: User) -> str:
     """A single-use sign-in ticket for `user`, added to the caller's transaction (for `/auth/session`)."""
-    ticket = secrets.token_urlsafe(32)
-    session.add(SignInTicket(practice_id=user.practice_id, user_id=user.id or 0, ticket_hash=_digest(ticket),
+    ticket = one_time.new_secret()
+    session.add(SignInTicket(practice_id=user.practice_id, user_id=user.id or 0, ticket_hash=one_time.digest(ticket),
                              expires_at=now() + TICKET_LIFETIME))
     return ticket
 
 
-def check_password(email: str, password: str) -> str:
-    """Verify a sign-in attempt and return a single-use ticket for `/auth/session`.
+@dataclass(frozen=True)
+class _Attempt:
+    """A sign-in attempt that got a slot: its number in the window and what to check it against."""
 
-    Raises `AccountLocked` while the email is locked (even for a right password) and
-    `InvalidCredentials` otherwise; each failure counts towards the lock.
-    """
+    email: str
+    source: str
+    slot: int
+    password_hash: str | None
+    user_id: int | None
+    practice_id: int | None
+    user_active: bool
+
+
+def _upsert(session: Session) -> Callable[..., Any]:
+    """The dialect's INSERT, which knows ON CONFLICT (both spell it alike)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _take_slot(email: str, source: str) -> _Attempt:
+    """Count this attempt atomically; raises `AccountLocked` (no hashing) once the window's slots are gone."""
     settings = get_settings()
-    key = normalize_email(email)
     at = now()
+    table = LoginThrottle.__table__
+    c = table.c
+    # A lock that has ended, or a window that has passed, starts counting afresh.
+    window_start = at - timedelta(minutes=settings.login_window_minutes)
+    fresh = or_(and_(c.locked_until.is_not(None), c.locked_until <= at),
+                and_(c.locked_until.is_(None), c.window_started_at <= window_start))
     with unit_of_work() as session:
-        throttle = _throttle(session, key, at)
-        if throttle.locked_until and throttle.locked_until > at:
-            raise AccountLocked(throttle.locked_until)
-        user = session.exec(select(User).where(User.email == key)).first()
-        ok = verify_password(user.password_hash if user else None, password)
-        if ok and user is not None and user.is_active:
-            throttle.failures, throttle.locked_until = 0, None
-            return issue_ticket(session, user)
-        if at - throttle.window_started_at > timedelta(minutes=settings.login_window_minutes):
-            throttle.failures, throttle.window_started_at = 0, at
-        throttle.failures += 1
-        locked = throttle.failures >= settings.login_max_failures
-        if locked:
-            throttle.locked_until = at + timedelta(minutes=settings.login_lock_minutes)
-            throttle.failures, throttle.window_started_at = 0, at
-            if user is not None:
-                audit.record(session, practice_id=user.practice_id, actor_user_id=None,
-                             action="account.locked", subject_type="user", subject_id=user.id or "")
-    # Committed above so the failure counts; raised after the transaction ends.
-    if locked:
-        raise AccountLocked(throttle.locked_until or at)
-    raise InvalidCredentials(INVALID_CREDENTIALS_MESSAGE)
+        statement = _upsert(session)(table).values(email=email, source=source, failures=1, window_started_at=at)
+        statement = statement.on_conflict_do_update(
+            index_elements=[c.email, c.source],
+            set_={"failures": case((fresh, 1), else_=c.failures + 1),
+                  "window_started_at": case((fresh, literal(at, UTCDateTime())), else_=c.window_started_at),
+                  "locked_until": case((fresh, null()), else_=c.locked_until)},
+        ).returning(c.failures, c.locked_until)
+        slot, locked_until = session.execute(statement).one()
+        if locked_until is not None and locked_until > at:
+            raise AccountLocked(locked_until)  # the rollback leaves the count as it was
+        if slot > settings.login_max_failures:
+            raise AccountLocked(locked_until or at + timedelta(minutes=settings.login_lock_minutes))
+        user = session.exec(select(User).where(User.email == email)).first()
+        return _Attempt(email=email, source=source, slot=slot, password_hash=user.password_hash if user else None,
+                        user_id=user.id if user else None, practice_id=user.practice_id if user else None,
+                        user_active=bool(user and user.is_active))
+
+
+def _finish(attempt: _Attempt, password_ok: bool) -> str:
+    """Record the outcome of a checked attempt: a ticket, or a failure that may start the lock."""
+    settings = get_settings()
+    at = now()
+    mine = (col(LoginThrottle.email) == attempt.email, col(LoginThrottle.source) == attempt.source)
+    with unit_of_work() as session:
+        if password_ok and attempt.user_active:
+            session.execute(update(LoginThrottle).where(*mine).values(failures=0, locked_until=None,
+                                                                      window_started_at=at))
+            user = session.get(User, attempt.user_id)
+            if user is not None and user.is_active:
+                return issue_ticket(session, user)
+        if attempt.slot < settings.login_max_failures:
+            raise InvalidCredentials(INVALID_CREDENTIALS_MESSAGE)
+        until = at + timedelta(minutes=settings.login_lock_minutes)
+        session.execute(update(LoginThrottle).where(*mine).values(locked_until=until))
+        if attempt.practice_id is not None:
+            audit.record(session, practice_id=attempt.practice_id, actor_user_id=None, action="account.locked",
+                         subject_type="user", subject_id=attempt.user_id or "")
+    raise AccountLocked(until)
+
+
+# Argon2 takes ~50 ms of CPU and memory per check: two at a time is what two cores afford, and a
+# pool of its own keeps a flood of sign-ins from taking the threads every other request uses.
+_PASSWORD_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check")
+
+
+def _verify(attempt: _Attempt, password: str) -> bool:
+    return verify_password(attempt.password_hash, password)
+
+
+def check_password(email: str, password: str, source: str = "") -> str:
+    """Verify a sign-in attempt from `source` (the client's address) and return a single-use ticket.
+
+    Raises `AccountLocked` while the email is locked for that source (even for a right password)
+    and `InvalidCredentials` otherwise; each failure counts towards the lock. Blocks: from async
+    code use `sign_in`.
+    """
+    attempt = _take_slot(normalize_email(email), source[:64])
+    return _finish(attempt, _PASSWORD_CHECKS.submit(_verify, attempt, password).result())
+
+
+async def sign_in(email: str, password: str, source: str = "") -> str:
+    """`check_password` for async callers: database work in threads, the hash check in its own pool."""
+    attempt = await asyncio.to_thread(_take_slot, normalize_email(email), source[:64])
+    ok = await asyncio.wrap_future(_PASSWORD_CHECKS.submit(_verify, attempt, password))
+    return await asyncio.to_thread(_finish, attempt, ok)
 
 
 def redeem_ticket(ticket: str) -> NewSession | None:
-    """Exchange a sign-in ticket for a new session; None if it is unknown, used or expired."""
+    """Exchange a sign-in ticket for a new session; None if it is unknown, used or expired.
+
+    The ticket is claimed atomically: of any number of concurrent redemptions, one wins."""
     settings = get_settings()
     at = now()
     with unit_of_work() as session:
-        row = session.exec(select(SignInTicket).where(SignInTicket.ticket_hash == _digest(ticket))).first()
-        if row is None or row.used_at is not None or row.expires_at <= at:
-            return None
-        row.used_at = at
-        user = session.get(User, row.user_id)
+        ticket_id = one_time.claim(session, SignInTicket.ticket_hash, ticket, at=at)
+        row = session.get(SignInTicket, ticket_id) if ticket_id is not None else None
+        user = session.get(User, row.user_id) if row is not None else None
         if user is None or not user.is_active:
             return None
-        token = secrets.token_urlsafe(32)
+        token = one_time.new_secret()
         expires = at + timedelta(hours=settings.session_absolute_hours)
-        session.add(LoginSession(practice_id=user.practice_id, user_id=user.id or 0, token_hash=_digest(token),
-                                 created_at=at, last_seen_at=at, expires_at=expires))
+        session.add(LoginSession(practice_id=user.practice_id, user_id=user.id or 0,
+                                 token_hash=one_time.digest(token), created_at=at, last_seen_at=at, expires_at=expires))
         audit.record(session, practice_id=user.practice_id, actor_user_id=user.id, action="user.signed_in",
                      subject_type="user", subject_id=user.id or "")
         return NewSession(token=token, expires_at=expires, principal=_principal(user))
@@ -141,7 +205,7 @@ def principal_for_token(token: str | None) -> Principal | None:
     settings = get_settings()
     at = now()
     with unit_of_work() as session:
-        row = session.exec(select(LoginSession).where(LoginSession.token_hash == _digest(token))).first()
+        row = session.exec(select(LoginSession).where(LoginSession.token_hash == one_time.digest(token))).first()
         if row is None or row.revoked_at is not None or row.expires_at <= at:
             return None
         if at - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
@@ -160,7 +224,7 @@ def sign_out(token: str | None) -> None:
     if not token:
         return
     with unit_of_work() as session:
-        row = session.exec(select(LoginSession).where(LoginSession.token_hash == _digest(token))).first()
+        row = session.exec(select(LoginSession).where(LoginSession.token_hash == one_time.digest(token))).first()
         if row is not None and row.revoked_at is None:
             row.revoked_at = now()
             audit.record(session, practice_id=row.practice_id, actor_user_id=row.user_id,

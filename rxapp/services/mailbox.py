@@ -1,11 +1,21 @@
-"""Reading the development mail catcher's folder, for the caught-mail page and the tests."""
+"""Reading the development mail catcher's folder, for the caught-mail page and the tests.
+
+The catcher receives every practice's mail; the page shows a staff member only the messages
+their own practice's outbox sent (matched by recipient and subject)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
+from email.utils import getaddresses
 from pathlib import Path
+
+from sqlmodel import col, func, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import Notification
+from rxapp.services.permissions import Action, Principal, require
 
 
 @dataclass(frozen=True)
@@ -34,3 +44,21 @@ def list_caught_mail(directory: Path, limit: int = 100) -> list[CaughtMail]:
         return []
     files = sorted((p for p in directory.glob("*.eml")), key=lambda p: p.name, reverse=True)[:limit]
     return [_read(p) for p in files]
+
+
+def _address(header: str) -> str:
+    found = getaddresses([header])
+    return (found[0][1] if found else header).strip().lower()
+
+
+def caught_mail_of_practice(principal: Principal, directory: Path, limit: int = 100) -> list[CaughtMail]:
+    """The newest caught messages that the principal's practice sent. Raises `NotAllowed`."""
+    require(principal, Action.VIEW_CAUGHT_MAIL)
+    found = list_caught_mail(directory, limit=limit * 5)
+    recipients = {_address(m.to) for m in found}
+    with unit_of_work() as session:
+        sent = {(to.strip().lower(), subject) for to, subject in session.exec(
+            select(Notification.to_address, Notification.subject).where(
+                Notification.practice_id == principal.practice_id,
+                func.lower(col(Notification.to_address)).in_(recipients))).all()}
+    return [m for m in found if (_address(m.to), m.subject) in sent][:limit]

@@ -8,17 +8,14 @@ nothing. Zoom's join_url (it carries the passcode) leaves the server only as the
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Client, JoinLink, Meeting, MeetingStatus, SyncState, User
-from rxapp.services import audit, changes, crypto
+from rxapp.services import audit, changes, crypto, one_time
 from rxapp.services.clients import own_client_record
 from rxapp.services.clock import now
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
@@ -110,19 +107,15 @@ def waiting_room(principal: Principal, meeting_id: int) -> SessionView:
         return _view(session, _own_meeting(session, principal, meeting_id))
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_join_link(principal: Principal, meeting_id: int) -> str | None:
     """A one-time `/join/<token>` path for this client and session, once the provider started."""
     with unit_of_work() as session:
         meeting = _own_meeting(session, principal, meeting_id)
         if _status(meeting) != "live":
             return None
-        token = secrets.token_urlsafe(24)
+        token = one_time.new_secret(24)
         session.add(JoinLink(practice_id=meeting.practice_id, meeting_id=meeting.id or 0,
-                             client_id=meeting.client_id, token_hash=_digest(token)))
+                             client_id=meeting.client_id, token_hash=one_time.digest(token)))
         return f"/join/{token}"
 
 
@@ -131,9 +124,14 @@ class JoinRefused(Exception):
 
 
 def redeem_join_link(token: str, principal: Principal | None) -> str:
-    """Zoom's join_url for the link's client, once; raises `JoinRefused` with the reason."""
+    """Zoom's join_url for the link's client, once; raises `JoinRefused` with the reason.
+
+    The link is claimed first (once, however many requests race); any refusal after that
+    rolls the claim back, so a refused link still works for its own client later."""
     with unit_of_work() as session:
-        link = session.exec(select(JoinLink).where(JoinLink.token_hash == _digest(token))).first()
+        link_id = one_time.claim(session, JoinLink.token_hash, token)
+        link = session.get(JoinLink, link_id) if link_id is not None else session.exec(
+            select(JoinLink).where(JoinLink.token_hash == one_time.digest(token))).first()
         if link is None:
             raise JoinRefused("This join link is not valid. Open your portal and press Join session.")
         meeting = session.get(Meeting, link.meeting_id)
@@ -143,10 +141,7 @@ def redeem_join_link(token: str, principal: Principal | None) -> str:
                               "your portal.")
         if meeting is None or meeting.status in (MeetingStatus.ENDED, MeetingStatus.CANCELLED):
             raise JoinRefused("This session has ended, so its join link no longer works.")
-        # Used once only, even when two requests race: claim it by compare-and-swap.
-        claimed = session.execute(update(JoinLink).where(col(JoinLink.id) == link.id, col(JoinLink.used_at).is_(None))
-                                  .values(used_at=now())).rowcount == 1
-        if not claimed:
+        if link_id is None:
             raise JoinRefused("This join link was already used. Open your portal and press Join session again.")
         if now() < meeting.start_at - LAUNCH_WINDOW and meeting.status != MeetingStatus.IN_PROGRESS:
             raise JoinRefused("It is too early to join this session. Come back 15 minutes before the start.")

@@ -7,13 +7,12 @@ already has it, and the server trusts only what the database says about it.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 
 import reflex as rx
 
 from rxapp.services import accounts
 from rxapp.services.passwords import password_problem
-from rxapp.state.auth import navigate_to_server
+from rxapp.state.auth import post_to_server
 
 
 class _SetPasswordForm(rx.State, mixin=True):
@@ -73,7 +72,7 @@ class InviteState(_SetPasswordForm, rx.State):
             return
         finally:
             self.busy = False
-        yield navigate_to_server(f"/auth/session?ticket={quote(ticket)}&next={quote('/portal')}")
+        yield post_to_server("/auth/session", {"ticket": ticket, "next": "/portal"})
 
 
 class ResetPasswordState(_SetPasswordForm, rx.State):
@@ -126,9 +125,5 @@ class ForgotPasswordState(rx.State):
         if "@" not in email or len(email) > 320:
             self.error, self.answer = "Enter the email address you sign in with.", ""
             return
-        self.error, self.busy = "", True
-        yield
-        try:
-            self.answer = await asyncio.to_thread(accounts.request_password_reset, email)
-        finally:
-            self.busy = False
+        self.error = ""
+        self.answer = accounts.forgot_password(email)

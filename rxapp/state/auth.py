@@ -18,6 +18,18 @@ def navigate_to_server(path: str) -> rx.event.EventSpec:
     return rx.call_script(f"window.location.assign({json.dumps(path)})")
 
 
+def post_to_server(path: str, fields: dict[str, str] | None = None) -> rx.event.EventSpec:
+    """Submit a form POST to an HTTP route of ours that changes state (those refuse GETs and
+    other sites' POSTs, so that a link or an image elsewhere cannot act for the user)."""
+    return rx.call_script(
+        "(() => { const form = document.createElement('form'); form.method = 'POST'; "
+        f"form.action = {json.dumps(path)}; "
+        f"for (const [name, value] of Object.entries({json.dumps(fields or {})})) {{ "
+        "const input = document.createElement('input'); input.type = 'hidden'; input.name = name; "
+        "input.value = value; form.appendChild(input); } "
+        "document.body.appendChild(form); form.submit(); })()")
+
+
 class AuthState(rx.State):
     user_name: str = ""
     user_role: str = ""
@@ -66,4 +78,4 @@ class AuthState(rx.State):
         await asyncio.to_thread(auth.sign_out, self._session_token())
         self.user_name = self.user_role = self.allowed_path = self.denied_path = ""
         self.nav = []
-        return navigate_to_server("/auth/signed-out")
+        return post_to_server("/auth/signed-out")

@@ -11,6 +11,13 @@ from rxapp.services.permissions import Action, NotAllowed
 from rxapp.state.auth import AuthState
 
 
+def _invite_label(has_account: bool, invited: bool) -> str:
+    """A client who already signs in gets a password reset, never an invite (which would replace it)."""
+    if has_account:
+        return "Send password reset"
+    return "Resend portal invite" if invited else "Send portal invite"
+
+
 class ClientsState(AuthState):
     rows: list[dict[str, str]] = []
     search: str = ""
@@ -31,7 +38,7 @@ class ClientsState(AuthState):
         self._client_ids = ids
         self.rows = [{"name": r.name, "email": r.email, "phone": r.phone, "timezone": r.timezone,
                       "trusted": r.trusted, "has_portal": str(r.has_portal),
-                      "invite_label": "Resend portal invite" if r.id in invited else "Send portal invite"}
+                      "invite_label": _invite_label(r.has_portal, r.id in invited)}
                      for r in found]
 
     @rx.event
@@ -58,5 +65,9 @@ class ClientsState(AuthState):
             return
         finally:
             self.inviting = -1
-        self.rows[index]["invite_label"] = "Resend portal invite"
+        if sent.password_reset:
+            self.rows[index]["has_portal"], self.rows[index]["invite_label"] = "True", _invite_label(True, False)
+            yield rx.toast.success(f"Password reset link sent to {sent.client_name} at {sent.email}.")
+            return
+        self.rows[index]["invite_label"] = _invite_label(False, True)
         yield rx.toast.success(f"Portal invite sent to {sent.client_name} at {sent.email}.")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from urllib.parse import quote
-
 import reflex as rx
 
 from rxapp.api import safe_next
 from rxapp.services import auth
 from rxapp.services.clock import now
 from rxapp.services.permissions import home_path
-from rxapp.state.auth import AuthState, navigate_to_server
+from rxapp.state.auth import AuthState, post_to_server
 
 _NOTICES = {
     "expired": "Your sign-in took too long to complete. Please sign in again.",
@@ -47,7 +44,7 @@ class LoginState(rx.State):
         self.busy = True
         yield
         try:
-            ticket = await asyncio.to_thread(auth.check_password, email, password)
+            ticket = await auth.sign_in(email, password, source=self.router.session.client_ip)
         except auth.AccountLocked as exc:
             minutes = max(1, round((exc.until - now()).total_seconds() / 60))
             self.error = (f"Too many failed sign-ins: this account is locked for {minutes} more minute"
@@ -60,5 +57,4 @@ class LoginState(rx.State):
             self.busy = False
         self.error = ""
         target = safe_next(self.router.url.query_parameters.get("next"), "")
-        suffix = f"&next={quote(target)}" if target else ""
-        yield navigate_to_server(f"/auth/session?ticket={quote(ticket)}{suffix}")
+        yield post_to_server("/auth/session", {"ticket": ticket, "next": target})

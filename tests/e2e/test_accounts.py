@@ -112,3 +112,15 @@ def test_a_client_chooses_a_trusted_practitioner(page: Page, stack: Stack) -> No
     page.reload()
     expect(page.get_by_label("Dr. Priya Patel")).to_be_checked()
     expect(page.get_by_text("Sam Taylor")).to_have_count(0)
+
+
+def test_a_client_who_already_signs_in_gets_a_password_reset_not_an_invite(page: Page, stack: Stack) -> None:
+    sign_in(page, stack, "frontdesk@demo.clinic", landing="/calendar")
+    page.goto(f"{stack.url}/clients")
+    button = _invite_button(page, "Sam Taylor")
+    expect(button).to_have_text("Send password reset")
+    button.click()
+    expect(page.get_by_text("Password reset link sent to Sam Taylor at sam@demo.client.")).to_be_visible()
+    expect(button).to_have_text("Send password reset")
+    link = _link_in_mail(stack, "sam@demo.client", "Reset", "reset-password")
+    assert "/invite/" not in link

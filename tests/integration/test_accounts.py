@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -92,15 +94,32 @@ def test_accepting_an_invite_creates_the_portal_user_and_signs_in(demo) -> None:
     assert "portal_invite.accepted" in _audit_actions()
 
 
-def test_an_invite_for_a_client_with_an_account_sets_a_new_password(demo) -> None:
+def test_a_client_with_an_account_gets_a_password_reset_instead_of_an_invite(demo) -> None:
     old = auth.redeem_ticket(auth.check_password("jo@demo.client", demo_data.DEMO_PASSWORD))
-    token = _invite(_client_id("Jo Kim"))
-    assert accounts.check_invite(token).email == "jo@demo.client"
-    new = auth.redeem_ticket(accounts.accept_invite(token, NEW_PASSWORD))
-    assert new is not None and new.principal.email == "jo@demo.client"
-    assert old is not None and auth.principal_for_token(old.token) is None
-    with pytest.raises(auth.InvalidCredentials):
-        auth.check_password("jo@demo.client", demo_data.DEMO_PASSWORD)
+    sent = accounts.send_portal_invite(principal_of("frontdesk@demo.clinic"), _client_id("Jo Kim"))
+    assert sent == accounts.InviteSent(client_name="Jo Kim", email="jo@demo.client", password_reset=True)
+    [mail] = _mails("jo@demo.client")
+    assert mail.subject.startswith("Reset your")
+    assert "/invite/" not in mail.body_text
+    # Nothing changes until Jo herself chooses a new password through the link.
+    assert old is not None and auth.principal_for_token(old.token) is not None
+    assert auth.check_password("jo@demo.client", demo_data.DEMO_PASSWORD)
+    accounts.reset_password(_token_in(mail, "reset-password"), NEW_PASSWORD)
+    assert auth.check_password("jo@demo.client", NEW_PASSWORD)
+
+
+def test_an_invite_link_never_replaces_an_existing_password(demo) -> None:
+    """An open invite for an account that has a password meanwhile (or that was made any other way)
+    cannot take the account over: Jo's password is kept."""
+    with unit_of_work() as s:
+        jo = s.exec(select(Client).where(Client.full_name == "Jo Kim")).one()
+        token, _ = accounts._new_token(s, purpose=accounts.INVITE, practice_id=jo.practice_id, at=now(),
+                                       user_id=jo.user_id, client_id=jo.id, created_by=None)
+    with pytest.raises(accounts.InviteRefused, match="already have a portal account"):
+        accounts.check_invite(token)
+    with pytest.raises(accounts.InviteRefused, match="already have a portal account"):
+        accounts.accept_invite(token, "an attacker's password")
+    assert auth.check_password("jo@demo.client", demo_data.DEMO_PASSWORD)
 
 
 def test_a_used_invite_link_is_refused(demo) -> None:
@@ -211,8 +230,7 @@ def test_a_reset_sets_a_new_password_and_ends_every_session_and_lockout(demo) ->
     assert session is not None and auth.principal_for_token(session.token) is None
     with unit_of_work() as s:
         assert all(r.revoked_at for r in s.exec(select(LoginSession)).all() if r.user_id == session.principal.user_id)
-        throttle = s.get(LoginThrottle, "sam@demo.client")
-        assert throttle is not None and throttle.locked_until is None
+        assert s.exec(select(LoginThrottle).where(LoginThrottle.email == "sam@demo.client")).all() == []
     assert auth.check_password("sam@demo.client", NEW_PASSWORD)
     assert "user.password_reset" in _audit_actions()
     with pytest.raises(accounts.LinkUnusable) as used:
@@ -256,3 +274,31 @@ def test_an_invite_link_is_not_a_reset_link(demo) -> None:
     token = _invite(_new_client())
     with pytest.raises(accounts.LinkUnusable):
         accounts.check_reset(token)
+
+
+def test_forgot_password_does_the_same_work_whether_or_not_the_email_exists(demo, monkeypatch) -> None:
+    """The answer comes before any lookup: both requests only hand the email to the queue."""
+    queued: list[tuple[object, tuple]] = []
+    real_submit = accounts._RESET_REQUESTS.submit
+    monkeypatch.setattr(accounts._RESET_REQUESTS, "submit",
+                        lambda fn, *args: queued.append((fn, args)) or real_submit(fn, *args))
+    monkeypatch.setattr(accounts, "unit_of_work", _refuse_database_while_answering(accounts.unit_of_work))
+    known = accounts.forgot_password("sam@demo.client")
+    unknown = accounts.forgot_password("nobody@demo.clinic")
+    assert known == unknown == accounts.FORGOT_PASSWORD_ANSWER
+    assert [fn for fn, _ in queued] == [accounts._handle_reset_request] * 2
+    accounts._RESET_REQUESTS.submit(lambda: None).result()  # the queue has done both
+    assert len(_mails("sam@demo.client")) == 1 and _mails("nobody@demo.clinic") == []
+
+
+def _refuse_database_while_answering(real):
+    """`unit_of_work` that fails when the answering thread (this test's) opens it."""
+    answering = threading.get_ident()
+
+    @contextmanager
+    def guarded():
+        assert threading.get_ident() != answering, "forgot_password used the database before answering"
+        with real() as session:
+            yield session
+
+    return guarded

@@ -29,3 +29,16 @@ def test_staff_list_clients_with_whom_they_trust_but_clients_cannot(database: st
     assert [r.name for r in list_clients(staff, "jo@")] == ["Jo Kim"]
     with pytest.raises(NotAllowed):
         list_clients(Principal(alex.id, alex.practice_id, alex.role, alex.email, alex.full_name))
+
+
+def test_client_search_takes_percent_and_underscore_literally(database: str) -> None:
+    demo_data.load_demo_data()
+    with unit_of_work() as s:
+        desk = s.exec(select(User).where(User.email == "frontdesk@demo.clinic")).one()
+        s.add(Client(practice_id=desk.practice_id, full_name="Pat 100% Underscore_Name", email="p_t@example.org"))
+    staff = Principal(desk.id, desk.practice_id, desk.role, desk.email, desk.full_name)
+    assert [r.name for r in list_clients(staff, "%")] == ["Pat 100% Underscore_Name"]
+    assert [r.name for r in list_clients(staff, "_")] == ["Pat 100% Underscore_Name"]
+    assert [r.name for r in list_clients(staff, "a_e")] == []  # `_` is not "any letter" (Alex, Sam Taylor)
+    assert [r.name for r in list_clients(staff, "\\")] == []
+    assert [r.has_portal for r in list_clients(staff, "Taylor")] == [True]

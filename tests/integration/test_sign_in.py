@@ -1,5 +1,9 @@
 """Sign-in, sessions and lockout against a real database (SQLite and PostgreSQL)."""
 
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -116,3 +120,81 @@ def test_inactive_users_cannot_sign_in_or_keep_sessions(demo) -> None:
 def test_the_session_cookie_is_read_from_a_raw_header() -> None:
     assert auth.session_token_from_cookie_header("a=1; th_session=abc; b=2") == "abc"
     assert auth.session_token_from_cookie_header("") is None
+
+
+@pytest.fixture
+def counted_checks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many password hashes were checked, and the most checked at the same moment."""
+    seen = {"checked": 0, "running": 0, "most_at_once": 0}
+    lock = threading.Lock()
+    real = auth.verify_password
+
+    def counting(password_hash: str | None, password: str) -> bool:
+        with lock:
+            seen["checked"] += 1
+            seen["running"] += 1
+            seen["most_at_once"] = max(seen["most_at_once"], seen["running"])
+        try:
+            return real(password_hash, password)
+        finally:
+            with lock:
+                seen["running"] -= 1
+
+    monkeypatch.setattr(auth, "verify_password", counting)
+    return seen
+
+
+def _all_at_once(attempts: list[Callable[[], object]]) -> list[object]:
+    """Run the attempts in threads released together; each result is its value or its exception."""
+    barrier = threading.Barrier(len(attempts))
+
+    def one(attempt: Callable[[], object]) -> object:
+        barrier.wait()
+        try:
+            return attempt()
+        except Exception as exc:  # the test inspects which
+            return exc
+
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        return list(pool.map(one, attempts))
+
+
+def test_22_concurrent_wrong_passwords_check_five_and_refuse_the_rest_as_locked(demo, counted_checks) -> None:
+    results = _all_at_once([lambda: auth.check_password("sam@demo.client", "wrong", "203.0.113.7")] * 22)
+    assert counted_checks["checked"] == 5
+    assert sum(isinstance(r, auth.InvalidCredentials) for r in results) == 4
+    assert sum(isinstance(r, auth.AccountLocked) for r in results) == 18
+    with pytest.raises(auth.AccountLocked):  # the right password too, and without a check
+        auth.check_password("sam@demo.client", PASSWORD, "203.0.113.7")
+    assert counted_checks["checked"] == 5
+
+
+def test_a_stranger_locks_only_their_own_address_out(demo) -> None:
+    for _ in range(5):
+        with pytest.raises((auth.InvalidCredentials, auth.AccountLocked)):
+            auth.check_password("sam@demo.client", "guess", "198.51.100.66")
+    with pytest.raises(auth.AccountLocked):
+        auth.check_password("sam@demo.client", PASSWORD, "198.51.100.66")
+    assert auth.redeem_ticket(auth.check_password("sam@demo.client", PASSWORD, "192.0.2.10")) is not None
+
+
+def test_a_flood_of_sign_ins_checks_only_two_hashes_at_a_time(demo, counted_checks) -> None:
+    people = ["owner@demo.clinic", "manager@demo.clinic", "dr.lee@demo.clinic", "dr.patel@demo.clinic",
+              "frontdesk@demo.clinic", "alex@demo.client", "sam@demo.client", "jo@demo.client"]
+    results = _all_at_once([lambda e=e: auth.check_password(e, PASSWORD, "192.0.2.1") for e in people])
+    assert all(isinstance(r, str) for r in results)
+    assert counted_checks["checked"] == len(people) and counted_checks["most_at_once"] <= 2
+
+
+def test_sign_in_from_async_code_leaves_the_default_threads_free(demo, counted_checks) -> None:
+    """While eight sign-ins are being checked, other work on the default thread pool still runs."""
+    async def scenario() -> tuple[list[object], bool]:
+        sign_ins = [asyncio.ensure_future(auth.sign_in("owner@demo.clinic", PASSWORD, f"192.0.2.{i}"))
+                    for i in range(8)]
+        await asyncio.to_thread(lambda: None)  # other users' work gets a thread at once
+        still_checking = not all(task.done() for task in sign_ins)
+        return await asyncio.gather(*sign_ins, return_exceptions=True), still_checking
+
+    results, still_checking = asyncio.run(scenario())
+    assert all(isinstance(r, str) for r in results) and still_checking
+    assert counted_checks["most_at_once"] <= 2

@@ -29,7 +29,7 @@ from rxapp.models import (
     ZoomConnection,
     ZoomConnectionStatus,
 )
-from rxapp.services import audit, auth, crypto
+from rxapp.services import audit, auth, crypto, one_time
 from rxapp.services.clock import now
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
@@ -138,13 +138,12 @@ def _consume_attempt(state: str, session_token: str) -> tuple[int, str, Principa
     if principal is None:
         raise ConnectRefused("signed_out")
     with unit_of_work() as session:
-        attempt = session.exec(select(OAuthAttempt).where(OAuthAttempt.state_hash == session_fingerprint(state))
-                               ).first()
-        if (attempt is None or attempt.used_at is not None or attempt.expires_at <= now()
-                or attempt.login_session_hash != session_fingerprint(session_token)
-                or attempt.initiated_by_user_id != principal.user_id):
+        attempt_id = one_time.claim(session, OAuthAttempt.state_hash, state,
+                                    col(OAuthAttempt.login_session_hash) == session_fingerprint(session_token),
+                                    col(OAuthAttempt.initiated_by_user_id) == principal.user_id)
+        attempt = session.get(OAuthAttempt, attempt_id) if attempt_id is not None else None
+        if attempt is None:
             raise ConnectRefused("invalid_state")
-        attempt.used_at = now()
         return attempt.id or 0, crypto.decrypt(attempt.code_verifier_encrypted), principal
 
 
