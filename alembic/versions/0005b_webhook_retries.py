@@ -6,7 +6,7 @@ and `failed_at` once the last attempt failed (its reason stays in `error`). Noti
 Payloads stored before are cut down to what processing needs (no join_url, passcodes, tokens).
 
 Revision ID: 0005b
-Revises: 0004
+Revises: 0005a
 Create Date: 2026-12-01 22:40:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import rxapp.models.types
 
 revision: str = "0005b"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
