@@ -73,6 +73,9 @@ class Meeting(SQLModel, table=True):
         Index("ix_meeting_sqlite_practice_list", "practice_id", "start_at", "id", "status", "sync_state", "client_id",
               "practitioner_id", "search_text", postgresql_where=text("false")),
         Index("ix_meeting_sqlite_practice_search", "practice_id", "search_text", postgresql_where=text("false")),
+        # SQLite would give a deleted meeting's id to the next one (a stale row action, emails
+        # deduplicated by id); AUTOINCREMENT never reuses an id (migration 0005d).
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,7 +8,7 @@ from rxapp.components.dialogs import reconnect_banner
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.services.meeting_list import DISPLAY_STATUSES, PERIODS
 from rxapp.state.auth import AuthState
-from rxapp.state.meetings import MeetingsState
+from rxapp.state.meetings import SEARCH_MAX, MeetingsState
 from rxapp.state.new_meeting import NewMeetingState
 
 M, N = MeetingsState, NewMeetingState
@@ -26,7 +26,7 @@ def _filters() -> rx.Component:
     return rx.hstack(
         _labelled("Search", "meeting-search", rx.input(
             id="meeting-search", placeholder="Topic, description or patient", default_value=M.search,
-            on_change=M.set_search.debounce(300), width="18em")),
+            on_change=M.set_search.debounce(300), width="18em", max_length=SEARCH_MAX)),
         _labelled("Patient", "patient-filter", rx.el.select(
             rx.el.option("All patients", value="all"),
             rx.foreach(M.patient_options, lambda o: rx.el.option(o["label"], value=o["value"])),
@@ -51,21 +51,26 @@ def _filters() -> rx.Component:
     )
 
 
-def _actions(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
+def _actions(row: rx.Var[dict[str, str]]) -> rx.Component:
+    # Each button carries its row's meeting id: a live push may reorder the rows before the click lands.
     return rx.hstack(
         rx.cond(row["start_href"] != "", rx.link("Start meeting", href=row["start_href"], is_external=True,
                                                  on_click=M.refresh_soon, weight="medium")),
+        rx.cond(row["can_retry"] == "1", rx.button("Retry", rx.icon("refresh-cw", size=12), size="1",
+                                                   variant="soft", color_scheme="orange",
+                                                   title="Try Zoom again for this meeting",
+                                                   on_click=M.retry_meeting(row["id"]))),
         rx.cond(row["can_end"] == "1", rx.button("End meeting", size="1", variant="soft",
-                                                 on_click=M.end_meeting(index))),
+                                                 on_click=M.ask_end(row["id"]))),
         rx.cond(row["can_cancel"] == "1", rx.button("Cancel meeting", size="1", variant="soft", color_scheme="red",
-                                                    on_click=M.open_cancel(index))),
+                                                    on_click=M.open_cancel(row["id"]))),
         rx.cond(row["can_delete"] == "1", rx.button("Delete meeting", size="1", variant="soft", color_scheme="gray",
-                                                    on_click=M.delete_meeting(index))),
+                                                    on_click=M.ask_delete(row["id"]))),
         spacing="2", align="center", wrap="wrap",
     )
 
 
-def _row(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
+def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
     color = rx.match(row["status_key"], *_STATUS_COLORS.items(), "gray")
     return rx.table.row(
         rx.table.cell(row["when"]),
@@ -82,7 +87,7 @@ def _row(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
                                          class_name="meeting-status"),
                                 rx.cond(row["detail"] != "", rx.text(row["detail"], size="1", color_scheme="gray")),
                                 spacing="1", align="start")),
-        rx.table.cell(_actions(row, index)),
+        rx.table.cell(_actions(row)),
         class_name="meeting-row",
     )
 
@@ -102,7 +107,7 @@ def _table() -> rx.Component:
             ),
             rx.hstack(
                 rx.button("Previous", variant="soft", on_click=M.go_to_page(M.page - 1), disabled=M.page <= 1),
-                rx.text("Page ", M.page, " of ", M.pages, " · ", M.total, " meetings", id="meeting-pages"),
+                rx.text("Page ", M.page, " of ", M.pages, " · ", M.total_label, id="meeting-pages"),
                 rx.button("Next", variant="soft", on_click=M.go_to_page(M.page + 1), disabled=M.page >= M.pages),
                 align="center", spacing="3"),
             width="100%", spacing="3"),
@@ -117,17 +122,43 @@ def _cancel_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Cancel meeting"),
-            rx.dialog.description("The Zoom meeting is deleted and the patient is emailed this reason."),
+            rx.dialog.description(rx.text(M.cancel_subject, weight="medium", id="cancel-subject"),
+                                  "The Zoom meeting is deleted and the patient is emailed this reason."),
             rx.el.label("Reason (sent to the patient)", html_for="cancel-reason", style={"font_weight": "500"}),
             rx.text_area(id="cancel-reason", value=M.cancel_reason, on_change=M.set_cancel_reason, rows="3",
-                         width="100%"),
+                         width="100%", aria_describedby="cancel-reason-count"),
+            rx.text(M.cancel_reason_count, size="1", color_scheme="gray", id="cancel-reason-count"),
             rx.cond(M.cancel_error != "", rx.text(M.cancel_error, color_scheme="red", role="alert")),
             rx.flex(rx.button("Keep meeting", variant="soft", color_scheme="gray", on_click=M.close_cancel),
                     rx.button("Cancel meeting", color_scheme="red", on_click=M.confirm_cancel),
                     spacing="3", justify="end", margin_top="1em"),
         ),
-        open=M.cancel_index >= 0,
+        open=M.cancel_id > 0,
         on_open_change=lambda open_: rx.cond(open_, rx.noop(), M.close_cancel()),
+    )
+
+
+def _confirm_dialog() -> rx.Component:
+    """End meeting and Delete meeting cannot be undone: they ask first."""
+    ending = M.confirm_action == "end"
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(rx.cond(ending, "End meeting?", "Delete meeting?")),
+            rx.alert_dialog.description(
+                rx.text(M.confirm_subject, weight="medium", id="confirm-subject"),
+                rx.cond(ending, "The session ends for everyone, its join link stops working and the patient is "
+                                "emailed that it has ended.",
+                        "The meeting is removed from the list; an entry stays in the audit log."),
+            ),
+            # Plain buttons, not Radix's action/cancel: the handlers close the dialog themselves.
+            rx.flex(rx.button(rx.cond(ending, "Keep it running", "Keep meeting"), variant="soft", color_scheme="gray",
+                              on_click=M.close_confirm),
+                    rx.button(rx.cond(ending, "End meeting", "Delete meeting"), color_scheme="red",
+                              on_click=M.confirm),
+                    spacing="3", justify="end", margin_top="1em"),
+        ),
+        open=M.confirm_action != "",
+        on_open_change=lambda open_: rx.cond(open_, rx.noop(), M.close_confirm()),
     )
 
 
@@ -136,8 +167,11 @@ def _error(field: str) -> rx.Component:
                                                      id=f"error-{field}"))
 
 
-def _field(label: str, field: str, control: rx.Component) -> rx.Component:
+def _field(label: str, field: str, control: rx.Component, counter: rx.Var[str] | None = None) -> rx.Component:
+    """A labelled control; `counter` states the field's limit (the one the server enforces)."""
     return rx.vstack(rx.el.label(label, html_for=f"new-{field}", style={"font_weight": "500"}), control,
+                     *([rx.text(counter, size="1", color_scheme="gray", id=f"count-{field}")] if counter is not None
+                       else []),
                      _error(field), spacing="1", align="start", width="100%")
 
 
@@ -149,11 +183,12 @@ def _new_meeting_dialog() -> rx.Component:
             rx.vstack(
                 rx.cond(N.errors.contains("zoom"), rx.callout(N.errors["zoom"], icon="triangle-alert",
                                                                color_scheme="red", role="alert", id="error-zoom")),
-                _field("Topic", "topic", rx.input(id="new-topic", value=N.topic, required=True, max_length=250,
-                                                  on_change=lambda v: N.edit("topic", v), width="100%")),
+                _field("Topic", "topic", rx.input(id="new-topic", value=N.topic, required=True,
+                                                  on_change=lambda v: N.edit("topic", v), width="100%",
+                                                  aria_describedby="count-topic"), N.topic_count),
                 _field("Description (optional)", "description", rx.text_area(
                     id="new-description", value=N.description, on_change=lambda v: N.edit("description", v),
-                    width="100%", rows="3")),
+                    width="100%", rows="3", aria_describedby="count-description"), N.description_count),
                 rx.hstack(
                     _field("Date", "date", rx.input(id="new-date", type="date", value=N.date, required=True,
                                                     on_change=lambda v: N.edit("date", v))),
@@ -210,11 +245,12 @@ def meetings_page() -> rx.Component:
                       spacing="3", align="center"),
             color_scheme="green", high_contrast=True, role="status", id="launch-prompt")),
         rx.hstack(_filters(), rx.spacer(),
-                  rx.cond(M.zoom_problem == "", rx.button("New meeting", rx.icon("plus", size=14),
-                                                          on_click=N.open_form)),
+                  rx.cond(M.can_schedule & (M.zoom_problem == ""),
+                          rx.button("New meeting", rx.icon("plus", size=14), on_click=N.open_form)),
                   width="100%", align="end"),
         _table(),
         _cancel_dialog(),
+        _confirm_dialog(),
         _new_meeting_dialog(),
         rx.cond(M.has_live_rows, rx.moment(interval=5000, on_change=M.refresh, display="none")),
     )

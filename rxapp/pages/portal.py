@@ -53,6 +53,10 @@ def _waiting_body() -> rx.Component:
         ("ended", rx.callout("This session has ended.", icon="circle-check", role="status", id="session-ended")),
         ("cancelled", rx.callout("This session was cancelled. Your practice emailed you the reason.",
                                  icon="calendar-x", color_scheme="red", role="status", id="session-cancelled")),
+        ("setting_up", rx.callout(
+            "The video meeting for this session is still being set up, so your provider cannot start it yet. "
+            "Your practice has been told; this page updates by itself when it is ready.",
+            icon="wrench", color_scheme="amber", role="status", id="session-setting-up")),
         ("missing", rx.callout("This waiting room is not one of your sessions.", icon="shield-alert",
                                color_scheme="red", role="alert", id="session-missing")),
         ("loading", rx.spinner(size="3")),
@@ -74,7 +78,7 @@ def waiting_room_page() -> rx.Component:
             _waiting_body(),
             align="center", spacing="4", padding="2em", width="100%"), width="100%", max_width="40em"),
         rx.link("Back to My sessions", href="/portal"),
-        rx.cond((W.status == "waiting") | (W.status == "live"),
+        rx.cond((W.status == "waiting") | (W.status == "live") | (W.status == "setting_up"),
                 # Only the fallback: changes are pushed the moment they happen.
                 rx.moment(interval=10000, on_change=W.poll, display="none")),
     )

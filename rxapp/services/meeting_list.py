@@ -17,16 +17,10 @@ from sqlmodel import Session, col, select
 from rxapp.db import unit_of_work
 from rxapp.models import Client, Meeting, MeetingStatus, SyncState, User
 from rxapp.services.clock import now
+from rxapp.services.meetings.decisions import DisplayStatus, display_status
 from rxapp.services.permissions import Action, Principal, can, require
 
-DISPLAY_STATUSES: dict[str, str] = {
-    "scheduled": "Scheduled",
-    "pending_sync": "Pending sync",
-    "in_progress": "In progress",
-    "ended": "Ended",
-    "cancelled": "Cancelled",
-    "needs_attention": "Needs attention",
-}
+DISPLAY_STATUSES: dict[DisplayStatus, str] = {status: status.label for status in DisplayStatus}
 MAX_PAGE_SIZE = 100
 # More words than this in a search box is a paste, not a search; the rest are ignored.
 MAX_SEARCH_WORDS = 8
@@ -59,7 +53,7 @@ class MeetingRow:
     start_at: datetime  # aware, UTC
     duration_minutes: int
     timezone: str
-    status: str  # a DISPLAY_STATUSES key
+    status: DisplayStatus
     cancel_reason: str
     sync_error: str
     has_zoom: bool
@@ -73,17 +67,6 @@ class MeetingPage:
     page: int
     page_size: int
     pages: int
-
-
-def display_status(status: str, sync_state: str) -> str:
-    """The DISPLAY_STATUSES key for a meeting's lifecycle status and Zoom sync state."""
-    if sync_state == SyncState.NEEDS_ATTENTION:
-        return "needs_attention"
-    if status == MeetingStatus.CANCELLED:
-        return "cancelled"
-    if sync_state in (SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE):
-        return "pending_sync"
-    return MeetingStatus(status).value
 
 
 def meeting_search_text(topic: str, description: str, patient_name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
@@ -18,9 +19,18 @@ from rxapp.models import Client, JoinLink, Meeting, MeetingStatus, SyncState, Us
 from rxapp.services import audit, changes, crypto, one_time
 from rxapp.services.clients import own_client_record
 from rxapp.services.clock import now
+from rxapp.services.meetings.decisions import LAUNCH_WINDOW
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
 
-LAUNCH_WINDOW = timedelta(minutes=15)
+
+class SessionStatus(StrEnum):
+    """A session as its client sees it."""
+
+    WAITING = "waiting"  # scheduled: the waiting room waits for the provider
+    SETTING_UP = "setting_up"  # the Zoom meeting needs a person at the practice: nothing to wait for yet
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,7 @@ class SessionView:
     practitioner_name: str
     start_at: datetime
     duration_minutes: int
-    status: str  # waiting | live | ended | cancelled
+    status: SessionStatus
     can_launch: bool  # inside the launch window (15 minutes before until the end), not cancelled
 
 
@@ -50,14 +60,18 @@ def _own_meeting(session: Session, principal: Principal, meeting_id: int) -> Mee
     return meeting
 
 
-def _status(meeting: Meeting) -> str:
+def _status(meeting: Meeting) -> SessionStatus:
     if meeting.status == MeetingStatus.CANCELLED:
-        return "cancelled"
+        return SessionStatus.CANCELLED
     if meeting.status == MeetingStatus.ENDED:
-        return "ended"
+        return SessionStatus.ENDED
     if meeting.status == MeetingStatus.IN_PROGRESS and meeting.zoom_meeting_id is not None:
-        return "live"
-    return "waiting"
+        return SessionStatus.LIVE
+    if meeting.sync_state == SyncState.NEEDS_ATTENTION:
+        # The provider cannot start it until someone at the practice fixes Zoom (they see it
+        # as needs attention): telling the client to wait for the provider would be untrue.
+        return SessionStatus.SETTING_UP
+    return SessionStatus.WAITING
 
 
 def _view(session: Session, meeting: Meeting) -> SessionView:
@@ -68,7 +82,7 @@ def _view(session: Session, meeting: Meeting) -> SessionView:
     return SessionView(meeting_id=meeting.id or 0, topic=meeting.topic,
                        practitioner_name=practitioner.full_name if practitioner else "",
                        start_at=meeting.start_at, duration_minutes=meeting.duration_minutes, status=status,
-                       can_launch=status == "live" or (status == "waiting" and in_window))
+                       can_launch=status == SessionStatus.LIVE or (status == SessionStatus.WAITING and in_window))
 
 
 def client_id(principal: Principal) -> int:
@@ -86,7 +100,7 @@ def my_sessions(principal: Principal) -> list[SessionView]:
             col(Meeting.status).in_([MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]),
             Meeting.start_at > now() - timedelta(hours=24)).order_by(col(Meeting.start_at)).limit(50)).all()
         return [v for v in (_view(session, m) for m in rows)
-                if v.status == "live" or v.start_at + timedelta(minutes=v.duration_minutes) > now()]
+                if v.status == SessionStatus.LIVE or v.start_at + timedelta(minutes=v.duration_minutes) > now()]
 
 
 def enter_waiting_room(principal: Principal, meeting_id: int) -> SessionView:
@@ -95,9 +109,9 @@ def enter_waiting_room(principal: Principal, meeting_id: int) -> SessionView:
         meeting = _own_meeting(session, principal, meeting_id)
         view = _view(session, meeting)
         first = meeting.client_waiting_since is None
-        if view.status in ("waiting", "live") and first:
+        if view.status in (SessionStatus.WAITING, SessionStatus.LIVE) and first:
             meeting.client_waiting_since = now()
-    if view.status in ("waiting", "live") and first:
+    if view.status in (SessionStatus.WAITING, SessionStatus.LIVE) and first:
         changes.meeting_changed(meeting_id, meeting.practitioner_id, meeting.client_id)
     return view
 
@@ -111,7 +125,7 @@ def issue_join_link(principal: Principal, meeting_id: int) -> str | None:
     """A one-time `/join/<token>` path for this client and session, once the provider started."""
     with unit_of_work() as session:
         meeting = _own_meeting(session, principal, meeting_id)
-        if _status(meeting) != "live":
+        if _status(meeting) != SessionStatus.LIVE:
             return None
         token = one_time.new_secret(24)
         session.add(JoinLink(practice_id=meeting.practice_id, meeting_id=meeting.id or 0,
@@ -144,7 +158,8 @@ def redeem_join_link(token: str, principal: Principal | None) -> str:
         if link_id is None:
             raise JoinRefused("This join link was already used. Open your portal and press Join session again.")
         if now() < meeting.start_at - LAUNCH_WINDOW and meeting.status != MeetingStatus.IN_PROGRESS:
-            raise JoinRefused("It is too early to join this session. Come back 15 minutes before the start.")
+            raise JoinRefused("It is too early to join this session. Come back "
+                               f"{LAUNCH_WINDOW.seconds // 60} minutes before the start.")
         if not meeting.join_url_encrypted or meeting.sync_state == SyncState.PENDING_DELETE:
             raise JoinRefused("The video meeting is not ready. Please wait in the waiting room.")
         audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,

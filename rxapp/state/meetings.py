@@ -5,24 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from rxapp import live
 from rxapp.services import auth, meeting_list, profiles
-from rxapp.services.clock import now
-from rxapp.services.meetings import actions
+from rxapp.services.meetings import actions, decisions
+from rxapp.services.meetings.decisions import MeetingDecisions
 from rxapp.services.meetings.schedule import zoom_problem
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
+from rxapp.services.phrases import count
 from rxapp.services.practice_settings import get_settings_view
 from rxapp.services.timezones import format_local
 from rxapp.services.zoom.errors import ZoomError, ZoomNotConnected
 from rxapp.state.auth import AuthState
 from rxapp.state.zoom_connect import start_zoom_connect
 
-LAUNCH_WINDOW = timedelta(minutes=15)
+SEARCH_MAX = 100  # the search box takes as many characters (its maxlength), so nothing is cut unseen
 
 
 def _int(value: str | None) -> int | None:
@@ -51,10 +51,25 @@ class MeetingsState(AuthState):
     needs_reconnect: bool = False
     launch_prompt: str = ""
     launch_href: str = ""
-    cancel_index: int = -1
+    can_schedule: bool = False  # only practitioners schedule (New meeting is hidden for everyone else)
+    # The confirm dialogs: the meeting the user clicked, by id (a live push may reorder the rows
+    # between the click and the confirm), its description, and which action is being confirmed.
+    confirm_action: str = ""  # "end" | "delete" | ""
+    confirm_id: int = 0
+    confirm_subject: str = ""
+    cancel_id: int = 0
+    cancel_subject: str = ""
     cancel_reason: str = ""
     cancel_error: str = ""
     timezone: str = "UTC"
+
+    @rx.var
+    def total_label(self) -> str:
+        return count(self.total, "meeting")
+
+    @rx.var
+    def cancel_reason_count(self) -> str:
+        return f"{len(self.cancel_reason):,} / {actions.REASON_MAX:,} characters"
 
     @rx.var
     def has_live_rows(self) -> bool:
@@ -66,7 +81,7 @@ class MeetingsState(AuthState):
         """on_load: read the filters from the URL (bookmarkable), then the page of meetings."""
         params = self.router.url.query_parameters
         self.patient, self.status = params.get("patient", ""), params.get("status", "")
-        self.search, self.practitioner = params.get("q", "")[:100], params.get("practitioner", "")
+        self.search, self.practitioner = params.get("q", "")[:SEARCH_MAX], params.get("practitioner", "")
         self.page, self.newest_first = max(1, _int(params.get("page")) or 1), params.get("sort") == "newest"
         self.period = params.get("when", "upcoming")
         if self.period not in meeting_list.PERIODS:
@@ -91,52 +106,56 @@ class MeetingsState(AuthState):
             asyncio.to_thread(meeting_list.list_meetings, principal, filters),
             asyncio.to_thread(meeting_list.patients_for_filter, principal, _int(self.practitioner)),
             asyncio.to_thread(self._page_context, principal))
-        self.timezone, self.zoom_problem, practitioners = extras
+        verdicts = await asyncio.to_thread(decisions.decisions_for, principal, [r.id for r in result.rows])
+        self.timezone, self.zoom_problem, practitioners, self.can_schedule = extras
         self.needs_reconnect = self.zoom_problem.startswith("Error refreshing access token")
         self.sees_practice = can(principal, Action.VIEW_PRACTICE_MEETINGS)
         self.total, self.pages, self.page = result.total, result.pages, result.page
         self.patient_options = [{"value": str(i), "label": n} for i, n in patients]
         self.practitioner_options = [{"value": str(i), "label": n} for i, n in practitioners]
         session_token = self._session_token()
-        self._row_ids = [r.id for r in result.rows]
-        self.rows = [self._display(principal, r, session_token) for r in result.rows]
-        self._launch(principal, result.rows, session_token)
+        shown = [(r, verdicts[r.id]) for r in result.rows if r.id in verdicts]
+        self._row_ids = [r.id for r, _ in shown]
+        self.rows = [self._display(r, verdict, session_token) for r, verdict in shown]
+        self._launch(shown, session_token)
 
     @staticmethod
-    def _page_context(principal: Principal) -> tuple[str, str, list[tuple[int, str]]]:
+    def _page_context(principal: Principal) -> tuple[str, str, list[tuple[int, str]], bool]:
         tz = profiles.viewer_timezone(principal)
         problem = zoom_problem(principal) if can(principal, Action.HOST_MEETINGS) else ""
         practitioners: list[tuple[int, str]] = []
         if can(principal, Action.PRACTICE_SETTINGS):
             practitioners = [(p.user_id, p.name) for p in get_settings_view(principal)[2]]
-        return tz, problem, practitioners
+        # The same test NewMeetingState.open_form and schedule_meeting apply: a practitioner profile.
+        schedules = can(principal, Action.HOST_MEETINGS) and \
+            profiles.practitioner_timezone(principal.user_id) is not None
+        return tz, problem, practitioners, schedules
 
-    def _display(self, principal: Principal, row: meeting_list.MeetingRow, session_token: str) -> dict[str, str]:
-        is_host = row.practitioner_id == principal.user_id
-        live = row.status in ("scheduled", "in_progress")
-        startable = is_host and row.has_zoom and live
+    def _display(self, row: meeting_list.MeetingRow, verdict: MeetingDecisions, session_token: str) -> dict[str, str]:
+        """A row as the page shows it; its buttons are exactly what the services' decisions allow."""
         return {
+            "id": str(row.id),
             "when": format_local(row.start_at, self.timezone), "patient": row.patient_name, "topic": row.topic,
             "description": row.description, "practitioner": row.practitioner_name,
-            "status": meeting_list.DISPLAY_STATUSES[row.status], "status_key": row.status,
-            "detail": row.cancel_reason if row.status == "cancelled" else row.sync_error,
-            "start_href": self._start_href(row.id, session_token) if startable else "",
+            "status": verdict.status.label, "status_key": verdict.status.value,
+            "detail": row.cancel_reason if verdict.status == decisions.DisplayStatus.CANCELLED else row.sync_error,
+            "start_href": self._start_href(row.id, session_token) if verdict.can_start else "",
             "waiting": "1" if row.client_waiting else "",
-            "can_end": "1" if live and row.status != "pending_sync" else "",
-            "can_cancel": "1" if row.status in ("scheduled", "pending_sync", "needs_attention") else "",
-            "can_delete": "1" if row.status in ("cancelled", "ended") else "",
+            "can_end": "1" if verdict.can_end else "",
+            "can_cancel": "1" if verdict.can_cancel else "",
+            "can_delete": "1" if verdict.can_delete else "",
+            "can_retry": "1" if verdict.can_retry else "",
         }
 
     @staticmethod
     def _start_href(meeting_id: int, session_token: str) -> str:
         return f"/meetings/{meeting_id}/start?t={auth.request_token(session_token, f'start:{meeting_id}')}"
 
-    def _launch(self, principal: Principal, rows: list[meeting_list.MeetingRow], session_token: str) -> None:
-        """From 15 minutes before the start: prompt the host to launch the session."""
+    def _launch(self, shown: list[tuple[meeting_list.MeetingRow, MeetingDecisions]], session_token: str) -> None:
+        """Inside the launch window (decisions.LAUNCH_WINDOW): prompt the host to launch the session."""
         self.launch_prompt = self.launch_href = ""
-        for row in rows:
-            soon = row.start_at - LAUNCH_WINDOW <= now() <= row.start_at + timedelta(minutes=row.duration_minutes)
-            if row.practitioner_id == principal.user_id and row.status == "scheduled" and row.has_zoom and soon:
+        for row, verdict in shown:
+            if verdict.prompt_launch:
                 self.launch_prompt = (f"Your session with {row.patient_name} starts "
                                       f"{format_local(row.start_at, self.timezone, '%H:%M')}.")
                 self.launch_href = self._start_href(row.id, session_token)
@@ -156,7 +175,7 @@ class MeetingsState(AuthState):
 
     @rx.event
     async def set_search(self, value: str):
-        self.search, self.page = value[:100], 1
+        self.search, self.page = value[:SEARCH_MAX], 1
         return await self._apply_filters()
 
     @rx.event
@@ -201,10 +220,12 @@ class MeetingsState(AuthState):
         async with self:
             await self._reload()
 
-    def _meeting_id(self, index: int) -> int:
-        if not 0 <= index < len(self._row_ids):
-            raise NotAllowed("unknown row")
-        return self._row_ids[index]
+    def _subject(self, meeting_id: int) -> str:
+        """How a confirm dialog names the meeting: from the row the user clicked ('' if it is gone)."""
+        for row_id, row in zip(self._row_ids, self.rows, strict=True):
+            if row_id == meeting_id:
+                return f"{row['topic']} with {row['patient']}, {row['when']}"
+        return ""
 
     async def _act(self, work: Callable[[Principal], Awaitable[actions.ActionResult]]):
         """Run a row action and turn its outcome into a toast."""
@@ -213,6 +234,7 @@ class MeetingsState(AuthState):
         except NotAllowed:
             return rx.toast.error("You are not allowed to do that.")
         except actions.MeetingActionRefused as exc:
+            await self._reload()
             return rx.toast.error(str(exc))
         except ZoomNotConnected as exc:
             return rx.toast.error(f"{exc}. Reconnect Zoom on the Meeting tab of your profile.")
@@ -221,35 +243,75 @@ class MeetingsState(AuthState):
         await self._reload()
         return rx.toast.warning(result.message) if result.warning else rx.toast.success(result.message)
 
-    @rx.event
-    async def end_meeting(self, index: int):
-        meeting_id = self._meeting_id(index)
-        return await self._act(lambda p: actions.end(p, meeting_id))
+    def _open_confirm(self, action: str, meeting_id: str):
+        subject = self._subject(_int(meeting_id) or 0)
+        if not subject:
+            return rx.toast.error("That meeting is no longer in the list.")
+        self.confirm_action, self.confirm_id, self.confirm_subject = action, _int(meeting_id) or 0, subject
+        return None
 
     @rx.event
-    async def delete_meeting(self, index: int):
-        meeting_id = self._meeting_id(index)
-        return await self._act(lambda p: asyncio.to_thread(actions.delete, p, meeting_id))
+    def ask_end(self, meeting_id: str):
+        """End meeting was pressed on the row of `meeting_id`: ask first."""
+        return self._open_confirm("end", meeting_id)
 
     @rx.event
-    def open_cancel(self, index: int):
-        self.cancel_index, self.cancel_reason, self.cancel_error = index, "", ""
+    def ask_delete(self, meeting_id: str):
+        """Delete meeting was pressed on the row of `meeting_id`: ask first."""
+        return self._open_confirm("delete", meeting_id)
+
+    @rx.event
+    def close_confirm(self):
+        self.confirm_action, self.confirm_id = "", 0
+
+    @rx.event
+    async def confirm(self):
+        """Do the confirmed action to the meeting chosen when the dialog opened (the server
+        re-checks permission and state for that id)."""
+        action, meeting_id = self.confirm_action, self.confirm_id
+        self.confirm_action, self.confirm_id = "", 0
+        if action == "end":
+            return await self._act(lambda p: actions.end(p, meeting_id))
+        if action == "delete":
+            return await self._act(lambda p: asyncio.to_thread(actions.delete, p, meeting_id))
+        return None
+
+    @rx.event
+    async def retry_meeting(self, meeting_id: str):
+        """Retry on a needs-attention row: try Zoom again for that meeting now."""
+        target = _int(meeting_id) or 0
+        yield rx.toast.info("Trying Zoom again…")
+        yield await self._act(lambda p: actions.retry(p, target))
+
+    @rx.event
+    def open_cancel(self, meeting_id: str):
+        subject = self._subject(_int(meeting_id) or 0)
+        if not subject:
+            return rx.toast.error("That meeting is no longer in the list.")
+        self.cancel_id, self.cancel_subject = _int(meeting_id) or 0, subject
+        self.cancel_reason, self.cancel_error = "", ""
+        return None
 
     @rx.event
     def close_cancel(self):
-        self.cancel_index = -1
+        self.cancel_id = 0
 
     @rx.event
     def set_cancel_reason(self, value: str):
-        self.cancel_reason, self.cancel_error = value[: actions.REASON_MAX + 1], ""
+        """Kept whole (nothing is cut); a reason over the limit is flagged at once and refused."""
+        self.cancel_reason = value
+        self.cancel_error = "" if len(value.strip()) <= actions.REASON_MAX else \
+            f"Use at most {actions.REASON_MAX:,} characters ({len(value.strip()):,} now)."
 
     @rx.event
     async def confirm_cancel(self):
         if not self.cancel_reason.strip():
             self.cancel_error = "Enter the reason; it is sent to the patient."
             return None
-        meeting_id, reason = self._meeting_id(self.cancel_index), self.cancel_reason
-        self.cancel_index = -1
+        if self.cancel_error:
+            return None
+        meeting_id, reason = self.cancel_id, self.cancel_reason
+        self.cancel_id = 0
         return await self._act(lambda p: actions.cancel(p, meeting_id, reason))
 
     @rx.event

@@ -17,6 +17,8 @@ from rxapp.state.auth import AuthState
 from rxapp.state.meetings import MeetingsState
 
 FIELDS = ("topic", "description", "date", "hour", "timezone", "patient", "duration")
+# The limits the server enforces (schedule.validate), stated under the fields and checked as the user types.
+LIMITS = {"topic": schedule.TOPIC_MAX, "description": schedule.DESCRIPTION_MAX}
 
 
 class NewMeetingState(AuthState):
@@ -37,6 +39,14 @@ class NewMeetingState(AuthState):
     @rx.var(cache=True)
     def timezone_options(self) -> list[str]:
         return list(all_timezones())
+
+    @rx.var
+    def topic_count(self) -> str:
+        return f"{len(self.topic.strip()):,} / {schedule.TOPIC_MAX:,} characters"
+
+    @rx.var
+    def description_count(self) -> str:
+        return f"{len(self.description.strip()):,} / {schedule.DESCRIPTION_MAX:,} characters"
 
     @rx.var
     def durations(self) -> list[str]:
@@ -72,10 +82,14 @@ class NewMeetingState(AuthState):
 
     @rx.event
     def edit(self, field: str, value: str):
-        """Any field of the form; the value is limited, validated on save."""
+        """Any field of the form, kept whole (nothing is cut); too long is flagged at once, the
+        rest is validated on save."""
         if field in FIELDS:
-            setattr(self, field, value[:2100])
+            setattr(self, field, value)
             self.errors = {k: v for k, v in self.errors.items() if k not in (field, "form")}
+            limit, length = LIMITS.get(field), len(value.strip())
+            if limit is not None and length > limit:
+                self.errors = {**self.errors, field: schedule.too_long(limit, length)}
             self.overlaps = []
 
     def _draft(self) -> schedule.MeetingDraft:

@@ -13,8 +13,9 @@ from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
 
-STATUS_TEXT = {"waiting": "Scheduled", "live": "Your provider has started", "ended": "Ended",
-               "cancelled": "Cancelled"}
+STATUS_TEXT = {portal.SessionStatus.WAITING: "Scheduled", portal.SessionStatus.LIVE: "Your provider has started",
+               portal.SessionStatus.SETTING_UP: "Being set up: your practice has been told",
+               portal.SessionStatus.ENDED: "Ended", portal.SessionStatus.CANCELLED: "Cancelled"}
 
 
 class PortalState(AuthState):
@@ -52,7 +53,7 @@ class PortalState(AuthState):
 
 
 class WaitingRoomState(AuthState):
-    status: str = "loading"  # loading | waiting | live | ended | cancelled | missing
+    status: str = "loading"  # loading | missing | a portal.SessionStatus
     topic: str = ""
     practitioner: str = ""
     when: str = ""

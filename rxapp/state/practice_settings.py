@@ -8,6 +8,7 @@ import reflex as rx
 
 from rxapp.services import practice_settings as svc
 from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.phrases import count
 from rxapp.services.zoom import connections
 from rxapp.services.zoom.errors import ZoomNotConnected
 from rxapp.state.auth import AuthState
@@ -119,7 +120,8 @@ class PracticeSettingsState(AuthState):
             return rx.toast.info("Zoom was not connected.")
         await self._reload_practitioners()
         attention = len(result.meetings_needing_attention)
-        note = f" {attention} upcoming meeting(s) need attention." if attention else ""
+        note = f" {count(attention, 'upcoming meeting')} {'needs' if attention == 1 else 'need'} attention." \
+            if attention else ""
         return rx.toast.success(f"Zoom disconnected.{note}")
 
 

@@ -72,6 +72,9 @@ def test_lee_runs_a_meeting_from_the_list_and_alex_is_told(browser: Browser, sta
     expect(host_tab.value.get_by_text("Meeting in progress")).to_be_visible()
     expect(_row(page, "Anxiety follow-up").locator(".meeting-status")).to_have_text("In progress", timeout=15_000)
     _row(page, "Anxiety follow-up").get_by_role("button", name="End meeting").click()
+    confirm = page.get_by_role("alertdialog")  # ending cannot be undone: it asks first
+    expect(confirm.locator("#confirm-subject")).to_contain_text("Anxiety follow-up with Alex Rivera")
+    confirm.get_by_role("button", name="End meeting").click()
     expect(page.get_by_text("Meeting ended.")).to_be_visible()
     expect(_row(page, "Anxiety follow-up").locator(".meeting-status")).to_have_text("Ended")
 
@@ -84,6 +87,13 @@ def test_lee_runs_a_meeting_from_the_list_and_alex_is_told(browser: Browser, sta
     dialog.get_by_role("button", name="Cancel meeting").click()
     expect(_row(page, "Sleep check-in").locator(".meeting-status")).to_have_text("Cancelled")
     _row(page, "Sleep check-in").get_by_role("button", name="Delete meeting").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm.locator("#confirm-subject")).to_contain_text("Sleep check-in with Alex Rivera")
+    confirm.get_by_role("button", name="Keep meeting").click()  # changed their mind: nothing happens
+    expect(confirm).to_have_count(0)
+    expect(_row(page, "Sleep check-in")).to_have_count(1)
+    _row(page, "Sleep check-in").get_by_role("button", name="Delete meeting").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete meeting").click()
     expect(page.get_by_text("Meeting deleted.")).to_be_visible()
     expect(_row(page, "Sleep check-in")).to_have_count(0)
 
@@ -95,3 +105,5 @@ def test_lee_runs_a_meeting_from_the_list_and_alex_is_told(browser: Browser, sta
     assert first.attachments == ("session.ics",)
     [cancelled] = stack.mail_to("alex@demo.client", "cancelled")
     assert "Dr. Lee is at a conference" in cancelled.text and "Sleep check-in" not in cancelled.subject
+    [ended] = stack.mail_to("alex@demo.client", "Telehealth session ended")
+    assert "Anxiety follow-up" in ended.text and "Dr. Dana Lee ended" in ended.text

@@ -71,6 +71,7 @@ def test_the_spinner_turns_into_join_the_moment_the_provider_starts(browser: Bro
     expect(alex.get_by_text("already used")).to_be_visible()
 
     row.get_by_role("button", name="End meeting").click()
+    lee.get_by_role("alertdialog").get_by_role("button", name="End meeting").click()  # it asks first
     expect(row.locator(".meeting-status")).to_have_text("Ended")
     alex.goto(f"{stack.url}/portal/waiting?meeting={meeting_id}")
     expect(alex.locator("#session-ended")).to_be_visible()

@@ -106,7 +106,11 @@ def test_a_client_sees_only_their_own_upcoming_sessions_soonest_first(lee, alex,
     called_off = _schedule(lee, "alex@demo.client", _at(2, "14:00"), "Called off")
     asyncio.run(actions.cancel(lee.principal, called_off, "Dr. Lee is away"))
     finished = _schedule(lee, "alex@demo.client", _at(1, "09:00"), "Finished")
+    assert asyncio.run(sync.sync_meeting(finished, force=True))
+    begun = _at(1, "09:05")
+    set_clock(lambda: begun)  # a meeting can be ended once its start has come
     asyncio.run(actions.end(lee.principal, finished))
+    set_clock(None)
     _schedule(lee, "sam@demo.client", _at(2, "12:00"), "Sam's session")
 
     sessions = portal.my_sessions(alex.principal)

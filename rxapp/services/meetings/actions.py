@@ -1,8 +1,9 @@
-"""What a practitioner does to a meeting in the list: start, end, cancel, delete.
+"""What a practitioner does to a meeting in the list: start, end, cancel, delete, retry.
 
 Only the host starts a meeting (the start link logs in as the host); the host or an
-owner/manager of the same practice may end, cancel or delete it. Anyone else, whatever id
-they send, gets `NotAllowed`.
+owner/manager of the same practice may end, cancel, delete or retry it. Anyone else, whatever
+id they send, gets `NotAllowed`. Whether the meeting's state allows the action is decided by
+`decisions.decide`, the same decision the Meetings page renders.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rxapp.models import JoinLink, Meeting, MeetingStatus, Practice, SyncState
 from rxapp.services import audit, changes
 from rxapp.services.clock import now
 from rxapp.services.meetings import emails
+from rxapp.services.meetings.decisions import MeetingAction, MeetingSnapshot, decide
 from rxapp.services.meetings.schedule import meeting_facts
 from rxapp.services.meetings.sync import sync_meeting
 from rxapp.services.notifications import queue_email
@@ -48,6 +50,13 @@ def _meeting(session: Session, principal: Principal, meeting_id: int, *, host_on
     return meeting
 
 
+def _check(meeting: Meeting, principal: Principal, action: MeetingAction) -> None:
+    """Raise `MeetingActionRefused` unless the meeting's state allows `action` now."""
+    refusal = decide(MeetingSnapshot.of(meeting), principal, now()).refusal(action)
+    if refusal:
+        raise MeetingActionRefused(refusal)
+
+
 def _changed(meeting: Meeting) -> None:
     changes.meeting_changed(meeting.id or 0, meeting.practitioner_id, meeting.client_id)
 
@@ -57,10 +66,8 @@ async def start_url(principal: Principal, meeting_id: int) -> str:
     meeting marked as started so the client's waiting room shows Join at once."""
     with unit_of_work() as session:
         meeting = _meeting(session, principal, meeting_id, host_only=True)
-        if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.ENDED):
-            raise MeetingActionRefused(f"This meeting is {meeting.status.replace('_', ' ')}.")
-        if meeting.zoom_meeting_id is None:
-            raise MeetingActionRefused("The Zoom meeting is not created yet (pending sync). Try again shortly.")
+        _check(meeting, principal, MeetingAction.START)
+        assert meeting.zoom_meeting_id is not None  # decided: a startable meeting has one
         zoom_id, practitioner_id = meeting.zoom_meeting_id, meeting.practitioner_id
     zoom = await call_zoom(practitioner_id, lambda api: api.get_meeting(zoom_id))
     await asyncio.to_thread(_mark_started, meeting_id, principal.user_id)
@@ -90,11 +97,11 @@ def notify_client_started(session: Session, meeting: Meeting) -> None:
 
 
 async def end(principal: Principal, meeting_id: int) -> ActionResult:
-    """Mark the meeting ended, and end it at Zoom when it is running there."""
+    """Mark the meeting ended (a started one, or one whose start has come), end it at Zoom when
+    it is running there, and tell the client."""
     with unit_of_work() as session:
         meeting = _meeting(session, principal, meeting_id)
-        if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS):
-            raise MeetingActionRefused(f"This meeting is already {meeting.status.replace('_', ' ')}.")
+        _check(meeting, principal, MeetingAction.END)
         zoom_id, practitioner_id, running = meeting.zoom_meeting_id, meeting.practitioner_id, \
             meeting.status == MeetingStatus.IN_PROGRESS
     warning = ""
@@ -109,6 +116,10 @@ async def end(principal: Principal, meeting_id: int) -> ActionResult:
         meeting = _meeting(session, principal, meeting_id)
         if meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS):
             meeting.status, meeting.ended_at, meeting.updated_at = MeetingStatus.ENDED, now(), now()
+            facts = meeting_facts(session, meeting)
+            if facts.client_email:
+                queue_email(session, practice_id=meeting.practice_id, key=f"meeting-ended:{meeting.id}",
+                            email=emails.ended(facts))
         for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == meeting_id)):
             link.used_at = link.used_at or now()
         audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
@@ -127,10 +138,7 @@ async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionRe
         raise MeetingActionRefused(f"Use at most {REASON_MAX} characters for the reason.")
     with unit_of_work() as session:
         meeting = _meeting(session, principal, meeting_id)
-        if meeting.status == MeetingStatus.IN_PROGRESS:
-            raise MeetingActionRefused("The meeting is in progress: end it instead.")
-        if meeting.status != MeetingStatus.SCHEDULED:
-            raise MeetingActionRefused(f"This meeting is already {meeting.status.replace('_', ' ')}.")
+        _check(meeting, principal, MeetingAction.CANCEL)
         meeting.status, meeting.cancel_reason, meeting.updated_at = MeetingStatus.CANCELLED, reason, now()
         has_zoom_work = meeting.zoom_meeting_id is not None or meeting.sync_attempts > 0
         meeting.sync_state = SyncState.PENDING_DELETE if has_zoom_work else SyncState.SYNCED
@@ -149,13 +157,13 @@ async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionRe
 
 
 def delete(principal: Principal, meeting_id: int) -> ActionResult:
-    """Remove a cancelled or ended meeting from the list (an audit entry remains)."""
+    """Remove a cancelled or ended meeting from the list (an audit entry remains). A cancelled
+    meeting whose Zoom meeting could not be deleted is removed too, with a warning to delete it
+    in Zoom."""
     with unit_of_work() as session:
         meeting = _meeting(session, principal, meeting_id)
-        if meeting.status not in (MeetingStatus.CANCELLED, MeetingStatus.ENDED):
-            raise MeetingActionRefused("Only cancelled or ended meetings can be deleted.")
-        if meeting.sync_state == SyncState.PENDING_DELETE:
-            raise MeetingActionRefused("The Zoom meeting is still being removed; try again in a moment.")
+        _check(meeting, principal, MeetingAction.DELETE)
+        left_at_zoom = meeting.status == MeetingStatus.CANCELLED and meeting.zoom_meeting_id is not None
         for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == meeting_id)):
             session.delete(link)
         audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
@@ -163,4 +171,42 @@ def delete(principal: Principal, meeting_id: int) -> ActionResult:
                      start_at=meeting.start_at.isoformat(), status=meeting.status)
         session.delete(meeting)
     _changed(meeting)
+    if left_at_zoom:
+        return ActionResult("Meeting deleted here. Its Zoom meeting could not be removed: delete it in Zoom.",
+                            warning=True)
     return ActionResult("Meeting deleted.")
+
+
+def _requeue(principal: Principal, meeting_id: int) -> Meeting:
+    with unit_of_work() as session:
+        meeting = _meeting(session, principal, meeting_id)
+        _check(meeting, principal, MeetingAction.RETRY)
+        if meeting.status == MeetingStatus.CANCELLED:
+            meeting.sync_state = SyncState.PENDING_DELETE
+        elif meeting.zoom_meeting_id is None:
+            meeting.sync_state = SyncState.PENDING_CREATE
+        else:  # brings Zoom's copy in line with ours, and proves the connection works again
+            meeting.sync_state = SyncState.PENDING_UPDATE
+        meeting.next_sync_at, meeting.sync_attempts, meeting.updated_at = now(), 0, now()
+        audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
+                     action="meeting.sync_retried", subject_type="meeting", subject_id=meeting_id)
+    return meeting
+
+
+def _sync_outcome(meeting_id: int) -> tuple[str, str]:
+    with unit_of_work() as session:
+        meeting = session.get(Meeting, meeting_id)
+        return (meeting.sync_state, meeting.last_sync_error) if meeting else (SyncState.SYNCED, "")
+
+
+async def retry(principal: Principal, meeting_id: int) -> ActionResult:
+    """Try Zoom again, now, for a meeting that needs attention (after the practitioner fixed
+    the cause, e.g. reconnected Zoom). Raises `NotAllowed`, `MeetingActionRefused`."""
+    meeting = await asyncio.to_thread(_requeue, principal, meeting_id)
+    _changed(meeting)
+    if await sync_meeting(meeting_id, force=True):
+        return ActionResult("Zoom is in step with this meeting again.")
+    state, error = await asyncio.to_thread(_sync_outcome, meeting_id)
+    if state == SyncState.NEEDS_ATTENTION:
+        return ActionResult(f"Zoom still needs attention: {error}.", warning=True)
+    return ActionResult("Zoom could not be reached yet; it will be retried automatically.", warning=True)

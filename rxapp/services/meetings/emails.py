@@ -107,3 +107,16 @@ def provider_started(facts: MeetingFacts) -> OutgoingEmail:
                   f"{html.escape(facts.practitioner_name)} has started your telehealth session.",
                   f"<a href=\"{html.escape(facts.portal_url)}\">Open your portal and press Join session</a>."])
     return OutgoingEmail(to=facts.client_email, subject="Your provider has started the session", text=text, html=page)
+
+
+def ended(facts: MeetingFacts) -> OutgoingEmail:
+    when = _when(facts)
+    text = (f"Hello {facts.client_name},\n\n{facts.practitioner_name} ended your telehealth session "
+            f"\"{facts.topic}\" of {when}. Its join link no longer works.\n\n"
+            f"Contact {facts.practice_name} if you need another session.\n")
+    e = html.escape
+    page = _wrap([f"Hello {e(facts.client_name)},",
+                  f"{e(facts.practitioner_name)} ended your telehealth session \u201c{e(facts.topic)}\u201d of "
+                  f"{e(when)}. Its join link no longer works.",
+                  f"Contact {e(facts.practice_name)} if you need another session."])
+    return OutgoingEmail(to=facts.client_email, subject="Telehealth session ended", text=text, html=page)

@@ -36,6 +36,20 @@ from rxapp.settings import get_settings
 
 TOPIC_MAX, DESCRIPTION_MAX = 200, 2000
 DURATIONS = (15, 30, 45, 50, 60, 75, 90, 120)
+YEARS_AHEAD = 2  # a later date is a typo (or 9999-12-31), not a booking
+
+
+def too_long(limit: int, length: int) -> str:
+    """The message for a text over its limit (the form shows it as the user types, too)."""
+    return f"Use at most {limit:,} characters ({length:,} now)."
+
+
+def latest_day(today: date) -> date:
+    """The last day a meeting may be scheduled on, YEARS_AHEAD years after `today`."""
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
 
 
 class MeetingInvalid(Exception):
@@ -119,6 +133,11 @@ def _start_utc(draft: MeetingDraft, errors: dict[str, str]) -> datetime | None:
     if "timezone" in errors:
         return None
     zone = ZoneInfo(draft.timezone)
+    # Before any arithmetic: a far date (9999-12-31) must be refused, not overflow.
+    last = latest_day(now().astimezone(zone).date())
+    if day > last:
+        errors["date"] = f"Choose a date within {YEARS_AHEAD} years, on or before {last:%d %b %Y}."
+        return None
     local = datetime.combine(day, clock, zone)
     start = local.astimezone(ZoneInfo("UTC"))
     if start.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
@@ -137,9 +156,10 @@ def validate(session: Session, principal: Principal, draft: MeetingDraft) -> tup
     if not topic:
         errors["topic"] = "Enter a topic."
     elif len(topic) > TOPIC_MAX:
-        errors["topic"] = f"Use at most {TOPIC_MAX} characters ({len(topic)} now)."
-    if len(draft.description) > DESCRIPTION_MAX:
-        errors["description"] = f"Use at most {DESCRIPTION_MAX} characters ({len(draft.description)} now)."
+        errors["topic"] = too_long(TOPIC_MAX, len(topic))
+    description = draft.description.strip()  # what is stored
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = too_long(DESCRIPTION_MAX, len(description))
     if not 1 <= draft.duration_minutes <= 1440:
         errors["duration"] = "Choose a length between 1 minute and 24 hours."
     start = _start_utc(draft, errors)

@@ -29,10 +29,11 @@ from rxapp.models import (
     ZoomConnection,
     ZoomConnectionStatus,
 )
-from rxapp.services import audit, auth, crypto, one_time
+from rxapp.services import audit, auth, crypto, one_time, profiles
 from rxapp.services.clock import now
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
+from rxapp.services.timezones import format_local
 from rxapp.services.zoom import oauth
 from rxapp.services.zoom.client import ZoomApi
 from rxapp.services.zoom.errors import ZoomError, ZoomNotAllowed, ZoomNotConnected
@@ -243,14 +244,16 @@ async def disconnect(principal: Principal, practitioner_id: int) -> DisconnectOu
         revoked = True
     except ZoomError:
         pass  # the grant may already be gone; we still forget it, and tell the user to check Zoom
+    viewer_timezone = await asyncio.to_thread(profiles.viewer_timezone, principal)
     flagged = await asyncio.to_thread(_forget_connection, principal.practice_id, practitioner_id, principal.user_id,
-                                      "zoom.disconnected", "Zoom was disconnected")
+                                      "zoom.disconnected", "Zoom was disconnected", timezone=viewer_timezone)
     return DisconnectOutcome(revoked_at_zoom=revoked, meetings_needing_attention=flagged)
 
 
 def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None, action: str, why: str,
-                       notice: str = "") -> list[str]:
-    """Delete the tokens and flag upcoming Zoom meetings, in one transaction. With `notice`,
+                       notice: str = "", timezone: str = "UTC") -> list[str]:
+    """Delete the tokens and flag upcoming Zoom meetings, in one transaction; returns the
+    flagged meetings described with their times in `timezone` (the viewer's). With `notice`,
     the practitioner is also told (Meeting tab banner and an email)."""
     with unit_of_work() as session:
         row = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
@@ -261,7 +264,7 @@ def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None
                 Meeting.practitioner_id == practitioner_id, Meeting.start_at > now(),
                 col(Meeting.status).in_([MeetingStatus.SCHEDULED]), col(Meeting.zoom_meeting_id).is_not(None))):
             meeting.sync_state, meeting.last_sync_error = SyncState.NEEDS_ATTENTION, why
-            flagged.append(f"{meeting.topic} ({meeting.start_at:%Y-%m-%d %H:%M} UTC)")
+            flagged.append(f"{meeting.topic} ({format_local(meeting.start_at, timezone)})")
         audit.record(session, practice_id=practice_id, actor_user_id=actor, action=action, subject_type="user",
                      subject_id=practitioner_id, meetings_needing_attention=len(flagged))
         profile, user = session.get(PractitionerProfile, practitioner_id), session.get(User, practitioner_id)

@@ -1,0 +1,17 @@
+"""Counts shown to people take the right form of the noun."""
+
+from __future__ import annotations
+
+import pytest
+
+from rxapp.services.phrases import count
+
+
+@pytest.mark.parametrize(("n", "expected"), [(0, "0 meetings"), (1, "1 meeting"), (2, "2 meetings"),
+                                             (1200, "1,200 meetings")])
+def test_one_meeting_many_meetings(n: int, expected: str) -> None:
+    assert count(n, "meeting") == expected
+
+
+def test_irregular_plurals_can_be_given() -> None:
+    assert count(3, "person", "people") == "3 people" and count(1, "person", "people") == "1 person"
