@@ -7,16 +7,22 @@ another user (or none), and any handler of a signed-out browser sends it to sign
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 import reflex as rx
 from reflex.event import Event
 
-from rxapp.services import auth
+from rxapp import live
+from rxapp.services import auth, changes
 from rxapp.state.auth import AuthState, BrowserOwnerCheck, NotSignedIn, on_backend_error
 from rxapp.state.clients import ClientsState
 from rxapp.state.dev_mail import DevMailState
+from rxapp.state.meetings import MeetingsState
 from rxapp.state.portal_trust import PortalTrustState
 from tests.integration.page_states import page_state, redirects, run
+from tests.integration.zoom_helpers import user_id
 
 HYDRATE = Event(name=f"{rx.State.get_full_name()}.hydrate_and_load")
 
@@ -85,3 +91,25 @@ def test_sign_out_forgets_every_page_and_starts_a_new_browser_session(demo) -> N
     # The browser drops its Reflex client token: the next page load starts a new session.
     assert [(e.handler.fn.__qualname__, e.args[0][1]._var_value) for e in events[:1]] == [
         ("_remove_session_storage", "token")]
+
+
+def test_a_live_push_to_a_signed_out_browser_is_dropped_quietly(demo, monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    meetings = page_state(MeetingsState, "/meetings", "dr.lee@demo.clinic")
+    auth.sign_out(meetings._session_token())
+    root = meetings._get_root_state()
+
+    class App:
+        @asynccontextmanager
+        async def modify_state(self, token: rx.BaseStateToken) -> AsyncIterator[rx.State]:
+            yield root
+
+    registry = live._MemoryRegistry()
+    run(registry.watch(f"practitioner:{user_id('dr.lee@demo.clinic')}", "tab-token"))
+    monkeypatch.setattr(live, "_registry", registry)
+    monkeypatch.setattr(live, "_app", App())
+
+    run(live._push(changes.MeetingChanged(meeting_id=1, practitioner_id=user_id("dr.lee@demo.clinic"),
+                                          client_id=1)))
+
+    assert "push to a browser failed" not in caplog.text
