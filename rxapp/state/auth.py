@@ -50,7 +50,7 @@ def _app_states(parent: type[rx.State] = rx.State) -> list[type[rx.State]]:
     for cls in sorted(parent.get_substates(), key=lambda c: c.get_full_name()):
         if cls.__module__.startswith("rxapp."):
             found.append(cls)
-        found.extend(c for c in _app_states(cls) if c not in found)
+        found.extend(_app_states(cls))
     return found
 
 
