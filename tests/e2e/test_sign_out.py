@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,18 +14,23 @@ from sqlmodel import select
 from rxapp.db import unit_of_work
 from rxapp.models import Client
 from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.notifications import OutgoingEmail, queue_email
 from tests.e2e.conftest import in_thread, sign_in
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import principal_of
 
 LEE_TOPIC = "Grief support, second session"
+MAIL_SUBJECT = "Notes from your intake with Dr. Lee"
 # What only Dr. Lee's pages show: her patients (not Alex), her meeting, the mail Sam was sent.
-LEE_ONLY = ("Sam Taylor", "sam@demo.client", "Jo Kim", "jo@demo.client", LEE_TOPIC)
+LEE_ONLY = ("Sam Taylor", "sam@demo.client", "Jo Kim", "jo@demo.client", LEE_TOPIC, MAIL_SUBJECT)
 
 
 def _lee_meeting_with_sam() -> None:
     with unit_of_work() as s:
         sam = s.exec(select(Client).where(Client.email == "sam@demo.client")).one()
+        # Mail the practice sent Sam, for Lee's caught-mail page (through the real outbox).
+        queue_email(s, practice_id=sam.practice_id, key=f"e2e-sign-out:{uuid.uuid4()}", email=OutgoingEmail(
+            to="sam@demo.client", subject=MAIL_SUBJECT, text="Hello Sam Taylor, here are your notes."))
     day = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=5)).date().isoformat()
     draft = MeetingDraft(topic=LEE_TOPIC, description="", date=day, hour="14:00", timezone="America/New_York",
                          client_id=sam.id)
@@ -39,7 +45,7 @@ def _fill_with_lee_pages(page: Page, stack: Stack) -> None:
     page.get_by_role("link", name="Clients").click()
     expect(page.get_by_role("rowheader", name="Sam Taylor")).to_be_visible()
     page.goto(f"{stack.url}/dev/mail")
-    expect(page.get_by_text("sam@demo.client").first).to_be_visible()
+    expect(page.get_by_text(MAIL_SUBJECT)).to_be_visible()
 
 
 def _record_frames(page: Page) -> list[str]:
@@ -72,7 +78,7 @@ def _assert_nothing_of_lee(frames: list[str]) -> None:
 @pytest.fixture(scope="module")
 def lee_meeting_with_sam(stack: Stack, zoom_ready: None) -> None:
     _lee_meeting_with_sam()
-    assert stack.mail_to("sam@demo.client", timeout=30), "the meeting email to Sam was not caught"
+    assert stack.mail_to("sam@demo.client", MAIL_SUBJECT, timeout=30), "the mail to Sam was not caught"
 
 
 def test_the_next_person_in_the_tab_receives_nothing_of_the_previous_one(browser: Browser, stack: Stack,
