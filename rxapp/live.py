@@ -21,6 +21,7 @@ import reflex as rx
 
 from rxapp.services import changes
 from rxapp.settings import get_settings
+from rxapp.state.auth import NotSignedIn
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ async def _push(change: changes.MeetingChanged) -> None:
             try:
                 async with _app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
                     await apply(await root.get_state(state_cls), change)
+            except NotSignedIn:
+                pass  # that browser signed out: its own next event takes it to sign-in
             except Exception:
                 log.exception("push to a browser failed")
 

@@ -20,6 +20,7 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     profile,
 )
 from rxapp.settings import get_settings, production_problems
+from rxapp.state.auth import BrowserOwnerCheck, on_backend_error
 
 redaction.install()  # before the app runs: no cookie, token or password in any log line
 
@@ -30,6 +31,8 @@ if _problems:
 app = rx.App(
     api_transformer=api.build(),
     theme=rx.theme(accent_color="indigo", radius="medium"),
+    backend_exception_handler=on_backend_error,
 )
+app.add_middleware(BrowserOwnerCheck())
 app.register_lifespan_task(jobs.scheduler_lifespan)
 app.register_lifespan_task(live.push_lifespan)

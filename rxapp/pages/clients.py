@@ -9,7 +9,7 @@ from rxapp.state.auth import AuthState
 from rxapp.state.clients import ClientsState
 
 
-def _row(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
+def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(row["name"]),
         rx.table.cell(row["email"]),
@@ -19,8 +19,8 @@ def _row(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
         rx.table.cell(rx.cond(row["has_portal"] == "True", "Yes", "No")),
         rx.table.cell(rx.button(row["invite_label"], size="1", variant="soft",
                                 aria_label=row["invite_label"] + " to " + row["name"],
-                                loading=ClientsState.inviting == index,
-                                on_click=ClientsState.send_invite(index))),
+                                loading=ClientsState.inviting.to_string() == row["id"],
+                                on_click=ClientsState.send_invite(row["id"].to(int)))),
     )
 
 

@@ -9,13 +9,13 @@ from rxapp.state.auth import AuthState
 from rxapp.state.portal_trust import PortalTrustState
 
 
-def _choice(name: rx.Var[str], index: rx.Var[int]) -> rx.Component:
-    switch_id = "trust-" + index.to_string()
+def _choice(row: rx.Var[dict[str, str]]) -> rx.Component:
+    switch_id = "trust-" + row["id"]
     return rx.card(
         rx.hstack(
-            rx.switch(id=switch_id, checked=PortalTrustState.trusted[index],
-                      on_change=lambda on: PortalTrustState.toggle_trust(index, on)),
-            rx.el.label(name, html_for=switch_id, style={"font_weight": "500"}),
+            rx.switch(id=switch_id, checked=row["trusted"] == "1",
+                      on_change=lambda on: PortalTrustState.toggle_trust(row["id"].to(int), on)),
+            rx.el.label(row["name"], html_for=switch_id, style={"font_weight": "500"}),
             align="center", spacing="3",
         ),
         width="100%",
@@ -33,8 +33,8 @@ def portal_trust_page() -> rx.Component:
             PortalTrustState.problem != "",
             rx.callout(PortalTrustState.problem, icon="triangle-alert", color_scheme="red", role="alert"),
             rx.cond(
-                PortalTrustState.names.length() > 0,
-                rx.vstack(rx.foreach(PortalTrustState.names, _choice), spacing="2", width="100%",
+                PortalTrustState.choices.length() > 0,
+                rx.vstack(rx.foreach(PortalTrustState.choices, _choice), spacing="2", width="100%",
                           max_width="32em"),
                 empty_state("No telehealth practitioners yet",
                             "Practitioners who offer telehealth sessions will be listed here.", icon="users"),

@@ -70,21 +70,23 @@ def _settings_form() -> rx.Component:
         spacing="4", align="start"), width="100%")
 
 
-def _practitioner(row: rx.Var[dict[str, str]], index: rx.Var[int]) -> rx.Component:
+def _practitioner(row: rx.Var[dict[str, str]]) -> rx.Component:
+    practitioner_id = row["id"].to(int)
     zoom_actions = rx.cond(
         row["zoom_status"] == "not_connected",
         confirm_button("Connect Zoom", "Connect Zoom for this practitioner?",
                        "You will sign in to Zoom with the practitioner's Zoom account and allow access. "
                        "Each practitioner must use their own Zoom account.", "Continue to Zoom",
-                       S.connect_for(index), size="1", variant="soft"),
+                       S.connect_for(practitioner_id), size="1", variant="soft"),
         confirm_button("Disconnect Zoom", "Disconnect this practitioner's Zoom?",
                        "The app's access is revoked at Zoom and the stored tokens are deleted.", "Disconnect",
-                       S.disconnect_for(index), color="red", size="1", variant="soft"),
+                       S.disconnect_for(practitioner_id), color="red", size="1", variant="soft"),
     )
     return rx.table.row(
         rx.table.row_header_cell(row["name"]),
         rx.table.cell(row["email"]),
-        rx.table.cell(rx.switch(checked=row["telehealth"] == "1", on_change=lambda v: S.set_telehealth(index, v),
+        rx.table.cell(rx.switch(checked=row["telehealth"] == "1",
+                                on_change=lambda v: S.set_telehealth(practitioner_id, v),
                                 aria_label=f"Telehealth for {row['name']}")),
         rx.table.cell(row["zoom"]),
         rx.table.cell(rx.cond(S.allow_zoom == "yes", zoom_actions,

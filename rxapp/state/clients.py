@@ -21,22 +21,19 @@ def _invite_label(has_account: bool, invited: bool) -> str:
 class ClientsState(AuthState):
     rows: list[dict[str, str]] = []
     search: str = ""
-    inviting: int = -1
-    # Client ids stay on the server; the page refers to rows by index.
-    _client_ids: list[int] = []
+    inviting: int = 0  # id of the client whose invite is being sent
 
     @rx.event
     async def load(self):
         try:
             principal = await self._require(Action.VIEW_CLIENTS)
         except NotAllowed:
-            self.rows, self._client_ids = [], []
+            self.rows = []
             return
         found = await asyncio.to_thread(clients.list_clients, principal, self.search)
         ids = [r.id for r in found]
         invited = await asyncio.to_thread(accounts.clients_with_open_invites, principal, ids)
-        self._client_ids = ids
-        self.rows = [{"name": r.name, "email": r.email, "phone": r.phone, "timezone": r.timezone,
+        self.rows = [{"id": str(r.id), "name": r.name, "email": r.email, "phone": r.phone, "timezone": r.timezone,
                       "trusted": r.trusted, "has_portal": str(r.has_portal),
                       "invite_label": _invite_label(r.has_portal, r.id in invited)}
                      for r in found]
@@ -47,27 +44,26 @@ class ClientsState(AuthState):
         await self.load()
 
     @rx.event
-    async def send_invite(self, index: int):
+    async def send_invite(self, client_id: int):
+        """The row's client id, sent by the browser: the service re-checks practice and role."""
         try:
             principal = await self._require(Action.SEND_PORTAL_INVITE)
         except NotAllowed:
             yield rx.toast.error("You are not allowed to send portal invites.")
             return
-        if not 0 <= index < len(self._client_ids):
-            yield rx.toast.error("That client is no longer listed. Search again.")
-            return
-        self.inviting = index
+        self.inviting = client_id
         yield
         try:
-            sent = await asyncio.to_thread(accounts.send_portal_invite, principal, self._client_ids[index])
+            sent = await asyncio.to_thread(accounts.send_portal_invite, principal, client_id)
         except accounts.InviteRefused as exc:
             yield rx.toast.error(str(exc))
             return
         finally:
-            self.inviting = -1
+            self.inviting = 0
+        label = _invite_label(sent.password_reset, not sent.password_reset)
+        self.rows = [{**row, "invite_label": label, "has_portal": str(sent.password_reset or row["has_portal"] == "True")}
+                     if row["id"] == str(client_id) else row for row in self.rows]
         if sent.password_reset:
-            self.rows[index]["has_portal"], self.rows[index]["invite_label"] = "True", _invite_label(True, False)
             yield rx.toast.success(f"Password reset link sent to {sent.client_name} at {sent.email}.")
             return
-        self.rows[index]["invite_label"] = _invite_label(False, True)
         yield rx.toast.success(f"Portal invite sent to {sent.client_name} at {sent.email}.")

@@ -12,16 +12,13 @@ from rxapp.state.auth import AuthState
 
 
 class PortalTrustState(AuthState):
-    names: list[str] = []
-    trusted: list[bool] = []
+    # One row per practitioner: id (sent back by the switch), name, trusted ("1" or "").
+    choices: list[dict[str, str]] = []
     problem: str = ""
-    # Practitioner ids stay on the server; the page refers to rows by index.
-    _practitioner_ids: list[int] = []
 
     def _show(self, choices: list[trust.PractitionerChoice]) -> None:
-        self._practitioner_ids = [c.practitioner_id for c in choices]
-        self.names = [c.name for c in choices]
-        self.trusted = [c.trusted for c in choices]
+        self.choices = [{"id": str(c.practitioner_id), "name": c.name, "trusted": "1" if c.trusted else ""}
+                        for c in choices]
 
     @rx.event
     async def load(self):
@@ -38,19 +35,20 @@ class PortalTrustState(AuthState):
         self._show(choices)
 
     @rx.event
-    async def toggle_trust(self, index: int, on: bool):
+    async def toggle_trust(self, practitioner_id: int, on: bool):
+        """The switch sends its practitioner's id; the service accepts only a telehealth
+        practitioner of the client's own practice."""
         try:
             principal = await self._require(Action.USE_PORTAL)
         except NotAllowed:
-            return rx.toast.error("Your session has ended. Sign in again to change your practitioners.")
-        if not 0 <= index < len(self._practitioner_ids):
-            return rx.toast.error("That practitioner is no longer listed. Reload the page.")
+            return rx.toast.error("Only clients choose their practitioners.")
         try:
-            choice = await asyncio.to_thread(trust.set_trusted, principal, self._practitioner_ids[index], bool(on))
+            choice = await asyncio.to_thread(trust.set_trusted, principal, practitioner_id, bool(on))
         except (trust.NoClientRecord, trust.PractitionerUnavailable) as exc:
             await self.load()
             return rx.toast.error(str(exc))
-        self.trusted[index] = choice.trusted
+        self.choices = [{**row, "trusted": "1" if choice.trusted else ""} if row["id"] == str(practitioner_id)
+                        else row for row in self.choices]
         if choice.trusted:
             return rx.toast.success(f"{choice.name} is now one of your practitioners.")
         return rx.toast.success(f"{choice.name} is no longer one of your practitioners.")

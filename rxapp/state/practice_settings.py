@@ -29,7 +29,6 @@ class PracticeSettingsState(AuthState):
     errors: dict[str, str] = {}
     saved_message: str = ""
     practitioners: list[dict[str, str]] = []
-    _practitioner_ids: list[int] = []
 
     @rx.event
     async def load(self):
@@ -48,8 +47,8 @@ class PracticeSettingsState(AuthState):
         self._show_practitioners(rows)
 
     def _show_practitioners(self, rows: list[svc.PractitionerRow]) -> None:
-        self._practitioner_ids = [r.user_id for r in rows]
-        self.practitioners = [{"name": r.name, "email": r.email, "telehealth": "1" if r.telehealth_enabled else "",
+        self.practitioners = [{"id": str(r.user_id), "name": r.name, "email": r.email,
+                               "telehealth": "1" if r.telehealth_enabled else "",
                                "zoom": STATUS_LABELS[r.zoom_status], "zoom_status": r.zoom_status} for r in rows]
 
     @rx.event
@@ -88,40 +87,52 @@ class PracticeSettingsState(AuthState):
         self.saved_message = f"Saved. Zoom integration is {zoom}."
         return rx.toast.success("Practice settings saved.")
 
-    async def _practitioner(self, index: int) -> int:
-        if not 0 <= index < len(self._practitioner_ids):
-            raise NotAllowed("unknown row")
-        return self._practitioner_ids[index]
-
     async def _reload_practitioners(self) -> None:
         principal = await self._require(Action.PRACTICE_SETTINGS)
         _, _, rows = await asyncio.to_thread(svc.get_settings_view, principal)
         self._show_practitioners(rows)
 
+    async def _not_here(self) -> rx.event.EventSpec:
+        await self._reload_practitioners()
+        return rx.toast.error("That practitioner is not in your practice's list any more. The list was reloaded.")
+
+    # Row actions take the practitioner's id the browser showed; the services re-check that it is
+    # a practitioner of the signed-in manager's practice, so a forged id changes nothing.
+
     @rx.event
-    async def set_telehealth(self, index: int, enabled: bool):
+    async def set_telehealth(self, practitioner_id: int, enabled: bool):
         principal = await self._require(Action.PRACTICE_SETTINGS)
-        name = await asyncio.to_thread(svc.set_telehealth, principal, await self._practitioner(index), enabled)
+        try:
+            name = await asyncio.to_thread(svc.set_telehealth, principal, practitioner_id, bool(enabled))
+        except NotAllowed:
+            return await self._not_here()
         await self._reload_practitioners()
         return rx.toast.success(f"Telehealth {'enabled' if enabled else 'disabled'} for {name}.")
 
     @rx.event
-    async def connect_for(self, index: int):
+    async def connect_for(self, practitioner_id: int):
         principal = await self._require(Action.MANAGE_PRACTITIONER_ZOOM)
-        return await start_zoom_connect(self, principal, await self._practitioner(index))
+        try:
+            view = await asyncio.to_thread(connections.connection_view, principal, practitioner_id)
+        except NotAllowed:
+            return await self._not_here()
+        if view.status == "connected":
+            await self._reload_practitioners()
+            return rx.toast.info(f"Zoom is already connected for {view.practitioner_name}.")
+        return await start_zoom_connect(self, principal, practitioner_id)
 
     @rx.event
-    async def disconnect_for(self, index: int):
+    async def disconnect_for(self, practitioner_id: int):
         principal = await self._require(Action.MANAGE_PRACTITIONER_ZOOM)
-        practitioner_id = await self._practitioner(index)
         try:
             result = await connections.disconnect(principal, practitioner_id)
+        except NotAllowed:
+            return await self._not_here()
         except ZoomNotConnected:
+            await self._reload_practitioners()
             return rx.toast.info("Zoom was not connected.")
         await self._reload_practitioners()
         attention = len(result.meetings_needing_attention)
         note = f" {count(attention, 'upcoming meeting')} {'needs' if attention == 1 else 'need'} attention." \
             if attention else ""
         return rx.toast.success(f"Zoom disconnected.{note}")
-
-

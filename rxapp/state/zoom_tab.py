@@ -12,7 +12,7 @@ from rxapp.services.timezones import all_timezones, format_local
 from rxapp.services.zoom import connections
 from rxapp.services.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.services.zoom.oauth import SCOPE_DESCRIPTIONS
-from rxapp.state.auth import AuthState
+from rxapp.state.auth import AuthState, sign_in_again
 from rxapp.state.zoom_connect import start_zoom_connect
 
 STATUS_LABELS = {"not_connected": "Not connected", "connected": "Connected", "needs_reconnect": "Needs reconnect"}
@@ -136,9 +136,9 @@ class ZoomReviewState(AuthState):
 
     @rx.event
     async def load(self):
-        principal = await self._principal()
+        principal = await self._loaded_principal()
         if principal is None:
-            return rx.redirect("/login", replace=True)
+            return sign_in_again(self._path())
         params = self.router.url.query_parameters
         self.granted, self.replaced, self.declined, self.error = [], [], False, ""
         self.back_to = "/profile" if principal.role == "practitioner" else "/settings"
