@@ -61,8 +61,9 @@ class ClientsState(AuthState):
         finally:
             self.inviting = 0
         label = _invite_label(sent.password_reset, not sent.password_reset)
-        self.rows = [{**row, "invite_label": label, "has_portal": str(sent.password_reset or row["has_portal"] == "True")}
-                     if row["id"] == str(client_id) else row for row in self.rows]
+        has_portal = str(sent.password_reset)
+        self.rows = [{**row, "invite_label": label, "has_portal": has_portal} if row["id"] == str(client_id) else row
+                     for row in self.rows]
         if sent.password_reset:
             yield rx.toast.success(f"Password reset link sent to {sent.client_name} at {sent.email}.")
             return
