@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from rxapp.models.types import AppointmentStatus, MeetingStatus, SyncState, UTCDateTime
-from rxapp.services.clock import now
+from rxapp.clock import now
 
 
 class Appointment(SQLModel, table=True):
