@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from rxapp.models.types import AppointmentStatus, MeetingStatus, SyncState, UTCDateTime
 from rxapp.clock import now
+from rxapp.models.types import AppointmentStatus, MeetingStatus, SyncState, UTCDateTime
 
 
 class Appointment(SQLModel, table=True):

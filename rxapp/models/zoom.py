@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
-from rxapp.models.types import UTCDateTime, ZoomConnectionStatus
 from rxapp.clock import now
+from rxapp.models.types import UTCDateTime, ZoomConnectionStatus
 
 
 class ZoomConnection(SQLModel, table=True):

@@ -14,11 +14,11 @@ from rxapp import live
 from rxapp.services import auth, meeting_list, profiles
 from rxapp.services.clock import now
 from rxapp.services.meetings import actions
-from rxapp.services.meetings.schedule import zoom_problem
+from rxapp.services.meetings.schedule import zoom_blocker
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.practice_settings import get_settings_view
 from rxapp.services.timezones import format_local
-from rxapp.services.zoom.errors import ZoomError, ZoomNotConnected
+from rxapp.services.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.state.auth import AuthState
 from rxapp.state.zoom_connect import start_zoom_connect
 
@@ -91,8 +91,8 @@ class MeetingsState(AuthState):
             asyncio.to_thread(meeting_list.list_meetings, principal, filters),
             asyncio.to_thread(meeting_list.patients_for_filter, principal, _int(self.practitioner)),
             asyncio.to_thread(self._page_context, principal))
-        self.timezone, self.zoom_problem, practitioners = extras
-        self.needs_reconnect = self.zoom_problem.startswith("Error refreshing access token")
+        self.timezone, problem, practitioners = extras
+        self.zoom_problem, self.needs_reconnect = str(problem or ""), isinstance(problem, ZoomNeedsReconnect)
         self.sees_practice = can(principal, Action.VIEW_PRACTICE_MEETINGS)
         self.total, self.pages, self.page = result.total, result.pages, result.page
         self.patient_options = [{"value": str(i), "label": n} for i, n in patients]
@@ -103,9 +103,9 @@ class MeetingsState(AuthState):
         self._launch(principal, result.rows, session_token)
 
     @staticmethod
-    def _page_context(principal: Principal) -> tuple[str, str, list[tuple[int, str]]]:
+    def _page_context(principal: Principal) -> tuple[str, ZoomNotConnected | None, list[tuple[int, str]]]:
         tz = profiles.viewer_timezone(principal)
-        problem = zoom_problem(principal) if can(principal, Action.HOST_MEETINGS) else ""
+        problem = zoom_blocker(principal) if can(principal, Action.HOST_MEETINGS) else None
         practitioners: list[tuple[int, str]] = []
         if can(principal, Action.PRACTICE_SETTINGS):
             practitioners = [(p.user_id, p.name) for p in get_settings_view(principal)[2]]

@@ -48,8 +48,8 @@ class _Work:
     id: int
     practitioner_id: int
     client_id: int
-    state: str
-    status: str
+    state: SyncState
+    status: MeetingStatus
     topic: str
     description: str
     start_at: datetime
@@ -94,8 +94,9 @@ def _claim(meeting_id: int, force: bool = False) -> _Work | None:
             return None
         m = session.get(Meeting, meeting_id)
         assert m is not None
-        return _Work(id=m.id or 0, practitioner_id=m.practitioner_id, client_id=m.client_id, state=m.sync_state,
-                     status=m.status, topic=m.topic, description=m.description, start_at=m.start_at,
+        return _Work(id=m.id or 0, practitioner_id=m.practitioner_id, client_id=m.client_id,
+                     state=SyncState(m.sync_state), status=MeetingStatus(m.status), topic=m.topic,
+                     description=m.description, start_at=m.start_at,
                      duration_minutes=m.duration_minutes, timezone=m.timezone, zoom_meeting_id=m.zoom_meeting_id,
                      attempts=m.sync_attempts)
 
@@ -158,9 +159,9 @@ def _explain(error: ZoomError | ZoomNotConnected) -> str:
     return error.message
 
 
-def _describe(state: str) -> str:
+def _describe(state: SyncState) -> str:
     return {SyncState.PENDING_CREATE: "Creating the Zoom meeting", SyncState.PENDING_UPDATE: "Updating Zoom",
-            SyncState.PENDING_DELETE: "Deleting the Zoom meeting"}.get(SyncState(state), "Zoom sync")
+            SyncState.PENDING_DELETE: "Deleting the Zoom meeting"}.get(state, "Zoom sync")
 
 
 def _known_zoom_ids(ids: list[int]) -> set[int]:

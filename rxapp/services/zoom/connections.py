@@ -13,8 +13,8 @@ import logging
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-import httpx
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
@@ -34,7 +34,7 @@ from rxapp.services.clock import now
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.zoom import oauth
-from rxapp.services.zoom.client import ZoomApi
+from rxapp.services.zoom.client import ZoomApi, http_client
 from rxapp.services.zoom.errors import ZoomError, ZoomNotAllowed, ZoomNotConnected
 from rxapp.services.zoom.tokens import call_zoom
 from rxapp.settings import get_settings
@@ -61,11 +61,19 @@ REFUSAL_MESSAGES = {
 }
 
 
+class ConnectionState(StrEnum):
+    """What the Meeting tab says about a practitioner's Zoom (a stored connection's status, or none)."""
+
+    NOT_CONNECTED = "not_connected"
+    CONNECTED = ZoomConnectionStatus.CONNECTED.value
+    NEEDS_RECONNECT = ZoomConnectionStatus.NEEDS_RECONNECT.value
+
+
 @dataclass(frozen=True)
 class ConnectionView:
     practitioner_id: int
     practitioner_name: str
-    status: str  # "not_connected" | "connected" | "needs_reconnect"
+    status: ConnectionState
     connected_at: datetime | None = None
     scopes: tuple[str, ...] = ()
     last_error: str = ""
@@ -109,8 +117,8 @@ def connection_view(principal: Principal, practitioner_id: int) -> ConnectionVie
                 "allow_zoom": bool(practice and practice.allow_zoom),
                 "telehealth_enabled": profile.telehealth_enabled}
         if row is None:
-            return ConnectionView(status="not_connected", **base)
-        return ConnectionView(status=row.status, connected_at=row.connected_at,
+            return ConnectionView(status=ConnectionState.NOT_CONNECTED, **base)
+        return ConnectionView(status=ConnectionState(row.status), connected_at=row.connected_at,
                               scopes=tuple(row.scopes.split()), last_error=row.last_error, **base)
 
 
@@ -132,8 +140,9 @@ def begin_connect(principal: Principal, practitioner_id: int, session_token: str
     return oauth.authorization_url(state, verifier)
 
 
-def _consume_attempt(state: str, session_token: str) -> tuple[int, str, Principal]:
-    """Mark the attempt used (before anything else, so a replay fails) and return it."""
+def _consume_attempt(state: str, session_token: str) -> tuple[int, str, Principal, User]:
+    """Mark the attempt used (before anything else, so a replay fails) and return it with the
+    principal who started it and the practitioner it is for."""
     principal = auth.principal_for_token(session_token)
     if principal is None:
         raise ConnectRefused("signed_out")
@@ -145,24 +154,24 @@ def _consume_attempt(state: str, session_token: str) -> tuple[int, str, Principa
                 or attempt.initiated_by_user_id != principal.user_id):
             raise ConnectRefused("invalid_state")
         attempt.used_at = now()
-        return attempt.id or 0, crypto.decrypt(attempt.code_verifier_encrypted), principal
+        attempt_id, verifier = attempt.id or 0, attempt.code_verifier_encrypted
+        practitioner_id = attempt.practitioner_id
+    with unit_of_work() as session:  # after the commit above: a refusal here still spends the attempt
+        user, _ = _target(session, principal, practitioner_id)
+    return attempt_id, crypto.decrypt(verifier), principal, user
 
 
 async def complete_connect(state: str, code: str, error: str, session_token: str) -> int:
     """Finish the OAuth flow from the callback; returns the attempt id whose outcome the review
     page shows. Raises `ConnectRefused` (nothing stored) with a message for the user."""
-    attempt_id, verifier, principal = await asyncio.to_thread(_consume_attempt, state, session_token)
-    with unit_of_work() as session:
-        attempt = session.get(OAuthAttempt, attempt_id)
-        assert attempt is not None
-        user, _ = _target(session, principal, attempt.practitioner_id)
+    attempt_id, verifier, principal, user = await asyncio.to_thread(_consume_attempt, state, session_token)
     if error or not code:
         outcome = ConnectOutcome(practitioner_id=user.id or 0, practitioner_name=user.full_name, declined=True)
         await asyncio.to_thread(_save_outcome, attempt_id, outcome)
         return attempt_id
     try:
         tokens = await oauth.exchange_code(code, verifier)
-        async with httpx.AsyncClient(timeout=get_settings().zoom_http_timeout_seconds) as http:
+        async with await http_client() as http:
             api_base = f"{tokens.api_url.rstrip('/')}/v2" if tokens.api_url else get_settings().zoom_api_base_url
             me = await ZoomApi(http, api_base, tokens.access_token).get_me()
     except ZoomError as exc:
@@ -232,12 +241,7 @@ class DisconnectOutcome:
 
 async def disconnect(principal: Principal, practitioner_id: int) -> DisconnectOutcome:
     """Revoke at Zoom (best effort), delete the stored tokens, flag upcoming Zoom meetings."""
-    with unit_of_work() as session:
-        _target(session, principal, practitioner_id)
-        row = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
-        if row is None:
-            raise ZoomNotConnected("Zoom is not connected")
-        token = crypto.decrypt(row.access_token_encrypted)
+    token = await asyncio.to_thread(_stored_access_token, principal, practitioner_id)
     revoked = False
     try:
         await oauth.revoke(token)
@@ -247,6 +251,15 @@ async def disconnect(principal: Principal, practitioner_id: int) -> DisconnectOu
     flagged = await asyncio.to_thread(_forget_connection, principal.practice_id, practitioner_id, principal.user_id,
                                       "zoom.disconnected", "Zoom was disconnected")
     return DisconnectOutcome(revoked_at_zoom=revoked, meetings_needing_attention=flagged)
+
+
+def _stored_access_token(principal: Principal, practitioner_id: int) -> str:
+    with unit_of_work() as session:
+        _target(session, principal, practitioner_id)
+        row = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
+        if row is None:
+            raise ZoomNotConnected("Zoom is not connected")
+        return crypto.decrypt(row.access_token_encrypted)
 
 
 def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None, action: str, why: str,
@@ -277,10 +290,14 @@ def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None
 
 async def check(principal: Principal, practitioner_id: int) -> str:
     """Re-check the connection now (refreshing if due); returns a message for a toast."""
-    with unit_of_work() as session:
-        _target(session, principal, practitioner_id)
+    await asyncio.to_thread(_check_target, principal, practitioner_id)
     me = await call_zoom(practitioner_id, lambda api: api.get_me())
     return f"Zoom connection works (Zoom user {me.id})."
+
+
+def _check_target(principal: Principal, practitioner_id: int) -> None:
+    with unit_of_work() as session:
+        _target(session, principal, practitioner_id)
 
 
 def handle_app_deauthorized(zoom_user_id: str, zoom_account_id: str, at: datetime) -> int:
