@@ -69,7 +69,10 @@ def _startable(principal: Principal, meeting_id: int) -> tuple[int, int]:
             raise MeetingActionRefused(f"This meeting is {meeting.status.replace('_', ' ')}.")
         if meeting.zoom_meeting_id is None:
             raise MeetingActionRefused("The Zoom meeting is not created yet (pending sync). Try again shortly.")
-        return meeting.zoom_meeting_id, meeting.practitioner_id
+        holder = meeting.zoom_holder_practitioner_id or meeting.practitioner_id
+        if holder != meeting.practitioner_id:  # its start link would sign in as the previous practitioner
+            raise MeetingActionRefused("The meeting is moving to your Zoom account (pending sync). Try again shortly.")
+        return meeting.zoom_meeting_id, holder
 
 
 def _mark_started(meeting_id: int, actor: int) -> None:
@@ -96,11 +99,11 @@ def notify_client_started(session: Session, meeting: Meeting) -> None:
 
 async def end(principal: Principal, meeting_id: int) -> ActionResult:
     """Mark the meeting ended, and end it at Zoom when it is running there."""
-    zoom_id, practitioner_id, running = await asyncio.to_thread(_endable, principal, meeting_id)
+    zoom_id, holder_id, running = await asyncio.to_thread(_endable, principal, meeting_id)
     warning = ""
     if zoom_id is not None and running:
         try:
-            await call_zoom(practitioner_id, lambda api: api.end_meeting(zoom_id))
+            await call_zoom(holder_id, lambda api: api.end_meeting(zoom_id))
         except ZoomMeetingNotFound:
             warning = ""
         except (ZoomError, ZoomNotConnected) as exc:
@@ -116,7 +119,8 @@ def _endable(principal: Principal, meeting_id: int) -> tuple[int | None, int, bo
         meeting = _meeting(session, principal, meeting_id)
         if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS):
             raise MeetingActionRefused(f"This meeting is already {meeting.status.replace('_', ' ')}.")
-        return meeting.zoom_meeting_id, meeting.practitioner_id, meeting.status == MeetingStatus.IN_PROGRESS
+        holder = meeting.zoom_holder_practitioner_id or meeting.practitioner_id
+        return meeting.zoom_meeting_id, holder, meeting.status == MeetingStatus.IN_PROGRESS
 
 
 def _mark_ended(principal: Principal, meeting_id: int) -> Meeting:

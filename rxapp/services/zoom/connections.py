@@ -31,6 +31,7 @@ from rxapp.models import (
 )
 from rxapp.services import audit, auth, crypto
 from rxapp.services.clock import now
+from rxapp.services.meetings import sync
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.zoom import oauth
@@ -87,8 +88,9 @@ class ConnectOutcome:
     practitioner_id: int
     practitioner_name: str
     scopes: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)  # practitioners whose connection this one replaced
     declined: bool = False
+    refused: str = ""  # why the Zoom account was not connected (held by another practitioner)
+    requeued: int = 0  # meetings needing attention handed back to the retry job
 
 
 def session_fingerprint(session_token: str) -> str:
@@ -186,6 +188,10 @@ def _store_connection(principal: Principal, practitioner_id: int, tokens: oauth.
                       zoom_account_id: str) -> ConnectOutcome:
     with unit_of_work() as session:
         user, profile = _target(session, principal, practitioner_id)
+        holder = session.exec(select(ZoomConnection).where(
+            ZoomConnection.zoom_user_id == zoom_user_id, ZoomConnection.practitioner_id != practitioner_id)).first()
+        if holder is not None:
+            return _refuse_held_account(session, principal, user, holder, tokens)
         row = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
         if row is None:
             row = ZoomConnection(practice_id=user.practice_id, practitioner_id=practitioner_id,
@@ -193,27 +199,47 @@ def _store_connection(principal: Principal, practitioner_id: int, tokens: oauth.
                                  access_expires_at=tokens.expires_at, zoom_user_id=zoom_user_id,
                                  zoom_account_id=zoom_account_id)
             session.add(row)
-        row.access_token_encrypted = crypto.encrypt(tokens.access_token)
-        row.refresh_token_encrypted = crypto.encrypt(tokens.refresh_token)
-        row.access_expires_at, row.scopes, row.api_url = tokens.expires_at, tokens.scope, tokens.api_url
+        _keep_tokens(row, tokens)
         row.zoom_user_id, row.zoom_account_id = zoom_user_id, zoom_account_id
-        row.status, row.last_error, row.refresh_claimed_until = ZoomConnectionStatus.CONNECTED, "", None
-        row.connected_at, row.version = now(), row.version + 1
+        row.connected_at = now()
         profile.zoom_notice = ""
-        # Zoom keeps only the newest authorization of a Zoom user: any other connection to the
-        # same Zoom user is dead from now on. Say so rather than let it fail later.
-        replaced = []
-        for other in session.exec(select(ZoomConnection).where(
-                ZoomConnection.zoom_user_id == zoom_user_id, ZoomConnection.practitioner_id != practitioner_id)):
-            other_user = session.get(User, other.practitioner_id)
-            other.status, other.version = ZoomConnectionStatus.NEEDS_RECONNECT, other.version + 1
-            other.last_error = (f"This Zoom account was connected for {user.full_name}; Zoom keeps only the newest "
-                                "connection of a Zoom account. Connect your own Zoom account.")
-            replaced.append(other_user.full_name if other_user else "another practitioner")
+        # Meetings that went to "needs attention" while Zoom was unreachable are no dead end.
+        requeued = sync.requeue_after_reconnect(session, practitioner_id, zoom_user_id)
         audit.record(session, practice_id=user.practice_id, actor_user_id=principal.user_id, action="zoom.connected",
-                     subject_type="user", subject_id=practitioner_id, scopes=tokens.scope, replaced=replaced)
+                     subject_type="user", subject_id=practitioner_id, scopes=tokens.scope, requeued=requeued)
         return ConnectOutcome(practitioner_id=practitioner_id, practitioner_name=user.full_name,
-                              scopes=tokens.scope.split(), replaced=replaced)
+                              scopes=tokens.scope.split(), requeued=requeued)
+
+
+def _keep_tokens(row: ZoomConnection, tokens: oauth.TokenSet) -> None:
+    row.access_token_encrypted = crypto.encrypt(tokens.access_token)
+    row.refresh_token_encrypted = crypto.encrypt(tokens.refresh_token)
+    row.access_expires_at, row.scopes, row.api_url = tokens.expires_at, tokens.scope, tokens.api_url
+    row.status, row.last_error, row.refresh_claimed_until = ZoomConnectionStatus.CONNECTED, "", None
+    row.version += 1
+
+
+def _refuse_held_account(session: Session, principal: Principal, user: User, holder: ZoomConnection,
+                         tokens: oauth.TokenSet) -> ConnectOutcome:
+    """One Zoom account, one practitioner: the account stays with the practitioner who holds it.
+
+    Zoom keeps only the newest authorization of a Zoom user, so the code exchange just made the
+    holder's tokens useless; a working holder gets the fresh ones (the same Zoom user and app),
+    so their meetings carry on. The refusal names the holder within the practice only."""
+    holder_user = session.get(User, holder.practitioner_id)
+    if holder.practice_id == user.practice_id and holder_user is not None:
+        refusal = (f"This Zoom account is already connected for {holder_user.full_name}. Each practitioner "
+                   f"connects their own Zoom account; to move this one to {user.full_name}, disconnect it from "
+                   f"{holder_user.full_name} first. Nothing was changed.")
+    else:
+        refusal = ("This Zoom account is already connected for a practitioner of another practice. Each "
+                   "practitioner connects their own Zoom account. Nothing was changed.")
+    if holder.status == ZoomConnectionStatus.CONNECTED:
+        _keep_tokens(holder, tokens)
+    audit.record(session, practice_id=user.practice_id, actor_user_id=principal.user_id,
+                 action="zoom.connect_refused", subject_type="user", subject_id=user.id or 0,
+                 reason="zoom_account_held", holder_user_id=holder.practitioner_id)
+    return ConnectOutcome(practitioner_id=user.id or 0, practitioner_name=user.full_name, refused=refusal)
 
 
 def _save_outcome(attempt_id: int, outcome: ConnectOutcome) -> None:
@@ -230,7 +256,8 @@ def review(principal: Principal, attempt_id: int) -> ConnectOutcome | None:
         if (attempt is None or attempt.initiated_by_user_id != principal.user_id or not attempt.outcome
                 or attempt.created_at < now() - timedelta(hours=1)):
             return None
-        return ConnectOutcome(**json.loads(attempt.outcome))
+        stored = json.loads(attempt.outcome)
+        return ConnectOutcome(**{k: v for k, v in stored.items() if k in ConnectOutcome.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -272,7 +299,7 @@ def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None
             session.delete(row)
         flagged = []
         for meeting in session.exec(select(Meeting).where(
-                Meeting.practitioner_id == practitioner_id, Meeting.start_at > now(),
+                Meeting.zoom_holder_practitioner_id == practitioner_id, Meeting.start_at > now(),
                 col(Meeting.status).in_([MeetingStatus.SCHEDULED]), col(Meeting.zoom_meeting_id).is_not(None))):
             meeting.sync_state, meeting.last_sync_error = SyncState.NEEDS_ATTENTION, why
             flagged.append(f"{meeting.topic} ({meeting.start_at:%Y-%m-%d %H:%M} UTC)")
