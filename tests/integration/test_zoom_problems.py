@@ -36,3 +36,12 @@ def test_not_connected_and_not_allowed_are_not_needs_reconnect(zoom: ZoomSandbox
     view = connections.connection_view(lee.principal, lee.principal.user_id)
     assert view.status is ConnectionState.NOT_CONNECTED
     assert zoom_blocker(sign_in("owner@demo.clinic").principal) is None  # not a practitioner
+
+
+def test_the_meetings_page_gets_the_typed_blocker(zoom: ZoomSandbox, lee: SignedIn) -> None:
+    from rxapp.state.meetings import MeetingsState
+
+    with unit_of_work() as s:
+        s.exec(select(ZoomConnection)).one().status = ZoomConnectionStatus.NEEDS_RECONNECT
+    _, problem, _ = MeetingsState._page_context(lee.principal)
+    assert isinstance(problem, ZoomNeedsReconnect)
