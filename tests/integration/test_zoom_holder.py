@@ -60,6 +60,10 @@ def _at_zoom(zoom: ZoomSandbox, topic: str) -> list[dict]:
     return [m for m in control(zoom.url, "GET", "/meetings")["meetings"] if m["topic"] == topic and not m["deleted"]]
 
 
+def _calls(zoom: ZoomSandbox, operation: str) -> int:
+    return control(zoom.url, "GET", "/stats")["calls"].get(operation, 0)
+
+
 def _lee_works(lee: SignedIn) -> bool:
     me = asyncio.run(tokens.call_zoom(lee.principal.user_id, lambda api: api.get_me()))
     return bool(me.id)
@@ -117,8 +121,10 @@ def test_reconnecting_zoom_requeues_every_meeting_needing_attention(zoom: ZoomSa
     assert connections.review(lee.principal, attempt).requeued == 4
     assert {_row(m).sync_state for m in synced} == {"pending_update"}
     assert _row(never_created).sync_state == "pending_create"
+    patches = _calls(zoom, "meetings.update")
     assert asyncio.run(sync.sync_due()) == 4
     assert {_row(m).sync_state for m in stuck} == {"synced"} and meetings_needing_attention(owner) == []
+    assert _calls(zoom, "meetings.update") == patches  # Zoom was still right: no PATCH spent of the 100 a day
     for n in range(3):
         assert len(_at_zoom(zoom, f"Weekly {n}")) == 1  # updated in place, never created twice
     assert len(_at_zoom(zoom, "Made while disconnected")) == 1

@@ -233,6 +233,16 @@ async def _delete(api: ZoomApi, work: _Work) -> None:
         await api.delete_meeting(zoom_id)
 
 
+async def _update(api: ZoomApi, zoom_id: int, changed: dict[str, Any]) -> None:
+    """PATCH only when Zoom differs: each PATCH counts against Zoom's 100 creates/updates per user
+    per day, and a meeting requeued after a reconnect is usually still right at Zoom."""
+    current = await api.get_meeting(zoom_id)
+    at_zoom = {"topic": current.topic, "start_time": current.start_time, "duration": current.duration,
+               "timezone": current.timezone, "agenda": current.agenda}
+    if any(at_zoom.get(key) != value for key, value in changed.items()):
+        await api.update_meeting(zoom_id, changed)
+
+
 async def sync_meeting(meeting_id: int, *, force: bool = False) -> bool:
     """One attempt to bring Zoom in line with the row; True when the row is now in step.
     Errors never escape: they are recorded on the row with the next retry time."""
@@ -258,7 +268,7 @@ async def sync_meeting(meeting_id: int, *, force: bool = False) -> bool:
             zoom_id = work.zoom_meeting_id
             changed = {k: v for k, v in meeting_payload(work, None).items()
                        if k in ("topic", "start_time", "duration", "timezone", "agenda")}
-            await call_zoom(work.holder, lambda api: api.update_meeting(zoom_id, changed))
+            await call_zoom(work.holder, lambda api: _update(api, zoom_id, changed))
             await asyncio.to_thread(_finish, work)
         ok = True
     except (ZoomError, ZoomNotConnected) as error:

@@ -75,6 +75,7 @@ class ZoomMeeting:
     start_url: str
     password: str
     status: str
+    agenda: str = ""
 
 
 def _meeting(body: dict[str, Any]) -> ZoomMeeting:
@@ -82,7 +83,8 @@ def _meeting(body: dict[str, Any]) -> ZoomMeeting:
                        topic=str(body.get("topic", "")), start_time=str(body.get("start_time", "")),
                        duration=int(body.get("duration") or 0), timezone=str(body.get("timezone", "")),
                        join_url=str(body.get("join_url", "")), start_url=str(body.get("start_url", "")),
-                       password=str(body.get("password", "")), status=str(body.get("status", "")))
+                       password=str(body.get("password", "")), status=str(body.get("status", "")),
+                       agenda=str(body.get("agenda", "")))
 
 
 def raise_for_zoom_error(response: httpx.Response) -> None:
