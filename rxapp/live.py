@@ -67,8 +67,10 @@ class _RedisRegistry:
 _registry: _MemoryRegistry | _RedisRegistry | None = None
 _loop: asyncio.AbstractEventLoop | None = None
 _app: Any = None
-# topic prefix -> (state class, coroutine that applies the change to that state)
-_handlers: dict[str, tuple[type[rx.State], Callable[[Any, changes.MeetingChanged], Awaitable[None]]]] = {}
+Apply = Callable[[Any, changes.MeetingChanged], Awaitable[None]]
+# topic prefix -> every page state listening to it (state class -> how it applies a change), so the
+# calendar, the meeting list and the waiting room can all react to one change
+_handlers: dict[str, dict[type[rx.State], Apply]] = {}
 _tasks: set[Any] = set()
 
 
@@ -86,10 +88,12 @@ async def watch(topic: str, client_token: str) -> None:
         await registry().watch(topic, client_token)
 
 
-def on_change(prefix: str, state_cls: type[rx.State],
-              apply: Callable[[Any, changes.MeetingChanged], Awaitable[None]]) -> None:
-    """Register how a page applies a change to its state (`apply(state, change)`)."""
-    _handlers[prefix] = (state_cls, apply)
+def on_change(prefix: str, state_cls: type[rx.State], apply: Apply) -> None:
+    """Register how a page applies a change of a `prefix` topic to its state (`apply(state, change)`).
+
+    Several states may listen to one prefix; each is pushed to the browsers watching the topic.
+    Registering the same state class again replaces its listener (modules may be imported twice)."""
+    _handlers.setdefault(prefix, {})[state_cls] = apply
 
 
 def _topics(change: changes.MeetingChanged) -> dict[str, str]:
@@ -101,17 +105,18 @@ async def _push(change: changes.MeetingChanged) -> None:
     if _app is None:
         return
     for prefix, topic in _topics(change).items():
-        if prefix not in _handlers:
+        listeners = list(_handlers.get(prefix, {}).items())
+        if not listeners:
             continue
-        state_cls, apply = _handlers[prefix]
         for token in await registry().watchers(topic):
-            try:
-                async with _app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
-                    await apply(await root.get_state(state_cls), change)
-            except NotSignedIn:
-                pass  # that browser signed out: its own next event takes it to sign-in
-            except Exception:
-                log.exception("push to a browser failed")
+            for state_cls, apply in listeners:
+                try:
+                    async with _app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
+                        await apply(await root.get_state(state_cls), change)
+                except NotSignedIn:
+                    pass  # that browser signed out: its own next event takes it to sign-in
+                except Exception:  # one failing page never stops the others
+                    log.exception("push to a browser failed")
 
 
 def _announce(change: changes.MeetingChanged) -> None:

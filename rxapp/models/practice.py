@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from rxapp.clock import now
 from rxapp.models.types import Role, UTCDateTime
-from rxapp.services.clock import now
 
 
 class Practice(SQLModel, table=True):

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
+from rxapp.clock import now
 from rxapp.models.types import Channel, NotificationStatus, UTCDateTime
-from rxapp.services.clock import now
 
 
 class LoginSession(SQLModel, table=True):

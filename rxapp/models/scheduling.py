@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
+from rxapp.clock import now
 from rxapp.models.types import AppointmentStatus, MeetingStatus, SyncState, UTCDateTime
-from rxapp.services.clock import now
 
 
 class Appointment(SQLModel, table=True):
@@ -97,6 +97,11 @@ class Meeting(SQLModel, table=True):
     zoom_waiting_room_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     zoom_meeting_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     zoom_host_user_id: str | None = Field(default=None, max_length=64)
+    # The practitioner whose Zoom account holds `zoom_meeting_id`. Sync updates and deletes the
+    # Zoom meeting through that practitioner's connection, even after a re-assignment to someone else.
+    zoom_holder_practitioner_id: int | None = Field(default=None, foreign_key="user.id")
+    # Who last asked for a new time or practitioner (an owner or manager may act for the practitioner).
+    changed_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     join_url_encrypted: str | None = Field(default=None, sa_column=Column(Text))
     passcode_encrypted: str | None = Field(default=None, sa_column=Column(Text))
     sync_state: SyncState = Field(default=SyncState.PENDING_CREATE, sa_type=String(20))

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
+from rxapp.clock import now
 from rxapp.models.types import UTCDateTime, ZoomConnectionStatus
-from rxapp.services.clock import now
 
 
 class ZoomConnection(SQLModel, table=True):

@@ -117,11 +117,6 @@ def zoom_review_page() -> rx.Component:
                 rx.text("Nothing else about your Zoom account is stored: only its user and account ids, and the "
                         "encrypted access tokens.", color_scheme="gray"),
                 align="start")),
-            rx.cond(R.replaced.length() > 0, rx.callout(
-                rx.text("This Zoom account was also connected for ", rx.text.strong(R.replaced.join(", ")),
-                        ". Zoom keeps only the newest connection of a Zoom account, so theirs stopped working; "
-                        "each practitioner should connect their own Zoom account."),
-                icon="triangle-alert", color_scheme="amber", role="alert", id="zoom-replaced")),
             rx.link(rx.button("Done"), href=R.back_to),
             spacing="3", align="start"), max_width="44em"),
     )

@@ -1,31 +1,6 @@
-"""The one clock of the app: aware UTC datetimes, replaceable in tests."""
+"""The app's clock, re-exported for the services (it lives in `rxapp.clock` so that the models,
+which need it for defaults, do not import the service layer)."""
 
-from __future__ import annotations
+from rxapp.clock import as_utc, now, set_clock
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
-
-def _wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-_now: Callable[[], datetime] = _wall_clock
-
-
-def now() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return _now()
-
-
-def set_clock(fn: Callable[[], datetime] | None) -> None:
-    """Replace the clock (tests); `None` restores the wall clock."""
-    global _now
-    _now = fn or _wall_clock
-
-
-def as_utc(value: datetime) -> datetime:
-    """Normalise a datetime to aware UTC; naive values are taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+__all__ = ["as_utc", "now", "set_clock"]

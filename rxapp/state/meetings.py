@@ -13,12 +13,12 @@ from rxapp import live
 from rxapp.services import auth, meeting_list, profiles
 from rxapp.services.meetings import actions, decisions
 from rxapp.services.meetings.decisions import MeetingDecisions
-from rxapp.services.meetings.schedule import zoom_problem
+from rxapp.services.meetings.schedule import zoom_blocker
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.phrases import count
 from rxapp.services.practice_settings import get_settings_view
 from rxapp.services.timezones import format_local
-from rxapp.services.zoom.errors import ZoomError, ZoomNotConnected
+from rxapp.services.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.state.auth import AuthState
 from rxapp.state.zoom_connect import start_zoom_connect
 
@@ -107,8 +107,8 @@ class MeetingsState(AuthState):
             asyncio.to_thread(meeting_list.patients_for_filter, principal, _int(self.practitioner)),
             asyncio.to_thread(self._page_context, principal))
         verdicts = await asyncio.to_thread(decisions.decisions_for, principal, [r.id for r in result.rows])
-        self.timezone, self.zoom_problem, practitioners, self.can_schedule = extras
-        self.needs_reconnect = self.zoom_problem.startswith("Error refreshing access token")
+        self.timezone, problem, practitioners, self.can_schedule = extras
+        self.zoom_problem, self.needs_reconnect = str(problem or ""), isinstance(problem, ZoomNeedsReconnect)
         self.sees_practice = can(principal, Action.VIEW_PRACTICE_MEETINGS)
         self.total, self.pages, self.page = result.total, result.pages, result.page
         self.patient_options = [{"value": str(i), "label": n} for i, n in patients]
@@ -120,9 +120,9 @@ class MeetingsState(AuthState):
         self._launch(shown, session_token)
 
     @staticmethod
-    def _page_context(principal: Principal) -> tuple[str, str, list[tuple[int, str]], bool]:
+    def _page_context(principal: Principal) -> tuple[str, ZoomNotConnected | None, list[tuple[int, str]], bool]:
         tz = profiles.viewer_timezone(principal)
-        problem = zoom_problem(principal) if can(principal, Action.HOST_MEETINGS) else ""
+        problem = zoom_blocker(principal) if can(principal, Action.HOST_MEETINGS) else None
         practitioners: list[tuple[int, str]] = []
         if can(principal, Action.PRACTICE_SETTINGS):
             practitioners = [(p.user_id, p.name) for p in get_settings_view(principal)[2]]

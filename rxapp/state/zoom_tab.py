@@ -129,7 +129,6 @@ class ZoomReviewState(AuthState):
 
     title: str = ""
     granted: list[str] = []
-    replaced: list[str] = []
     error: str = ""
     declined: bool = False
     back_to: str = "/profile"
@@ -140,7 +139,7 @@ class ZoomReviewState(AuthState):
         if principal is None:
             return sign_in_again(self._path())
         params = self.router.url.query_parameters
-        self.granted, self.replaced, self.declined, self.error = [], [], False, ""
+        self.granted, self.declined, self.error = [], False, ""
         self.back_to = "/profile" if principal.role == "practitioner" else "/settings"
         if params.get("error"):
             self.title = "Zoom was not connected"
@@ -159,7 +158,9 @@ class ZoomReviewState(AuthState):
             self.title, self.declined = "Zoom was not connected", True
             self.error = "Access was declined at Zoom, so nothing was connected. You can try again at any time."
             return None
+        if outcome.refused:  # the Zoom account is held by another practitioner
+            self.title, self.error = "Zoom was not connected", outcome.refused
+            return None
         self.title = f"Zoom connected for {outcome.practitioner_name}"
         self.granted = [SCOPE_DESCRIPTIONS.get(s, s) for s in outcome.scopes]
-        self.replaced = outcome.replaced
         return None

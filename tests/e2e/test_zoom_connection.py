@@ -17,7 +17,7 @@ from rxapp.models import ZoomConnection
 from rxapp.services import crypto
 from rxapp.services.zoom import connections
 from tests.conftest import reset_app_caches
-from tests.e2e.conftest import in_thread, sign_in
+from tests.e2e.conftest import allow_zoom_and_connect_lee, in_thread, sign_in
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import sign_in as service_sign_in
 
@@ -142,3 +142,18 @@ def test_practitioners_see_why_they_cannot_connect_while_zoom_is_not_allowed(bro
     owner.get_by_label("Yes", exact=True).click()
     owner.get_by_role("button", name="Save").click()
     expect(owner.locator("#settings-saved")).to_have_text("Saved. Zoom integration is allowed.")
+
+
+def test_a_zoom_account_held_by_a_colleague_is_refused_on_the_review_page(browser: Browser, stack: Stack) -> None:
+    allow_zoom_and_connect_lee(stack)
+    page = browser.new_context().new_page()
+    sign_in(page, stack, "dr.patel@demo.clinic", landing="/calendar")
+    page.goto(f"{stack.url}/profile")
+    expect(page.locator("#zoom-status")).to_have_text("Not connected")
+    page.get_by_role("button", name="Connect to Zoom").click()
+    page.get_by_role("button", name="Continue to Zoom").click()
+    _zoom_sign_in_and_allow(page, "lee@zoom.demo")
+    expect(page.locator("#zoom-review-title")).to_have_text("Zoom was not connected", timeout=20_000)
+    expect(page.get_by_text("This Zoom account is already connected for Dr. Dana Lee")).to_be_visible()
+    page.get_by_role("link", name="Done").click()
+    expect(page.locator("#zoom-status")).to_have_text("Not connected")

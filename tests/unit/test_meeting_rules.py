@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rxapp import live
+from rxapp.models import MeetingStatus, SyncState
 from rxapp.services.meetings import emails, passcodes, sync
 from rxapp.services.zoom.client import PasscodeRules
 from zoom_sandbox.users import BASIC_RULES as SANDBOX_BASIC_RULES
@@ -151,9 +152,10 @@ def test_the_scheduled_email_shows_the_clients_own_time_and_no_zoom_link(start: 
 
 
 def _work(**changes: object) -> sync._Work:
-    work = sync._Work(id=1, practitioner_id=2, client_id=3, state="pending_create", status="scheduled",
-                      topic="Weekly session", description="Check-in", start_at=SPRING_FORWARD + timedelta(hours=1),
-                      duration_minutes=50, timezone="America/New_York", zoom_meeting_id=None, attempts=1)
+    work = sync._Work(id=1, practitioner_id=2, client_id=3, state=SyncState.PENDING_CREATE,
+                      status=MeetingStatus.SCHEDULED, topic="Weekly session", description="Check-in",
+                      start_at=SPRING_FORWARD + timedelta(hours=1), duration_minutes=50, timezone="America/New_York",
+                      zoom_meeting_id=None, holder_id=None, attempts=1)
     return replace(work, **changes)  # type: ignore[arg-type]
 
 

@@ -64,14 +64,22 @@ def _changed(meeting: Meeting) -> None:
 async def start_url(principal: Principal, meeting_id: int) -> str:
     """A fresh start link for the host (Zoom's expire after ~2 hours; never stored), and the
     meeting marked as started so the client's waiting room shows Join at once."""
+    zoom_id, holder_id = await asyncio.to_thread(_startable, principal, meeting_id)
+    zoom = await call_zoom(holder_id, lambda api: api.get_meeting(zoom_id))
+    await asyncio.to_thread(_mark_started, meeting_id, principal.user_id)
+    return zoom.start_url
+
+
+def _startable(principal: Principal, meeting_id: int) -> tuple[int, int]:
+    """(Zoom meeting id, practitioner whose Zoom account holds it) of a meeting the host may start."""
     with unit_of_work() as session:
         meeting = _meeting(session, principal, meeting_id, host_only=True)
         _check(meeting, principal, MeetingAction.START)
         assert meeting.zoom_meeting_id is not None  # decided: a startable meeting has one
-        zoom_id, practitioner_id = meeting.zoom_meeting_id, meeting.practitioner_id
-    zoom = await call_zoom(practitioner_id, lambda api: api.get_meeting(zoom_id))
-    await asyncio.to_thread(_mark_started, meeting_id, principal.user_id)
-    return zoom.start_url
+        holder = meeting.zoom_holder_practitioner_id or meeting.practitioner_id
+        if holder != meeting.practitioner_id:  # its start link would sign in as the previous practitioner
+            raise MeetingActionRefused("The meeting is moving to your Zoom account (pending sync). Try again shortly.")
+        return meeting.zoom_meeting_id, holder
 
 
 def _mark_started(meeting_id: int, actor: int) -> None:
@@ -99,19 +107,31 @@ def notify_client_started(session: Session, meeting: Meeting) -> None:
 async def end(principal: Principal, meeting_id: int) -> ActionResult:
     """Mark the meeting ended (a started one, or one whose start has come), end it at Zoom when
     it is running there, and tell the client."""
-    with unit_of_work() as session:
-        meeting = _meeting(session, principal, meeting_id)
-        _check(meeting, principal, MeetingAction.END)
-        zoom_id, practitioner_id, running = meeting.zoom_meeting_id, meeting.practitioner_id, \
-            meeting.status == MeetingStatus.IN_PROGRESS
+    zoom_id, holder_id, running = await asyncio.to_thread(_endable, principal, meeting_id)
     warning = ""
     if zoom_id is not None and running:
         try:
-            await call_zoom(practitioner_id, lambda api: api.end_meeting(zoom_id))
+            await call_zoom(holder_id, lambda api: api.end_meeting(zoom_id))
         except ZoomMeetingNotFound:
             warning = ""
         except (ZoomError, ZoomNotConnected) as exc:
             warning = f" Zoom could not end the running meeting ({getattr(exc, 'message', exc)}): end it in Zoom."
+    meeting = await asyncio.to_thread(_mark_ended, principal, meeting_id)
+    _changed(meeting)
+    return ActionResult(f"Meeting ended.{warning}", warning=bool(warning))
+
+
+def _endable(principal: Principal, meeting_id: int) -> tuple[int | None, int, bool]:
+    """(Zoom meeting id, practitioner whose account holds it, running now) of a meeting one may end."""
+    with unit_of_work() as session:
+        meeting = _meeting(session, principal, meeting_id)
+        _check(meeting, principal, MeetingAction.END)
+        holder = meeting.zoom_holder_practitioner_id or meeting.practitioner_id
+        return meeting.zoom_meeting_id, holder, meeting.status == MeetingStatus.IN_PROGRESS
+
+
+def _mark_ended(principal: Principal, meeting_id: int) -> Meeting:
+    """The row ended, its join links spent and the client emailed, in one transaction."""
     with unit_of_work() as session:
         meeting = _meeting(session, principal, meeting_id)
         if meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS):
@@ -124,8 +144,7 @@ async def end(principal: Principal, meeting_id: int) -> ActionResult:
             link.used_at = link.used_at or now()
         audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
                      action="meeting.ended", subject_type="meeting", subject_id=meeting_id)
-    _changed(meeting)
-    return ActionResult(f"Meeting ended.{warning}", warning=bool(warning))
+        return meeting
 
 
 async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionResult:
@@ -136,6 +155,16 @@ async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionRe
         raise MeetingActionRefused("Enter the reason; it is sent to the patient.")
     if len(reason) > REASON_MAX:
         raise MeetingActionRefused(f"Use at most {REASON_MAX} characters for the reason.")
+    meeting, has_zoom_work = await asyncio.to_thread(_mark_cancelled, principal, meeting_id, reason)
+    _changed(meeting)
+    if not has_zoom_work or await sync_meeting(meeting_id, force=True):
+        return ActionResult("Meeting cancelled; the patient was emailed the reason.")
+    return ActionResult("Meeting cancelled and the patient emailed. Zoom could not be reached, so the Zoom "
+                        "meeting will be deleted automatically when it can.", warning=True)
+
+
+def _mark_cancelled(principal: Principal, meeting_id: int, reason: str) -> tuple[Meeting, bool]:
+    """Cancel the row and queue the patient's email; returns it and whether Zoom has work to do."""
     with unit_of_work() as session:
         meeting = _meeting(session, principal, meeting_id)
         _check(meeting, principal, MeetingAction.CANCEL)
@@ -149,11 +178,7 @@ async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionRe
                         email=emails.cancelled(facts, reason))
         audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
                      action="meeting.cancelled", subject_type="meeting", subject_id=meeting_id)
-    _changed(meeting)
-    if not has_zoom_work or await sync_meeting(meeting_id, force=True):
-        return ActionResult("Meeting cancelled; the patient was emailed the reason.")
-    return ActionResult("Meeting cancelled and the patient emailed. Zoom could not be reached, so the Zoom "
-                        "meeting will be deleted automatically when it can.", warning=True)
+        return meeting, has_zoom_work
 
 
 def delete(principal: Principal, meeting_id: int) -> ActionResult:

@@ -120,3 +120,21 @@ def ended(facts: MeetingFacts) -> OutgoingEmail:
                   f"{e(when)}. Its join link no longer works.",
                   f"Contact {e(facts.practice_name)} if you need another session."])
     return OutgoingEmail(to=facts.client_email, subject="Telehealth session ended", text=text, html=page)
+
+
+def moved(facts: MeetingFacts, sequence: int) -> OutgoingEmail:
+    """The session has a new time or a new practitioner; `sequence` (growing) updates the calendar entry."""
+    when = _when(facts)
+    text = (f"Hello {facts.client_name},\n\nYour telehealth session has changed.\n\n"
+            f"What: {facts.topic}\nWith: {facts.practitioner_name}\nWhen: {when}\n"
+            f"Length: {facts.duration_minutes} minutes\n\n"
+            f"You join as before, from your client portal at {facts.portal_url}.\n\n{facts.practice_name}\n")
+    e = html.escape
+    page = _wrap([f"Hello {e(facts.client_name)},", "Your telehealth session has changed.",
+                  f"<strong>What:</strong> {e(facts.topic)}<br><strong>With:</strong> {e(facts.practitioner_name)}"
+                  f"<br><strong>When:</strong> {e(when)}<br><strong>Length:</strong> {facts.duration_minutes} minutes",
+                  f"You join as before, from <a href=\"{e(facts.portal_url)}\">your client portal</a>.",
+                  e(facts.practice_name)])
+    day = format_local(facts.start_at, facts.client_timezone, "%a %d %b %Y")
+    return OutgoingEmail(to=facts.client_email, subject=f"Telehealth session changed: {day}", text=text, html=page,
+                         ics=ics(facts, sequence))

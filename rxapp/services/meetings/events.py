@@ -82,7 +82,8 @@ def _ended(session: Session, m: Meeting, obj: dict[str, Any], at: datetime) -> b
 
 
 def _deleted(session: Session, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
-    if m.status == MeetingStatus.CANCELLED or m.sync_state == SyncState.PENDING_DELETE:
+    moving = m.zoom_holder_practitioner_id not in (None, m.practitioner_id)  # re-assigned: we delete it
+    if m.status == MeetingStatus.CANCELLED or m.sync_state == SyncState.PENDING_DELETE or moving:
         return False  # we deleted it ourselves
     was_live = m.status in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS)
     m.zoom_meeting_id, m.join_url_encrypted, m.passcode_encrypted = None, None, None

@@ -32,6 +32,7 @@ from rxapp.services.meetings import emails
 from rxapp.services.notifications import queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
 from rxapp.services.timezones import format_local, is_valid
+from rxapp.services.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomNotConnected
 from rxapp.settings import get_settings
 
 TOPIC_MAX, DESCRIPTION_MAX = 200, 2000
@@ -91,30 +92,36 @@ def trusted_patients(principal: Principal) -> list[tuple[int, str]]:
         return [(cid or 0, name) for cid, name in rows]
 
 
-def zoom_readiness(session: Session, principal: Principal) -> str | None:
-    """Why this practitioner cannot have Zoom meetings created now, or None."""
+def zoom_readiness(session: Session, principal: Principal) -> ZoomNotConnected | None:
+    """Why this practitioner cannot have Zoom meetings created now, as a typed error whose message
+    is for the user (`ZoomNeedsReconnect`: a Reconnect button helps), or None."""
     practice = session.get(Practice, principal.practice_id)
     if practice is None or not practice.allow_zoom:
-        return "Your practice has not allowed Zoom integration, so no Zoom meeting can be created."
+        return ZoomNotAllowed("Your practice has not allowed Zoom integration, so no Zoom meeting can be created.")
     profile = session.get(PractitionerProfile, principal.user_id)
     if profile is None or not profile.telehealth_enabled:
-        return "Telehealth is not enabled for you. Ask an owner or manager."
+        return ZoomNotAllowed("Telehealth is not enabled for you. Ask an owner or manager.")
     connection = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == principal.user_id)
                               ).first()
     if connection is None:
-        return "Zoom is not connected. Connect it on the Meeting tab of your profile first."
+        return ZoomNotConnected("Zoom is not connected. Connect it on the Meeting tab of your profile first.")
     if connection.status == ZoomConnectionStatus.NEEDS_RECONNECT:
-        return "Error refreshing access token: reconnect Zoom on the Meeting tab of your profile."
+        return ZoomNeedsReconnect("Error refreshing access token: reconnect Zoom on the Meeting tab of your profile.")
     return None
 
 
-def zoom_problem(principal: Principal) -> str:
-    """Why new Zoom meetings cannot be created for this user now ('' when they can, or when the
-    user is not a practitioner at all)."""
+def zoom_blocker(principal: Principal) -> ZoomNotConnected | None:
+    """Why new Zoom meetings cannot be created for this user now, typed (None when they can, or
+    when the user is not a practitioner at all)."""
     with unit_of_work() as session:
         if session.get(PractitionerProfile, principal.user_id) is None:
-            return ""
-        return zoom_readiness(session, principal) or ""
+            return None
+        return zoom_readiness(session, principal)
+
+
+def zoom_problem(principal: Principal) -> str:
+    """The message of `zoom_blocker` ('' when there is none)."""
+    return str(zoom_blocker(principal) or "")
 
 
 def _start_utc(draft: MeetingDraft, errors: dict[str, str]) -> datetime | None:
@@ -170,8 +177,8 @@ def validate(session: Session, principal: Principal, draft: MeetingDraft) -> tup
     if not trusted:
         errors["patient"] = "Choose one of your patients (clients who chose you as a trusted professional)."
     readiness = zoom_readiness(session, principal)
-    if readiness:
-        errors["zoom"] = readiness
+    if readiness is not None:
+        errors["zoom"] = str(readiness)
     if errors or start is None or client is None:
         raise MeetingInvalid(errors or {"form": "Check the form."})
     return start, client

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import JoinLink, Meeting, MeetingStatus, SyncState
@@ -48,15 +49,26 @@ class _Work:
     id: int
     practitioner_id: int
     client_id: int
-    state: str
-    status: str
+    state: SyncState
+    status: MeetingStatus
     topic: str
     description: str
     start_at: datetime
     duration_minutes: int
     timezone: str
     zoom_meeting_id: int | None
+    holder_id: int | None  # whose Zoom account holds zoom_meeting_id
     attempts: int
+
+    @property
+    def holder(self) -> int:
+        """The practitioner whose connection reaches the Zoom meeting (or would create it)."""
+        return self.holder_id or self.practitioner_id
+
+    @property
+    def moving(self) -> bool:
+        """Re-assigned: the Zoom meeting sits in another practitioner's account than the assignee's."""
+        return self.zoom_meeting_id is not None and self.holder != self.practitioner_id
 
 
 def zoom_time(moment: datetime) -> str:
@@ -94,10 +106,11 @@ def _claim(meeting_id: int, force: bool = False) -> _Work | None:
             return None
         m = session.get(Meeting, meeting_id)
         assert m is not None
-        return _Work(id=m.id or 0, practitioner_id=m.practitioner_id, client_id=m.client_id, state=m.sync_state,
-                     status=m.status, topic=m.topic, description=m.description, start_at=m.start_at,
+        return _Work(id=m.id or 0, practitioner_id=m.practitioner_id, client_id=m.client_id,
+                     state=SyncState(m.sync_state), status=MeetingStatus(m.status), topic=m.topic,
+                     description=m.description, start_at=m.start_at,
                      duration_minutes=m.duration_minutes, timezone=m.timezone, zoom_meeting_id=m.zoom_meeting_id,
-                     attempts=m.sync_attempts)
+                     holder_id=m.zoom_holder_practitioner_id, attempts=m.sync_attempts)
 
 
 def _finish(work: _Work, zoom: ZoomMeeting | None = None, deleted: bool = False) -> None:
@@ -109,14 +122,16 @@ def _finish(work: _Work, zoom: ZoomMeeting | None = None, deleted: bool = False)
             return
         if zoom is not None:
             m.zoom_meeting_id, m.zoom_host_user_id = zoom.id, zoom.host_id
+            m.zoom_holder_practitioner_id = work.practitioner_id
             m.join_url_encrypted = crypto.encrypt(zoom.join_url) if zoom.join_url else m.join_url_encrypted
             m.passcode_encrypted = crypto.encrypt(zoom.password) if zoom.password else m.passcode_encrypted
         if deleted:
             m.zoom_meeting_id, m.join_url_encrypted, m.passcode_encrypted = None, None, None
+            m.zoom_holder_practitioner_id = m.zoom_host_user_id = None
             for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == m.id)):
                 session.delete(link)
-        moved = (m.start_at, m.duration_minutes, m.topic, m.description) != (
-            work.start_at, work.duration_minutes, work.topic, work.description)
+        moved = (m.start_at, m.duration_minutes, m.timezone, m.topic, m.description, m.practitioner_id) != (
+            work.start_at, work.duration_minutes, work.timezone, work.topic, work.description, work.practitioner_id)
         if not deleted and m.status == MeetingStatus.CANCELLED:
             m.sync_state, m.next_sync_at = SyncState.PENDING_DELETE, now()
         elif not deleted and moved:
@@ -124,6 +139,19 @@ def _finish(work: _Work, zoom: ZoomMeeting | None = None, deleted: bool = False)
         else:
             m.sync_state, m.next_sync_at, m.sync_attempts, m.last_sync_error = SyncState.SYNCED, None, 0, ""
         m.updated_at = now()
+
+
+def _left_holder(work: _Work) -> None:
+    """The re-assigned meeting is gone from the previous holder's Zoom account: what remains is a
+    create in the assignee's account (the client's join link, ours, stays the same)."""
+    with unit_of_work() as session:
+        m = session.get(Meeting, work.id)
+        if m is None or m.zoom_meeting_id != work.zoom_meeting_id:
+            return
+        m.zoom_meeting_id = m.zoom_host_user_id = m.zoom_holder_practitioner_id = None
+        m.join_url_encrypted = m.passcode_encrypted = None
+        if m.sync_state == SyncState.PENDING_UPDATE:
+            m.sync_state = SyncState.PENDING_CREATE
 
 
 def _retry_later(work: _Work, error: ZoomError | ZoomNotConnected) -> None:
@@ -158,9 +186,9 @@ def _explain(error: ZoomError | ZoomNotConnected) -> str:
     return error.message
 
 
-def _describe(state: str) -> str:
+def _describe(state: SyncState) -> str:
     return {SyncState.PENDING_CREATE: "Creating the Zoom meeting", SyncState.PENDING_UPDATE: "Updating Zoom",
-            SyncState.PENDING_DELETE: "Deleting the Zoom meeting"}.get(SyncState(state), "Zoom sync")
+            SyncState.PENDING_DELETE: "Deleting the Zoom meeting"}.get(state, "Zoom sync")
 
 
 def _known_zoom_ids(ids: list[int]) -> set[int]:
@@ -205,24 +233,42 @@ async def _delete(api: ZoomApi, work: _Work) -> None:
         await api.delete_meeting(zoom_id)
 
 
+async def _update(api: ZoomApi, zoom_id: int, changed: dict[str, Any]) -> None:
+    """PATCH only when Zoom differs: each PATCH counts against Zoom's 100 creates/updates per user
+    per day, and a meeting requeued after a reconnect is usually still right at Zoom."""
+    current = await api.get_meeting(zoom_id)
+    at_zoom = {"topic": current.topic, "start_time": current.start_time, "duration": current.duration,
+               "timezone": current.timezone, "agenda": current.agenda}
+    if any(at_zoom.get(key) != value for key, value in changed.items()):
+        await api.update_meeting(zoom_id, changed)
+
+
 async def sync_meeting(meeting_id: int, *, force: bool = False) -> bool:
     """One attempt to bring Zoom in line with the row; True when the row is now in step.
     Errors never escape: they are recorded on the row with the next retry time."""
     work = await asyncio.to_thread(_claim, meeting_id, force)
     if work is None:
         return False
+    # Updates and deletes go through the connection of the practitioner whose Zoom account holds
+    # the meeting, creates through the assignee's: after a re-assignment these differ.
     try:
         if work.state == SyncState.PENDING_DELETE or work.status == MeetingStatus.CANCELLED:
-            await call_zoom(work.practitioner_id, lambda api: _delete(api, work))
+            await call_zoom(work.holder, lambda api: _delete(api, work))
             await asyncio.to_thread(_finish, work, None, True)
         elif work.zoom_meeting_id is None:
             zoom = await call_zoom(work.practitioner_id, lambda api: _create(api, work))
             await asyncio.to_thread(_finish, work, zoom)
+        elif work.moving:
+            await call_zoom(work.holder, lambda api: _delete(api, work))
+            await asyncio.to_thread(_left_holder, work)
+            fresh = dataclasses.replace(work, state=SyncState.PENDING_CREATE, zoom_meeting_id=None, holder_id=None)
+            zoom = await call_zoom(work.practitioner_id, lambda api: _create(api, fresh))
+            await asyncio.to_thread(_finish, fresh, zoom)
         else:
             zoom_id = work.zoom_meeting_id
             changed = {k: v for k, v in meeting_payload(work, None).items()
                        if k in ("topic", "start_time", "duration", "timezone", "agenda")}
-            await call_zoom(work.practitioner_id, lambda api: api.update_meeting(zoom_id, changed))
+            await call_zoom(work.holder, lambda api: _update(api, zoom_id, changed))
             await asyncio.to_thread(_finish, work)
         ok = True
     except (ZoomError, ZoomNotConnected) as error:
@@ -230,7 +276,51 @@ async def sync_meeting(meeting_id: int, *, force: bool = False) -> bool:
         await asyncio.to_thread(_retry_later, work, error)
         ok = False
     changes.meeting_changed(work.id, work.practitioner_id, work.client_id)
+    if work.holder != work.practitioner_id:  # the previous holder's list shows the move too
+        changes.meeting_changed(work.id, work.holder, work.client_id)
     return ok
+
+
+def requeue(meeting: Meeting) -> bool:
+    """Hand a row back to the retry job with the Zoom work it needs now (create, update or delete),
+    due at once; False when Zoom has nothing left to do for it (it is then marked in step)."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        needed = SyncState.PENDING_DELETE if meeting.zoom_meeting_id is not None or meeting.sync_attempts else None
+    elif meeting.status != MeetingStatus.SCHEDULED:
+        needed = None  # started or over: nothing to create or move any more
+    else:
+        needed = SyncState.PENDING_CREATE if meeting.zoom_meeting_id is None else SyncState.PENDING_UPDATE
+    if needed is None:
+        meeting.sync_state, meeting.next_sync_at, meeting.sync_attempts = SyncState.SYNCED, None, 0
+        meeting.last_sync_error = ""
+        return False
+    # A fresh run of attempts; but a row tried before keeps one, so that its next create first looks
+    # for a Zoom meeting an earlier, unanswered attempt may have made (never two Zoom meetings).
+    meeting.sync_attempts = min(meeting.sync_attempts, 1)
+    meeting.sync_state, meeting.next_sync_at, meeting.last_sync_error = needed, now(), ""
+    return True
+
+
+def requeue_after_reconnect(session: Session, practitioner_id: int, zoom_user_id: str) -> int:
+    """The practitioner's Zoom works again: every meeting left needing attention that this
+    connection serves (held in this account, or waiting to be created in it) goes back to the
+    retry job. Returns how many. A meeting held in a different Zoom account than the one now
+    connected cannot be reached any more, so it is created afresh in this one."""
+    rows = session.exec(select(Meeting).where(
+        Meeting.sync_state == SyncState.NEEDS_ATTENTION,
+        or_(col(Meeting.zoom_holder_practitioner_id) == practitioner_id,
+            col(Meeting.practitioner_id) == practitioner_id))).all()
+    requeued = 0
+    for meeting in rows:
+        if meeting.status == MeetingStatus.SCHEDULED and meeting.start_at + timedelta(
+                minutes=meeting.duration_minutes) <= now():
+            continue  # its time has passed: a person decides (cancel it)
+        if (meeting.zoom_holder_practitioner_id == practitioner_id and meeting.zoom_host_user_id
+                and meeting.zoom_host_user_id != zoom_user_id and meeting.status == MeetingStatus.SCHEDULED):
+            meeting.zoom_meeting_id = meeting.zoom_host_user_id = meeting.zoom_holder_practitioner_id = None
+            meeting.join_url_encrypted = meeting.passcode_encrypted = None
+        requeued += requeue(meeting)
+    return requeued
 
 
 def _due(limit: int) -> list[int]:
@@ -249,4 +339,5 @@ async def sync_due(limit: int = 20) -> int:
     return sum(results)
 
 
-__all__ = ["PasscodeRules", "meeting_payload", "sync_due", "sync_meeting", "zoom_time"]
+__all__ = ["PasscodeRules", "meeting_payload", "requeue", "requeue_after_reconnect", "sync_due", "sync_meeting",
+           "zoom_time"]

@@ -6,7 +6,10 @@ uses `me` as the user id). Tokens come from `tokens.py`; this module never refre
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -19,6 +22,23 @@ from rxapp.services.zoom.errors import (
     ZoomRejected,
     ZoomUnavailable,
 )
+from rxapp.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every Zoom call: loading the CA bundle costs tens of milliseconds of
+    CPU, which a new httpx client would otherwise spend on the event loop each time."""
+    return httpx.create_ssl_context()
+
+
+def _new_http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=get_settings().zoom_http_timeout_seconds, verify=tls_context())
+
+
+async def http_client() -> httpx.AsyncClient:
+    """An HTTP client for Zoom calls, built off the event loop (use it with `async with`)."""
+    return await asyncio.to_thread(_new_http_client)
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,7 @@ class ZoomMeeting:
     start_url: str
     password: str
     status: str
+    agenda: str = ""
 
 
 def _meeting(body: dict[str, Any]) -> ZoomMeeting:
@@ -62,7 +83,8 @@ def _meeting(body: dict[str, Any]) -> ZoomMeeting:
                        topic=str(body.get("topic", "")), start_time=str(body.get("start_time", "")),
                        duration=int(body.get("duration") or 0), timezone=str(body.get("timezone", "")),
                        join_url=str(body.get("join_url", "")), start_url=str(body.get("start_url", "")),
-                       password=str(body.get("password", "")), status=str(body.get("status", "")))
+                       password=str(body.get("password", "")), status=str(body.get("status", "")),
+                       agenda=str(body.get("agenda", "")))
 
 
 def raise_for_zoom_error(response: httpx.Response) -> None:

@@ -13,8 +13,8 @@ import logging
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-import httpx
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
@@ -31,11 +31,12 @@ from rxapp.models import (
 )
 from rxapp.services import audit, auth, crypto, one_time, profiles
 from rxapp.services.clock import now
+from rxapp.services.meetings import sync
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.timezones import format_local
 from rxapp.services.zoom import oauth
-from rxapp.services.zoom.client import ZoomApi
+from rxapp.services.zoom.client import ZoomApi, http_client
 from rxapp.services.zoom.errors import ZoomError, ZoomNotAllowed, ZoomNotConnected
 from rxapp.services.zoom.tokens import call_zoom
 from rxapp.settings import get_settings
@@ -62,11 +63,19 @@ REFUSAL_MESSAGES = {
 }
 
 
+class ConnectionState(StrEnum):
+    """What the Meeting tab says about a practitioner's Zoom (a stored connection's status, or none)."""
+
+    NOT_CONNECTED = "not_connected"
+    CONNECTED = ZoomConnectionStatus.CONNECTED.value
+    NEEDS_RECONNECT = ZoomConnectionStatus.NEEDS_RECONNECT.value
+
+
 @dataclass(frozen=True)
 class ConnectionView:
     practitioner_id: int
     practitioner_name: str
-    status: str  # "not_connected" | "connected" | "needs_reconnect"
+    status: ConnectionState
     connected_at: datetime | None = None
     scopes: tuple[str, ...] = ()
     last_error: str = ""
@@ -80,8 +89,9 @@ class ConnectOutcome:
     practitioner_id: int
     practitioner_name: str
     scopes: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)  # practitioners whose connection this one replaced
     declined: bool = False
+    refused: str = ""  # why the Zoom account was not connected (held by another practitioner)
+    requeued: int = 0  # meetings needing attention handed back to the retry job
 
 
 def session_fingerprint(session_token: str) -> str:
@@ -110,8 +120,8 @@ def connection_view(principal: Principal, practitioner_id: int) -> ConnectionVie
                 "allow_zoom": bool(practice and practice.allow_zoom),
                 "telehealth_enabled": profile.telehealth_enabled}
         if row is None:
-            return ConnectionView(status="not_connected", **base)
-        return ConnectionView(status=row.status, connected_at=row.connected_at,
+            return ConnectionView(status=ConnectionState.NOT_CONNECTED, **base)
+        return ConnectionView(status=ConnectionState(row.status), connected_at=row.connected_at,
                               scopes=tuple(row.scopes.split()), last_error=row.last_error, **base)
 
 
@@ -133,8 +143,9 @@ def begin_connect(principal: Principal, practitioner_id: int, session_token: str
     return oauth.authorization_url(state, verifier)
 
 
-def _consume_attempt(state: str, session_token: str) -> tuple[int, str, Principal]:
-    """Mark the attempt used (before anything else, so a replay fails) and return it."""
+def _consume_attempt(state: str, session_token: str) -> tuple[int, str, Principal, User]:
+    """Mark the attempt used (before anything else, so a replay fails) and return it with the
+    principal who started it and the practitioner it is for."""
     principal = auth.principal_for_token(session_token)
     if principal is None:
         raise ConnectRefused("signed_out")
@@ -145,24 +156,24 @@ def _consume_attempt(state: str, session_token: str) -> tuple[int, str, Principa
         attempt = session.get(OAuthAttempt, attempt_id) if attempt_id is not None else None
         if attempt is None:
             raise ConnectRefused("invalid_state")
-        return attempt.id or 0, crypto.decrypt(attempt.code_verifier_encrypted), principal
+        attempt_id, verifier = attempt.id or 0, attempt.code_verifier_encrypted
+        practitioner_id = attempt.practitioner_id
+    with unit_of_work() as session:  # after the commit above: a refusal here still spends the attempt
+        user, _ = _target(session, principal, practitioner_id)
+    return attempt_id, crypto.decrypt(verifier), principal, user
 
 
 async def complete_connect(state: str, code: str, error: str, session_token: str) -> int:
     """Finish the OAuth flow from the callback; returns the attempt id whose outcome the review
     page shows. Raises `ConnectRefused` (nothing stored) with a message for the user."""
-    attempt_id, verifier, principal = await asyncio.to_thread(_consume_attempt, state, session_token)
-    with unit_of_work() as session:
-        attempt = session.get(OAuthAttempt, attempt_id)
-        assert attempt is not None
-        user, _ = _target(session, principal, attempt.practitioner_id)
+    attempt_id, verifier, principal, user = await asyncio.to_thread(_consume_attempt, state, session_token)
     if error or not code:
         outcome = ConnectOutcome(practitioner_id=user.id or 0, practitioner_name=user.full_name, declined=True)
         await asyncio.to_thread(_save_outcome, attempt_id, outcome)
         return attempt_id
     try:
         tokens = await oauth.exchange_code(code, verifier)
-        async with httpx.AsyncClient(timeout=get_settings().zoom_http_timeout_seconds) as http:
+        async with await http_client() as http:
             api_base = f"{tokens.api_url.rstrip('/')}/v2" if tokens.api_url else get_settings().zoom_api_base_url
             me = await ZoomApi(http, api_base, tokens.access_token).get_me()
     except ZoomError as exc:
@@ -177,6 +188,10 @@ def _store_connection(principal: Principal, practitioner_id: int, tokens: oauth.
                       zoom_account_id: str) -> ConnectOutcome:
     with unit_of_work() as session:
         user, profile = _target(session, principal, practitioner_id)
+        holder = session.exec(select(ZoomConnection).where(
+            ZoomConnection.zoom_user_id == zoom_user_id, ZoomConnection.practitioner_id != practitioner_id)).first()
+        if holder is not None:
+            return _refuse_held_account(session, principal, user, holder, tokens)
         row = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
         if row is None:
             row = ZoomConnection(practice_id=user.practice_id, practitioner_id=practitioner_id,
@@ -184,27 +199,47 @@ def _store_connection(principal: Principal, practitioner_id: int, tokens: oauth.
                                  access_expires_at=tokens.expires_at, zoom_user_id=zoom_user_id,
                                  zoom_account_id=zoom_account_id)
             session.add(row)
-        row.access_token_encrypted = crypto.encrypt(tokens.access_token)
-        row.refresh_token_encrypted = crypto.encrypt(tokens.refresh_token)
-        row.access_expires_at, row.scopes, row.api_url = tokens.expires_at, tokens.scope, tokens.api_url
+        _keep_tokens(row, tokens)
         row.zoom_user_id, row.zoom_account_id = zoom_user_id, zoom_account_id
-        row.status, row.last_error, row.refresh_claimed_until = ZoomConnectionStatus.CONNECTED, "", None
-        row.connected_at, row.version = now(), row.version + 1
+        row.connected_at = now()
         profile.zoom_notice = ""
-        # Zoom keeps only the newest authorization of a Zoom user: any other connection to the
-        # same Zoom user is dead from now on. Say so rather than let it fail later.
-        replaced = []
-        for other in session.exec(select(ZoomConnection).where(
-                ZoomConnection.zoom_user_id == zoom_user_id, ZoomConnection.practitioner_id != practitioner_id)):
-            other_user = session.get(User, other.practitioner_id)
-            other.status, other.version = ZoomConnectionStatus.NEEDS_RECONNECT, other.version + 1
-            other.last_error = (f"This Zoom account was connected for {user.full_name}; Zoom keeps only the newest "
-                                "connection of a Zoom account. Connect your own Zoom account.")
-            replaced.append(other_user.full_name if other_user else "another practitioner")
+        # Meetings that went to "needs attention" while Zoom was unreachable are no dead end.
+        requeued = sync.requeue_after_reconnect(session, practitioner_id, zoom_user_id)
         audit.record(session, practice_id=user.practice_id, actor_user_id=principal.user_id, action="zoom.connected",
-                     subject_type="user", subject_id=practitioner_id, scopes=tokens.scope, replaced=replaced)
+                     subject_type="user", subject_id=practitioner_id, scopes=tokens.scope, requeued=requeued)
         return ConnectOutcome(practitioner_id=practitioner_id, practitioner_name=user.full_name,
-                              scopes=tokens.scope.split(), replaced=replaced)
+                              scopes=tokens.scope.split(), requeued=requeued)
+
+
+def _keep_tokens(row: ZoomConnection, tokens: oauth.TokenSet) -> None:
+    row.access_token_encrypted = crypto.encrypt(tokens.access_token)
+    row.refresh_token_encrypted = crypto.encrypt(tokens.refresh_token)
+    row.access_expires_at, row.scopes, row.api_url = tokens.expires_at, tokens.scope, tokens.api_url
+    row.status, row.last_error, row.refresh_claimed_until = ZoomConnectionStatus.CONNECTED, "", None
+    row.version += 1
+
+
+def _refuse_held_account(session: Session, principal: Principal, user: User, holder: ZoomConnection,
+                         tokens: oauth.TokenSet) -> ConnectOutcome:
+    """One Zoom account, one practitioner: the account stays with the practitioner who holds it.
+
+    Zoom keeps only the newest authorization of a Zoom user, so the code exchange just made the
+    holder's tokens useless; a working holder gets the fresh ones (the same Zoom user and app),
+    so their meetings carry on. The refusal names the holder within the practice only."""
+    holder_user = session.get(User, holder.practitioner_id)
+    if holder.practice_id == user.practice_id and holder_user is not None:
+        refusal = (f"This Zoom account is already connected for {holder_user.full_name}. Each practitioner "
+                   f"connects their own Zoom account; to move this one to {user.full_name}, disconnect it from "
+                   f"{holder_user.full_name} first. Nothing was changed.")
+    else:
+        refusal = ("This Zoom account is already connected for a practitioner of another practice. Each "
+                   "practitioner connects their own Zoom account. Nothing was changed.")
+    if holder.status == ZoomConnectionStatus.CONNECTED:
+        _keep_tokens(holder, tokens)
+    audit.record(session, practice_id=user.practice_id, actor_user_id=principal.user_id,
+                 action="zoom.connect_refused", subject_type="user", subject_id=user.id or 0,
+                 reason="zoom_account_held", holder_user_id=holder.practitioner_id)
+    return ConnectOutcome(practitioner_id=user.id or 0, practitioner_name=user.full_name, refused=refusal)
 
 
 def _save_outcome(attempt_id: int, outcome: ConnectOutcome) -> None:
@@ -221,7 +256,8 @@ def review(principal: Principal, attempt_id: int) -> ConnectOutcome | None:
         if (attempt is None or attempt.initiated_by_user_id != principal.user_id or not attempt.outcome
                 or attempt.created_at < now() - timedelta(hours=1)):
             return None
-        return ConnectOutcome(**json.loads(attempt.outcome))
+        stored = json.loads(attempt.outcome)
+        return ConnectOutcome(**{k: v for k, v in stored.items() if k in ConnectOutcome.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -232,12 +268,7 @@ class DisconnectOutcome:
 
 async def disconnect(principal: Principal, practitioner_id: int) -> DisconnectOutcome:
     """Revoke at Zoom (best effort), delete the stored tokens, flag upcoming Zoom meetings."""
-    with unit_of_work() as session:
-        _target(session, principal, practitioner_id)
-        row = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
-        if row is None:
-            raise ZoomNotConnected("Zoom is not connected")
-        token = crypto.decrypt(row.access_token_encrypted)
+    token = await asyncio.to_thread(_stored_access_token, principal, practitioner_id)
     revoked = False
     try:
         await oauth.revoke(token)
@@ -248,6 +279,15 @@ async def disconnect(principal: Principal, practitioner_id: int) -> DisconnectOu
     flagged = await asyncio.to_thread(_forget_connection, principal.practice_id, practitioner_id, principal.user_id,
                                       "zoom.disconnected", "Zoom was disconnected", timezone=viewer_timezone)
     return DisconnectOutcome(revoked_at_zoom=revoked, meetings_needing_attention=flagged)
+
+
+def _stored_access_token(principal: Principal, practitioner_id: int) -> str:
+    with unit_of_work() as session:
+        _target(session, principal, practitioner_id)
+        row = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
+        if row is None:
+            raise ZoomNotConnected("Zoom is not connected")
+        return crypto.decrypt(row.access_token_encrypted)
 
 
 def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None, action: str, why: str,
@@ -261,7 +301,7 @@ def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None
             session.delete(row)
         flagged = []
         for meeting in session.exec(select(Meeting).where(
-                Meeting.practitioner_id == practitioner_id, Meeting.start_at > now(),
+                Meeting.zoom_holder_practitioner_id == practitioner_id, Meeting.start_at > now(),
                 col(Meeting.status).in_([MeetingStatus.SCHEDULED]), col(Meeting.zoom_meeting_id).is_not(None))):
             meeting.sync_state, meeting.last_sync_error = SyncState.NEEDS_ATTENTION, why
             flagged.append(f"{meeting.topic} ({format_local(meeting.start_at, timezone)})")
@@ -279,10 +319,14 @@ def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None
 
 async def check(principal: Principal, practitioner_id: int) -> str:
     """Re-check the connection now (refreshing if due); returns a message for a toast."""
-    with unit_of_work() as session:
-        _target(session, principal, practitioner_id)
+    await asyncio.to_thread(_check_target, principal, practitioner_id)
     me = await call_zoom(practitioner_id, lambda api: api.get_me())
     return f"Zoom connection works (Zoom user {me.id})."
+
+
+def _check_target(principal: Principal, practitioner_id: int) -> None:
+    with unit_of_work() as session:
+        _target(session, principal, practitioner_id)
 
 
 def handle_app_deauthorized(zoom_user_id: str, zoom_account_id: str, at: datetime) -> int:

@@ -3,6 +3,7 @@ refresh, revoke. https://developers.zoom.us/docs/integrations/oauth/"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from rxapp.services.clock import now
+from rxapp.services.zoom.client import http_client, tls_context
 from rxapp.services.zoom.errors import ZoomNeedsReconnect, ZoomRejected, ZoomUnavailable
 from rxapp.settings import get_settings
 
@@ -54,7 +56,7 @@ def _client() -> AsyncOAuth2Client:
     client = AsyncOAuth2Client(client_id=settings.zoom_client_id, client_secret=settings.zoom_client_secret,
                                token_endpoint_auth_method="client_secret_basic", code_challenge_method="S256",
                                redirect_uri=settings.zoom_callback_url,
-                               timeout=settings.zoom_http_timeout_seconds)
+                               timeout=settings.zoom_http_timeout_seconds, verify=tls_context())
     client.register_compliance_hook("access_token_response", _keep_zoom_reason)
     client.register_compliance_hook("refresh_token_response", _keep_zoom_reason)
     return client
@@ -78,7 +80,7 @@ def _token_set(token: dict) -> TokenSet:
 
 async def _token_call(coro_factory: Callable[[AsyncOAuth2Client], Awaitable[dict]]) -> dict:
     try:
-        async with _client() as client:
+        async with await asyncio.to_thread(_client) as client:  # built off the event loop
             return await coro_factory(client)
     except OAuthError as exc:
         raise _oauth_error(exc) from exc
@@ -116,7 +118,7 @@ async def revoke(token: str) -> None:
     """Revoke the grant at Zoom (Zoom then sends app_deauthorized)."""
     settings = get_settings()
     try:
-        async with httpx.AsyncClient(timeout=settings.zoom_http_timeout_seconds) as http:
+        async with await http_client() as http:
             response = await http.post(_url("/oauth/revoke"), data={"token": token},
                                        auth=(settings.zoom_client_id, settings.zoom_client_secret))
     except httpx.HTTPError as exc:

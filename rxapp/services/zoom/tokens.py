@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-import httpx
 from sqlalchemy import or_, update
 from sqlmodel import col, select
 
@@ -27,7 +26,7 @@ from rxapp.services import audit, crypto
 from rxapp.services.clock import now
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.zoom import oauth
-from rxapp.services.zoom.client import ZoomApi
+from rxapp.services.zoom.client import ZoomApi, http_client
 from rxapp.services.zoom.errors import (
     ZoomAccessTokenInvalid,
     ZoomNeedsReconnect,
@@ -61,7 +60,7 @@ class Credentials:
 class _Snapshot:
     id: int
     version: int
-    status: str
+    status: ZoomConnectionStatus
     access_token: str
     refresh_token: str
     expires_at: datetime
@@ -80,7 +79,7 @@ def _load(practitioner_id: int) -> _Snapshot | None:
         if row is None:
             return None
         practice = session.get(Practice, row.practice_id)
-        return _Snapshot(id=row.id or 0, version=row.version, status=row.status,
+        return _Snapshot(id=row.id or 0, version=row.version, status=ZoomConnectionStatus(row.status),
                          access_token=crypto.decrypt(row.access_token_encrypted),
                          refresh_token=crypto.decrypt(row.refresh_token_encrypted),
                          expires_at=row.access_expires_at, claimed_until=row.refresh_claimed_until,
@@ -208,7 +207,7 @@ async def _refresh(snap: _Snapshot, claimed_version: int) -> Credentials:
 async def call_zoom(practitioner_id: int, operation: Callable[[ZoomApi], Awaitable[T]]) -> T:
     """Run `operation` with the practitioner's Zoom API; on 401 code 124 refresh once, retry once."""
     creds = await get_credentials(practitioner_id)
-    async with httpx.AsyncClient(timeout=get_settings().zoom_http_timeout_seconds) as http:
+    async with await http_client() as http:
         try:
             return await operation(ZoomApi(http, creds.api_base_url, creds.access_token))
         except ZoomAccessTokenInvalid:
