@@ -21,8 +21,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_KEEP = {"sqlite_autoincrement": True}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("meeting", schema=None) as batch_op:
+    # On SQLite the batch rebuilds the table: keep AUTOINCREMENT (0005d), so ids are never reused.
+    with op.batch_alter_table("meeting", schema=None, table_kwargs=_KEEP) as batch_op:
         batch_op.add_column(sa.Column("zoom_holder_practitioner_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("changed_by_user_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key("fk_meeting_zoom_holder_practitioner_id_user", "user",
@@ -35,7 +39,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("meeting", schema=None) as batch_op:
+    with op.batch_alter_table("meeting", schema=None, table_kwargs=_KEEP) as batch_op:
         batch_op.drop_constraint("fk_meeting_changed_by_user_id_user", type_="foreignkey")
         batch_op.drop_constraint("fk_meeting_zoom_holder_practitioner_id_user", type_="foreignkey")
         batch_op.drop_column("changed_by_user_id")
