@@ -27,6 +27,11 @@ if _problems:
 app = rx.App(
     api_transformer=api.build(),
     theme=rx.theme(accent_color="indigo", radius="medium"),
+    # assets/: the shared layout rules (phones), the favicon, and keyboard help (skip link, focus return).
+    stylesheets=["/app.css"],
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+                     rx.el.link(rel="alternate icon", href="/favicon.ico", sizes="32x32"),
+                     rx.script(src="/a11y.js")],
 )
 app.register_lifespan_task(jobs.scheduler_lifespan)
 app.register_lifespan_task(live.push_lifespan)
