@@ -49,8 +49,9 @@ def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
 class MakeRun:
     """`make run` in its own session (as a terminal's foreground job) on free ports and a throwaway database."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, target: str = "run", extra_env: dict[str, str] | None = None) -> None:
         self.git_status_before = _git_status()
+        self.workdir = workdir
         self.app_port, self.sandbox_port, self.mail_port = free_port(), free_port(), free_port()
         env = {
             **os.environ,
@@ -64,8 +65,10 @@ class MakeRun:
             "REFLEX_STATES_WORKDIR": str(workdir / "states"),
             "RUN_LOG_DIR": str(workdir / "logs"),
             # Its own build folder: the session's stack serves from .web meanwhile.
-            "REFLEX_WEB_WORKDIR": ".web-make-run",
+            "REFLEX_WEB_WORKDIR": f".web-make-{target}",
+            **(extra_env or {}),
         }
+        self.env = env
         for key in ("APP_URL", "SMTP_PORT", "ZOOM_OAUTH_BASE_URL", "ZOOM_API_BASE_URL", "ZOOM_REDIRECT_URI",
                     "ZOOM_WEBHOOK_URL"):
             env.pop(key, None)
@@ -73,7 +76,7 @@ class MakeRun:
         self.output.touch()
         # Its output goes through a pipe, as into a terminal or `| tee`: a reader that goes away (a closed
         # terminal, a killed tee) must not stop the clean-up half-way.
-        self.proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen(["make", "--no-print-directory", target], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         self._reader = threading.Thread(target=self._copy_output, daemon=True)
         self._reader.start()

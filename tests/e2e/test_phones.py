@@ -117,6 +117,7 @@ def test_every_page_fits_a_phone_and_its_main_actions_can_be_tapped(browser: Bro
                                                                     alex_session: int, who: str) -> None:
     page = sign_in_as(_phone(browser), stack, who)
     _settled(page)
+    _assert_fits(page, f"the home page of {who}")
     paths = _menu_pages(page)
     if who == "alex":
         paths += [f"/portal/waiting?meeting={alex_session}"]
