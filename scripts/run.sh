@@ -113,12 +113,12 @@ start app reflex run --env prod --single-port --frontend-port "$APP_PORT" --back
 for _ in $(seq 1 300); do
   if curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/api/health" 2>/dev/null \
      && curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/login/" 2>/dev/null; then
-    python -m rxapp.manage banner
     if [ "$SCALED" = 1 ]; then
+      say
       say "  Scaled: $GRANIAN_WORKERS app workers, PostgreSQL on port $POSTGRES_PORT and Redis on port $REDIS_PORT"
       say "  (throwaway: their data goes when you stop)."
-      say
     fi
+    python -m rxapp.manage banner
     while true; do  # until a signal, make going away, or one of ours stopping
       for pid in "${PIDS[@]}"; do
         kill -0 "$pid" 2>/dev/null || { say "A process stopped unexpectedly; see $LOG_DIR/*.log"; exit 1; }
