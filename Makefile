@@ -28,4 +28,4 @@ bench:
 	@bash scripts/bench.sh
 
 clean:
-	rm -rf .web .states var/*.log
+	rm -rf .web .web-* .states var/*.log
