@@ -3,17 +3,23 @@
 `temporary_server()` runs Debian's `initdb` and `pg_ctl` (as the `postgres` user when we are root,
 because PostgreSQL refuses to run as root), tuned for speed over durability, and removes
 everything again when the block ends.
+
+`python -m devtools.postgres --port N` (used by `make run-scaled`) keeps one running until it is
+sent SIGTERM, SIGINT or SIGHUP, then stops it and removes its data.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +42,7 @@ def server_bindir() -> Path | None:
 
 
 @contextmanager
-def temporary_server() -> Iterator[str]:
+def temporary_server(port: int | None = None) -> Iterator[str]:
     """Start a server and yield its base URL (`postgresql+psycopg://postgres@127.0.0.1:<port>`,
     append `/<database>`); superuser `postgres`, trust authentication, `postgres` database only.
 
@@ -47,7 +53,7 @@ def temporary_server() -> Iterator[str]:
     if bindir is None:
         raise PostgresNotInstalled("PostgreSQL is not installed; `make test` installs Debian's postgresql package")
     base = Path(tempfile.mkdtemp(prefix="pgtest-"))
-    data, port = base / "data", free_port()
+    data, port = base / "data", port or free_port()
     as_user: list[str] = []
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")
@@ -67,3 +73,26 @@ def temporary_server() -> Iterator[str]:
     finally:
         pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devtools.postgres",
+                                     description="Run a throwaway PostgreSQL until stopped (its data goes with it).")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    # pg_ctl detaches the server into its own session, so a signal to our process group does not
+    # reach it: we stop it ourselves on the way out.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _stop_on_signal)
+    with temporary_server(args.port) as url:
+        print(f"PostgreSQL ready at {url}/postgres", flush=True)
+        while True:
+            time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,6 +32,11 @@ app = rx.App(
     api_transformer=api.build(),
     theme=rx.theme(accent_color="indigo", radius="medium"),
     backend_exception_handler=on_backend_error,
+    # assets/: the shared layout rules (phones), the favicon, and keyboard help (skip link, focus return).
+    stylesheets=["/app.css"],
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+                     rx.el.link(rel="alternate icon", href="/favicon.ico", sizes="32x32"),
+                     rx.script(src="/a11y.js")],
 )
 app.add_middleware(BrowserOwnerCheck())
 app.register_lifespan_task(jobs.scheduler_lifespan)

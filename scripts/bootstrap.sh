@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Installs whatever is missing, idempotently: `bootstrap.sh run` for the app, `bootstrap.sh test` for tests too.
+# Installs whatever is missing, idempotently: `bootstrap.sh run` for the app, `bootstrap.sh scaled` for the
+# app on PostgreSQL and Redis (`make run-scaled`), `bootstrap.sh test` for tests too.
 # Needs only Python 3.11, Node 20 + npm and apt on the machine.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 MODE="${1:-run}"
+SERVERS=0  # PostgreSQL and Redis servers
+[ "$MODE" = scaled ] && { MODE=run; SERVERS=1; }
+[ "$MODE" = test ] && SERVERS=1
 BUN_VERSION="1.4.5"
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
@@ -54,6 +58,8 @@ fi
 
 if [ "$MODE" = test ]; then
   [ -x /usr/bin/chromium ] || apt_install chromium
+fi
+if [ "$SERVERS" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
   [ -x /usr/bin/redis-server ] || apt_install redis-server
 fi

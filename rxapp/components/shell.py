@@ -30,37 +30,55 @@ def empty_state(title: str, body: str, icon: str = "inbox") -> rx.Component:
                    width="100%")
 
 
+def _menu_item(item: rx.Var[dict[str, str]]) -> rx.Component:
+    # A client-side route change (no page reload), like the sidebar's links.
+    return rx.menu.item(item["label"], on_select=rx.redirect(item["path"]))
+
+
+def _phone_menu() -> rx.Component:
+    """On phones the sidebar collapses into this menu (shown by assets/app.css below 768 px)."""
+    return rx.menu.root(
+        rx.menu.trigger(rx.button(rx.icon("menu", size=16, aria_hidden="true"), "Menu", variant="soft",
+                                  color_scheme="gray", class_name="app-menu", id="app-menu-button")),
+        rx.menu.content(rx.foreach(AuthState.nav, _menu_item), aria_label="Main navigation"),
+    )
+
+
 def app_shell(path: str, title: str, *content: rx.Component) -> rx.Component:
     """A signed-in page. `content` shows only once the server allowed `path` for this user."""
-    return rx.hstack(
-        rx.el.nav(
-            rx.vstack(
-                rx.heading("Telehealth", size="5", as_="p", margin_bottom="0.5em"),
-                rx.foreach(AuthState.nav, _nav_link),
-                spacing="1", padding="1.25em", min_width="13em",
-            ),
-            aria_label="Main navigation", id="main-nav",
-            style={"border_right": "1px solid var(--gray-a5)", "min_height": "100vh"},
-        ),
-        rx.el.main(
-            rx.vstack(
-                rx.hstack(
-                    rx.heading(title, size="6", as_="h1"),
-                    rx.spacer(),
-                    rx.cond(AuthState.user_name != "",
-                            rx.text(AuthState.user_name, " · ", AuthState.user_role, color_scheme="gray",
-                                    id="signed-in-user")),
-                    rx.button("Sign out", on_click=AuthState.sign_out, variant="soft"),
-                    width="100%", align="center",
+    return rx.fragment(
+        rx.el.a("Skip to main content", href="#main-content", class_name="skip-link"),
+        rx.hstack(
+            rx.el.nav(
+                rx.vstack(
+                    rx.text("Telehealth", size="5", weight="bold", as_="p", margin_bottom="0.5em"),
+                    rx.foreach(AuthState.nav, _nav_link),
+                    spacing="1", padding="1.25em", min_width="13em",
                 ),
-                rx.cond(
-                    AuthState.allowed_path == path,
-                    rx.fragment(*content),
-                    rx.cond(AuthState.denied_path == path, not_allowed(), checking()),
-                ),
-                spacing="4", width="100%", padding="1.5em",
+                aria_label="Main navigation", id="main-nav", class_name="app-sidebar",
+                style={"border_right": "1px solid var(--gray-a5)", "min_height": "100vh"},
             ),
-            style={"flex": "1"},
+            rx.el.main(
+                rx.vstack(
+                    rx.hstack(
+                        _phone_menu(),
+                        rx.heading(title, size="6", as_="h1"),
+                        rx.spacer(),
+                        rx.cond(AuthState.user_name != "",
+                                rx.text(AuthState.user_name, " · ", AuthState.user_role, color_scheme="gray",
+                                        id="signed-in-user")),
+                        rx.button("Sign out", on_click=AuthState.sign_out, variant="soft"),
+                        width="100%", align="center", class_name="app-header",
+                    ),
+                    rx.cond(
+                        AuthState.allowed_path == path,
+                        rx.fragment(*content),
+                        rx.cond(AuthState.denied_path == path, not_allowed(), checking()),
+                    ),
+                    spacing="4", width="100%", padding="1.5em", class_name="app-main-body",
+                ),
+                id="main-content", tab_index=-1, class_name="app-main",
+            ),
+            align="start", spacing="0", width="100%",
         ),
-        align="start", spacing="0", width="100%",
     )

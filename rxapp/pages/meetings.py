@@ -247,7 +247,7 @@ def meetings_page() -> rx.Component:
         rx.hstack(_filters(), rx.spacer(),
                   rx.cond(M.can_schedule & (M.zoom_problem == ""),
                           rx.button("New meeting", rx.icon("plus", size=14), on_click=N.open_form)),
-                  width="100%", align="end"),
+                  width="100%", align="end", wrap="wrap"),
         _table(),
         _cancel_dialog(),
         _confirm_dialog(),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
@@ -18,9 +21,102 @@ from tests.conftest import reset_app_caches
 from tests.e2e.stack import Stack, run_stack
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On a failure keep Playwright's trace and a screenshot of every page under test-results/<test>/
+    (open a trace with `.venv/bin/playwright show-trace <file>`); `--tracing on` still records all."""
+    if config.getoption("--tracing", "off") == "off":
+        config.option.tracing = "retain-on-failure"
+    if config.getoption("--screenshot", "off") == "off":
+        config.option.screenshot = "only-on-failure"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    setattr(item, f"_report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _keep_evidence_of_failures(request: pytest.FixtureRequest, output_path: str) -> Iterator[None]:
+    """Contexts a test opens itself (`browser.new_context()`) are traced like pytest-playwright's own; when
+    the test fails, the logs of the stacks it used (app log, sandbox deliveries and meetings, caught
+    mail) are written beside the trace."""
+    recorder = request.getfixturevalue("_artifacts_recorder") if "browser" in request.fixturenames else None
+    contexts: list[BrowserContext] = []
+    if recorder is not None:
+        _record_each_context_once(recorder)
+        browser: Browser = request.getfixturevalue("browser")
+        original = browser.new_context
+
+        def new_context(**kwargs: Any) -> BrowserContext:
+            context = original(**kwargs)
+            recorder.on_did_create_browser_context(context)
+            contexts.append(context)
+            close = context.close
+
+            def close_and_keep_trace(*args: Any, **kw: Any) -> None:
+                if context in contexts:
+                    contexts.remove(context)
+                    recorder.on_will_close_browser_context(context)
+                close(*args, **kw)
+
+            context.close = close_and_keep_trace  # type: ignore[method-assign]
+            return context
+
+        browser.new_context = new_context  # type: ignore[method-assign]
+    yield
+    if recorder is not None:
+        del browser.new_context  # back to the class's method
+        for context in list(contexts):
+            try:
+                context.close()
+            except Exception:  # a dead browser: nothing left to record
+                log.warning("could not close a browser context", exc_info=True)
+    report = getattr(request.node, "_report_call", None)
+    if report is not None and report.failed:
+        stacks = [v for v in request.node.funcargs.values() if isinstance(v, Stack)]
+        for index, running in enumerate(stacks):
+            _save_stack_logs(running, Path(output_path) / ("logs" if index == 0 else f"logs-{index + 1}"))
+
+
+def _record_each_context_once(recorder: Any) -> None:
+    """pytest-playwright's own `page`/`context` fixtures report their context too: trace it once."""
+    traced: set[int] = set()
+    did_create, will_close = recorder.on_did_create_browser_context, recorder.on_will_close_browser_context
+
+    def on_did_create(context: BrowserContext) -> None:
+        if id(context) not in traced:
+            traced.add(id(context))
+            did_create(context)
+
+    def on_will_close(context: BrowserContext) -> None:
+        if id(context) in traced:
+            traced.discard(id(context))
+            will_close(context)
+
+    recorder.on_did_create_browser_context = on_did_create
+    recorder.on_will_close_browser_context = on_will_close
+
+
+def _save_stack_logs(running: Stack, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if running.log is not None and running.log.exists():
+        (folder / "app.log").write_text(running.log.read_text(errors="replace"))
+    for name, path in (("sandbox-deliveries.json", "/deliveries"), ("sandbox-meetings.json", "/meetings"),
+                       ("sandbox-faults.json", "/faults")):
+        try:
+            (folder / name).write_text(json.dumps(running.zoom("GET", path), indent=2))
+        except Exception as exc:
+            (folder / name).write_text(f"could not read the sandbox: {exc}")
+    mail = sorted(running.mail_dir.glob("*.eml")) if running.mail_dir.exists() else []
+    (folder / "mail.txt").write_text("\n\n".join(p.read_text(errors="replace") for p in mail[-20:]))
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ import redis
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import free_port
-from tests.e2e.conftest import allow_zoom_and_connect_lee, sign_in
+from tests.e2e.conftest import allow_zoom_and_connect_lee
+from tests.e2e.flows import sign_in_as, start_meeting
 from tests.e2e.stack import Stack, run_stack
 from tests.e2e.test_waiting_room import _meeting_soon
 
@@ -55,10 +56,8 @@ def test_join_appears_without_reload_with_two_workers_behind_redis(browser: Brow
     # Granian's workers are child processes of `reflex run` with its command line (one child per worker).
     workers = [p for p in psutil.Process(scaled_stack.pid).children(recursive=True) if "reflex" in p.name()]
     assert len(workers) >= 2
-    alex = browser.new_context().new_page()
-    sign_in(alex, scaled_stack, "alex@demo.client", landing="/portal")
-    lee = browser.new_context().new_page()
-    sign_in(lee, scaled_stack, "dr.lee@demo.clinic", landing="/calendar")
+    alex = sign_in_as(browser.new_context().new_page(), scaled_stack, "alex")
+    lee = sign_in_as(browser.new_context().new_page(), scaled_stack, "lee")
     # Four sessions, started by the host's link and by Zoom's webhook in turn: each start is a new
     # HTTP request that either worker may take, while Alex's socket stays on one of them.
     for round_ in range(4):
@@ -68,10 +67,7 @@ def test_join_appears_without_reload_with_two_workers_behind_redis(browser: Brow
         expect(alex.locator("#waiting-message")).to_be_visible()
         assert redis.Redis.from_url(redis_url).zcard(f"telehealth:live:meeting:{meeting_id}") >= 1
         if round_ % 2 == 0:
-            lee.goto(f"{scaled_stack.url}/meetings")
-            with lee.context.expect_page() as host_tab:
-                lee.locator(".meeting-row").filter(has_text=topic).get_by_role("link", name="Start meeting").click()
-            host_tab.value.close()
+            start_meeting(lee, scaled_stack, topic).close()
         else:
             zoom_id = next(m["id"] for m in scaled_stack.zoom("GET", "/meetings")["meetings"] if m["topic"] == topic)
             scaled_stack.zoom("POST", f"/meetings/{zoom_id}/start")

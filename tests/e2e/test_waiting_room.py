@@ -15,7 +15,8 @@ from rxapp.models import Client
 from rxapp.services.clock import now
 from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
 from rxapp.services.meetings.sync import sync_meeting
-from tests.e2e.conftest import in_thread, sign_in
+from tests.e2e.conftest import in_thread
+from tests.e2e.flows import meeting_row, open_waiting_room, sign_in_as, start_meeting
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import sign_in as service_sign_in
 
@@ -37,21 +38,15 @@ def _meeting_soon(topic: str, client_email: str, minutes_ahead: int = 10) -> int
 def test_the_spinner_turns_into_join_the_moment_the_provider_starts(browser: Browser, stack: Stack,
                                                                    zoom_ready) -> None:
     meeting_id = _meeting_soon("Live session", "alex@demo.client")
-    alex = browser.new_context().new_page()
-    sign_in(alex, stack, "alex@demo.client", landing="/portal")
-    session = alex.locator(".portal-session").filter(has_text="Live session")
-    session.get_by_role("link", name="Launch telehealth session").click()
+    alex = open_waiting_room(sign_in_as(browser.new_context().new_page(), stack, "alex"), stack, "Live session")
     expect(alex.locator("#waiting-message")).to_have_text("Waiting for your provider to start the session")
 
-    lee = browser.new_context().new_page()
-    sign_in(lee, stack, "dr.lee@demo.clinic", landing="/calendar")
+    lee = sign_in_as(browser.new_context().new_page(), stack, "lee")
     lee.get_by_role("link", name="Meetings").click()
-    row = lee.locator(".meeting-row").filter(has_text="Live session")
+    row = meeting_row(lee, "Live session")
     expect(row).to_contain_text("Client waiting")
     expect(lee.locator("#launch-prompt")).to_contain_text("Alex Rivera")
-    with lee.context.expect_page() as host_tab:
-        row.get_by_role("link", name="Start meeting").click()
-    expect(host_tab.value.get_by_text("Meeting in progress")).to_be_visible()
+    expect(start_meeting(lee, stack, "Live session").get_by_text("Meeting in progress")).to_be_visible()
 
     join = alex.get_by_role("link", name="Join session")
     expect(join).to_be_visible(timeout=3_000)  # pushed: no reload, well inside the 10 s poll
@@ -61,8 +56,7 @@ def test_the_spinner_turns_into_join_the_moment_the_provider_starts(browser: Bro
     expect(alex.get_by_text("You have joined the meeting")).to_be_visible()
 
     # Another client can neither open this waiting room nor use Alex's link.
-    sam = browser.new_context().new_page()
-    sign_in(sam, stack, "sam@demo.client", landing="/portal")
+    sam = sign_in_as(browser.new_context().new_page(), stack, "sam")
     sam.goto(f"{stack.url}/portal/waiting?meeting={meeting_id}")
     expect(sam.locator("#session-missing")).to_be_visible()
     sam.goto(f"{stack.url}{href}")
@@ -82,18 +76,12 @@ def test_the_spinner_turns_into_join_the_moment_the_provider_starts(browser: Bro
 
 def test_a_link_issued_to_one_client_is_refused_to_another(browser: Browser, stack: Stack, zoom_ready) -> None:
     meeting_id = _meeting_soon("Second live session", "sam@demo.client", minutes_ahead=120)
-    sam = browser.new_context().new_page()
-    sign_in(sam, stack, "sam@demo.client", landing="/portal")
-    lee = browser.new_context().new_page()
-    sign_in(lee, stack, "dr.lee@demo.clinic", landing="/calendar")
-    lee.goto(f"{stack.url}/meetings")
-    with lee.context.expect_page():
-        lee.locator(".meeting-row").filter(has_text="Second live session").get_by_role(
-            "link", name="Start meeting").click()
+    sam = sign_in_as(browser.new_context().new_page(), stack, "sam")
+    lee = sign_in_as(browser.new_context().new_page(), stack, "lee")
+    start_meeting(lee, stack, "Second live session")
     sam.goto(f"{stack.url}/portal/waiting?meeting={meeting_id}")
     href = sam.get_by_role("link", name="Join session").get_attribute("href")
-    alex = browser.new_context().new_page()
-    sign_in(alex, stack, "alex@demo.client", landing="/portal")
+    alex = sign_in_as(browser.new_context().new_page(), stack, "alex")
     alex.goto(f"{stack.url}{href}")
     expect(alex.get_by_text("belongs to someone else")).to_be_visible()
     sam.goto(f"{stack.url}{href}")

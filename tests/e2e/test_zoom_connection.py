@@ -18,23 +18,15 @@ from rxapp.services import crypto
 from rxapp.services.zoom import connections
 from tests.conftest import reset_app_caches
 from tests.e2e.conftest import allow_zoom_and_connect_lee, in_thread, sign_in
+from tests.e2e.flows import zoom_sign_in_and_allow
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import sign_in as service_sign_in
-
-
-def _zoom_sign_in_and_allow(page: Page, zoom_email: str) -> None:
-    """Zoom's pages (the sandbox): sign in, then consent."""
-    expect(page.get_by_role("button", name="Sign In")).to_be_visible(timeout=15_000)
-    page.get_by_label("Email").fill(zoom_email)
-    page.get_by_label("Password").fill("zoom-demo")
-    page.get_by_role("button", name="Sign In").click()
-    page.get_by_role("button", name="Allow").click()
 
 
 def _connect_from_meeting_tab(page: Page, button: str = "Connect to Zoom") -> None:
     page.get_by_role("button", name=button).click()
     page.get_by_role("button", name="Continue to Zoom").click()
-    _zoom_sign_in_and_allow(page, "lee@zoom.demo")
+    zoom_sign_in_and_allow(page, "lee@zoom.demo")
     expect(page.locator("#zoom-review-title")).to_have_text("Zoom connected for Dr. Dana Lee", timeout=20_000)
     expect(page.get_by_text("Create meetings for your sessions")).to_be_visible()
     page.get_by_role("link", name="Done").click()
@@ -106,7 +98,7 @@ def test_owner_allows_zoom_and_lee_connects_loses_and_restores_it(browser: Brows
     expect(page.locator("#zoom-status")).to_have_text("Needs reconnect")
     assert stack.mail_to("dr.lee@demo.clinic", "reconnect your Zoom account")
     banner.get_by_role("button", name="Reconnect").click()
-    _zoom_sign_in_and_allow(page, "lee@zoom.demo")
+    zoom_sign_in_and_allow(page, "lee@zoom.demo")
     expect(page.locator("#zoom-review-title")).to_have_text("Zoom connected for Dr. Dana Lee", timeout=20_000)
     page.get_by_role("link", name="Done").click()
     expect(page.locator("#zoom-status")).to_have_text("Connected")
@@ -152,7 +144,7 @@ def test_a_zoom_account_held_by_a_colleague_is_refused_on_the_review_page(browse
     expect(page.locator("#zoom-status")).to_have_text("Not connected")
     page.get_by_role("button", name="Connect to Zoom").click()
     page.get_by_role("button", name="Continue to Zoom").click()
-    _zoom_sign_in_and_allow(page, "lee@zoom.demo")
+    zoom_sign_in_and_allow(page, "lee@zoom.demo")
     expect(page.locator("#zoom-review-title")).to_have_text("Zoom was not connected", timeout=20_000)
     expect(page.get_by_text("This Zoom account is already connected for Dr. Dana Lee")).to_be_visible()
     page.get_by_role("link", name="Done").click()
