@@ -216,5 +216,6 @@ def meetings_page() -> rx.Component:
         _table(),
         _cancel_dialog(),
         _new_meeting_dialog(),
-        rx.cond(M.has_live_rows, rx.moment(interval=5000, on_change=M.refresh, display="none")),
+        # Changes are pushed (live.py); this only follows the clock, for the launch prompt.
+        rx.cond(M.has_live_rows, rx.moment(interval=60000, on_change=M.refresh, display="none")),
     )
