@@ -101,9 +101,10 @@ def _table() -> rx.Component:
                 width="100%",
             ),
             rx.hstack(
-                rx.button("Previous", variant="soft", on_click=M.go_to_page(M.page - 1), disabled=M.page <= 1),
-                rx.text("Page ", M.page, " of ", M.pages, " · ", M.total, " meetings", id="meeting-pages"),
-                rx.button("Next", variant="soft", on_click=M.go_to_page(M.page + 1), disabled=M.page >= M.pages),
+                # Keyset pages: Previous and Next, no total (counting a large practice costs more than the page).
+                rx.button("Previous", variant="soft", on_click=M.previous_page, disabled=~M.has_previous),
+                rx.text("Page ", M.page, id="meeting-pages"),
+                rx.button("Next", variant="soft", on_click=M.next_page, disabled=~M.has_next),
                 align="center", spacing="3"),
             width="100%", spacing="3"),
         rx.cond((M.search != "") | (M.patient != "") | (M.status != "") | (M.period != "upcoming"),

@@ -35,9 +35,14 @@ def _int(value: str | None) -> int | None:
 class MeetingsState(AuthState):
     rows: list[dict[str, str]] = []
     _row_ids: list[int] = []
-    total: int = 0
-    pages: int = 1
+    # Keyset pages: the cursor of the page shown (page 1 has none), no total is counted.
     page: int = 1
+    has_previous: bool = False
+    has_next: bool = False
+    _after: str = ""
+    _before: str = ""
+    _next_cursor: str = ""
+    _previous_cursor: str = ""
     patient: str = ""
     status: str = ""
     search: str = ""
@@ -68,6 +73,7 @@ class MeetingsState(AuthState):
         self.patient, self.status = params.get("patient", ""), params.get("status", "")
         self.search, self.practitioner = params.get("q", "")[:100], params.get("practitioner", "")
         self.page, self.newest_first = max(1, _int(params.get("page")) or 1), params.get("sort") == "newest"
+        self._after, self._before = params.get("after", "")[:40], params.get("before", "")[:40]
         self.period = params.get("when", "upcoming")
         if self.period not in meeting_list.PERIODS:
             self.period = "upcoming"
@@ -86,7 +92,9 @@ class MeetingsState(AuthState):
             return
         filters = meeting_list.MeetingFilters(
             practitioner_id=_int(self.practitioner), client_id=_int(self.patient), status=self.status or None,
-            search=self.search, page=self.page, page_size=20, newest_first=self.newest_first, period=self.period)
+            search=self.search, page_size=20, newest_first=self.newest_first, period=self.period,
+            # Filters changed set page 1: the first page, whatever cursor came before.
+            after=self._after if self.page > 1 else "", before=self._before if self.page > 1 else "")
         result, patients, extras = await asyncio.gather(
             asyncio.to_thread(meeting_list.list_meetings, principal, filters),
             asyncio.to_thread(meeting_list.patients_for_filter, principal, _int(self.practitioner)),
@@ -94,7 +102,10 @@ class MeetingsState(AuthState):
         self.timezone, self.zoom_problem, practitioners = extras
         self.needs_reconnect = self.zoom_problem.startswith("Error refreshing access token")
         self.sees_practice = can(principal, Action.VIEW_PRACTICE_MEETINGS)
-        self.total, self.pages, self.page = result.total, result.pages, result.page
+        self.has_previous, self.has_next = result.has_previous, result.has_next
+        self._previous_cursor, self._next_cursor = result.previous_cursor, result.next_cursor
+        if not result.has_previous:
+            self.page, self._after, self._before = 1, "", ""
         self.patient_options = [{"value": str(i), "label": n} for i, n in patients]
         self.practitioner_options = [{"value": str(i), "label": n} for i, n in practitioners]
         session_token = self._session_token()
@@ -147,7 +158,9 @@ class MeetingsState(AuthState):
                                    "practitioner": self.practitioner,
                                    "when": "" if self.period == "upcoming" else self.period,
                                    "sort": "newest" if self.newest_first else "",
-                                   "page": str(self.page) if self.page > 1 else ""}.items() if v}
+                                   "page": str(self.page) if self.page > 1 else "",
+                                   "after": self._after if self.page > 1 else "",
+                                   "before": self._before if self.page > 1 else ""}.items() if v}
         return "/meetings" + (f"?{urlencode(query)}" if query else "")
 
     async def _apply_filters(self):
@@ -186,8 +199,15 @@ class MeetingsState(AuthState):
         return await self._apply_filters()
 
     @rx.event
-    async def go_to_page(self, page: int):
-        self.page = max(1, min(page, self.pages))
+    async def next_page(self):
+        if self.has_next and self._next_cursor:
+            self.page, self._after, self._before = self.page + 1, self._next_cursor, ""
+        return await self._apply_filters()
+
+    @rx.event
+    async def previous_page(self):
+        if self.has_previous and self._previous_cursor:
+            self.page, self._after, self._before = max(1, self.page - 1), "", self._previous_cursor
         return await self._apply_filters()
 
     @rx.event
