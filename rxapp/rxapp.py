@@ -7,6 +7,7 @@ import reflex as rx
 from rxapp import api, jobs, live
 from rxapp.pages import (  # noqa: F401  (registers pages)
     accounts,
+    audit,
     clients,
     dev_mail,
     index,

@@ -26,6 +26,7 @@ class Action(StrEnum):
     MANAGE_PRACTITIONER_ZOOM = "manage_practitioner_zoom"
     USE_PORTAL = "use_portal"
     VIEW_CAUGHT_MAIL = "view_caught_mail"
+    VIEW_AUDIT = "view_audit"
 
 
 _STAFF = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS, Action.SEND_PORTAL_INVITE,
@@ -33,7 +34,7 @@ _STAFF = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS,
 _PRACTITIONER = _STAFF | {Action.VIEW_MEETINGS, Action.HOST_MEETINGS, Action.OWN_PROFILE,
                           Action.CONNECT_OWN_ZOOM}
 _MANAGER = _PRACTITIONER | {Action.VIEW_PRACTICE_MEETINGS, Action.PRACTICE_SETTINGS,
-                            Action.MANAGE_PRACTITIONER_ZOOM}
+                            Action.MANAGE_PRACTITIONER_ZOOM, Action.VIEW_AUDIT}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(_MANAGER),
@@ -83,6 +84,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Meetings", "/meetings", Action.VIEW_MEETINGS),
     NavItem("Clients", "/clients", Action.VIEW_CLIENTS),
     NavItem("Practice settings", "/settings", Action.PRACTICE_SETTINGS),
+    NavItem("Audit", "/audit", Action.VIEW_AUDIT),
     NavItem("My profile", "/profile", Action.OWN_PROFILE),
     NavItem("My sessions", "/portal", Action.USE_PORTAL),
 )
