@@ -18,8 +18,8 @@ def _as(role: Role) -> Principal:
 
 
 EXPECTED_NAVIGATION = {
-    Role.OWNER: ["Calendar", "Meetings", "Clients", "Practice settings", "My profile"],
-    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Practice settings", "My profile"],
+    Role.OWNER: ["Calendar", "Meetings", "Clients", "Practice settings", "Audit", "My profile"],
+    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Practice settings", "Audit", "My profile"],
     Role.PRACTITIONER: ["Calendar", "Meetings", "Clients", "My profile"],
     Role.STAFF: ["Calendar", "Clients"],
     Role.CLIENT: ["My sessions"],
