@@ -36,6 +36,7 @@ MATRIX = {
     Action.PRACTICE_SETTINGS: {Role.OWNER, Role.MANAGER},
     Action.MANAGE_PRACTITIONER_ZOOM: {Role.OWNER, Role.MANAGER},
     Action.VIEW_PRACTICE_MEETINGS: {Role.OWNER, Role.MANAGER},
+    Action.VIEW_AUDIT: {Role.OWNER, Role.MANAGER},
     Action.CONNECT_OWN_ZOOM: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
     Action.HOST_MEETINGS: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
     Action.VIEW_MEETINGS: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
@@ -71,6 +72,7 @@ def test_pages_map_to_their_action_with_or_without_trailing_slash() -> None:
     assert page_action("/settings/") is Action.PRACTICE_SETTINGS
     assert page_action("/meetings") is Action.VIEW_MEETINGS
     assert page_action("/dev/mail") is Action.VIEW_CAUGHT_MAIL
+    assert page_action("/audit") is Action.VIEW_AUDIT
     assert page_action("/nowhere") is None
 
 
