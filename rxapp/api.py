@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from rxapp.push_probe import push_probe
 from rxapp.services import audit_log, auth, portal, profiles
 from rxapp.services.clock import now
 from rxapp.services.meetings import actions
@@ -187,7 +188,9 @@ async def health(_: Request) -> Response:
 
 
 def build() -> Starlette:
-    return Starlette(routes=[
+    # The benchmark's push-to-render floor (rxapp/push_probe.py): never in production.
+    probe = [] if get_settings().is_production else [Route("/dev/push-probe", push_probe, methods=["POST"])]
+    return Starlette(routes=[*probe,
         Route("/auth/session", start_session, methods=["GET"]),
         Route("/auth/signed-out", signed_out, methods=["GET"]),
         Route("/auth/zoom/callback", zoom_callback, methods=["GET"]),
