@@ -119,8 +119,8 @@ class Size:
     idle_seconds: float
 
 
-FULL = Size(runs=40, warmup=3, background=(200, 1000), idle_seconds=10.0)
-QUICK = Size(runs=6, warmup=1, background=(20,), idle_seconds=5.0)
+FULL = Size(runs=30, warmup=2, background=(200, 1000), idle_seconds=10.0)
+QUICK = Size(runs=5, warmup=1, background=(20,), idle_seconds=4.0)
 
 
 @dataclass
