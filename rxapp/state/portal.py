@@ -56,6 +56,8 @@ class PortalState(AuthState):
             self.sessions = []
             return
         await self._show(principal)
+        # This browser left any waiting room: pushes about that meeting need no work there any more.
+        (await self.get_state(WaitingRoomState))._meeting_id = 0
         self._client_id = await asyncio.to_thread(portal.client_id, principal)
         self.push_ready = await _watch(f"client:{self._client_id}", self.router.session.client_token)
 
@@ -83,6 +85,8 @@ class PortalState(AuthState):
             self.push_ready = await _watch(f"client:{self._client_id}", self.router.session.client_token)
 
     async def _changed(self, change: MeetingChanged) -> None:
+        if not self._client_id:  # this browser shows another page now (see WaitingRoomState.load)
+            return
         try:
             await self._show(await self._require(Action.USE_PORTAL))
         except NotAllowed:
@@ -111,6 +115,8 @@ class WaitingRoomState(AuthState):
             self.status, self._meeting_id = "missing", 0
             return
         self._meeting_id = meeting_id
+        # This browser left My sessions: pushes about the client's other meetings need no work here.
+        (await self.get_state(PortalState))._client_id = 0
         self.push_ready = await _watch(f"meeting:{meeting_id}", self.router.session.client_token)
         self._timezone = await asyncio.to_thread(profiles.viewer_timezone, principal)
         link = await asyncio.to_thread(portal.issue_join_link, principal, meeting_id) if view.status == "live" else ""

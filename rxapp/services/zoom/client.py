@@ -6,7 +6,9 @@ uses `me` as the user id). Tokens come from `tokens.py`; this module never refre
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import httpx
@@ -19,6 +21,13 @@ from rxapp.services.zoom.errors import (
     ZoomRejected,
     ZoomUnavailable,
 )
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The CA bundle, loaded once per process. Loading it takes tens of milliseconds of CPU (far more
+    on a busy host); done for every Zoom call it stalled the event loop, and every push behind it."""
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)

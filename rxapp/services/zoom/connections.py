@@ -34,7 +34,7 @@ from rxapp.services.clock import now
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.zoom import oauth
-from rxapp.services.zoom.client import ZoomApi
+from rxapp.services.zoom.client import ZoomApi, tls_context
 from rxapp.services.zoom.errors import ZoomError, ZoomNotAllowed, ZoomNotConnected
 from rxapp.services.zoom.tokens import call_zoom
 from rxapp.settings import get_settings
@@ -162,7 +162,7 @@ async def complete_connect(state: str, code: str, error: str, session_token: str
         return attempt_id
     try:
         tokens = await oauth.exchange_code(code, verifier)
-        async with httpx.AsyncClient(timeout=get_settings().zoom_http_timeout_seconds) as http:
+        async with httpx.AsyncClient(timeout=get_settings().zoom_http_timeout_seconds, verify=tls_context()) as http:
             api_base = f"{tokens.api_url.rstrip('/')}/v2" if tokens.api_url else get_settings().zoom_api_base_url
             me = await ZoomApi(http, api_base, tokens.access_token).get_me()
     except ZoomError as exc:

@@ -26,7 +26,7 @@ from rxapp.services import audit, crypto
 from rxapp.services.clock import now
 from rxapp.services.notifications import OutgoingEmail, queue_email
 from rxapp.services.zoom import oauth
-from rxapp.services.zoom.client import ZoomApi
+from rxapp.services.zoom.client import ZoomApi, tls_context
 from rxapp.services.zoom.errors import (
     ZoomAccessTokenInvalid,
     ZoomNeedsReconnect,
@@ -207,7 +207,7 @@ async def _refresh(snap: _Snapshot, claimed_version: int) -> Credentials:
 async def call_zoom(practitioner_id: int, operation: Callable[[ZoomApi], Awaitable[T]]) -> T:
     """Run `operation` with the practitioner's Zoom API; on 401 code 124 refresh once, retry once."""
     creds = await get_credentials(practitioner_id)
-    async with httpx.AsyncClient(timeout=get_settings().zoom_http_timeout_seconds) as http:
+    async with httpx.AsyncClient(timeout=get_settings().zoom_http_timeout_seconds, verify=tls_context()) as http:
         try:
             return await operation(ZoomApi(http, creds.api_base_url, creds.access_token))
         except ZoomAccessTokenInvalid:
