@@ -52,7 +52,7 @@ class Size:
 
 
 FULL = Size(meetings=100_000, clients=2_000, warmup=20, runs=200)
-QUICK = Size(meetings=5_000, clients=200, warmup=3, runs=20)
+QUICK = Size(meetings=5_000, clients=200, warmup=2, runs=12)
 
 
 @dataclass(frozen=True)
