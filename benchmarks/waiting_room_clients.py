@@ -8,8 +8,8 @@ carries the boot event (`hydrate_and_load`, copied verbatim from what the real b
 with this client's meeting in the router data), and so runs the page's on_load (`guard`,
 `WaitingRoomState.load`, which registers the token under `meeting:<id>`). It counts as ready
 once the delta with `status == "waiting"` arrives. Then it stays connected: it answers
-Engine.IO pings and, like the page's `rx.moment(interval=10000)`, sends the `poll` event every
-10 s (optional). Nothing else; the deltas it receives are read and dropped.
+Engine.IO pings and, only if the real page was seen sending a `poll` event (it no longer does while
+its socket is up), repeats it every 10 s. Nothing else; the deltas it receives are read and dropped.
 
 There is no aiohttp or websockets package in the project's environment (python-socketio's
 AsyncClient needs aiohttp), so this speaks the protocol directly over asyncio streams with

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import html
+import io
 import logging
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from rxapp.services import auth, portal
+from rxapp.push_probe import push_probe
+from rxapp.services import audit_log, auth, portal, profiles
+from rxapp.services.clock import now
 from rxapp.services.meetings import actions
 from rxapp.services.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
-from rxapp.services.permissions import NotAllowed, home_path
+from rxapp.services.permissions import Action, NotAllowed, can, home_path
 from rxapp.services.zoom import connections, webhooks
 from rxapp.services.zoom.errors import ZoomError, ZoomNotConnected
 from rxapp.settings import get_settings
@@ -196,13 +202,44 @@ async def join(request: Request) -> Response:
     return RedirectResponse(url, status_code=303, headers=_NO_STORE)
 
 
+async def audit_export(request: Request) -> Response:
+    """The audit page's CSV: the session and the role are checked again here, not trusted from the page."""
+    token = request.cookies.get(get_settings().session_cookie_name) or ""
+    principal = await asyncio.to_thread(auth.principal_for_token, token)
+    if principal is None:
+        return RedirectResponse("/login?next=/audit", status_code=303)
+    if not can(principal, Action.VIEW_AUDIT):
+        return _page("Not allowed", "Only owners and managers can export the audit trail.", 403)
+    timezone = await asyncio.to_thread(profiles.viewer_timezone, principal)
+    try:
+        filters = audit_log.parse_filters(dict(request.query_params), timezone)
+        rows = await asyncio.to_thread(audit_log.export_rows, principal, filters)
+    except audit_log.InvalidAuditFilter as exc:
+        return _page("Cannot export", str(exc), 400, back=("/audit", "Back to the audit page"))
+
+    def lines() -> Iterator[str]:  # a sync iterator: Starlette reads it in a worker thread
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for row in rows:
+            writer.writerow(row)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    name = f"audit-{now().astimezone(ZoneInfo(timezone)).date().isoformat()}.csv"
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
+                             headers={**_NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
 def build() -> Starlette:
     """Our routes; the middleware also covers everything Reflex mounts inside (events, the frontend)."""
-    return Starlette(middleware=[Middleware(SecurityHeaders)], routes=[
+    # The benchmark's push-to-render floor (rxapp/push_probe.py): never in production.
+    probe = [] if get_settings().is_production else [Route("/dev/push-probe", push_probe, methods=["POST"])]
+    return Starlette(middleware=[Middleware(SecurityHeaders)], routes=[*probe,
         Route("/auth/session", start_session, methods=["POST"]),
         Route("/auth/session", to_sign_in, methods=["GET"]),
         Route("/auth/signed-out", signed_out, methods=["POST"]),
@@ -211,5 +248,6 @@ def build() -> Starlette:
         Route("/api/zoom/webhook", zoom_webhook, methods=["POST"]),
         Route("/meetings/{meeting_id:int}/start", start_meeting, methods=["GET"]),
         Route("/join/{token}", join, methods=["GET"]),
+        Route("/audit/export.csv", audit_export, methods=["GET"]),
         Route("/api/health", health, methods=["GET"]),
     ])

@@ -8,6 +8,7 @@ from rxapp import api, jobs, live, redaction
 from rxapp.pages import (  # noqa: F401  (registers pages)
     accounts,
     attention,
+    audit,
     clients,
     dev_mail,
     index,

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmarks/bench_*.py in turn; each prints its own figures. Extra arguments
-# (e.g. --quick) are passed to every benchmark.
+# `make bench`: every benchmarks/bench_*.py in turn; each prints its own figures and appends them to
+# var/bench/results.json (started empty here; see benchmarks/results.py). BENCH_QUICK=1 runs the smaller
+# set (under 3 minutes); the full set takes under 15. Extra arguments (e.g. --quick) go to every benchmark.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 
+export BENCH_RESULTS="${BENCH_RESULTS:-$ROOT/var/bench/results.json}"
+mkdir -p "$(dirname "$BENCH_RESULTS")"
+echo "[]" > "$BENCH_RESULTS"
+started=$SECONDS
 for bench in benchmarks/bench_*.py; do
   printf '\n\033[1;34m==>\033[0m %s\n' "$bench"
   python "$bench" "$@"
 done
+printf '\n%s figures in %s; make bench took %d s\n' \
+  "$(python -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$BENCH_RESULTS")" \
+  "$BENCH_RESULTS" "$((SECONDS - started))"

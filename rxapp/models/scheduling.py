@@ -65,6 +65,9 @@ class Meeting(SQLModel, table=True):
               postgresql_ops={"search_text": "gin_trgm_ops"}, sqlite_where=text("0")),
         Index("ix_meeting_practitioner_list", "practice_id", "practitioner_id", "start_at", "id",
               sqlite_where=text("0")),
+        # Keyset pages on (start_at, id): the whole practice (PostgreSQL) and one patient (both).
+        Index("ix_meeting_practice_list", "practice_id", "start_at", "id", sqlite_where=text("0")),
+        Index("ix_meeting_client_list", "client_id", "start_at", "id"),
         # SQLite: covering indexes, so paging and counting a large practice never reads the wide rows;
         # the narrow last one makes counting a practice-wide search quicker (PostgreSQL: empty, as
         # its btree entries must stay under ~2.7 kB and search_text can be longer).

@@ -106,9 +106,10 @@ def _table() -> rx.Component:
                 width="100%",
             ),
             rx.hstack(
-                rx.button("Previous", variant="soft", on_click=M.go_to_page(M.page - 1), disabled=M.page <= 1),
-                rx.text("Page ", M.page, " of ", M.pages, " · ", M.total_label, id="meeting-pages"),
-                rx.button("Next", variant="soft", on_click=M.go_to_page(M.page + 1), disabled=M.page >= M.pages),
+                # Keyset pages: Previous and Next, no total (counting a large practice costs more than the page).
+                rx.button("Previous", variant="soft", on_click=M.previous_page, disabled=~M.has_previous),
+                rx.text("Page ", M.page, id="meeting-pages"),
+                rx.button("Next", variant="soft", on_click=M.next_page, disabled=~M.has_next),
                 align="center", spacing="3"),
             width="100%", spacing="3"),
         rx.cond((M.search != "") | (M.patient != "") | (M.status != "") | (M.period != "upcoming"),
@@ -252,5 +253,6 @@ def meetings_page() -> rx.Component:
         _cancel_dialog(),
         _confirm_dialog(),
         _new_meeting_dialog(),
-        rx.cond(M.has_live_rows, rx.moment(interval=5000, on_change=M.refresh, display="none")),
+        # Changes are pushed (live.py); this only follows the clock, for the launch prompt.
+        rx.cond(M.has_live_rows, rx.moment(interval=60000, on_change=M.refresh, display="none")),
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.components.core.banner import has_connection_errors
 
 from rxapp.components.shell import app_shell, empty_state
+from rxapp.push_probe import PushProbeState
 from rxapp.state.auth import AuthState
-from rxapp.state.portal import PortalState, WaitingRoomState
+from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalState, WaitingRoomState
 
 P, W = PortalState, WaitingRoomState
 
@@ -32,7 +34,12 @@ def portal_page() -> rx.Component:
                 empty_state("No upcoming sessions", "Sessions your practitioner schedules for you are listed here. "
                                                     "You can join from 15 minutes before the start.",
                             icon="calendar-clock")),
-        rx.moment(interval=15000, on_change=P.refresh, display="none"),
+        # Changes are pushed; this timer only follows the clock (next launch window or end) and, while push
+        # is unavailable, looks again every 30 s. Keyed by its interval so a new interval restarts it.
+        rx.cond(has_connection_errors | ~P.push_ready,
+                rx.moment(interval=SAFETY_POLL_MS, on_change=P.refresh, display="none", key="safety-poll"),
+                rx.moment(interval=P.next_change_ms, on_change=P.refresh, display="none",
+                          key=P.next_change_ms.to_string())),
     )
 
 
@@ -78,7 +85,13 @@ def waiting_room_page() -> rx.Component:
             _waiting_body(),
             align="center", spacing="4", padding="2em", width="100%"), width="100%", max_width="40em"),
         rx.link("Back to My sessions", href="/portal"),
+        rx.el.span(PushProbeState.stamp, id="push-probe", hidden=True),  # the benchmark's push floor
+        # Changes are pushed the moment they happen, and a reconnect re-runs the page's load: while the
+        # socket is up an idle room sends nothing but a keep-alive every 20 minutes. Only while push is
+        # unavailable does it poll, slowly.
         rx.cond((W.status == "waiting") | (W.status == "live") | (W.status == "setting_up"),
-                # Only the fallback: changes are pushed the moment they happen.
-                rx.moment(interval=10000, on_change=W.poll, display="none")),
+                rx.cond(has_connection_errors | ~W.push_ready,
+                        rx.moment(interval=SAFETY_POLL_MS, on_change=W.poll, display="none", key="safety-poll"),
+                        rx.moment(interval=KEEP_ALIVE_MS, on_change=W.keep_alive, display="none",
+                                  key="keep-alive"))),
     )

@@ -3,15 +3,19 @@
 Practitioners see only their own meetings; owners and managers see the whole practice. The
 status shown on a row and the status filter both come from `display_status`, so what a row
 says and what the filter finds cannot drift apart.
+
+Pages are read by keyset on (start_at, id): a page is "the next N after this row" (or "before"),
+so every page costs an index seek and N rows however deep it is, and nothing is counted; the
+page says whether there is a previous and a next one instead of a total.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, tuple_
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
@@ -35,7 +39,8 @@ class MeetingFilters:
     client_id: int | None = None
     status: str | None = None  # a DISPLAY_STATUSES key, or None for all
     search: str = ""  # every word must appear in the topic, description or patient name
-    page: int = 1
+    after: str = ""  # a MeetingPage.next_cursor: the page after that row
+    before: str = ""  # a MeetingPage.previous_cursor: the page before that row (wins over `after`)
     page_size: int = 20
     newest_first: bool = False
     period: str = "all"  # "upcoming" (from 12 hours ago on), "past" (before that) or "all"
@@ -63,10 +68,11 @@ class MeetingRow:
 @dataclass(frozen=True)
 class MeetingPage:
     rows: list[MeetingRow]
-    total: int
-    page: int
     page_size: int
-    pages: int
+    has_previous: bool
+    has_next: bool
+    previous_cursor: str  # for MeetingFilters.before ("" on the first page)
+    next_cursor: str  # for MeetingFilters.after ("" on the last page)
 
 
 def meeting_search_text(topic: str, description: str, patient_name: str) -> str:
@@ -78,8 +84,9 @@ def meeting_search_text(topic: str, description: str, patient_name: str) -> str:
 def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
     """One page of the meetings the principal may see, matching `filters`, by start time.
 
-    A page past the end gives the last page (`MeetingPage.page` says which one was returned).
-    Raises `NotAllowed` for anyone without the Meetings page, `ValueError` for an unknown status.
+    A cursor past the end (its rows gone meanwhile) gives the last page; a cursor that is not one
+    of ours gives the first. Raises `NotAllowed` for anyone without the Meetings page,
+    `ValueError` for an unknown status.
     """
     conditions = _visible(principal, filters.practitioner_id)
     if filters.client_id is not None:
@@ -93,19 +100,57 @@ def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
     conditions.extend(col(Meeting.search_text).contains(word, autoescape=True)
                       for word in filters.search.casefold().split()[:MAX_SEARCH_WORDS])
     page_size = min(max(filters.page_size, 1), MAX_PAGE_SIZE)
-    page = max(filters.page, 1)
+    before, after = decode_cursor(filters.before), decode_cursor(filters.after)
+    newest = filters.newest_first
     with unit_of_work() as session:
-        rows = _page_rows(session, conditions, filters.newest_first, page_size, (page - 1) * page_size)
-        if 0 < len(rows) < page_size or (not rows and page == 1):
-            # This page is the last one, so it says how many there are: no counting pass needed.
-            total = (page - 1) * page_size + len(rows)
+        if before is not None:  # read backwards from the cursor, then show in page order
+            rows = _page_rows(session, [*conditions, _beyond(before, not newest)], not newest, page_size + 1)
+            has_previous, rows = len(rows) > page_size, rows[:page_size][::-1]
+            has_next = _exists(session, [*conditions, _beyond(before, newest, inclusive=True)])
         else:
-            total = session.exec(select(func.count()).select_from(Meeting).where(*conditions)).one()
-        pages = max(1, -(-total // page_size))
-        if page > pages:
-            page = pages
-            rows = _page_rows(session, conditions, filters.newest_first, page_size, (page - 1) * page_size)
-    return MeetingPage(rows=rows, total=total, page=page, page_size=page_size, pages=pages)
+            keyset = [_beyond(after, newest)] if after is not None else []
+            rows = _page_rows(session, [*conditions, *keyset], newest, page_size + 1)
+            has_next, rows = len(rows) > page_size, rows[:page_size]
+            has_previous = after is not None and _exists(session, [*conditions, _beyond(after, not newest,
+                                                                                        inclusive=True)])
+            if not rows and has_previous:  # past the end: the last page instead
+                rows = _page_rows(session, conditions, not newest, page_size + 1)
+                has_previous, rows = len(rows) > page_size, rows[:page_size][::-1]
+    return MeetingPage(rows=rows, page_size=page_size, has_previous=has_previous, has_next=has_next,
+                       previous_cursor=encode_cursor(rows[0]) if has_previous and rows else "",
+                       next_cursor=encode_cursor(rows[-1]) if has_next and rows else "")
+
+
+def encode_cursor(row: MeetingRow) -> str:
+    """The opaque position of a row in the list: its start (microseconds since 1970) and id."""
+    return f"{int(row.start_at.timestamp() * 1_000_000)}-{row.id}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """(start_at, id) of a cursor from `encode_cursor`; None for "" or anything else."""
+    micros, _, meeting_id = cursor.partition("-")
+    if not (micros.isdigit() and meeting_id.isdigit()) or len(micros) > 18 or len(meeting_id) > 18:
+        return None
+    try:
+        return datetime.fromtimestamp(int(micros) / 1_000_000, UTC), int(meeting_id)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _beyond(cursor: tuple[datetime, int], descending: bool, *, inclusive: bool = False) -> ColumnElement[bool]:
+    """Rows after the cursor in (start_at, id) order (before it when `descending`): a row-value
+    comparison, which the (..., start_at, id) indexes serve as a range."""
+    key = tuple_(col(Meeting.start_at), col(Meeting.id))
+    at = tuple_(bindparam(None, cursor[0], type_=Meeting.__table__.c.start_at.type), bindparam(None, cursor[1]))
+    if descending:
+        return key <= at if inclusive else key < at
+    return key >= at if inclusive else key > at
+
+
+def _exists(session: Session, conditions: list[ColumnElement[bool]]) -> bool:
+    # Ordered like the list, so the planner seeks the same index rather than scanning the table.
+    query = select(Meeting.id).where(*conditions).order_by(col(Meeting.start_at), col(Meeting.id)).limit(1)
+    return session.exec(query).first() is not None
 
 
 def patients_for_filter(principal: Principal, practitioner_id: int | None = None) -> list[tuple[int, str]]:
@@ -155,13 +200,13 @@ def _status_condition(key: str) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def _page_rows(session: Session, conditions: list[ColumnElement[bool]], newest_first: bool, limit: int,
-               offset: int) -> list[MeetingRow]:
+def _page_rows(session: Session, conditions: list[ColumnElement[bool]], descending: bool,
+               limit: int) -> list[MeetingRow]:
     # The page's ids first, from the meeting table alone, so the planner walks a start-time
     # index; the names are joined to those few rows only.
-    order = (col(Meeting.start_at).desc(), col(Meeting.id).desc()) if newest_first else \
+    order = (col(Meeting.start_at).desc(), col(Meeting.id).desc()) if descending else \
         (col(Meeting.start_at), col(Meeting.id))
-    page_ids = select(Meeting.id).where(*conditions).order_by(*order).limit(limit).offset(offset).subquery()
+    page_ids = select(Meeting.id).where(*conditions).order_by(*order).limit(limit).subquery()
     practitioner, patient = User.__table__.alias("practitioner"), Client.__table__.alias("patient")
     found = session.exec(
         select(Meeting.id, Meeting.practitioner_id, practitioner.c.full_name, Meeting.client_id,

@@ -27,6 +27,7 @@ class Action(StrEnum):
     USE_PORTAL = "use_portal"
     VIEW_CAUGHT_MAIL = "view_caught_mail"
     VIEW_ATTENTION = "view_attention"
+    VIEW_AUDIT = "view_audit"
 
 
 _STAFF = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS, Action.SEND_PORTAL_INVITE,
@@ -34,7 +35,8 @@ _STAFF = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS,
 _PRACTITIONER = _STAFF | {Action.VIEW_MEETINGS, Action.HOST_MEETINGS, Action.OWN_PROFILE,
                           Action.CONNECT_OWN_ZOOM}
 _MANAGER = _PRACTITIONER | {Action.VIEW_PRACTICE_MEETINGS, Action.PRACTICE_SETTINGS,
-                            Action.MANAGE_PRACTITIONER_ZOOM, Action.VIEW_ATTENTION}
+                            Action.MANAGE_PRACTITIONER_ZOOM, Action.VIEW_ATTENTION,
+                            Action.VIEW_AUDIT}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(_MANAGER),
@@ -85,6 +87,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Clients", "/clients", Action.VIEW_CLIENTS),
     NavItem("Practice settings", "/settings", Action.PRACTICE_SETTINGS),
     NavItem("Needs attention", "/attention", Action.VIEW_ATTENTION),
+    NavItem("Audit", "/audit", Action.VIEW_AUDIT),
     NavItem("My profile", "/profile", Action.OWN_PROFILE),
     NavItem("My sessions", "/portal", Action.USE_PORTAL),
 )

@@ -111,6 +111,8 @@ def enter_waiting_room(principal: Principal, meeting_id: int) -> SessionView:
         first = meeting.client_waiting_since is None
         if view.status in (SessionStatus.WAITING, SessionStatus.LIVE) and first:
             meeting.client_waiting_since = now()
+            audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
+                         action="meeting.waiting_room_entered", subject_type="meeting", subject_id=meeting_id)
     if view.status in (SessionStatus.WAITING, SessionStatus.LIVE) and first:
         changes.meeting_changed(meeting_id, meeting.practitioner_id, meeting.client_id)
     return view

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rxapp.db import unit_of_work
 from rxapp.models import Practice, PractitionerProfile
+from rxapp.services import audit
 from rxapp.services.clients import own_client_record
 from rxapp.services.permissions import Principal
 from rxapp.services.timezones import is_valid
@@ -40,4 +41,8 @@ def set_own_timezone(principal: Principal, timezone: str) -> None:
         profile = session.get(PractitionerProfile, principal.user_id)
         if profile is None:
             raise LookupError("You have no practitioner profile")
+        if profile.timezone != timezone:
+            audit.record(session, practice_id=profile.practice_id, actor_user_id=principal.user_id,
+                         action="profile.timezone_changed", subject_type="user", subject_id=principal.user_id,
+                         timezone=timezone)
         profile.timezone = timezone

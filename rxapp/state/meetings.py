@@ -15,7 +15,6 @@ from rxapp.services.meetings import actions, decisions
 from rxapp.services.meetings.decisions import MeetingDecisions
 from rxapp.services.meetings.schedule import zoom_blocker
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
-from rxapp.services.phrases import count
 from rxapp.services.practice_settings import get_settings_view
 from rxapp.services.timezones import format_local
 from rxapp.services.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
@@ -35,9 +34,14 @@ def _int(value: str | None) -> int | None:
 class MeetingsState(AuthState):
     rows: list[dict[str, str]] = []
     _row_ids: list[int] = []
-    total: int = 0
-    pages: int = 1
+    # Keyset pages: the cursor of the page shown (page 1 has none), no total is counted.
     page: int = 1
+    has_previous: bool = False
+    has_next: bool = False
+    _after: str = ""
+    _before: str = ""
+    _next_cursor: str = ""
+    _previous_cursor: str = ""
     patient: str = ""
     status: str = ""
     search: str = ""
@@ -64,10 +68,6 @@ class MeetingsState(AuthState):
     timezone: str = "UTC"
 
     @rx.var
-    def total_label(self) -> str:
-        return count(self.total, "meeting")
-
-    @rx.var
     def cancel_reason_count(self) -> str:
         return f"{len(self.cancel_reason):,} / {actions.REASON_MAX:,} characters"
 
@@ -83,6 +83,7 @@ class MeetingsState(AuthState):
         self.patient, self.status = params.get("patient", ""), params.get("status", "")
         self.search, self.practitioner = params.get("q", "")[:SEARCH_MAX], params.get("practitioner", "")
         self.page, self.newest_first = max(1, _int(params.get("page")) or 1), params.get("sort") == "newest"
+        self._after, self._before = params.get("after", "")[:40], params.get("before", "")[:40]
         self.period = params.get("when", "upcoming")
         if self.period not in meeting_list.PERIODS:
             self.period = "upcoming"
@@ -101,7 +102,9 @@ class MeetingsState(AuthState):
             return
         filters = meeting_list.MeetingFilters(
             practitioner_id=_int(self.practitioner), client_id=_int(self.patient), status=self.status or None,
-            search=self.search, page=self.page, page_size=20, newest_first=self.newest_first, period=self.period)
+            search=self.search, page_size=20, newest_first=self.newest_first, period=self.period,
+            # Filters changed set page 1: the first page, whatever cursor came before.
+            after=self._after if self.page > 1 else "", before=self._before if self.page > 1 else "")
         result, patients, extras = await asyncio.gather(
             asyncio.to_thread(meeting_list.list_meetings, principal, filters),
             asyncio.to_thread(meeting_list.patients_for_filter, principal, _int(self.practitioner)),
@@ -110,7 +113,10 @@ class MeetingsState(AuthState):
         self.timezone, problem, practitioners, self.can_schedule = extras
         self.zoom_problem, self.needs_reconnect = str(problem or ""), isinstance(problem, ZoomNeedsReconnect)
         self.sees_practice = can(principal, Action.VIEW_PRACTICE_MEETINGS)
-        self.total, self.pages, self.page = result.total, result.pages, result.page
+        self.has_previous, self.has_next = result.has_previous, result.has_next
+        self._previous_cursor, self._next_cursor = result.previous_cursor, result.next_cursor
+        if not result.has_previous:
+            self.page, self._after, self._before = 1, "", ""
         self.patient_options = [{"value": str(i), "label": n} for i, n in patients]
         self.practitioner_options = [{"value": str(i), "label": n} for i, n in practitioners]
         session_token = self._session_token()
@@ -166,7 +172,9 @@ class MeetingsState(AuthState):
                                    "practitioner": self.practitioner,
                                    "when": "" if self.period == "upcoming" else self.period,
                                    "sort": "newest" if self.newest_first else "",
-                                   "page": str(self.page) if self.page > 1 else ""}.items() if v}
+                                   "page": str(self.page) if self.page > 1 else "",
+                                   "after": self._after if self.page > 1 else "",
+                                   "before": self._before if self.page > 1 else ""}.items() if v}
         return "/meetings" + (f"?{urlencode(query)}" if query else "")
 
     async def _apply_filters(self):
@@ -205,8 +213,15 @@ class MeetingsState(AuthState):
         return await self._apply_filters()
 
     @rx.event
-    async def go_to_page(self, page: int):
-        self.page = max(1, min(page, self.pages))
+    async def next_page(self):
+        if self.has_next and self._next_cursor:
+            self.page, self._after, self._before = self.page + 1, self._next_cursor, ""
+        return await self._apply_filters()
+
+    @rx.event
+    async def previous_page(self):
+        if self.has_previous and self._previous_cursor:
+            self.page, self._after, self._before = max(1, self.page - 1), "", self._previous_cursor
         return await self._apply_filters()
 
     @rx.event

@@ -3,24 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import timedelta
 
 import reflex as rx
 
 from rxapp import live
-from rxapp.services import portal, profiles
+from rxapp.services import auth, portal, profiles
 from rxapp.services.changes import MeetingChanged
-from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.clock import now
+from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
+
+log = logging.getLogger(__name__)
+
+# Changes reach an open page by push; while its socket is up the page sends nothing on its own,
+# except this keep-alive, well inside Reflex's state expiry (3600 s) and the live watch (live.py):
+# without it an idle room left open for hours would be forgotten by the server.
+KEEP_ALIVE_MS = 20 * 60 * 1000
+# When push is unavailable (the socket is down, or the watch could not be registered): look again
+# this often.
+SAFETY_POLL_MS = 30 * 1000
 
 STATUS_TEXT = {portal.SessionStatus.WAITING: "Scheduled", portal.SessionStatus.LIVE: "Your provider has started",
                portal.SessionStatus.SETTING_UP: "Being set up: your practice has been told",
                portal.SessionStatus.ENDED: "Ended", portal.SessionStatus.CANCELLED: "Cancelled"}
 
 
+async def _watch(topic: str, client_token: str) -> bool:
+    """Register for pushes; False when push is unavailable (the page then polls slowly)."""
+    try:
+        await live.watch(topic, client_token)
+    except Exception:
+        log.exception("live updates unavailable; the page falls back to polling")
+        return False
+    return True
+
+
 class PortalState(AuthState):
     sessions: list[dict[str, str]] = []
     timezone: str = ""
+    push_ready: bool = False
+    # When the list changes by the clock alone (a launch window opens, a session ends), in ms.
+    next_change_ms: int = KEEP_ALIVE_MS
+    _client_id: int = 0
 
     @rx.event
     async def load(self):
@@ -30,8 +57,10 @@ class PortalState(AuthState):
             self.sessions = []
             return
         await self._show(principal)
-        await live.watch(f"client:{await asyncio.to_thread(portal.client_id, principal)}",
-                         self.router.session.client_token)
+        # This browser left any waiting room: pushes about that meeting need no work there any more.
+        (await self.get_state(WaitingRoomState))._meeting_id = 0
+        self._client_id = await asyncio.to_thread(portal.client_id, principal)
+        self.push_ready = await _watch(f"client:{self._client_id}", self.router.session.client_token)
 
     async def _show(self, principal: Principal) -> None:
         views, tz = await asyncio.gather(asyncio.to_thread(portal.my_sessions, principal),
@@ -40,16 +69,29 @@ class PortalState(AuthState):
         self.sessions = [{"when": format_local(v.start_at, tz), "practitioner": v.practitioner_name,
                           "topic": v.topic, "status": STATUS_TEXT[v.status], "launch": "1" if v.can_launch else "",
                           "href": f"/portal/waiting?meeting={v.meeting_id}"} for v in views]
+        at = now()
+        moments = [t for v in views for t in (v.start_at - portal.LAUNCH_WINDOW,
+                                              v.start_at + timedelta(minutes=v.duration_minutes)) if t > at]
+        self.next_change_ms = min([KEEP_ALIVE_MS, *(int((t - at).total_seconds() * 1000) + 1000 for t in moments)])
 
     @rx.event
     async def refresh(self):
+        """Pushed changes; and the clock (a launch window opens, a session ends), which also renews the watch."""
         try:
             await self._show(await self._require(Action.USE_PORTAL))
         except NotAllowed:
             self.sessions = []
+            return
+        if self._client_id:
+            self.push_ready = await _watch(f"client:{self._client_id}", self.router.session.client_token)
 
     async def _changed(self, change: MeetingChanged) -> None:
-        await self.refresh()
+        if not self._client_id:  # this browser shows another page now (see WaitingRoomState.load)
+            return
+        try:
+            await self._show(await self._require(Action.USE_PORTAL))
+        except NotAllowed:
+            self.sessions = []
 
 
 class WaitingRoomState(AuthState):
@@ -58,7 +100,9 @@ class WaitingRoomState(AuthState):
     practitioner: str = ""
     when: str = ""
     join_href: str = ""
+    push_ready: bool = False
     _meeting_id: int = 0
+    _timezone: str = "UTC"
 
     @rx.event
     async def load(self):
@@ -72,36 +116,55 @@ class WaitingRoomState(AuthState):
             self.status, self._meeting_id = "missing", 0
             return
         self._meeting_id = meeting_id
-        await live.watch(f"meeting:{meeting_id}", self.router.session.client_token)
-        await self._show(principal, view)
+        # This browser left My sessions: pushes about the client's other meetings need no work here.
+        (await self.get_state(PortalState))._client_id = 0
+        self.push_ready = await _watch(f"meeting:{meeting_id}", self.router.session.client_token)
+        self._timezone = await asyncio.to_thread(profiles.viewer_timezone, principal)
+        link = await asyncio.to_thread(portal.issue_join_link, principal, meeting_id) if view.status == "live" else ""
+        self._show(view, link)
 
-    async def _show(self, principal: Principal, view: portal.SessionView) -> None:
-        tz = await asyncio.to_thread(profiles.viewer_timezone, principal)
-        shown = {"topic": view.topic, "practitioner": view.practitioner_name, "when": format_local(view.start_at, tz),
-                 "status": view.status}
+    def _show(self, view: portal.SessionView, link: str | None) -> None:
+        shown = {"topic": view.topic, "practitioner": view.practitioner_name,
+                 "when": format_local(view.start_at, self._timezone), "status": view.status}
         if view.status != "live":
             shown["join_href"] = ""
         elif not self.join_href:
-            shown["join_href"] = await asyncio.to_thread(portal.issue_join_link, principal, view.meeting_id) or ""
+            shown["join_href"] = link or ""
         for name, value in shown.items():
-            if getattr(self, name) != value:  # unchanged values send nothing: polls stay cheap
+            if getattr(self, name) != value:  # unchanged values send nothing
                 setattr(self, name, value)
+
+    @staticmethod
+    def _read(session_token: str, meeting_id: int, with_link: bool) -> tuple[portal.SessionView, str | None]:
+        """The room as it is now, and a join link once live (one worker-thread hop per push)."""
+        principal = auth.principal_for_token(session_token)
+        if principal is None or not can(principal, Action.USE_PORTAL):
+            raise NotAllowed(Action.USE_PORTAL.value)
+        view = portal.waiting_room(principal, meeting_id)
+        link = portal.issue_join_link(principal, meeting_id) if with_link and view.status == "live" else None
+        return view, link
 
     async def _refresh(self) -> None:
         if not self._meeting_id:
             return
         try:
-            principal = await self._require(Action.USE_PORTAL)
-            view = await asyncio.to_thread(portal.waiting_room, principal, self._meeting_id)
+            view, link = await asyncio.to_thread(self._read, self._session_token(), self._meeting_id,
+                                                 not self.join_href)
         except NotAllowed:
             self.status = "missing"
             return
-        await self._show(principal, view)
+        self._show(view, link)
 
     @rx.event
     async def poll(self):
-        """The fallback when a push is lost: look again every few seconds."""
+        """The safety poll, only while push is unavailable."""
         await self._refresh()
+
+    @rx.event
+    async def keep_alive(self):
+        """While connected: keep this state and its live watch from expiring; reads nothing."""
+        if self._meeting_id:
+            self.push_ready = await _watch(f"meeting:{self._meeting_id}", self.router.session.client_token)
 
     async def _changed(self, change: MeetingChanged) -> None:
         if change.meeting_id == self._meeting_id:

@@ -12,9 +12,9 @@ from tests.e2e.stack import Stack
 
 ROLES = [
     ("owner@demo.clinic", "/calendar", ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention",
-                                        "My profile"]),
+                                        "Audit", "My profile"]),
     ("manager@demo.clinic", "/calendar", ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention",
-                                          "My profile"]),
+                                          "Audit", "My profile"]),
     ("dr.lee@demo.clinic", "/calendar", ["Calendar", "Meetings", "Clients", "My profile"]),
     ("frontdesk@demo.clinic", "/calendar", ["Calendar", "Clients"]),
     ("alex@demo.client", "/portal", ["My sessions"]),

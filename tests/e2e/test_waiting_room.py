@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client
+from rxapp.models import Client, Meeting
 from rxapp.services.clock import now
 from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
 from rxapp.services.meetings.sync import sync_meeting
@@ -86,3 +86,28 @@ def test_a_link_issued_to_one_client_is_refused_to_another(browser: Browser, sta
     expect(alex.get_by_text("belongs to someone else")).to_be_visible()
     sam.goto(f"{stack.url}{href}")
     expect(sam.get_by_text("You have joined the meeting")).to_be_visible()
+
+
+IDLE_SECONDS = 12  # longer than the 10 s poll the room used to send
+
+
+def test_an_idle_waiting_room_sends_nothing_while_connected_and_join_still_comes_by_push(
+        browser: Browser, stack: Stack, zoom_ready) -> None:
+    meeting_id = _meeting_soon("Quiet room", "alex@demo.client", minutes_ahead=60)
+    alex = browser.new_context().new_page()
+    sign_in_as(alex, stack, "alex")
+    sent: list[str] = []
+    alex.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(str(frame)))
+            if "/_event" in ws.url else None)
+    alex.goto(f"{stack.url}/portal/waiting?meeting={meeting_id}")
+    expect(alex.locator("#waiting-message")).to_have_text("Waiting for your provider to start the session")
+    alex.wait_for_timeout(1_000)  # the page's own load events are done
+    before = len(sent)
+    alex.wait_for_timeout(IDLE_SECONDS * 1000)
+    events = [frame for frame in sent[before:] if frame.startswith("42")]  # Socket.IO events; pongs are "3"
+    assert events == [], f"an idle room sent {len(events)} events in {IDLE_SECONDS} s: {events[:3]}"
+
+    with unit_of_work() as s:
+        zoom_id = s.get(Meeting, meeting_id).zoom_meeting_id  # type: ignore[union-attr]
+    assert stack.zoom("POST", f"/meetings/{zoom_id}/start")["changed"]  # Zoom sends meeting.started
+    expect(alex.get_by_role("link", name="Join session")).to_be_visible(timeout=5_000)

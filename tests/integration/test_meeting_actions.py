@@ -249,13 +249,6 @@ def test_meetings_needing_attention_after_a_disconnect_are_listed_in_the_viewers
     assert "10:00" in listed and local.tzname() in listed and "UTC" not in listed
 
 
-def test_counts_say_1_meeting_not_1_meetings(zoom, lee, monkeypatch) -> None:
-    _schedule(lee, topic="Only one")
-    assert _page_as(lee, monkeypatch).total_label == "1 meeting"
-    _schedule(lee, hour="12:00", topic="And another")
-    assert _page_as(lee, monkeypatch).total_label == "2 meetings"
-
-
 def test_the_launch_prompt_and_the_client_use_the_same_launch_window(zoom, lee, monkeypatch) -> None:
     meeting_id = _schedule(lee, topic="Launch window")
     start = _row(meeting_id).start_at

@@ -18,8 +18,8 @@ def _as(role: Role) -> Principal:
 
 
 EXPECTED_NAVIGATION = {
-    Role.OWNER: ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention", "My profile"],
-    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention", "My profile"],
+    Role.OWNER: ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention", "Audit", "My profile"],
+    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention", "Audit", "My profile"],
     Role.PRACTITIONER: ["Calendar", "Meetings", "Clients", "My profile"],
     Role.STAFF: ["Calendar", "Clients"],
     Role.CLIENT: ["My sessions"],
@@ -37,6 +37,7 @@ MATRIX = {
     Action.VIEW_ATTENTION: {Role.OWNER, Role.MANAGER},
     Action.MANAGE_PRACTITIONER_ZOOM: {Role.OWNER, Role.MANAGER},
     Action.VIEW_PRACTICE_MEETINGS: {Role.OWNER, Role.MANAGER},
+    Action.VIEW_AUDIT: {Role.OWNER, Role.MANAGER},
     Action.CONNECT_OWN_ZOOM: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
     Action.HOST_MEETINGS: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
     Action.VIEW_MEETINGS: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
@@ -72,6 +73,7 @@ def test_pages_map_to_their_action_with_or_without_trailing_slash() -> None:
     assert page_action("/settings/") is Action.PRACTICE_SETTINGS
     assert page_action("/meetings") is Action.VIEW_MEETINGS
     assert page_action("/dev/mail") is Action.VIEW_CAUGHT_MAIL
+    assert page_action("/audit") is Action.VIEW_AUDIT
     assert page_action("/nowhere") is None
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import delete as sql_delete
+from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import JoinLink, Meeting, MeetingStatus, Practice, SyncState
+from rxapp.models import JoinLink, Meeting, MeetingStatus, Notification, NotificationStatus, Practice, SyncState
 from rxapp.services import audit, changes
 from rxapp.services.clock import now
 from rxapp.services.meetings import emails
@@ -65,8 +67,15 @@ async def start_url(principal: Principal, meeting_id: int) -> str:
     """A fresh start link for the host (Zoom's expire after ~2 hours; never stored), and the
     meeting marked as started so the client's waiting room shows Join at once."""
     zoom_id, holder_id = await asyncio.to_thread(_startable, principal, meeting_id)
-    zoom = await call_zoom(holder_id, lambda api: api.get_meeting(zoom_id))
-    await asyncio.to_thread(_mark_started, meeting_id, principal.user_id)
+    # Announce first: the waiting room turns to Join while Zoom is asked for the start link.
+    fetch = asyncio.ensure_future(call_zoom(holder_id, lambda api: api.get_meeting(zoom_id)))
+    started_at = await asyncio.to_thread(_mark_started, meeting_id, principal.user_id)
+    try:
+        zoom = await fetch
+    except BaseException:
+        if started_at is not None:  # nobody reached Zoom: the client waits again
+            await asyncio.to_thread(_undo_start, meeting_id, started_at)
+        raise
     return zoom.start_url
 
 
@@ -82,15 +91,35 @@ def _startable(principal: Principal, meeting_id: int) -> tuple[int, int]:
         return meeting.zoom_meeting_id, holder
 
 
-def _mark_started(meeting_id: int, actor: int) -> None:
+def _mark_started(meeting_id: int, actor: int) -> datetime | None:
+    """Mark the meeting in progress and tell its watchers; the start time when this call started it."""
+    started_at = None
     with unit_of_work() as session:
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
-            return
+            return None
         if meeting.status == MeetingStatus.SCHEDULED:
-            meeting.status, meeting.started_at, meeting.updated_at = MeetingStatus.IN_PROGRESS, now(), now()
+            started_at = now()
+            meeting.status, meeting.started_at, meeting.updated_at = MeetingStatus.IN_PROGRESS, started_at, started_at
             notify_client_started(session, meeting)
         audit.record(session, practice_id=meeting.practice_id, actor_user_id=actor, action="meeting.started",
+                     subject_type="meeting", subject_id=meeting_id)
+    _changed(meeting)
+    return started_at
+
+
+def _undo_start(meeting_id: int, started_at: datetime) -> None:
+    """The start link could not be fetched: back to scheduled, unless Zoom reported a start meanwhile,
+    and the "provider started" email is withdrawn while still unsent."""
+    with unit_of_work() as session:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None or meeting.status != MeetingStatus.IN_PROGRESS or meeting.started_at != started_at:
+            return
+        meeting.status, meeting.started_at, meeting.updated_at = MeetingStatus.SCHEDULED, None, now()
+        session.execute(sql_delete(Notification).where(
+            col(Notification.idempotency_key) == f"meeting-started:{meeting_id}",
+            col(Notification.status) == NotificationStatus.PENDING))
+        audit.record(session, practice_id=meeting.practice_id, actor_user_id=None, action="meeting.start_failed",
                      subject_type="meeting", subject_id=meeting_id)
     _changed(meeting)
 

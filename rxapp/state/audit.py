@@ -1,0 +1,131 @@
+"""Audit page: the practice's audit trail for owners and managers (filters in the URL)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from rxapp.services import audit_log, profiles
+from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.state.auth import AuthState
+
+PAGE_SIZE = 50
+
+
+class AuditState(AuthState):
+    entries: list[dict[str, str]] = []
+    people: list[dict[str, str]] = []
+    person: str = ""
+    action: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    timezone: str = "UTC"
+    error: str = ""
+    # Keyset pages: the cursor of the page shown (page 1 has none), no total is counted.
+    page: int = 1
+    has_previous: bool = False
+    has_next: bool = False
+    _after: str = ""
+    _before: str = ""
+    _next_cursor: str = ""
+    _previous_cursor: str = ""
+
+    def _query(self, *, with_cursor: bool) -> dict[str, str]:
+        query = {"person": self.person, "action": self.action, "from": self.date_from, "to": self.date_to}
+        if with_cursor and self.page > 1:
+            query |= {"after": self._after, "before": self._before, "page": str(self.page)}
+        return {k: v for k, v in query.items() if v}
+
+    @rx.var
+    def export_href(self) -> str:
+        """The CSV of everything the filters match (the route checks the session and role again)."""
+        query = self._query(with_cursor=False)
+        return "/audit/export.csv" + (f"?{urlencode(query)}" if query else "")
+
+    @rx.event
+    async def load(self):
+        """on_load: the filters from the URL (bookmarkable), then the newest entries."""
+        params = self.router.url.query_parameters
+        self.person, self.action = params.get("person", "")[:20], params.get("action", "")[:60]
+        self.date_from, self.date_to = params.get("from", "")[:10], params.get("to", "")[:10]
+        self.page = int(params["page"]) if params.get("page", "").isdigit() else 1
+        self._after, self._before = params.get("after", "")[:40], params.get("before", "")[:40]
+        await self._reload()
+
+    async def _reload(self) -> None:
+        try:
+            principal = await self._require(Action.VIEW_AUDIT)
+        except NotAllowed:
+            self.entries, self.people = [], []
+            return
+        self.timezone, people = await asyncio.gather(asyncio.to_thread(profiles.viewer_timezone, principal),
+                                                     asyncio.to_thread(audit_log.people, principal))
+        self.people = [{"value": str(i), "label": n} for i, n in people]
+        try:
+            found = await asyncio.to_thread(self._read, principal, self._query(with_cursor=True), self.timezone)
+        except audit_log.InvalidAuditFilter as exc:
+            self.error, self.entries, self.has_previous, self.has_next = str(exc), [], False, False
+            return
+        self.error = ""
+        self.entries = [{"id": str(e.id), "when": e.when, "who": e.who, "action": e.action_label, "code": e.action,
+                         "subject": e.subject, "details": e.details} for e in found.entries]
+        self.has_previous, self.has_next = found.has_previous, found.has_next
+        self._previous_cursor, self._next_cursor = found.previous_cursor, found.next_cursor
+        if not found.has_previous:
+            self.page, self._after, self._before = 1, "", ""
+
+    @staticmethod
+    def _read(principal: Principal, query: dict[str, str], timezone: str) -> audit_log.AuditPage:
+        filters = audit_log.parse_filters(query, timezone)
+        found = audit_log.list_entries(principal, filters)
+        if not found.entries and (filters.after or filters.before):  # the page's rows are gone: the first
+            found = audit_log.list_entries(principal, audit_log.parse_filters(
+                {k: v for k, v in query.items() if k not in ("after", "before")}, timezone))
+        return found
+
+    async def _apply(self):
+        await self._reload()
+        query = self._query(with_cursor=True)
+        url = "/audit" + (f"?{urlencode(query)}" if query else "")
+        return rx.call_script(f"window.history.replaceState(null, '', {json.dumps(url)})")
+
+    @rx.event
+    async def set_person(self, value: str):
+        self.person, self.page = ("" if value == "all" else value[:20]), 1
+        return await self._apply()
+
+    @rx.event
+    async def set_action(self, value: str):
+        self.action, self.page = ("" if value == "all" else value[:60]), 1
+        return await self._apply()
+
+    @rx.event
+    async def set_date_from(self, value: str):
+        self.date_from, self.page = value[:10], 1
+        return await self._apply()
+
+    @rx.event
+    async def set_date_to(self, value: str):
+        self.date_to, self.page = value[:10], 1
+        return await self._apply()
+
+    @rx.event
+    async def clear_filters(self):
+        self.person = self.action = self.date_from = self.date_to = ""
+        self.page = 1
+        return await self._apply()
+
+    @rx.event
+    async def next_page(self):
+        if self.has_next and self._next_cursor:
+            self.page, self._after, self._before = self.page + 1, self._next_cursor, ""
+        return await self._apply()
+
+    @rx.event
+    async def previous_page(self):
+        if self.has_previous and self._previous_cursor:
+            self.page, self._after, self._before = max(1, self.page - 1), "", self._previous_cursor
+        return await self._apply()
