@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Practice
-from rxapp.services.demo_data import DEMO_PASSWORD
 from tests.conftest import reset_app_caches
+from tests.e2e.flows import sign_in  # noqa: F401  (re-exported: the tests' one way to sign in)
 from tests.e2e.stack import Stack, run_stack
 
 T = TypeVar("T")
@@ -152,12 +151,3 @@ def in_thread(fn: Callable[..., T], *args: object) -> T:
     """Run service code that uses asyncio.run outside Playwright's running loop."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(fn, *args).result()
-
-
-def sign_in(page: Page, stack: Stack, email: str, password: str = DEMO_PASSWORD, landing: str = "") -> None:
-    page.goto(f"{stack.url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    if landing:
-        expect(page).to_have_url(re.compile(rf"{re.escape(landing)}/?(\?.*)?$"), timeout=20_000)

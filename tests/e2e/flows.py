@@ -44,16 +44,21 @@ PRACTITIONER_TIMEZONES = {"lee": "America/New_York", "patel": "Europe/London"}
 ZOOM_PASSWORD = "zoom-demo"
 
 
-def sign_in_as(page: Page, stack: Stack, who: str, password: str = DEMO_PASSWORD) -> Page:
-    """Sign in as a demo person (`"owner"`, `"lee"`, `"alex"`, … or any email) and wait for their home page."""
-    email, landing = DEMO.get(who, (who, ""))
+def sign_in(page: Page, stack: Stack, email: str, password: str = DEMO_PASSWORD, landing: str = "") -> None:
+    """Submit the sign-in form; with `landing`, wait until the browser is there."""
     page.goto(f"{stack.url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     if landing:
         expect(page).to_have_url(re.compile(rf"{re.escape(landing)}/?(\?.*)?$"), timeout=20_000)
-    else:
+
+
+def sign_in_as(page: Page, stack: Stack, who: str, password: str = DEMO_PASSWORD) -> Page:
+    """Sign in as a demo person (`"owner"`, `"lee"`, `"alex"`, … or any email) and wait for their home page."""
+    email, landing = DEMO.get(who, (who, ""))
+    sign_in(page, stack, email, password, landing)
+    if not landing:
         expect(page).not_to_have_url(re.compile(r"/login/?(\?.*)?$"), timeout=20_000)
     return page
 

@@ -153,7 +153,9 @@ def test_the_waiting_room_once_the_provider_started(page: Page, stack: Stack, al
     sign_in(page, stack, "alex@demo.client", landing="/portal")
     page.goto(f"{stack.url}/portal/waiting?meeting={alex_session}")
     expect(page.locator("#waiting-message")).to_be_visible(timeout=20_000)
-    host = service_sign_in("dr.lee@demo.clinic").principal
-    in_thread(lambda: asyncio.run(actions.start_url(host, alex_session)))
+    # Started in Zoom (the sandbox's host page): the app hears it by webhook and pushes it to the room.
+    with unit_of_work() as s:
+        zoom_id = s.get(Meeting, alex_session).zoom_meeting_id
+    stack.zoom("POST", f"/meetings/{zoom_id}/start")
     expect(page.get_by_role("link", name="Join session")).to_be_visible(timeout=10_000)
     assert_accessible(page, "/portal/waiting as Alex, Join session shown")

@@ -53,7 +53,7 @@ def alex_session(stack: Stack, zoom_ready) -> Iterator[int]:
     assert in_thread(lambda: asyncio.run(sync_meeting(meeting_id, force=True)))
     yield meeting_id
     host = service_sign_in("dr.lee@demo.clinic").principal
-    in_thread(lambda: asyncio.run(actions.end(host, meeting_id)))
+    in_thread(lambda: asyncio.run(actions.cancel(host, meeting_id, "Phone layout check over")))
     actions.delete(host, meeting_id)
 
 

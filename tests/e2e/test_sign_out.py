@@ -62,7 +62,7 @@ def _record_frames(page: Page) -> list[str]:
 
 def _alex_signs_in(page: Page, landing: str = "/portal") -> None:
     page.get_by_label("Email").fill("alex@demo.client")
-    page.get_by_label("Password").fill("telehealth-demo")
+    page.get_by_label("Password", exact=True).fill("telehealth-demo")
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(rf"{landing}/?$"), timeout=20_000)
     expect(page.get_by_role("navigation", name="Main navigation").get_by_role("link")).to_have_text(["My sessions"])
@@ -109,7 +109,7 @@ def test_signed_out_in_another_tab_the_next_person_here_receives_nothing(browser
 
     frames = _record_frames(page)
     page.get_by_label("Search clients").fill("sam")
-    expect(page.get_by_label("Password")).to_be_visible()
+    expect(page.get_by_label("Password", exact=True)).to_be_visible()
     _alex_signs_in(page, landing="/clients")  # back where the sign-in page was asked to return
     expect(page.locator("#not-allowed")).to_be_visible()
     _assert_nothing_of_lee(frames)
@@ -134,9 +134,9 @@ def test_signing_out_in_one_tab_signs_out_the_other_tabs(browser: Browser, stack
     meetings.bring_to_front()
     meetings.get_by_label("Status").select_option(label="Cancelled")
     expect(meetings).to_have_url(re.compile(r"/login/?\?next=(%2F|/)meetings"))
-    expect(meetings.get_by_label("Password")).to_be_visible()
+    expect(meetings.get_by_label("Password", exact=True)).to_be_visible()
     clients.bring_to_front()
     clients.get_by_label("Search clients").fill("jo")
     expect(clients).to_have_url(re.compile(r"/login/?\?next=(%2F|/)clients"))
-    expect(clients.get_by_label("Password")).to_be_visible()
+    expect(clients.get_by_label("Password", exact=True)).to_be_visible()
     context.close()

@@ -43,5 +43,5 @@ def test_the_meetings_page_gets_the_typed_blocker(zoom: ZoomSandbox, lee: Signed
 
     with unit_of_work() as s:
         s.exec(select(ZoomConnection)).one().status = ZoomConnectionStatus.NEEDS_RECONNECT
-    _, problem, _ = MeetingsState._page_context(lee.principal)
+    _, problem, _, _ = MeetingsState._page_context(lee.principal)
     assert isinstance(problem, ZoomNeedsReconnect)
