@@ -52,6 +52,12 @@ def attention_page() -> rx.Component:
             rx.hstack(rx.text("What failed and may need a person to act. Newest first."),
                       rx.button("Refresh", on_click=S.load, variant="soft", size="2"),
                       wrap="wrap", align="center", spacing="3"),
+            section("meetings-needing-attention", "Meetings Zoom is out of step with",
+                    "Telehealth meetings whose Zoom meeting could not be created, moved or deleted; they are "
+                    "retried when the practitioner reconnects Zoom, or press Retry on the Meetings page.",
+                    S.meetings, rx.Var.create(False), "No meetings need attention."),
+            rx.link("Open them on the Meetings page", href="/meetings?status=needs_attention&when=all",
+                    id="attention-meetings-link"),
             section("failed-zoom-events", "Zoom events that failed",
                     "Events Zoom sent that could not be applied after every retry; the meeting they concern may "
                     "show an old state.", S.zoom_events, S.zoom_events_more, "No failed Zoom events."),

@@ -1,4 +1,5 @@
-"""Needs attention (owner/manager): failed Zoom events and failed messages, in the viewer's timezone.
+"""Needs attention (owner/manager): meetings Zoom is out of step with, failed Zoom events and failed
+messages, in the viewer's timezone.
 
 Every section has the same row shape ({"id", "when", "title", "detail", "reason"}), so a new
 section is a service call here, two vars and one `section(...)` line on the page.
@@ -12,19 +13,18 @@ from dataclasses import dataclass
 import reflex as rx
 
 from rxapp.services import attention, profiles
+from rxapp.services.meetings.attention import meetings_needing_attention
 from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.phrases import count
 from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
 
 Row = dict[str, str]
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 @dataclass(frozen=True)
 class _View:
+    meetings: list[Row]
     zoom_events: list[Row]
     zoom_events_more: bool
     messages: list[Row]
@@ -33,20 +33,27 @@ class _View:
 
 def _view(principal: Principal) -> _View:
     tz = profiles.viewer_timezone(principal)
+    meetings = [{"id": str(m.meeting_id), "when": format_local(m.start_at, tz),
+                 "title": f"{m.topic} with {m.patient_name}",
+                 "detail": f"{m.practitioner_name} · {m.status.value.replace('_', ' ')}"
+                           + (f" · last changed by {m.changed_by_name}" if m.changed_by_name else ""),
+                 "reason": m.reason}
+                for m in meetings_needing_attention(principal)]
     events = attention.failed_zoom_events(principal)
     messages = attention.failed_messages(principal)
     event_rows = [{"id": str(e.id), "when": format_local(e.failed_at, tz), "title": e.event,
-                   "detail": f"Given up after {_plural(e.attempts, 'attempt')}.", "reason": e.reason}
+                   "detail": f"Given up after {count(e.attempts, 'attempt')}.", "reason": e.reason}
                   for e in events.items]
     message_rows = [{"id": str(m.id), "when": format_local(m.failed_at, tz), "title": m.subject,
-                     "detail": f"To {m.to} · {_plural(m.attempts, 'attempt')} · "
+                     "detail": f"To {m.to} · {count(m.attempts, 'attempt')} · "
                                + (f"next try {format_local(m.retry_at, tz)}" if m.retry_at else "given up"),
                      "reason": m.reason}
                     for m in messages.items]
-    return _View(event_rows, events.more, message_rows, messages.more)
+    return _View(meetings, event_rows, events.more, message_rows, messages.more)
 
 
 class AttentionState(AuthState):
+    meetings: list[Row] = []
     zoom_events: list[Row] = []
     zoom_events_more: bool = False
     messages: list[Row] = []
@@ -58,9 +65,10 @@ class AttentionState(AuthState):
         try:
             principal = await self._require(Action.VIEW_ATTENTION)
         except NotAllowed:
-            self.zoom_events, self.messages, self.loaded = [], [], False
+            self.meetings, self.zoom_events, self.messages, self.loaded = [], [], [], False
             return
         view = await asyncio.to_thread(_view, principal)
+        self.meetings = view.meetings
         self.zoom_events, self.zoom_events_more = view.zoom_events, view.zoom_events_more
         self.messages, self.messages_more = view.messages, view.messages_more
         self.loaded = True

@@ -3,6 +3,7 @@ a practitioner cannot open it."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from playwright.sync_api import Page, expect
@@ -51,6 +52,7 @@ def test_the_owner_sees_a_poison_event_s_reason_on_a_phone(stack: Stack, page: P
     expect(messages).to_contain_text("Telehealth session on Tue 01 Dec 2026")
     expect(messages).to_contain_text("To alex@demo.client · 8 attempts · given up")
     expect(messages).to_contain_text("mailbox full")
+    expect(page.locator("#meetings-needing-attention")).to_contain_text("No meetings need attention.")
     # Nothing in the lists is wider than its column: long reasons and addresses wrap. (The page as a
     # whole fits 390 px once the app shell collapses its sidebar into a menu on phones.)
     for section in (events, messages):
@@ -60,6 +62,8 @@ def test_the_owner_sees_a_poison_event_s_reason_on_a_phone(stack: Stack, page: P
             return {scroll: e.scrollWidth, client: e.clientWidth, wider: wider.map(c => c.textContent.slice(0, 40))};
         }""")
         assert overflow["scroll"] <= overflow["client"] + 1 and not overflow["wider"], overflow
+    page.get_by_role("link", name="Open them on the Meetings page").click()
+    expect(page).to_have_url(re.compile(r"/meetings/?\?.*status=needs_attention"), timeout=20_000)
 
 
 def test_a_practitioner_cannot_open_the_attention_page(stack: Stack, page: Page) -> None:
