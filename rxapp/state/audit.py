@@ -11,11 +11,12 @@ import reflex as rx
 from rxapp.services import audit_log, profiles
 from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.state.auth import AuthState
+from rxapp.state.keyset_pages import KeysetPages
 
 PAGE_SIZE = 50
 
 
-class AuditState(AuthState):
+class AuditState(KeysetPages, AuthState):
     entries: list[dict[str, str]] = []
     people: list[dict[str, str]] = []
     person: str = ""
@@ -24,19 +25,11 @@ class AuditState(AuthState):
     date_to: str = ""
     timezone: str = "UTC"
     error: str = ""
-    # Keyset pages: the cursor of the page shown (page 1 has none), no total is counted.
-    page: int = 1
-    has_previous: bool = False
-    has_next: bool = False
-    _after: str = ""
-    _before: str = ""
-    _next_cursor: str = ""
-    _previous_cursor: str = ""
 
     def _query(self, *, with_cursor: bool) -> dict[str, str]:
         query = {"person": self.person, "action": self.action, "from": self.date_from, "to": self.date_to}
-        if with_cursor and self.page > 1:
-            query |= {"after": self._after, "before": self._before, "page": str(self.page)}
+        if with_cursor:
+            query |= self._cursor()
         return {k: v for k, v in query.items() if v}
 
     @rx.var
@@ -51,8 +44,7 @@ class AuditState(AuthState):
         params = self.router.url.query_parameters
         self.person, self.action = params.get("person", "")[:20], params.get("action", "")[:60]
         self.date_from, self.date_to = params.get("from", "")[:10], params.get("to", "")[:10]
-        self.page = int(params["page"]) if params.get("page", "").isdigit() else 1
-        self._after, self._before = params.get("after", "")[:40], params.get("before", "")[:40]
+        self._read_page(params)
         await self._reload()
 
     async def _reload(self) -> None:
@@ -72,10 +64,7 @@ class AuditState(AuthState):
         self.error = ""
         self.entries = [{"id": str(e.id), "when": e.when, "who": e.who, "action": e.action_label, "code": e.action,
                          "subject": e.subject, "details": e.details} for e in found.entries]
-        self.has_previous, self.has_next = found.has_previous, found.has_next
-        self._previous_cursor, self._next_cursor = found.previous_cursor, found.next_cursor
-        if not found.has_previous:
-            self.page, self._after, self._before = 1, "", ""
+        self._show_page(found.has_previous, found.has_next, found.previous_cursor, found.next_cursor)
 
     @staticmethod
     def _read(principal: Principal, query: dict[str, str], timezone: str) -> audit_log.AuditPage:
@@ -86,7 +75,7 @@ class AuditState(AuthState):
                 {k: v for k, v in query.items() if k not in ("after", "before")}, timezone))
         return found
 
-    async def _apply(self):
+    async def _apply_page(self):
         await self._reload()
         query = self._query(with_cursor=True)
         url = "/audit" + (f"?{urlencode(query)}" if query else "")
@@ -95,37 +84,25 @@ class AuditState(AuthState):
     @rx.event
     async def set_person(self, value: str):
         self.person, self.page = ("" if value == "all" else value[:20]), 1
-        return await self._apply()
+        return await self._apply_page()
 
     @rx.event
     async def set_action(self, value: str):
         self.action, self.page = ("" if value == "all" else value[:60]), 1
-        return await self._apply()
+        return await self._apply_page()
 
     @rx.event
     async def set_date_from(self, value: str):
         self.date_from, self.page = value[:10], 1
-        return await self._apply()
+        return await self._apply_page()
 
     @rx.event
     async def set_date_to(self, value: str):
         self.date_to, self.page = value[:10], 1
-        return await self._apply()
+        return await self._apply_page()
 
     @rx.event
     async def clear_filters(self):
         self.person = self.action = self.date_from = self.date_to = ""
         self.page = 1
-        return await self._apply()
-
-    @rx.event
-    async def next_page(self):
-        if self.has_next and self._next_cursor:
-            self.page, self._after, self._before = self.page + 1, self._next_cursor, ""
-        return await self._apply()
-
-    @rx.event
-    async def previous_page(self):
-        if self.has_previous and self._previous_cursor:
-            self.page, self._after, self._before = max(1, self.page - 1), "", self._previous_cursor
-        return await self._apply()
+        return await self._apply_page()

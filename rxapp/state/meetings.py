@@ -19,6 +19,7 @@ from rxapp.services.practice_settings import get_settings_view
 from rxapp.services.timezones import format_local
 from rxapp.services.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.state.auth import AuthState
+from rxapp.state.keyset_pages import KeysetPages
 from rxapp.state.zoom_connect import start_zoom_connect
 
 SEARCH_MAX = 100  # the search box takes as many characters (its maxlength), so nothing is cut unseen
@@ -31,17 +32,9 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-class MeetingsState(AuthState):
+class MeetingsState(KeysetPages, AuthState):
     rows: list[dict[str, str]] = []
     _row_ids: list[int] = []
-    # Keyset pages: the cursor of the page shown (page 1 has none), no total is counted.
-    page: int = 1
-    has_previous: bool = False
-    has_next: bool = False
-    _after: str = ""
-    _before: str = ""
-    _next_cursor: str = ""
-    _previous_cursor: str = ""
     patient: str = ""
     status: str = ""
     search: str = ""
@@ -82,8 +75,8 @@ class MeetingsState(AuthState):
         params = self.router.url.query_parameters
         self.patient, self.status = params.get("patient", ""), params.get("status", "")
         self.search, self.practitioner = params.get("q", "")[:SEARCH_MAX], params.get("practitioner", "")
-        self.page, self.newest_first = max(1, _int(params.get("page")) or 1), params.get("sort") == "newest"
-        self._after, self._before = params.get("after", "")[:40], params.get("before", "")[:40]
+        self.newest_first = params.get("sort") == "newest"
+        self._read_page(params)
         self.period = params.get("when", "upcoming")
         if self.period not in meeting_list.PERIODS:
             self.period = "upcoming"
@@ -104,7 +97,7 @@ class MeetingsState(AuthState):
             practitioner_id=_int(self.practitioner), client_id=_int(self.patient), status=self.status or None,
             search=self.search, page_size=20, newest_first=self.newest_first, period=self.period,
             # Filters changed set page 1: the first page, whatever cursor came before.
-            after=self._after if self.page > 1 else "", before=self._before if self.page > 1 else "")
+            after=self._cursor().get("after", ""), before=self._cursor().get("before", ""))
         result, patients, extras = await asyncio.gather(
             asyncio.to_thread(meeting_list.list_meetings, principal, filters),
             asyncio.to_thread(meeting_list.patients_for_filter, principal, _int(self.practitioner)),
@@ -113,10 +106,7 @@ class MeetingsState(AuthState):
         self.timezone, problem, practitioners, self.can_schedule = extras
         self.zoom_problem, self.needs_reconnect = str(problem or ""), isinstance(problem, ZoomNeedsReconnect)
         self.sees_practice = can(principal, Action.VIEW_PRACTICE_MEETINGS)
-        self.has_previous, self.has_next = result.has_previous, result.has_next
-        self._previous_cursor, self._next_cursor = result.previous_cursor, result.next_cursor
-        if not result.has_previous:
-            self.page, self._after, self._before = 1, "", ""
+        self._show_page(result.has_previous, result.has_next, result.previous_cursor, result.next_cursor)
         self.patient_options = [{"value": str(i), "label": n} for i, n in patients]
         self.practitioner_options = [{"value": str(i), "label": n} for i, n in practitioners]
         session_token = self._session_token()
@@ -172,57 +162,44 @@ class MeetingsState(AuthState):
                                    "practitioner": self.practitioner,
                                    "when": "" if self.period == "upcoming" else self.period,
                                    "sort": "newest" if self.newest_first else "",
-                                   "page": str(self.page) if self.page > 1 else "",
-                                   "after": self._after if self.page > 1 else "",
-                                   "before": self._before if self.page > 1 else ""}.items() if v}
+                                   **self._cursor()}.items() if v}
         return "/meetings" + (f"?{urlencode(query)}" if query else "")
 
-    async def _apply_filters(self):
+    async def _apply_page(self):
         await self._reload()
         return rx.call_script(f"window.history.replaceState(null, '', {json.dumps(self._url())})")
 
     @rx.event
     async def set_search(self, value: str):
         self.search, self.page = value[:SEARCH_MAX], 1
-        return await self._apply_filters()
+        return await self._apply_page()
 
     @rx.event
     async def set_patient(self, value: str):
         self.patient, self.page = ("" if value == "all" else value), 1
-        return await self._apply_filters()
+        return await self._apply_page()
 
     @rx.event
     async def set_status(self, value: str):
         self.status, self.page = ("" if value == "all" else value), 1
-        return await self._apply_filters()
+        return await self._apply_page()
 
     @rx.event
     async def set_practitioner(self, value: str):
         self.practitioner, self.patient, self.page = ("" if value == "all" else value), "", 1
-        return await self._apply_filters()
+        return await self._apply_page()
 
     @rx.event
     async def set_period(self, value: str):
         self.period, self.page = (value if value in meeting_list.PERIODS else "upcoming"), 1
         self.newest_first = self.period == "past"
-        return await self._apply_filters()
+        return await self._apply_page()
 
     @rx.event
     async def toggle_sort(self):
         self.newest_first, self.page = not self.newest_first, 1
-        return await self._apply_filters()
+        return await self._apply_page()
 
-    @rx.event
-    async def next_page(self):
-        if self.has_next and self._next_cursor:
-            self.page, self._after, self._before = self.page + 1, self._next_cursor, ""
-        return await self._apply_filters()
-
-    @rx.event
-    async def previous_page(self):
-        if self.has_previous and self._previous_cursor:
-            self.page, self._after, self._before = max(1, self.page - 1), "", self._previous_cursor
-        return await self._apply_filters()
 
     @rx.event
     async def refresh(self):
