@@ -19,14 +19,22 @@ in `DEMO` (password `telehealth-demo`). The Zoom sandbox's control API is `stack
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Locator, Page, expect
+from sqlmodel import select
 
+from rxapp.db import unit_of_work
+from rxapp.models import Client, Meeting, MeetingStatus, SyncState, User
+from rxapp.services.clock import now
 from rxapp.services.demo_data import DEMO_PASSWORD
+from rxapp.services.meeting_list import meeting_search_text
+from rxapp.services.meetings.sync import sync_meeting
 from tests.e2e.stack import Stack
 
 # Who is who in the demo practice (README "Demo sign-ins"): short name -> (email, landing page).
@@ -152,3 +160,23 @@ def zoom_fault(stack: Stack, operation: str, kind: str = "500", count: int = 1, 
 def advance_zoom_clock(stack: Stack, seconds: float) -> dict:
     """Move the sandbox's clock forward (token expiry, daily limits); returns its new time."""
     return stack.zoom("POST", "/clock/advance", json={"seconds": seconds})
+
+
+def quiet_meeting_at_zoom(topic: str, minutes_ahead: int = 10) -> int:
+    """A meeting of Dr. Lee's with Alex, created at Zoom, written straight to the database so that Alex
+    gets no "Telehealth session on" email (other journeys in the same stack count those); its id."""
+    with unit_of_work() as s:
+        lee = s.exec(select(User).where(User.email == "dr.lee@demo.clinic")).one()
+        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
+        meeting = Meeting(practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0,
+                          topic=topic, start_at=now() + timedelta(minutes=minutes_ahead), duration_minutes=50,
+                          timezone="America/New_York", status=MeetingStatus.SCHEDULED,
+                          sync_state=SyncState.PENDING_CREATE, next_sync_at=now(),
+                          search_text=meeting_search_text(topic, "", alex.full_name))
+        s.add(meeting)
+        s.flush()
+        meeting_id = meeting.id or 0
+    # In a worker thread: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(lambda: asyncio.run(sync_meeting(meeting_id, force=True))).result()
+    return meeting_id

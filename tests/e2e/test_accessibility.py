@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting, MeetingStatus, SyncState, User
-from rxapp.services.clock import now
-from rxapp.services.meeting_list import meeting_search_text
+from rxapp.models import Meeting, MeetingStatus
 from rxapp.services.meetings import actions
-from rxapp.services.meetings.sync import sync_meeting
 from tests.e2e.conftest import in_thread, sign_in
+from tests.e2e.flows import quiet_meeting_at_zoom
 from tests.e2e.stack import ROOT, Stack
 from tests.integration.zoom_helpers import sign_in as service_sign_in
 
@@ -69,18 +65,7 @@ def alex_session(stack: Stack, zoom_ready) -> Iterator[int]:
     "Telehealth session on" email: other journeys in the same stack count those. It is ended
     and deleted afterwards, so Dr. Lee's list is empty again for them.
     """
-    with unit_of_work() as s:
-        lee = s.exec(select(User).where(User.email == "dr.lee@demo.clinic")).one()
-        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
-        meeting = Meeting(practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0,
-                          topic=TOPIC, start_at=now() + timedelta(minutes=10), duration_minutes=50,
-                          timezone="America/New_York", status=MeetingStatus.SCHEDULED,
-                          sync_state=SyncState.PENDING_CREATE, next_sync_at=now(),
-                          search_text=meeting_search_text(TOPIC, "", alex.full_name))
-        s.add(meeting)
-        s.flush()
-        meeting_id = meeting.id or 0
-    assert in_thread(lambda: asyncio.run(sync_meeting(meeting_id, force=True)))
+    meeting_id = quiet_meeting_at_zoom(TOPIC)
     yield meeting_id
     host = service_sign_in("dr.lee@demo.clinic").principal
     with unit_of_work() as s:

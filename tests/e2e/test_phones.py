@@ -7,21 +7,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
-from sqlmodel import select
 
-from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting, MeetingStatus, SyncState, User
-from rxapp.services.clock import now
-from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.meetings import actions
-from rxapp.services.meetings.sync import sync_meeting
 from tests.e2e.conftest import in_thread
-from tests.e2e.flows import sign_in_as
+from tests.e2e.flows import quiet_meeting_at_zoom, sign_in_as
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import sign_in as service_sign_in
 
@@ -39,18 +32,7 @@ PUBLIC_PAGES = ["/login", "/forgot-password", "/reset-password/not-a-real-token"
 def alex_session(stack: Stack, zoom_ready) -> Iterator[int]:
     """A meeting of Dr. Lee's with Alex in 10 minutes, at Zoom (written directly: Alex gets no email,
     which other journeys count); ended and deleted afterwards."""
-    with unit_of_work() as s:
-        lee = s.exec(select(User).where(User.email == "dr.lee@demo.clinic")).one()
-        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
-        meeting = Meeting(practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0,
-                          topic=TOPIC, start_at=now() + timedelta(minutes=10), duration_minutes=50,
-                          timezone="America/New_York", status=MeetingStatus.SCHEDULED,
-                          sync_state=SyncState.PENDING_CREATE, next_sync_at=now(),
-                          search_text=meeting_search_text(TOPIC, "", alex.full_name))
-        s.add(meeting)
-        s.flush()
-        meeting_id = meeting.id or 0
-    assert in_thread(lambda: asyncio.run(sync_meeting(meeting_id, force=True)))
+    meeting_id = quiet_meeting_at_zoom(TOPIC)
     yield meeting_id
     host = service_sign_in("dr.lee@demo.clinic").principal
     in_thread(lambda: asyncio.run(actions.cancel(host, meeting_id, "Phone layout check over")))
