@@ -46,7 +46,7 @@ def practitioner_timezone(practitioner_id: int) -> str | None:
 
 def set_own_timezone(principal: Principal, timezone: str) -> None:
     """Set the signed-in practitioner's default timezone (raises `InvalidTimezone`, `LookupError`)."""
-    if not is_valid(timezone):
+    if timezone is not None and not is_valid(timezone):
         raise InvalidTimezone(f"“{timezone}” is not a timezone. Choose one from the list.")
     with unit_of_work() as session:
         profile = session.get(PractitionerProfile, principal.user_id)
@@ -109,14 +109,15 @@ def profile_details(principal: Principal, practitioner_id: int) -> ProfileDetail
         return _details(*_editable(session, principal, practitioner_id))
 
 
-def _checked(display_name: str, credentials: str, timezone: str, length: str | int) -> tuple[str, str, int]:
+def _checked(display_name: str, credentials: str, timezone: str | None,
+             length: str | int) -> tuple[str, str, int]:
     errors: dict[str, str] = {}
     display_name, credentials = " ".join(display_name.split()), " ".join(credentials.split())
     if len(display_name) > NAME_MAX:
         errors["display_name"] = f"The display name can be at most {NAME_MAX} characters long."
     if len(credentials) > CREDENTIALS_MAX:
         errors["credentials"] = f"Credentials can be at most {CREDENTIALS_MAX} characters long."
-    if not is_valid(timezone):
+    if timezone is not None and not is_valid(timezone):
         errors["timezone"] = f"“{timezone}” is not a timezone. Choose one from the list."
     try:
         minutes = int(str(length).strip())
@@ -131,17 +132,18 @@ def _checked(display_name: str, credentials: str, timezone: str, length: str | i
 
 
 def update_profile(principal: Principal, practitioner_id: int, *, display_name: str, credentials: str,
-                   timezone: str, default_length_minutes: str | int) -> ProfileDetails:
-    """Save a practitioner's profile fields (their own, or anyone's for an owner or manager).
+                   default_length_minutes: str | int, timezone: str | None = None) -> ProfileDetails:
+    """Save a practitioner's profile fields (their own, or anyone's for an owner or manager);
+    `timezone` None keeps the current one.
 
     Returns the saved profile. Raises `ProfileInvalid` (nothing saved) or `NotAllowed`.
     """
     name, creds, minutes = _checked(display_name, credentials, timezone, default_length_minutes)
     with unit_of_work() as session:
         user, profile = _editable(session, principal, practitioner_id)
-        changed = {field: value for field, value in (("display_name", name), ("credentials", creds),
-                                                     ("timezone", timezone), ("default_length_minutes", minutes))
-                   if getattr(profile, field) != value}
+        wanted = {"display_name": name, "credentials": creds, "default_length_minutes": minutes,
+                  "timezone": profile.timezone if timezone is None else timezone}
+        changed = {field: value for field, value in wanted.items() if getattr(profile, field) != value}
         for field, value in changed.items():
             setattr(profile, field, value)
         if changed:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sqlalchemy import func, update
@@ -125,11 +125,19 @@ def list_team(principal: Principal) -> list[Member]:
         return [_member(user, profile, zoom) for user, profile, zoom in rows]
 
 
-def _lock_team(session: Session, practice_id: int) -> None:
-    """Serialise team changes of one practice: the first statement of the transaction writes the
-    practice row (a row lock on PostgreSQL, the write lock on SQLite), so the owner count read
-    afterwards cannot change under us."""
-    session.execute(update(Practice).where(col(Practice.id) == practice_id).values(name=Practice.name))
+def _lock_team(session: Session, principal: Principal) -> Principal:
+    """Serialise team changes of one practice, then re-read who is acting.
+
+    The first statement of the transaction writes the practice row (a row lock on PostgreSQL,
+    the write lock on SQLite), so the roles and owner count read afterwards cannot change under
+    us. Returns the principal with the actor's role as it is now (an owner demoted a moment ago
+    acts as what they are now); raises `NotAllowed` when they may no longer manage the team.
+    """
+    session.execute(update(Practice).where(col(Practice.id) == principal.practice_id).values(name=Practice.name))
+    actor = session.get(User, principal.user_id)
+    if actor is None or not actor.is_active or actor.practice_id != principal.practice_id:
+        raise NotAllowed(Action.MANAGE_TEAM.value)
+    return require(replace(principal, role=Role(actor.role)), Action.MANAGE_TEAM)
 
 
 def _target(session: Session, principal: Principal, user_id: int) -> User:
@@ -205,8 +213,7 @@ def invite_member(principal: Principal, email: str, full_name: str, role: str) -
     A practitioner also gets a profile. Raises `NotAllowed` without MANAGE_TEAM and `TeamRefused`
     for a bad name, email or role, or an email already used by any account (or a client here).
     """
-    require(principal, Action.MANAGE_TEAM)
-    chosen = _checked_role(principal, role)
+    chosen = _checked_role(require(principal, Action.MANAGE_TEAM), role)
     name, address = " ".join(full_name.split()), auth.normalize_email(email)
     if not name or len(name) > 200:
         raise TeamRefused("Enter the person's full name (at most 200 characters).")
@@ -214,7 +221,7 @@ def invite_member(principal: Principal, email: str, full_name: str, role: str) -
         raise TeamRefused("Enter a valid email address, like name@example.com.")
     try:
         with unit_of_work() as session:
-            _lock_team(session, principal.practice_id)
+            _checked_role(_lock_team(session, principal), chosen)
             problem = _email_in_use(session, principal, address)
             if problem:
                 raise TeamRefused(problem)
@@ -239,7 +246,7 @@ def resend_invite(principal: Principal, user_id: int) -> str:
     Older links stop working. Raises `NotAllowed` or `TeamRefused`."""
     require(principal, Action.MANAGE_TEAM)
     with unit_of_work() as session:
-        user = _target(session, principal, user_id)
+        user = _target(session, _lock_team(session, principal), user_id)
         if _status(user) != MemberStatus.INVITED:
             raise TeamRefused(f"{user.full_name} has already set up their account or is deactivated.")
         accounts.queue_team_invite(session, user, invited_by=principal.user_id)
@@ -251,11 +258,11 @@ def resend_invite(principal: Principal, user_id: int) -> str:
 def change_role(principal: Principal, user_id: int, role: str) -> Member:
     """Give a team member another role. Raises `NotAllowed` or `TeamRefused` (own role, an owner's
     or manager's role changed by a manager, the last active owner demoted)."""
-    require(principal, Action.MANAGE_TEAM)
-    chosen = _checked_role(principal, role)
+    chosen = _checked_role(require(principal, Action.MANAGE_TEAM), role)
     with unit_of_work() as session:
-        _lock_team(session, principal.practice_id)
-        user = _target(session, principal, user_id)
+        actor = _lock_team(session, principal)
+        _checked_role(actor, chosen)
+        user = _target(session, actor, user_id)
         before = Role(user.role)
         if before != chosen:
             user.role, user.updated_at = chosen, now()
@@ -275,8 +282,7 @@ def _deactivate(principal: Principal, user_id: int) -> tuple[str, int, bool]:
     """Sign-in ends now for the person: (name, sessions ended, has a Zoom connection)."""
     at = now()
     with unit_of_work() as session:
-        _lock_team(session, principal.practice_id)
-        user = _target(session, principal, user_id)
+        user = _target(session, _lock_team(session, principal), user_id)
         if not user.is_active:
             raise TeamRefused(f"{user.full_name} is already deactivated.")
         user.is_active, user.updated_at = False, at
@@ -326,8 +332,7 @@ def reactivate_member(principal: Principal, user_id: int) -> Member:
     Raises `NotAllowed` or `TeamRefused`."""
     require(principal, Action.MANAGE_TEAM)
     with unit_of_work() as session:
-        _lock_team(session, principal.practice_id)
-        user = _target(session, principal, user_id)
+        user = _target(session, _lock_team(session, principal), user_id)
         if user.is_active:
             raise TeamRefused(f"{user.full_name} is already active.")
         user.is_active, user.updated_at = True, now()
