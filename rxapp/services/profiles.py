@@ -66,6 +66,13 @@ def default_length(practitioner_id: int) -> int:
         return profile.default_length_minutes if profile else DEFAULT_LENGTH_MINUTES
 
 
+def client_facing_name(full_name: str, profile: PractitionerProfile | None) -> str:
+    """How clients see a practitioner: the display name (else the full name) and the credentials,
+    e.g. "Dr. Dana Lee, PhD, Licensed Psychologist"."""
+    name = (profile.display_name if profile else "") or full_name
+    return f"{name}, {profile.credentials}" if profile and profile.credentials else name
+
+
 @dataclass(frozen=True)
 class ProfileDetails:
     """What a practitioner's profile says, for the forms that edit it."""

@@ -354,3 +354,21 @@ def test_a_practitioner_edits_only_their_own_profile(demo) -> None:
                                 default_length_minutes=50)
     with pytest.raises(NotAllowed):
         profiles.profile_details(principal_of(FRONTDESK), user_id(LEE))
+
+
+def test_clients_see_the_display_name_and_credentials(demo) -> None:
+    from rxapp.services import trust
+
+    profiles.update_profile(principal_of(OWNER), user_id(LEE), display_name="Dr. Dana Lee",
+                            credentials="PhD, Licensed Psychologist", default_length_minutes=50)
+    names = {c.practitioner_id: c.name for c in trust.practitioner_choices(principal_of("alex@demo.client"))}
+    assert names[user_id(LEE)] == "Dr. Dana Lee, PhD, Licensed Psychologist"
+    assert names[user_id(PATEL)] == "Dr. Priya Patel"
+
+
+def test_deactivated_practitioners_are_not_offered_to_clients(demo) -> None:
+    from rxapp.services import trust
+
+    asyncio.run(team.deactivate_member(principal_of(OWNER), user_id(PATEL)))
+    offered = {c.practitioner_id for c in trust.practitioner_choices(principal_of("jo@demo.client"))}
+    assert user_id(PATEL) not in offered and user_id(LEE) in offered
