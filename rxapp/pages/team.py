@@ -120,7 +120,7 @@ def _confirm_dialog() -> rx.Component:
                 spacing="3", justify="end", margin_top="1em",
             ),
         ),
-        open=S.confirm_open,
+        open=S.confirm_open, on_open_change=lambda _: S.close_confirm(),
     )
 
 

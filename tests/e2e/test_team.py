@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, PractitionerProfile, Role, User
-from rxapp.services import demo_data
+from rxapp.services import demo_data, profiles
 from rxapp.services.clock import now
 from rxapp.services.passwords import hash_password
 from tests.e2e.conftest import sign_in
@@ -88,6 +88,11 @@ def _practitioner_with_appointments() -> list[int]:
         return [row.id or 0 for row in rows[:2]]
 
 
+def _rowan_id() -> int:
+    with unit_of_work() as s:
+        return s.exec(select(User.id).where(User.email == "dr.rowan@demo.clinic")).one() or 0
+
+
 def test_the_owner_deactivates_a_practitioner_and_sees_their_future_appointments(browser: Browser, page: Page,
                                                                                 stack: Stack) -> None:
     future = _practitioner_with_appointments()
@@ -97,6 +102,21 @@ def test_the_owner_deactivates_a_practitioner_and_sees_their_future_appointments
     sign_in(page, stack, "owner@demo.clinic", landing="/calendar")
     page.goto(f"{stack.url}/team")
     row = _team_row(page, "Dr. Rowan Gone")
+
+    # The owner edits the practitioner's profile in a small dialog; a bad length loses nothing.
+    row.get_by_role("button", name="Edit profile of Dr. Rowan Gone").click()
+    edit = page.get_by_role("dialog")
+    edit.get_by_label("Credentials (shown to clients)").fill("PhD, Licensed Psychologist")
+    edit.get_by_label("Default appointment length (minutes)").fill("300")
+    edit.get_by_role("button", name="Save profile").click()
+    expect(edit.get_by_role("alert")).to_contain_text("from 15 to 240")
+    expect(edit.get_by_label("Credentials (shown to clients)")).to_have_value("PhD, Licensed Psychologist")
+    edit.get_by_label("Default appointment length (minutes)").fill("45")
+    edit.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text("Profile of Dr. Rowan Gone saved.")).to_be_visible()
+    expect(edit).to_have_count(0)
+    assert profiles.default_length(_rowan_id()) == 45
+
     row.get_by_role("button", name="Deactivate Dr. Rowan Gone").click()
     dialog = page.get_by_role("alertdialog")
     expect(dialog).to_contain_text("Dr. Rowan Gone can no longer sign in")
