@@ -29,7 +29,7 @@ from rxapp.models import (
     ZoomConnection,
 )
 from rxapp.services import accounts, auth, crypto, demo_data, profiles, team
-from rxapp.services.clock import now
+from rxapp.services.clock import now, set_clock
 from rxapp.services.passwords import hash_password
 from rxapp.services.permissions import NotAllowed
 from rxapp.settings import get_settings
@@ -93,6 +93,36 @@ def test_a_team_invite_is_claimed_once_however_many_submit_it(demo, monkeypatch:
     with ThreadPoolExecutor(racers) as pool:
         tickets = [t for t in pool.map(one, range(racers)) if t is not None]
     assert len(tickets) == 1
+
+
+def test_an_expired_or_replaced_team_invite_is_refused(demo) -> None:
+    first = _invite()
+    team.resend_invite(principal_of(OWNER), user_id("new.person@demo.clinic"))
+    with pytest.raises(accounts.LinkUnusable) as replaced:
+        accounts.check_team_invite(first)
+    assert replaced.value.reason == accounts.LinkProblem.EXPIRED
+    second = _token_in(_mails("new.person@demo.clinic")[-1], "team-invite")
+    start = now()
+    set_clock(lambda: start + timedelta(hours=48, seconds=1))
+    with pytest.raises(accounts.LinkUnusable, match="This invite link has expired"):
+        accounts.accept_team_invite(second, NEW_PASSWORD)
+    assert _user("new.person@demo.clinic").password_hash is None
+
+
+def test_staff_and_practitioners_cannot_manage_the_team(demo) -> None:
+    for who in (FRONTDESK, LEE):
+        actor = principal_of(who)
+        with pytest.raises(NotAllowed):
+            team.list_team(actor)
+        with pytest.raises(NotAllowed):
+            team.change_role(actor, user_id(PATEL), "staff")
+        with pytest.raises(NotAllowed):
+            asyncio.run(team.deactivate_member(actor, user_id(PATEL)))
+        with pytest.raises(NotAllowed):
+            team.reactivate_member(actor, user_id(PATEL))
+        with pytest.raises(NotAllowed):
+            team.future_visits(actor, user_id(PATEL))
+    assert _user(PATEL).is_active and _user(PATEL).role == Role.PRACTITIONER
 
 
 def test_a_practitioner_invite_gets_a_profile_with_the_default_length(demo) -> None:
