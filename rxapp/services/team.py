@@ -29,8 +29,6 @@ from rxapp.models import (
     AppointmentStatus,
     Client,
     LoginSession,
-    Meeting,
-    MeetingStatus,
     Practice,
     PractitionerProfile,
     Role,
@@ -79,9 +77,8 @@ class Member:
 
 @dataclass(frozen=True)
 class FutureVisit:
-    """A future appointment (or, until every meeting belongs to an appointment, a meeting) of a practitioner."""
+    """A future appointment of a practitioner, to re-assign."""
 
-    kind: str  # "appointment" | "meeting"
     id: int
     when: str
     client_name: str
@@ -344,36 +341,19 @@ def reactivate_member(principal: Principal, user_id: int) -> Member:
 
 def future_visits(principal: Principal, user_id: int) -> tuple[list[FutureVisit], int]:
     """The practitioner's booked appointments from now on (the first `FUTURE_VISITS_SHOWN`, in
-    time order, times in the viewer's timezone) and how many there are in all.
-
-    Meetings not attached to a listed appointment are listed too, so none is missed while
-    telehealth meetings move into the appointment table. Raises `NotAllowed`.
+    time order, times in the viewer's timezone) and how many there are in all. Raises `NotAllowed`.
     """
     require(principal, Action.MANAGE_TEAM)
     timezone = profiles.viewer_timezone(principal)
-    at = now()
     with unit_of_work() as session:
         user = session.get(User, user_id)
         if user is None or user.practice_id != principal.practice_id:
             raise NotAllowed("not a member of this practice")
         booked = (Appointment.practice_id == principal.practice_id, Appointment.practitioner_id == user_id,
-                  Appointment.start_at > at, Appointment.status == AppointmentStatus.BOOKED)
-        scheduled = (Meeting.practice_id == principal.practice_id, Meeting.practitioner_id == user_id,
-                     Meeting.start_at > at, Meeting.status == MeetingStatus.SCHEDULED,
-                     col(Meeting.appointment_id).is_(None))
-        total = (session.exec(select(func.count()).select_from(Appointment).where(*booked)).one()
-                 + session.exec(select(func.count()).select_from(Meeting).where(*scheduled)).one())
-        appointments = session.exec(
+                  Appointment.start_at > now(), Appointment.status == AppointmentStatus.BOOKED)
+        total = session.exec(select(func.count()).select_from(Appointment).where(*booked)).one()
+        rows = session.exec(
             select(Appointment, Client.full_name).join(Client, col(Client.id) == Appointment.client_id)
             .where(*booked).order_by(Appointment.start_at, Appointment.id).limit(FUTURE_VISITS_SHOWN)).all()
-        meetings = session.exec(
-            select(Meeting, Client.full_name).join(Client, col(Client.id) == Meeting.client_id)
-            .where(*scheduled).order_by(Meeting.start_at, Meeting.id).limit(FUTURE_VISITS_SHOWN)).all()
-        found = [(a.start_at, FutureVisit("appointment", a.id or 0, format_local(a.start_at, timezone), name,
-                                          a.telehealth, f"/calendar?appointment={a.id}"))
-                 for a, name in appointments]
-        found += [(m.start_at, FutureVisit("meeting", m.id or 0, format_local(m.start_at, timezone), name, True,
-                                           f"/meetings?practitioner={user_id}"))
-                  for m, name in meetings]
-        found.sort(key=lambda pair: (pair[0], pair[1].kind, pair[1].id))
-        return [visit for _, visit in found[:FUTURE_VISITS_SHOWN]], total
+        return [FutureVisit(id=a.id or 0, when=format_local(a.start_at, timezone), client_name=name,
+                            telehealth=a.telehealth, link=f"/calendar?appointment={a.id}") for a, name in rows], total

@@ -81,8 +81,8 @@ class TeamState(AuthState):
                 waiting.append({"id": str(member.user_id), "name": member.full_name,
                                 "message": _visits_message(total)})
                 visits += [{"user_id": str(member.user_id), "when": v.when, "client": v.client_name,
-                            "mode": "Telehealth" if v.telehealth else "In person", "link": v.link,
-                            "key": f"{v.kind}-{v.id}"} for v in found]
+                            "mode": "Telehealth" if v.telehealth else "In person", "link": v.link}
+                           for v in found]
         self.waiting, self.waiting_visits = waiting, visits
 
     @staticmethod

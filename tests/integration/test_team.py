@@ -21,7 +21,6 @@ from rxapp.models import (
     Client,
     LoginSession,
     Meeting,
-    MeetingStatus,
     Practice,
     PractitionerProfile,
     Role,
@@ -33,6 +32,7 @@ from rxapp.services.clock import now, set_clock
 from rxapp.services.passwords import hash_password
 from rxapp.services.permissions import NotAllowed
 from rxapp.settings import get_settings
+from tests.factories import telehealth_visit
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.test_accounts import _mails, _token_in
 from tests.integration.zoom_helpers import SignedIn, control, principal_of, sign_in, user_id
@@ -259,15 +259,12 @@ def _appointment(practitioner: str, start_in: timedelta, status: AppointmentStat
         return row.id or 0
 
 
-def _meeting(practitioner: str, start_in: timedelta) -> int:
+def _telehealth(practitioner: str, start_in: timedelta) -> int:
     with unit_of_work() as s:
         client = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
-        row = Meeting(practice_id=client.practice_id, practitioner_id=user_id(practitioner),
-                      client_id=client.id or 0, topic="Check-in", start_at=now() + start_in, timezone="UTC",
-                      status=MeetingStatus.SCHEDULED)
-        s.add(row)
-        s.flush()
-        return row.id or 0
+        return telehealth_visit(s, practice_id=client.practice_id, practitioner_id=user_id(practitioner),
+                                client_id=client.id or 0, topic="Check-in", start_at=now() + start_in,
+                                timezone="UTC").id or 0
 
 
 def test_deactivating_ends_every_session_and_refuses_sign_in_with_a_clear_message(demo) -> None:
@@ -287,24 +284,23 @@ def test_deactivating_ends_every_session_and_refuses_sign_in_with_a_clear_messag
 
 
 def test_deactivating_lists_future_appointments_and_drops_none(demo) -> None:
-    later = _appointment(PATEL, timedelta(days=2), telehealth=True)
+    later = _appointment(PATEL, timedelta(days=2))
     sooner = _appointment(PATEL, timedelta(hours=3))
     _appointment(PATEL, -timedelta(days=1))
     _appointment(PATEL, timedelta(days=3), status=AppointmentStatus.CANCELLED)
     _appointment(LEE, timedelta(days=1))
-    meeting = _meeting(PATEL, timedelta(days=1))
+    video = _telehealth(PATEL, timedelta(days=1))
     done = asyncio.run(team.deactivate_member(principal_of(MANAGER), user_id(PATEL)))
     assert done.future_total == 3
-    assert [(v.kind, v.id) for v in done.future] == [("appointment", sooner), ("meeting", meeting),
-                                                     ("appointment", later)]
+    assert [(v.id, v.telehealth) for v in done.future] == [(sooner, False), (video, True), (later, False)]
     assert done.future[0].link == f"/calendar?appointment={sooner}"
     assert done.future[0].client_name == "Alex Rivera"
     with unit_of_work() as s:
         statuses = {a.id: a.status for a in s.exec(select(Appointment))}
-        assert statuses[sooner] == statuses[later] == AppointmentStatus.BOOKED
-        assert s.get(Meeting, meeting).status == MeetingStatus.SCHEDULED
+        assert statuses[sooner] == statuses[later] == statuses[video] == AppointmentStatus.BOOKED
+        assert s.get(Meeting, video) is not None
     listed, total = team.future_visits(principal_of(OWNER), user_id(PATEL))
-    assert total == 3 and [v.id for v in listed] == [sooner, meeting, later]
+    assert total == 3 and [v.id for v in listed] == [sooner, video, later]
 
 
 def test_a_deactivated_invitee_cannot_use_their_invite_link(demo) -> None:
