@@ -19,6 +19,7 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     portal_trust,
     practice_settings,
     profile,
+    team,
 )
 from rxapp.settings import get_settings, production_problems
 from rxapp.state.auth import BrowserOwnerCheck, on_backend_error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String, Text, UniqueConstraint
+from sqlalchemy import Column, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
@@ -51,6 +51,11 @@ class PractitionerProfile(SQLModel, table=True):
     # What Zoom did to the connection that the practitioner has not acknowledged yet
     # (e.g. the app was removed in Zoom); shown on the Meeting tab.
     zoom_notice: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The length a new appointment starts with (services.profiles.default_length).
+    default_length_minutes: int = Field(default=50, sa_column=Column(Integer, nullable=False, server_default="50"))
+    # How clients see the practitioner: a name and credentials such as "PhD, Licensed Psychologist".
+    display_name: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
+    credentials: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
 
 
 class Client(SQLModel, table=True):

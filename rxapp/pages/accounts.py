@@ -1,10 +1,10 @@
-"""Pages reached from emailed links or the sign-in page: portal invite, forgot password, reset."""
+"""Pages reached from emailed links or the sign-in page: portal and team invites, forgot password, reset."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from rxapp.state.accounts import ForgotPasswordState, InviteState, ResetPasswordState
+from rxapp.state.accounts import ForgotPasswordState, InviteState, ResetPasswordState, TeamInviteState
 
 
 def _card(*children: rx.Component) -> rx.Component:
@@ -31,7 +31,8 @@ def _sign_in_link() -> rx.Component:
     return rx.link("Go to sign in", href="/login")
 
 
-def _password_form(state: type[InviteState] | type[ResetPasswordState], intro: rx.Component) -> rx.Component:
+def _password_form(state: type[InviteState] | type[TeamInviteState] | type[ResetPasswordState],
+                   intro: rx.Component) -> rx.Component:
     """The two password fields of a checked link; the link's problem instead when it has one."""
     return rx.cond(
         ~state.checked,
@@ -63,6 +64,16 @@ def invite_page() -> rx.Component:
         _password_form(InviteState, rx.text(
             InviteState.practice_name, " invites you to its client portal. Choose a password for ",
             rx.text.strong(InviteState.account_email), ".")),
+    )
+
+
+@rx.page(route="/team-invite/[team_token]", title="Join your practice · Telehealth", on_load=TeamInviteState.load)
+def team_invite_page() -> rx.Component:
+    return _card(
+        rx.heading("Join your practice", size="6", as_="h1"),
+        _password_form(TeamInviteState, rx.text(
+            TeamInviteState.practice_name, " invites you to its team. Choose a password for ",
+            rx.text.strong(TeamInviteState.account_email), ".")),
     )
 
 

@@ -1,12 +1,15 @@
-"""My profile: details and the Meeting tab (Zoom connection, default timezone)."""
+"""My profile: the Meeting tab (Zoom connection, default timezone) and details (how clients see me,
+default appointment length)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from rxapp.components.dialogs import confirm_button, reconnect_banner
+from rxapp.components.profile_fields import profile_fields
 from rxapp.components.shell import app_shell
 from rxapp.state.auth import AuthState
+from rxapp.state.profile_details import ProfileDetailsState
 from rxapp.state.zoom_tab import ZoomReviewState, ZoomTabState
 
 S = ZoomTabState
@@ -82,7 +85,8 @@ def _meeting_tab() -> rx.Component:
     )
 
 
-@rx.page(route="/profile", title="My profile · Telehealth", on_load=[AuthState.guard, ZoomTabState.load])
+@rx.page(route="/profile", title="My profile · Telehealth",
+         on_load=[AuthState.guard, ZoomTabState.load, ProfileDetailsState.load])
 def profile_page() -> rx.Component:
     return app_shell(
         "/profile", "My profile",
@@ -95,7 +99,11 @@ def profile_page() -> rx.Component:
                 value="meeting"),
             rx.tabs.content(
                 rx.vstack(rx.text("Name: ", AuthState.user_name), rx.text("Role: ", AuthState.user_role),
-                          padding_top="1em"),
+                          rx.cond(ProfileDetailsState.has_details, rx.vstack(
+                              rx.divider(), profile_fields(ProfileDetailsState, with_timezone=False),
+                              rx.button("Save profile", on_click=ProfileDetailsState.save),
+                              spacing="3", align="start", width="100%", max_width="32em")),
+                          padding_top="1em", spacing="3"),
                 value="details"),
             default_value="meeting", width="100%",
         ),

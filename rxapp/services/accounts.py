@@ -1,4 +1,5 @@
-"""Emailed single-use links: portal invites for clients and password resets for everyone.
+"""Emailed single-use links: portal invites for clients, team invites for the practice's people
+and password resets for everyone.
 
 A link carries a random token; the database keeps only its SHA-256 (`AccountToken`). A link
 works once, for 48 hours (claimed through `one_time`), and a newer link of the same kind
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 INVITE = "portal_invite"
 RESET = "password_reset"
+TEAM_INVITE = "team_invite"
 LINK_LIFETIME = timedelta(hours=48)
 # Forgot-password requests for one account send at most one email per interval (no mail bombing).
 _RESET_EMAIL_INTERVAL = timedelta(minutes=1)
@@ -54,6 +56,10 @@ _PROBLEM_MESSAGES = {
     (RESET, LinkProblem.UNKNOWN): "This password reset link is not valid. Request a new one.",
     (RESET, LinkProblem.EXPIRED): "This password reset link has expired. Request a new one.",
     (RESET, LinkProblem.USED): "This password reset link was already used. Request a new one.",
+    (TEAM_INVITE, LinkProblem.UNKNOWN): "This invite link is not valid. Ask your practice to send a new one.",
+    (TEAM_INVITE, LinkProblem.EXPIRED): "This invite link has expired. Ask your practice to send a new one.",
+    (TEAM_INVITE, LinkProblem.USED): "This invite link was already used. Sign in with your password, or use "
+                                     "Forgot password on the sign-in page.",
 }
 
 
@@ -388,3 +394,68 @@ def reset_password(token: str, password: str) -> None:
         _set_password(session, user, password_hash, at)
         audit.record(session, practice_id=user.practice_id, actor_user_id=user.id, action="user.password_reset",
                      subject_type="user", subject_id=user.id or "")
+
+
+# Team invites: the invited person's user row exists already (services.team), without a password.
+
+
+def _team_invite_email(to: str, name: str, role: str, practice_name: str, link: str) -> OutgoingEmail:
+    hours = int(LINK_LIFETIME.total_seconds() // 3600)
+    text = (f"Hello {name},\n\n{practice_name} invites you to join its team as {role}.\n\nChoose your password "
+            f"here (the link works once, for {hours} hours):\n{link}\n\n"
+            "If you did not expect this email, you can ignore it.\n")
+    h, href = html.escape, html.escape(link, quote=True)
+    body = (f"<p>Hello {h(name)},</p><p>{h(practice_name)} invites you to join its team as {h(role)}.</p>"
+            f"<p><a href=\"{href}\">Choose your password</a> (the link works once, for {hours} hours).</p>"
+            f"<p>If the button does not work, copy this address into your browser:<br>{h(link)}</p>"
+            "<p>If you did not expect this email, you can ignore it.</p>")
+    return OutgoingEmail(to=to, subject=f"Join the {practice_name} team", text=text, html=body)
+
+
+def queue_team_invite(session: Session, user: User, invited_by: int) -> None:
+    """A new team invite link for `user` (older unused ones stop working), emailed through the
+    outbox in the caller's transaction."""
+    at = now()
+    token, row = _new_token(session, purpose=TEAM_INVITE, practice_id=user.practice_id, at=at, user_id=user.id,
+                            client_id=None, created_by=invited_by)
+    queue_email(session, practice_id=user.practice_id, key=f"account-token:{row.id}",
+                email=_team_invite_email(user.email, user.full_name, Role(user.role).value,
+                                         _practice_name(session, user.practice_id), _link("team-invite", token)))
+
+
+def _invited_member(session: Session, row: AccountToken) -> User:
+    """The team member a link sets up; `InviteRefused` once they are deactivated or set up already."""
+    user = session.get(User, row.user_id) if row.user_id else None
+    if user is None or user.role == Role.CLIENT or user.practice_id != row.practice_id:
+        raise LinkUnusable(TEAM_INVITE, LinkProblem.UNKNOWN)
+    if not user.is_active:
+        raise InviteRefused(f"The account {user.email} was deactivated by your practice, so this invite no "
+                            "longer works.")
+    if user.password_hash:
+        raise InviteRefused(f"You already chose a password for {user.email}. Sign in with it, or use Forgot "
+                            "password on the sign-in page.")
+    return user
+
+
+def check_team_invite(token: str) -> LinkInfo:
+    """The account a team invite link sets up. Raises `LinkUnusable` or `InviteRefused`."""
+    with unit_of_work() as session:
+        user = _invited_member(session, _usable(session, token, TEAM_INVITE, now()))
+        return LinkInfo(email=user.email, practice_name=_practice_name(session, user.practice_id))
+
+
+def accept_team_invite(token: str, password: str) -> str:
+    """Set the invited team member's password and use up the link (claimed once, atomically).
+
+    Returns a sign-in ticket for `/auth/session`. Raises `PasswordRejected`, `LinkUnusable`
+    or `InviteRefused` (deactivated meanwhile, or a password was already set).
+    """
+    password_hash = _checked_password(password)
+    at = now()
+    with unit_of_work() as session:
+        row = _claim(session, token, TEAM_INVITE, at)
+        user = _invited_member(session, row)
+        _set_password(session, user, password_hash, at)
+        audit.record(session, practice_id=user.practice_id, actor_user_id=user.id, action="team_invite.accepted",
+                     subject_type="user", subject_id=user.id or "")
+        return auth.issue_ticket(session, user)

@@ -49,6 +49,15 @@ class InvalidCredentials(Exception):
     """Wrong password, unknown email or inactive account: deliberately indistinguishable."""
 
 
+class AccountDeactivated(Exception):
+    """The right password for an account the practice deactivated (said only after the password
+    matched, so it reveals nothing to someone who does not know it)."""
+
+
+DEACTIVATED_MESSAGE = ("Your account has been deactivated by your practice, so you cannot sign in. "
+                       "Ask your practice's owner or manager if you think this is a mistake.")
+
+
 class AccountLocked(Exception):
     """Too many failed sign-ins; `until` says when the lock ends."""
 
@@ -140,6 +149,8 @@ def _finish(attempt: _Attempt, password_ok: bool) -> str:
             user = session.get(User, attempt.user_id)
             if user is not None and user.is_active:
                 return issue_ticket(session, user)
+        if password_ok and attempt.user_id is not None:
+            raise AccountDeactivated(DEACTIVATED_MESSAGE)
         if attempt.slot < settings.login_max_failures:
             raise InvalidCredentials(INVALID_CREDENTIALS_MESSAGE)
         until = at + timedelta(minutes=settings.login_lock_minutes)
@@ -162,8 +173,9 @@ def _verify(attempt: _Attempt, password: str) -> bool:
 def check_password(email: str, password: str, source: str = "") -> str:
     """Verify a sign-in attempt from `source` (the client's address) and return a single-use ticket.
 
-    Raises `AccountLocked` while the email is locked for that source (even for a right password)
-    and `InvalidCredentials` otherwise; each failure counts towards the lock. Blocks: from async
+    Raises `AccountLocked` while the email is locked for that source (even for a right password),
+    `AccountDeactivated` for the right password of a deactivated account and `InvalidCredentials`
+    otherwise; each failure counts towards the lock. Blocks: from async
     code use `sign_in`.
     """
     attempt = _take_slot(normalize_email(email), source[:64])

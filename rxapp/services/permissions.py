@@ -28,6 +28,7 @@ class Action(StrEnum):
     VIEW_CAUGHT_MAIL = "view_caught_mail"
     VIEW_ATTENTION = "view_attention"
     VIEW_AUDIT = "view_audit"
+    MANAGE_TEAM = "manage_team"
 
 
 _STAFF = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS, Action.SEND_PORTAL_INVITE,
@@ -36,7 +37,7 @@ _PRACTITIONER = _STAFF | {Action.VIEW_MEETINGS, Action.HOST_MEETINGS, Action.OWN
                           Action.CONNECT_OWN_ZOOM}
 _MANAGER = _PRACTITIONER | {Action.VIEW_PRACTICE_MEETINGS, Action.PRACTICE_SETTINGS,
                             Action.MANAGE_PRACTITIONER_ZOOM, Action.VIEW_ATTENTION,
-                            Action.VIEW_AUDIT}
+                            Action.VIEW_AUDIT, Action.MANAGE_TEAM}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(_MANAGER),
@@ -85,6 +86,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Calendar", "/calendar", Action.VIEW_CALENDAR),
     NavItem("Meetings", "/meetings", Action.VIEW_MEETINGS),
     NavItem("Clients", "/clients", Action.VIEW_CLIENTS),
+    NavItem("Team", "/team", Action.MANAGE_TEAM),
     NavItem("Practice settings", "/settings", Action.PRACTICE_SETTINGS),
     NavItem("Needs attention", "/attention", Action.VIEW_ATTENTION),
     NavItem("Audit", "/audit", Action.VIEW_AUDIT),

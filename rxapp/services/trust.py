@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Client, PractitionerProfile, TrustedPractitioner, User
-from rxapp.services import audit
+from rxapp.services import audit, profiles
 from rxapp.services.clients import own_client_record
 from rxapp.services.permissions import Action, Principal, require
 
@@ -69,7 +69,9 @@ def practitioner_choices(principal: Principal) -> list[PractitionerChoice]:
     with unit_of_work() as session:
         client = _own_client(session, principal)
         trusted = _trusted_ids(session, client.id or 0)
-        return [PractitionerChoice(practitioner_id=u.id or 0, name=u.full_name, trusted=u.id in trusted)
+        return [PractitionerChoice(practitioner_id=u.id or 0, trusted=u.id in trusted,
+                                   name=profiles.client_facing_name(u.full_name,
+                                                                    session.get(PractitionerProfile, u.id)))
                 for u in _telehealth_practitioners(session, principal.practice_id)]
 
 

@@ -1,4 +1,4 @@
-"""States of the pages reached without signing in: portal invite, forgot password, password reset.
+"""States of the pages reached without signing in: portal and team invites, forgot password, password reset.
 
 The link token is read from the page URL on every handler, never kept in a var: the browser
 already has it, and the server trusts only what the database says about it.
@@ -73,6 +73,38 @@ class InviteState(_SetPasswordForm, rx.State):
         finally:
             self.busy = False
         yield post_to_server("/auth/session", {"ticket": ticket, "next": "/portal"})
+
+
+class TeamInviteState(_SetPasswordForm, rx.State):
+    """A team member's invite: choose a password, then land signed in on their first page."""
+
+    @rx.event
+    async def load(self):
+        self._start_check()
+        try:
+            info = await asyncio.to_thread(accounts.check_team_invite, self._token())
+        except (accounts.LinkUnusable, accounts.InviteRefused) as exc:
+            self.link_problem, self.checked = str(exc), True
+            return
+        self._show(info)
+
+    @rx.event
+    async def submit_password(self, form: dict[str, str]):
+        if not self._form_is_valid(form):
+            return
+        self.busy = True
+        yield
+        try:
+            ticket = await asyncio.to_thread(accounts.accept_team_invite, self._token(), form["new_password"])
+        except accounts.PasswordRejected as exc:
+            self.password_error = str(exc)
+            return
+        except (accounts.LinkUnusable, accounts.InviteRefused) as exc:
+            self.link_problem = str(exc)
+            return
+        finally:
+            self.busy = False
+        yield post_to_server("/auth/session", {"ticket": ticket, "next": ""})
 
 
 class ResetPasswordState(_SetPasswordForm, rx.State):

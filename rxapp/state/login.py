@@ -50,6 +50,9 @@ class LoginState(rx.State):
             self.error = (f"Too many failed sign-ins: this account is locked for {minutes} more minute"
                           f"{'s' if minutes != 1 else ''}. Try again later or ask your practice manager.")
             return
+        except auth.AccountDeactivated:
+            self.error = auth.DEACTIVATED_MESSAGE
+            return
         except auth.InvalidCredentials:
             self.error = auth.INVALID_CREDENTIALS_MESSAGE
             return

@@ -42,7 +42,7 @@ def test_the_main_pages_break_no_rule_of_the_content_security_policy(page: Page,
     sign_in(page, stack, "owner@demo.clinic", landing="/calendar")  # the ticket's form POST and its redirect
     reported.extend(page.evaluate("window.__csp"))
     for path, heading in (("/meetings", "Meetings"), ("/clients", "Clients"), ("/settings", "Practice settings"),
-                          ("/dev/mail", "Caught mail")):
+                          ("/team", "Team"), ("/dev/mail", "Caught mail")):
         visit(path, heading)
     page.get_by_role("button", name="Sign out").click()  # rx.call_script (eval) and the sign-out form POST
     expect(page).to_have_url(re.compile(r"/login/?\?signed_out=1$"))

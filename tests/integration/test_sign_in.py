@@ -113,8 +113,10 @@ def test_inactive_users_cannot_sign_in_or_keep_sessions(demo) -> None:
     with unit_of_work() as s:
         s.exec(select(User).where(User.email == "manager@demo.clinic")).one().is_active = False
     assert auth.principal_for_token(new.token) is None
-    with pytest.raises(auth.InvalidCredentials):
+    with pytest.raises(auth.AccountDeactivated, match="deactivated by your practice"):
         auth.check_password("manager@demo.clinic", PASSWORD)
+    with pytest.raises(auth.InvalidCredentials):
+        auth.check_password("manager@demo.clinic", "not the password")
 
 
 def test_the_session_cookie_is_read_from_a_raw_header() -> None:

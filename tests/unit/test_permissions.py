@@ -18,8 +18,10 @@ def _as(role: Role) -> Principal:
 
 
 EXPECTED_NAVIGATION = {
-    Role.OWNER: ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention", "Audit", "My profile"],
-    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Practice settings", "Needs attention", "Audit", "My profile"],
+    Role.OWNER: ["Calendar", "Meetings", "Clients", "Team", "Practice settings", "Needs attention", "Audit",
+                 "My profile"],
+    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Team", "Practice settings", "Needs attention", "Audit",
+                   "My profile"],
     Role.PRACTITIONER: ["Calendar", "Meetings", "Clients", "My profile"],
     Role.STAFF: ["Calendar", "Clients"],
     Role.CLIENT: ["My sessions"],
@@ -38,6 +40,7 @@ MATRIX = {
     Action.MANAGE_PRACTITIONER_ZOOM: {Role.OWNER, Role.MANAGER},
     Action.VIEW_PRACTICE_MEETINGS: {Role.OWNER, Role.MANAGER},
     Action.VIEW_AUDIT: {Role.OWNER, Role.MANAGER},
+    Action.MANAGE_TEAM: {Role.OWNER, Role.MANAGER},
     Action.CONNECT_OWN_ZOOM: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
     Action.HOST_MEETINGS: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
     Action.VIEW_MEETINGS: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER},
