@@ -112,3 +112,20 @@ def test_a_client_sees_their_appointments_in_the_portal_on_a_phone(browser: Brow
     expect(past.locator(".client-visit")).to_contain_text("Dr. Priya Patel · In person")
     expect(past).to_contain_text("Completed")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+
+def test_a_clients_page_fits_a_phone(browser: Browser, stack: Stack) -> None:
+    page = browser.new_context(**PHONE).new_page()
+    sign_in_as(page, stack, "frontdesk")
+    page.goto(f"{stack.url}/clients")
+    page.get_by_role("link", name="Sam Taylor").click()
+    expect(page.locator("#client-name")).to_have_text("Sam Taylor")
+    expect(page.get_by_role("button", name="Edit")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.get_by_role("button", name="Edit").click()
+    form = page.get_by_role("dialog", name="Edit client")
+    expect(form.get_by_label("Last name")).to_have_value("Taylor")
+    save = form.get_by_role("button", name="Save and invite")
+    save.scroll_into_view_if_needed()  # the form scrolls inside the dialog
+    expect(save).to_be_in_viewport()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
