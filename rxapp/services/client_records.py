@@ -168,11 +168,9 @@ def _refuse_duplicate_email(session: Session, practice_id: int, email: str | Non
 
 
 def _write(client: Client, clean: CleanClient) -> None:
-    client.first_name, client.last_name, client.preferred_name = clean.first_name, clean.last_name, \
-        clean.preferred_name
-    client.full_name = clean.full_name
-    client.email, client.phone, client.timezone = clean.email, clean.phone, clean.timezone
-    client.date_of_birth, client.notes = clean.date_of_birth, clean.notes
+    for name in ("first_name", "last_name", "preferred_name", "email", "phone", "timezone", "date_of_birth",
+                 "notes", "full_name"):
+        setattr(client, name, getattr(clean, name))
 
 
 def add_client(principal: Principal, form: ClientForm) -> int:

@@ -55,8 +55,8 @@ class ClientRecordState(AuthState):
             return
         self.found, self.client_id_shown, self.page_path = True, client_id, self._path()
         self.can_manage = can(principal, Action.MANAGE_CLIENTS)
-        self.name, self.email, self.archived, self.timezone = detail.name, detail.email, \
-            detail.archived_at is not None, tz
+        self.name, self.email, self.timezone = detail.name, detail.email, tz
+        self.archived = detail.archived_at is not None
         self.details = [{"label": label, "value": value} for label, value in (
             ("First name", detail.first_name), ("Last name", detail.last_name),
             ("Preferred name", detail.preferred_name), ("Email", detail.email), ("Mobile phone", detail.phone),
