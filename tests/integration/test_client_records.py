@@ -28,6 +28,8 @@ from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.permissions import NotAllowed
 from rxapp.state.client_record import ClientRecordState
 from rxapp.state.clients import ClientFormState, ClientsState
+from rxapp.state.portal import PortalState
+from rxapp.state.portal_history import PortalHistoryState
 from tests.integration.page_states import page_state, run, toasts
 from tests.integration.zoom_helpers import principal_of, user_id
 
@@ -367,3 +369,17 @@ def test_a_practitioner_opens_their_clients_page_read_only(demo) -> None:
     [(level, _)] = toasts(run(form.open_edit(sam)))
     assert level == "error" and not form.open
 
+
+
+def test_the_portal_history_follows_a_pushed_change_while_my_sessions_is_open(demo) -> None:
+    history = page_state(PortalHistoryState, "/portal", ALEX)
+    portal = run(history.get_state(PortalState))
+    run(portal.load())
+    run(history.load())
+    assert history.upcoming_visits == []
+
+    _appointment("Alex Rivera", LEE, hours_from_now=30, telehealth=True)
+    run(history._changed())
+
+    assert [(v["practitioner"], v["mode"]) for v in history.upcoming_visits] == [("Dr. Dana Lee", "Telehealth")]
+    assert history.upcoming_visits[0]["when"].endswith(("CST", "CDT"))  # Alex's timezone, America/Chicago
