@@ -67,7 +67,7 @@ class _RedisRegistry:
 _registry: _MemoryRegistry | _RedisRegistry | None = None
 _loop: asyncio.AbstractEventLoop | None = None
 _app: Any = None
-Apply = Callable[[Any, changes.MeetingChanged], Awaitable[None]]
+Apply = Callable[[Any, changes.AppointmentChanged], Awaitable[None]]
 # topic prefix -> every page state listening to it (state class -> how it applies a change), so the
 # calendar, the meeting list and the waiting room can all react to one change
 _handlers: dict[str, dict[type[rx.State], Apply]] = {}
@@ -96,12 +96,12 @@ def on_change(prefix: str, state_cls: type[rx.State], apply: Apply) -> None:
     _handlers.setdefault(prefix, {})[state_cls] = apply
 
 
-def _topics(change: changes.MeetingChanged) -> dict[str, str]:
-    return {"meeting": f"meeting:{change.meeting_id}", "practitioner": f"practitioner:{change.practitioner_id}",
-            "client": f"client:{change.client_id}"}
+def _topics(change: changes.AppointmentChanged) -> dict[str, str]:
+    return {"meeting": f"meeting:{change.appointment_id}", "practitioner": f"practitioner:{change.practitioner_id}",
+            "client": f"client:{change.client_id}", "practice": f"practice:{change.practice_id}"}
 
 
-async def _push(change: changes.MeetingChanged) -> None:
+async def _push(change: changes.AppointmentChanged) -> None:
     if _app is None:
         return
     for prefix, topic in _topics(change).items():
@@ -119,7 +119,7 @@ async def _push(change: changes.MeetingChanged) -> None:
                     log.exception("push to a browser failed")
 
 
-def _announce(change: changes.MeetingChanged) -> None:
+def _announce(change: changes.AppointmentChanged) -> None:
     """Listener of `services.changes`; may be called from a worker thread."""
     loop = _loop
     if loop is None or loop.is_closed():

@@ -6,7 +6,7 @@ Clients page's keyset pages by name. `full_name` stays the display name; existin
 their first and last name from it (split on the last space), so nobody loses their name.
 
 Revision ID: 0006b
-Revises: 0005e
+Revises: 0006a
 Create Date: 2026-12-02 01:30:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006b"
-down_revision: str | None = "0005e"
+down_revision: str | None = "0006a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
@@ -49,9 +50,8 @@ class History:
     past: list[Visit]  # most recent first: ended, completed, cancelled (with the reason), no-show
 
 
-def _visits(session: Session, client_id: int, *conditions, newest_first: bool, limit: int | None = None) -> list[Visit]:
-    # `cancel_reason` arrives with the appointment book's model split.
-    reason = getattr(Appointment, "cancel_reason", None)
+def _visits(session: Session, client_id: int, *conditions: ColumnElement[bool], newest_first: bool,
+            limit: int | None = None) -> list[Visit]:
     query = (select(Appointment, User.full_name).join(User, col(User.id) == Appointment.practitioner_id)
              .where(col(Appointment.client_id) == client_id, *conditions)
              .order_by(col(Appointment.start_at).desc() if newest_first else col(Appointment.start_at),
@@ -60,7 +60,7 @@ def _visits(session: Session, client_id: int, *conditions, newest_first: bool, l
         query = query.limit(limit)
     return [Visit(appointment_id=a.id or 0, start_at=a.start_at, duration_minutes=a.duration_minutes,
                   practitioner_name=name, telehealth=a.telehealth, status=str(a.status),
-                  cancel_reason=getattr(a, "cancel_reason", "") if reason is not None else "")
+                  cancel_reason=a.cancel_reason)
             for a, name in session.exec(query).all()]
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, func, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting, Practice, TrustedPractitioner, User
+from rxapp.models import Appointment, Client, Practice, TrustedPractitioner, User
 from rxapp.services import audit
 from rxapp.services.clients import visible_client
 from rxapp.services.clock import now
@@ -199,7 +199,7 @@ def _managed_client(session: Session, principal: Principal, client_id: int) -> C
 
 def update_client(principal: Principal, client_id: int, form: ClientForm) -> None:
     """Save the edited record. A new display name also reaches the search text of the client's
-    meetings. Raises `NotAllowed`, `ClientNotFound`, `ClientInvalid`."""
+    appointments (the Meetings page search). Raises `NotAllowed`, `ClientNotFound`, `ClientInvalid`."""
     clean = check_form(form, now().date())
     with unit_of_work() as session:
         client = _managed_client(session, principal, client_id)
@@ -207,8 +207,8 @@ def update_client(principal: Principal, client_id: int, form: ClientForm) -> Non
         renamed = client.full_name != clean.full_name
         _write(client, clean)
         if renamed:
-            for meeting in session.exec(select(Meeting).where(Meeting.client_id == client.id)).all():
-                meeting.search_text = meeting_search_text(meeting.topic, meeting.description, client.full_name)
+            for a in session.exec(select(Appointment).where(Appointment.client_id == client.id)).all():
+                a.search_text = meeting_search_text(a.topic, a.notes, client.full_name)
         audit.record(session, practice_id=client.practice_id, actor_user_id=principal.user_id,
                      action="client.updated", subject_type="client", subject_id=client.id or "")
 

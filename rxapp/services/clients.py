@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, or_, tuple_
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, Client, Meeting, TrustedPractitioner, User
+from rxapp.models import Appointment, Client, TrustedPractitioner, User
 from rxapp.services.permissions import Action, Principal, can, require
 
 PAGE_SIZE = 25
@@ -58,25 +58,20 @@ def contains_pattern(text: str) -> str:
 
 def visible_clients(principal: Principal) -> list[ColumnElement[bool]]:
     """Conditions on `Client` for the records the principal may see: the whole practice for those who
-    manage client records; for a practitioner, the clients they have appointments (or meetings) with
-    or who trust them. Raises `NotAllowed` without `VIEW_CLIENTS`."""
+    manage client records; for a practitioner, the clients they have appointments with (telehealth
+    or in person) or who trust them. Raises `NotAllowed` without `VIEW_CLIENTS`."""
     require(principal, Action.VIEW_CLIENTS)
     conditions: list[ColumnElement[bool]] = [col(Client.practice_id) == principal.practice_id]
     if can(principal, Action.MANAGE_CLIENTS):
         return conditions
     me = principal.user_id
-    works_with = [
+    # Every telehealth meeting is an appointment too, so appointments cover meetings.
+    conditions.append(or_(
         select(Appointment.id).where(col(Appointment.client_id) == Client.id,
                                      col(Appointment.practitioner_id) == me).exists(),
         select(TrustedPractitioner.id).where(col(TrustedPractitioner.client_id) == Client.id,
                                              col(TrustedPractitioner.practitioner_id) == me).exists(),
-    ]
-    # Until every meeting belongs to an appointment (the appointment book's model split).
-    meeting_practitioner = getattr(Meeting, "practitioner_id", None)
-    if meeting_practitioner is not None:
-        works_with.append(select(Meeting.id).where(col(Meeting.client_id) == Client.id,
-                                                   meeting_practitioner == me).exists())
-    conditions.append(or_(*works_with))
+    ))
     return conditions
 
 
