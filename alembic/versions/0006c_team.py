@@ -6,7 +6,7 @@ Adds to `practitioner_profile` what the practice's team page and the appointment
 Psychologist"). Existing profiles get the defaults.
 
 Revision ID: 0006c
-Revises: 0006a
+Revises: 0006b
 Create Date: 2026-12-02 01:40:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006c"
-down_revision: str | None = "0006a"
+down_revision: str | None = "0006b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -44,8 +44,9 @@ def _phone_menu() -> rx.Component:
     )
 
 
-def app_shell(path: str, title: str, *content: rx.Component) -> rx.Component:
-    """A signed-in page. `content` shows only once the server allowed `path` for this user."""
+def app_shell(path: str | rx.Var[str], title: str, *content: rx.Component) -> rx.Component:
+    """A signed-in page. `content` shows only once the server allowed `path` for this user (a page
+    of a dynamic route passes the path its state was loaded for)."""
     return rx.fragment(
         rx.el.a("Skip to main content", href="#main-content", class_name="skip-link"),
         rx.hstack(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
@@ -59,9 +59,24 @@ class PractitionerProfile(SQLModel, table=True):
 
 
 class Client(SQLModel, table=True):
+    """A client (patient) record. `full_name` is the display name everything else shows (emails,
+    meeting search); services.client_records keeps it "<preferred or first> <last>" on every save."""
+
+    __table_args__ = (
+        # The Clients page: keyset pages by name within a practice.
+        Index("ix_client_practice_name", "practice_id", "full_name", "id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     full_name: str = Field(max_length=200)
+    first_name: str = Field(default="", sa_column=Column(String(100), nullable=False, server_default=""))
+    last_name: str = Field(default="", sa_column=Column(String(100), nullable=False, server_default=""))
+    preferred_name: str = Field(default="", sa_column=Column(String(100), nullable=False, server_default=""))
+    date_of_birth: date | None = None
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # Archived clients are hidden from pickers and the default list; their history stays.
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
     timezone: str = Field(default="America/New_York", max_length=64)

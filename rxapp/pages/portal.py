@@ -6,9 +6,11 @@ import reflex as rx
 from reflex.components.core.banner import has_connection_errors
 
 from rxapp.components.shell import app_shell, empty_state
+from rxapp.components.visits import visit_list
 from rxapp.push_probe import PushProbeState
 from rxapp.state.auth import AuthState
 from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalState, WaitingRoomState
+from rxapp.state.portal_history import PortalHistoryState
 
 P, W = PortalState, WaitingRoomState
 
@@ -24,7 +26,17 @@ def _session(row: rx.Var[dict[str, str]]) -> rx.Component:
         align="center", width="100%"), width="100%", class_name="portal-session")
 
 
-@rx.page(route="/portal", title="My sessions · Telehealth", on_load=[AuthState.guard, P.load])
+def _appointments() -> rx.Component:
+    """The client's own history: upcoming and past appointments (cancelled ones with the reason)."""
+    return rx.vstack(
+        visit_list("Upcoming appointments", PortalHistoryState.upcoming_visits, "No upcoming appointments.",
+                   "portal-upcoming"),
+        visit_list("Past appointments", PortalHistoryState.past_visits, "No past appointments yet.", "portal-past"),
+        spacing="4", width="100%")
+
+
+@rx.page(route="/portal", title="My sessions · Telehealth",
+         on_load=[AuthState.guard, P.load, PortalHistoryState.load])
 def portal_page() -> rx.Component:
     return app_shell(
         "/portal", "My sessions",
@@ -34,6 +46,7 @@ def portal_page() -> rx.Component:
                 empty_state("No upcoming sessions", "Sessions your practitioner schedules for you are listed here. "
                                                     "You can join from 15 minutes before the start.",
                             icon="calendar-clock")),
+        _appointments(),
         # Changes are pushed; this timer only follows the clock (next launch window or end) and, while push
         # is unavailable, looks again every 30 s. Keyed by its interval so a new interval restarts it.
         rx.cond(has_connection_errors | ~P.push_ready,

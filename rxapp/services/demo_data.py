@@ -59,8 +59,9 @@ def load_demo_data() -> bool:
                                             telehealth_enabled=True))
         for email, name, phone, tz, trusted in CLIENTS:
             portal_user = _user(session, pid, email, name, Role.CLIENT, pw)
-            client = Client(practice_id=pid, full_name=name, email=email, phone=phone, timezone=tz,
-                            user_id=portal_user.id)
+            first, last = name.split(" ", 1)
+            client = Client(practice_id=pid, full_name=name, first_name=first, last_name=last, email=email,
+                            phone=phone, timezone=tz, user_id=portal_user.id)
             session.add(client)
             session.flush()
             session.add(TrustedPractitioner(practice_id=pid, client_id=client.id or 0,

@@ -19,6 +19,7 @@ class Action(StrEnum):
     VIEW_PRACTICE_MEETINGS = "view_practice_meetings"
     HOST_MEETINGS = "host_meetings"
     VIEW_CLIENTS = "view_clients"
+    MANAGE_CLIENTS = "manage_clients"
     SEND_PORTAL_INVITE = "send_portal_invite"
     PRACTICE_SETTINGS = "practice_settings"
     OWN_PROFILE = "own_profile"
@@ -31,11 +32,14 @@ class Action(StrEnum):
     MANAGE_TEAM = "manage_team"
 
 
-_STAFF = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS, Action.SEND_PORTAL_INVITE,
-          Action.VIEW_CAUGHT_MAIL}
-_PRACTITIONER = _STAFF | {Action.VIEW_MEETINGS, Action.HOST_MEETINGS, Action.OWN_PROFILE,
-                          Action.CONNECT_OWN_ZOOM}
-_MANAGER = _PRACTITIONER | {Action.VIEW_PRACTICE_MEETINGS, Action.PRACTICE_SETTINGS,
+# Client records (add, edit, archive, invite) are the front desk's; a practitioner only views the
+# clients they work with (services.clients.visible_clients).
+_CLIENT_RECORDS = {Action.MANAGE_CLIENTS, Action.SEND_PORTAL_INVITE}
+_PRACTITIONER = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS, Action.VIEW_CAUGHT_MAIL,
+                 Action.VIEW_MEETINGS, Action.HOST_MEETINGS, Action.OWN_PROFILE, Action.CONNECT_OWN_ZOOM}
+_STAFF = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS, Action.VIEW_CAUGHT_MAIL,
+          *_CLIENT_RECORDS}
+_MANAGER = _PRACTITIONER | _CLIENT_RECORDS | {Action.VIEW_PRACTICE_MEETINGS, Action.PRACTICE_SETTINGS,
                             Action.MANAGE_PRACTITIONER_ZOOM, Action.VIEW_ATTENTION,
                             Action.VIEW_AUDIT, Action.MANAGE_TEAM}
 

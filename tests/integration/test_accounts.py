@@ -177,16 +177,16 @@ def test_an_email_of_another_account_cannot_be_invited(demo) -> None:
         accounts.send_portal_invite(principal_of("frontdesk@demo.clinic"), client_id)
 
 
-@pytest.mark.parametrize("sender", ["frontdesk@demo.clinic", "dr.patel@demo.clinic", "manager@demo.clinic",
-                                    "owner@demo.clinic"])
-def test_staff_practitioners_and_managers_may_invite(demo, sender: str) -> None:
+@pytest.mark.parametrize("sender", ["frontdesk@demo.clinic", "manager@demo.clinic", "owner@demo.clinic"])
+def test_staff_and_managers_may_invite(demo, sender: str) -> None:
     accounts.send_portal_invite(principal_of(sender), _new_client())
     assert len(_mails("casey@example.org")) == 1
 
 
-def test_a_client_may_not_send_invites(demo) -> None:
+@pytest.mark.parametrize("sender", ["alex@demo.client", "dr.lee@demo.clinic"])
+def test_clients_and_practitioners_may_not_send_invites(demo, sender: str) -> None:
     with pytest.raises(NotAllowed):
-        accounts.send_portal_invite(principal_of("alex@demo.client"), _client_id("Sam Taylor"))
+        accounts.send_portal_invite(principal_of(sender), _client_id("Sam Taylor"))
     with unit_of_work() as s:
         assert s.exec(select(Notification)).all() == []
 

@@ -23,10 +23,10 @@ def test_staff_list_clients_with_whom_they_trust_but_clients_cannot(database: st
         desk = s.exec(select(User).where(User.email == "frontdesk@demo.clinic")).one()
         alex = s.exec(select(User).where(User.email == "alex@demo.client")).one()
     staff = Principal(desk.id, desk.practice_id, desk.role, desk.email, desk.full_name)
-    rows = list_clients(staff)
+    rows = list_clients(staff).rows
     assert [r.name for r in rows] == ["Alex Rivera", "Jo Kim", "Sam Taylor"]
     assert rows[0].trusted == "Dr. Dana Lee"
-    assert [r.name for r in list_clients(staff, "jo@")] == ["Jo Kim"]
+    assert [r.name for r in list_clients(staff, "jo@").rows] == ["Jo Kim"]
     with pytest.raises(NotAllowed):
         list_clients(Principal(alex.id, alex.practice_id, alex.role, alex.email, alex.full_name))
 
@@ -37,11 +37,11 @@ def test_client_search_takes_percent_and_underscore_literally(database: str) -> 
         desk = s.exec(select(User).where(User.email == "frontdesk@demo.clinic")).one()
         s.add(Client(practice_id=desk.practice_id, full_name="Pat 100% Underscore_Name", email="p_t@example.org"))
     staff = Principal(desk.id, desk.practice_id, desk.role, desk.email, desk.full_name)
-    assert [r.name for r in list_clients(staff, "%")] == ["Pat 100% Underscore_Name"]
-    assert [r.name for r in list_clients(staff, "_")] == ["Pat 100% Underscore_Name"]
-    assert [r.name for r in list_clients(staff, "a_e")] == []  # `_` is not "any letter" (Alex, Sam Taylor)
-    assert [r.name for r in list_clients(staff, "\\")] == []
-    assert [r.has_portal for r in list_clients(staff, "Taylor")] == [True]
+    assert [r.name for r in list_clients(staff, "%").rows] == ["Pat 100% Underscore_Name"]
+    assert [r.name for r in list_clients(staff, "_").rows] == ["Pat 100% Underscore_Name"]
+    assert [r.name for r in list_clients(staff, "a_e").rows] == []  # `_` is not "any letter" (Alex, Sam Taylor)
+    assert [r.name for r in list_clients(staff, "\\").rows] == []
+    assert [r.has_portal for r in list_clients(staff, "Taylor").rows] == [True]
 
 
 def test_the_demo_week_is_a_living_calendar_loaded_once(database: str) -> None:

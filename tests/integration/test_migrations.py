@@ -81,3 +81,30 @@ def test_every_meeting_of_the_old_schema_becomes_a_telehealth_appointment_with_t
     old_visit = [r for r in rows.values() if r.notes == "old visit"]
     assert len(old_visit) == 1 and old_visit[0].id > 20 and not old_visit[0].telehealth
     assert len(rows) == 4 and fresh > old_visit[0].id  # ids are never reused
+
+
+def test_clients_written_by_the_old_schema_keep_their_names(database: str) -> None:
+    """Migration 0006b: first and last name come from the stored full name; nothing is lost."""
+    migrate.downgrade(database, "0005e")
+    engine = create_engine(database)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO practice (id, name, timezone, allow_zoom, standard_reminder_days, telehealth_reminder_minutes,"
+            " telehealth_reminder_includes_link, telehealth_location_name, telehealth_location_address,"
+            " default_pos_code, sms_credits, notify_client_when_started, created_at)"
+            " VALUES (1, 'Old Practice', 'UTC', false, 1, 15, false, '', '', '10', 0, true, :at)"),
+            {"at": "2026-01-01"})
+        for client_id, name in ((1, "Mary Ann Smith"), (2, "Cher"), (3, "  Jo  Kim ")):
+            conn.execute(text("INSERT INTO client (id, practice_id, full_name, email, timezone, created_at)"
+                              " VALUES (:id, 1, :name, :email, 'UTC', :at)"),
+                         {"id": client_id, "name": name, "email": f"c{client_id}@old.client", "at": "2026-01-01"})
+    migrate.upgrade(database)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT full_name, first_name, last_name, preferred_name, email, archived_at"
+                                 " FROM client ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("Mary Ann Smith", "Mary Ann", "Smith", "", "c1@old.client", None),
+        ("Cher", "Cher", "", "", "c2@old.client", None),
+        ("  Jo  Kim ", "Jo", "Kim", "", "c3@old.client", None),
+    ]

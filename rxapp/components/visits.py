@@ -1,0 +1,24 @@
+"""A client's appointments as cards (they fit a 390 px phone): on the client's page and in the portal."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def _visit(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.text(row["when"], " · ", row["minutes"], weight="bold"),
+        rx.text(row["practitioner"], " · ", row["mode"]),
+        rx.hstack(rx.badge(row["status"], high_contrast=True),
+                  rx.cond(row["reason"] != "", rx.text("Reason: ", row["reason"], size="2")),
+                  spacing="2", align="center", wrap="wrap"),
+        spacing="1", align="start"), width="100%", class_name="client-visit")
+
+
+def visit_list(title: str, rows: rx.Var[list[dict[str, str]]], empty: str, list_id: str) -> rx.Component:
+    """Upcoming or past appointments as cards (they fit a 390 px phone)."""
+    return rx.vstack(
+        rx.heading(title, size="4", as_="h2"),
+        rx.cond(rows.length() > 0, rx.vstack(rx.foreach(rows, _visit), spacing="2", width="100%"),
+                rx.text(empty, color_scheme="gray")),
+        spacing="2", width="100%", id=list_id)
