@@ -293,3 +293,15 @@ def test_outcomes_are_recorded_only_once_a_visit_has_started(zoom: ZoomSandbox, 
     [past] = book_appointments(desk.principal, _draft(telehealth=False, days=-1)).ids
     set_outcome(desk.principal, past, AppointmentStatus.NO_SHOW)
     assert visit(past).status == "no_show"
+
+
+def test_an_archived_client_cannot_be_booked_or_picked(zoom: ZoomSandbox, lee: SignedIn, desk: SignedIn) -> None:
+    from rxapp.services.meetings.schedule import trusted_patients
+
+    with unit_of_work() as s:
+        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
+        alex.archived_at = now()
+    with pytest.raises(AppointmentInvalid) as bad:
+        book_appointments(desk.principal, _draft(telehealth=False))
+    assert "archived" in bad.value.errors["client"]
+    assert "Alex Rivera" not in [name for _, name in trusted_patients(lee.principal)]

@@ -89,7 +89,7 @@ def trusted_patients(principal: Principal) -> list[tuple[int, str]]:
             select(Client.id, Client.full_name)
             .join(TrustedPractitioner, col(TrustedPractitioner.client_id) == Client.id)
             .where(TrustedPractitioner.practitioner_id == principal.user_id,
-                   Client.practice_id == principal.practice_id)
+                   Client.practice_id == principal.practice_id, col(Client.archived_at).is_(None))
             .order_by(col(Client.full_name))
         ).all()
         return [(cid or 0, name) for cid, name in rows]
@@ -179,6 +179,8 @@ def validate(session: Session, principal: Principal, draft: MeetingDraft) -> tup
                                              TrustedPractitioner.practitioner_id == principal.user_id)).first()
     if not trusted:
         errors["patient"] = "Choose one of your patients (clients who chose you as a trusted professional)."
+    elif client is not None and client.archived_at is not None:
+        errors["patient"] = f"{client.full_name} is archived: restore them on the Clients page first."
     readiness = zoom_readiness(session, principal)
     if readiness is not None:
         errors["zoom"] = str(readiness)

@@ -125,7 +125,7 @@ def _client(session: Session, principal: Principal, client_id: int | None, error
     if client is None or client.practice_id != principal.practice_id:
         errors["client"] = "Choose a client of your practice."
         return None
-    if getattr(client, "archived_at", None) is not None:
+    if client.archived_at is not None:
         errors["client"] = f"{client.full_name} is archived: restore them on the Clients page first."
         return None
     return client
