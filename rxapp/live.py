@@ -1,7 +1,7 @@
 """Server push: when a meeting changes, the browsers watching it update at once.
 
 Pages register the browser's Reflex client token under a topic (`meeting:<id>`,
-`practitioner:<id>`, `client:<id>`) when they load. Services announce changes through
+`practitioner:<id>`, `client:<id>`, `calendar:<practice id>`) when they load. Services announce changes through
 `services.changes`; this module pushes them with `app.modify_state`, which with Redis reaches
 a browser connected to any worker. The registry lives in memory with one worker and in Redis
 when REDIS_URL is set. Pages also poll, so a lost push only delays an update.
@@ -97,8 +97,13 @@ def on_change(prefix: str, state_cls: type[rx.State], apply: Apply) -> None:
 
 
 def _topics(change: changes.MeetingChanged) -> dict[str, str]:
-    return {"meeting": f"meeting:{change.meeting_id}", "practitioner": f"practitioner:{change.practitioner_id}",
-            "client": f"client:{change.client_id}"}
+    topics = {"meeting": f"meeting:{change.meeting_id}", "practitioner": f"practitioner:{change.practitioner_id}",
+              "client": f"client:{change.client_id}"}
+    # The Calendar page watches its whole practice (`calendar:<practice id>`), whoever's appointment changed.
+    practice_id = getattr(change, "practice_id", None)
+    if practice_id is not None:
+        topics["calendar"] = f"calendar:{practice_id}"
+    return topics
 
 
 async def _push(change: changes.MeetingChanged) -> None:
