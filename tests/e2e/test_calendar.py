@@ -110,3 +110,9 @@ def test_a_390_px_phone_shows_the_agenda_day_by_day(browser: Browser, stack: Sta
     expect(agenda.get_by_role("heading", name="Tuesday 9 March")).to_be_visible()
     expect(agenda.get_by_role("button").filter(has_text="Alex Rivera")).to_contain_text("10:00-10:50")
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    phone.get_by_role("button", name="New appointment").click()
+    dialog = phone.get_by_role("dialog")
+    expect(dialog.locator("#appt-client")).to_be_visible()
+    box = dialog.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
