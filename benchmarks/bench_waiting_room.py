@@ -269,20 +269,19 @@ def _background_meetings(count: int, first: int) -> list[int]:
     from sqlmodel import select
 
     from rxapp.db import unit_of_work
-    from rxapp.models import Client, Meeting, SyncState, User
+    from rxapp.models import Client, SyncState, User
     from rxapp.services.clock import now
     from rxapp.services.meeting_list import meeting_search_text
+    from tests.factories import telehealth_visit
 
     with unit_of_work() as s:
         lee = s.exec(select(User).where(User.email == LEE)).one()
         alex = s.exec(select(Client).where(Client.email == ALEX)).one()
-        rows = [Meeting(practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0,
-                        topic=f"Background {n}", start_at=now() + timedelta(minutes=20), timezone="America/New_York",
-                        sync_state=SyncState.SYNCED,
-                        search_text=meeting_search_text(f"Background {n}", "", alex.full_name))
+        rows = [telehealth_visit(s, practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0,
+                                 topic=f"Background {n}", start_at=now() + timedelta(minutes=20),
+                                 timezone="America/New_York", sync_state=SyncState.SYNCED,
+                                 search_text=meeting_search_text(f"Background {n}", "", alex.full_name))
                 for n in range(first, first + count)]
-        s.add_all(rows)
-        s.flush()
         return [m.id or 0 for m in rows]
 
 

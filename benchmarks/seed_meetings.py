@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import product
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlmodel import SQLModel
 
-from rxapp.models import Client, Meeting, MeetingStatus, Practice, Role, SyncState, User
+from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, Practice, Role, SyncState, User
 from rxapp.services.meeting_list import meeting_search_text
 
 PRACTITIONERS = 10
@@ -82,16 +82,30 @@ def seed(conn: Connection, meetings: int, clients: int, seed_value: int = 5) -> 
                                .order_by(Client.__table__.c.id)).all()
     caseloads = [client_rows[i::PRACTITIONERS] for i in range(PRACTITIONERS)]
     for batch in _chunks(_meetings(rng, now, practice_id, practitioner_ids, caseloads, meetings)):
-        conn.execute(insert(Meeting.__table__), batch)
+        _insert_visits(conn, batch)
 
     other_user = _insert(conn, User(practice_id=other_practice_id, email="dr@other.clinic", full_name="Dr. Other",
                                     role=Role.PRACTITIONER))
     other_client = _insert(conn, Client(practice_id=other_practice_id, full_name="Other Patient"))
-    conn.execute(insert(Meeting.__table__), list(_meetings(rng, now, other_practice_id, [other_user],
-                                                           [[(other_client, "Other Patient")]], 200)))
+    _insert_visits(conn, list(_meetings(rng, now, other_practice_id, [other_user],
+                                        [[(other_client, "Other Patient")]], 200)))
     busiest = caseloads[0][0]
     return SeededPractice(practice_id=practice_id, owner_id=owner_id, practitioner_ids=practitioner_ids,
                           busiest_client_id=busiest[0], busiest_client_name=busiest[1], meetings=meetings)
+
+
+_APPOINTMENT_COLUMNS = set(Appointment.__table__.c.keys())
+_MEETING_COLUMNS = set(Meeting.__table__.c.keys())
+
+
+def _insert_visits(conn: Connection, rows: list[dict[str, object]]) -> None:
+    """Telehealth appointments and their Zoom meeting rows (same ids), in bulk."""
+    start = (conn.execute(select(func.max(Appointment.__table__.c.id))).scalar() or 0) + 1
+    for offset, row in enumerate(rows):
+        row["id"] = start + offset
+    conn.execute(insert(Appointment.__table__), [{k: v for k, v in r.items() if k in _APPOINTMENT_COLUMNS}
+                                                 for r in rows])
+    conn.execute(insert(Meeting.__table__), [{k: v for k, v in r.items() if k in _MEETING_COLUMNS} for r in rows])
 
 
 def _meetings(rng: random.Random, now: datetime, practice_id: int, practitioner_ids: list[int],
@@ -108,9 +122,10 @@ def _meetings(rng: random.Random, now: datetime, practice_id: int, practitioner_
         synced_once = sync_state != SyncState.PENDING_CREATE
         yield {
             "practice_id": practice_id, "practitioner_id": practitioner_ids[who], "client_id": client_id,
-            "topic": topic, "description": description, "start_at": start, "duration_minutes": rng.choice((30, 50, 60)),
+            "telehealth": True, "pos_code": "10", "topic": topic, "notes": description, "start_at": start,
+            "duration_minutes": rng.choice((30, 50, 60)),
             "timezone": "America/New_York", "status": status.value, "sync_state": sync_state.value,
-            "cancel_reason": rng.choice(CANCEL_REASONS) if status == MeetingStatus.CANCELLED else "",
+            "cancel_reason": rng.choice(CANCEL_REASONS) if status == AppointmentStatus.CANCELLED else "",
             "zoom_meeting_id": 80_000_000_000 + n if synced_once else None,
             "zoom_host_user_id": "KDcuGIm1QgePTO8WbOqwIQ" if synced_once else None,
             # Encrypted values are this long; they make the rows as wide as real ones.
@@ -123,19 +138,20 @@ def _meetings(rng: random.Random, now: datetime, practice_id: int, practitioner_
         }
 
 
-def _lifecycle(rng: random.Random, start: datetime, now: datetime) -> tuple[MeetingStatus, SyncState]:
+def _lifecycle(rng: random.Random, start: datetime, now: datetime) -> tuple[AppointmentStatus, SyncState]:
     roll = rng.random()
     if roll < 0.01:
-        return rng.choice(list(MeetingStatus)), SyncState.NEEDS_ATTENTION
+        return rng.choice(list(AppointmentStatus)), SyncState.NEEDS_ATTENTION
     if roll < 0.09:
-        return MeetingStatus.CANCELLED, SyncState.PENDING_DELETE if start > now and roll < 0.015 else SyncState.SYNCED
+        deleting = start > now and roll < 0.015
+        return AppointmentStatus.CANCELLED, SyncState.PENDING_DELETE if deleting else SyncState.SYNCED
     if start > now:
         pending = rng.random() < 0.03
-        return MeetingStatus.SCHEDULED, rng.choice((SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE)) \
+        return AppointmentStatus.BOOKED, rng.choice((SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE)) \
             if pending else SyncState.SYNCED
     if start > now - timedelta(hours=1):
-        return MeetingStatus.IN_PROGRESS, SyncState.SYNCED
-    return MeetingStatus.ENDED, SyncState.SYNCED
+        return AppointmentStatus.IN_PROGRESS, SyncState.SYNCED
+    return AppointmentStatus.COMPLETED, SyncState.SYNCED
 
 
 def _values(row: SQLModel) -> dict[str, object]:

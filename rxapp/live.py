@@ -1,7 +1,7 @@
 """Server push: when a meeting changes, the browsers watching it update at once.
 
 Pages register the browser's Reflex client token under a topic (`meeting:<id>`,
-`practitioner:<id>`, `client:<id>`, `calendar:<practice id>`) when they load. Services announce changes through
+`practitioner:<id>`, `client:<id>`) when they load. Services announce changes through
 `services.changes`; this module pushes them with `app.modify_state`, which with Redis reaches
 a browser connected to any worker. The registry lives in memory with one worker and in Redis
 when REDIS_URL is set. Pages also poll, so a lost push only delays an update.
@@ -67,7 +67,7 @@ class _RedisRegistry:
 _registry: _MemoryRegistry | _RedisRegistry | None = None
 _loop: asyncio.AbstractEventLoop | None = None
 _app: Any = None
-Apply = Callable[[Any, changes.MeetingChanged], Awaitable[None]]
+Apply = Callable[[Any, changes.AppointmentChanged], Awaitable[None]]
 # topic prefix -> every page state listening to it (state class -> how it applies a change), so the
 # calendar, the meeting list and the waiting room can all react to one change
 _handlers: dict[str, dict[type[rx.State], Apply]] = {}
@@ -96,17 +96,12 @@ def on_change(prefix: str, state_cls: type[rx.State], apply: Apply) -> None:
     _handlers.setdefault(prefix, {})[state_cls] = apply
 
 
-def _topics(change: changes.MeetingChanged) -> dict[str, str]:
-    topics = {"meeting": f"meeting:{change.meeting_id}", "practitioner": f"practitioner:{change.practitioner_id}",
-              "client": f"client:{change.client_id}"}
-    # The Calendar page watches its whole practice (`calendar:<practice id>`), whoever's appointment changed.
-    practice_id = getattr(change, "practice_id", None)
-    if practice_id is not None:
-        topics["calendar"] = f"calendar:{practice_id}"
-    return topics
+def _topics(change: changes.AppointmentChanged) -> dict[str, str]:
+    return {"meeting": f"meeting:{change.appointment_id}", "practitioner": f"practitioner:{change.practitioner_id}",
+            "client": f"client:{change.client_id}", "practice": f"practice:{change.practice_id}"}
 
 
-async def _push(change: changes.MeetingChanged) -> None:
+async def _push(change: changes.AppointmentChanged) -> None:
     if _app is None:
         return
     for prefix, topic in _topics(change).items():
@@ -124,7 +119,7 @@ async def _push(change: changes.MeetingChanged) -> None:
                     log.exception("push to a browser failed")
 
 
-def _announce(change: changes.MeetingChanged) -> None:
+def _announce(change: changes.AppointmentChanged) -> None:
     """Listener of `services.changes`; may be called from a worker thread."""
     loop = _loop
     if loop is None or loop.is_closed():

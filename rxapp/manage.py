@@ -1,4 +1,4 @@
-"""Management commands: `python -m rxapp.manage migrate|demo-data|ensure-key|banner`."""
+"""Management commands: `python -m rxapp.manage migrate|demo-data|demo-week|ensure-key|banner`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rxapp.settings import get_settings
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m rxapp.manage")
-    parser.add_argument("command", choices=["migrate", "demo-data", "ensure-key", "banner"])
+    parser.add_argument("command", choices=["migrate", "demo-data", "demo-week", "ensure-key", "banner"])
     args = parser.parse_args()
     settings = get_settings()
     if args.command == "migrate":
@@ -23,6 +23,9 @@ def main() -> None:
     elif args.command == "demo-data":
         created = demo_data.load_demo_data()
         print("Demo data loaded." if created else "Demo data already present.")
+    elif args.command == "demo-week":
+        added = demo_data.load_demo_week()
+        print(f"Demo week loaded: {added} appointments." if added else "Demo appointments already present.")
     else:
         print(f"\n  App:            {settings.app_url}")
         print(f"  Zoom sandbox:   {settings.zoom_oauth_base_url}/_sandbox/admin")

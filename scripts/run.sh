@@ -102,6 +102,7 @@ fi
 
 python -m rxapp.manage migrate
 python -m rxapp.manage demo-data
+python -m rxapp.manage demo-week
 
 start mail-catcher python -m mail_catcher --port "$MAIL_CATCHER_PORT" --dir "$MAIL_CATCHER_DIR"
 if [ -d zoom_sandbox ]; then

@@ -19,7 +19,6 @@ from rxapp.models.scheduling import Appointment, JoinLink, Meeting
 from rxapp.models.types import (
     AppointmentStatus,
     Channel,
-    MeetingStatus,
     NotificationStatus,
     Role,
     SyncState,
@@ -39,7 +38,6 @@ __all__ = [
     "LoginSession",
     "LoginThrottle",
     "Meeting",
-    "MeetingStatus",
     "Notification",
     "NotificationStatus",
     "OAuthAttempt",

@@ -1,20 +1,47 @@
-"""Appointments on the calendar and the telehealth meetings attached to them."""
+"""Appointments on the calendar and the Zoom side of the telehealth ones."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, Column, Index, String, Text, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
-from rxapp.models.types import AppointmentStatus, MeetingStatus, SyncState, UTCDateTime
+from rxapp.models.types import AppointmentStatus, SyncState, UTCDateTime
 
 
 class Appointment(SQLModel, table=True):
+    """A visit: who sees whom, when, where (in person or by telehealth) and how it went.
+
+    The appointment owns time, people and status. A telehealth appointment has one `Meeting`
+    (same id) that holds only the Zoom side; an in-person visit has none.
+    """
+
     __table_args__ = (
         Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),
         Index("ix_appointment_practice_start", "practice_id", "start_at"),
+        Index("ix_appointment_series", "series_id", "start_at"),
+        # The Meetings page (services.meeting_list: telehealth appointments) needs different indexes
+        # on each database; each one is declared for both and kept empty (an always-false WHERE)
+        # where it does not help. PostgreSQL: a trigram index serves `search_text LIKE '%word%'`.
+        Index("ix_appointment_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}, sqlite_where=text("0")),
+        Index("ix_appointment_practitioner_list", "practice_id", "practitioner_id", "start_at", "id",
+              sqlite_where=text("0")),
+        # Keyset pages on (start_at, id): the whole practice (PostgreSQL) and one client (both).
+        Index("ix_appointment_practice_list", "practice_id", "start_at", "id", sqlite_where=text("0")),
+        Index("ix_appointment_client_list", "client_id", "start_at", "id"),
+        # SQLite: covering indexes, so paging and counting a large practice never reads the wide rows
+        # (PostgreSQL: empty, as its btree entries must stay under ~2.7 kB and search_text can be longer).
+        Index("ix_appointment_sqlite_practitioner_list", "practice_id", "practitioner_id", "start_at", "id",
+              "status", "telehealth", "client_id", "search_text", postgresql_where=text("false")),
+        Index("ix_appointment_sqlite_practice_list", "practice_id", "start_at", "id", "status", "telehealth",
+              "client_id", "practitioner_id", "search_text", postgresql_where=text("false")),
+        Index("ix_appointment_sqlite_practice_search", "practice_id", "search_text", postgresql_where=text("false")),
+        # SQLite would give a deleted appointment's id to the next one (a stale row action, emails
+        # deduplicated by id); AUTOINCREMENT never reuses an id.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -23,12 +50,28 @@ class Appointment(SQLModel, table=True):
     client_id: int = Field(foreign_key="client.id", index=True)
     start_at: datetime = Field(sa_type=UTCDateTime)
     duration_minutes: int = 50
+    # The zone the time was chosen in (sent to Zoom with the UTC start; shown when it differs).
+    timezone: str = Field(default="UTC", max_length=64)
     telehealth: bool = False
     pos_code: str = Field(default="11", max_length=2)
     status: AppointmentStatus = Field(default=AppointmentStatus.BOOKED, sa_type=String(20), index=True)
+    cancel_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The Zoom meeting's topic for telehealth (clients see it); never clinical detail.
+    topic: str = Field(default="", max_length=200)
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # Occurrences of one Repeat share a series id; "this and following" edits work on it.
+    series_id: str | None = Field(default=None, max_length=36)
+    # Case-folded topic, notes and client name for the Meetings page search; whoever writes an
+    # appointment (or renames its client) sets it with services.meeting_list.meeting_search_text.
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    changed_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+    @property
+    def end_at(self) -> datetime:
+        return self.start_at + timedelta(minutes=self.duration_minutes)
 
 
 class JoinLink(SQLModel, table=True):
@@ -47,52 +90,17 @@ class JoinLink(SQLModel, table=True):
 
 
 class Meeting(SQLModel, table=True):
-    """A telehealth session and its Zoom meeting.
+    """The Zoom side of a telehealth appointment, 1:1: its id is the appointment's id.
 
     The join URL and passcode are encrypted at rest: they let anyone into the session.
-    `sync_state` says whether Zoom has caught up with this row; a retry job works on
-    everything that is not SYNCED, so a Zoom outage never loses a meeting.
+    `sync_state` says whether Zoom has caught up with the appointment; a retry job works on
+    everything that is not SYNCED, so a Zoom outage never loses an appointment. Presence (started,
+    ended, the client waiting) is recorded here as Zoom and the waiting room report it.
     """
 
-    __table_args__ = (
-        Index("ix_meeting_practitioner_start", "practitioner_id", "start_at"),
-        Index("ix_meeting_practice_start", "practice_id", "start_at"),
-        Index("ix_meeting_sync", "sync_state", "next_sync_at"),
-        # The Meetings page (services.meeting_list) needs different indexes on each database; each
-        # one is declared for both and kept empty (an always-false WHERE) where it does not help.
-        # PostgreSQL: a trigram index serves `search_text LIKE '%word%'`.
-        Index("ix_meeting_search_trgm", "search_text", postgresql_using="gin",
-              postgresql_ops={"search_text": "gin_trgm_ops"}, sqlite_where=text("0")),
-        Index("ix_meeting_practitioner_list", "practice_id", "practitioner_id", "start_at", "id",
-              sqlite_where=text("0")),
-        # Keyset pages on (start_at, id): the whole practice (PostgreSQL) and one patient (both).
-        Index("ix_meeting_practice_list", "practice_id", "start_at", "id", sqlite_where=text("0")),
-        Index("ix_meeting_client_list", "client_id", "start_at", "id"),
-        # SQLite: covering indexes, so paging and counting a large practice never reads the wide rows;
-        # the narrow last one makes counting a practice-wide search quicker (PostgreSQL: empty, as
-        # its btree entries must stay under ~2.7 kB and search_text can be longer).
-        Index("ix_meeting_sqlite_practitioner_list", "practice_id", "practitioner_id", "start_at", "id", "status",
-              "sync_state", "client_id", "search_text", postgresql_where=text("false")),
-        Index("ix_meeting_sqlite_practice_list", "practice_id", "start_at", "id", "status", "sync_state", "client_id",
-              "practitioner_id", "search_text", postgresql_where=text("false")),
-        Index("ix_meeting_sqlite_practice_search", "practice_id", "search_text", postgresql_where=text("false")),
-        # SQLite would give a deleted meeting's id to the next one (a stale row action, emails
-        # deduplicated by id); AUTOINCREMENT never reuses an id (migration 0005d).
-        {"sqlite_autoincrement": True},
-    )
+    __table_args__ = (Index("ix_meeting_sync", "sync_state", "next_sync_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    practice_id: int = Field(foreign_key="practice.id")
-    practitioner_id: int = Field(foreign_key="user.id")
-    client_id: int = Field(foreign_key="client.id", index=True)
-    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
-    topic: str = Field(max_length=200)
-    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    start_at: datetime = Field(sa_type=UTCDateTime)
-    duration_minutes: int = 50
-    timezone: str = Field(max_length=64)
-    status: MeetingStatus = Field(default=MeetingStatus.SCHEDULED, sa_type=String(20), index=True)
-    cancel_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    id: int = Field(sa_column=Column(Integer, ForeignKey("appointment.id"), primary_key=True, autoincrement=False))
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The client opened the waiting room / Zoom reported them in its waiting room.
@@ -103,16 +111,11 @@ class Meeting(SQLModel, table=True):
     # The practitioner whose Zoom account holds `zoom_meeting_id`. Sync updates and deletes the
     # Zoom meeting through that practitioner's connection, even after a re-assignment to someone else.
     zoom_holder_practitioner_id: int | None = Field(default=None, foreign_key="user.id")
-    # Who last asked for a new time or practitioner (an owner or manager may act for the practitioner).
-    changed_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     join_url_encrypted: str | None = Field(default=None, sa_column=Column(Text))
     passcode_encrypted: str | None = Field(default=None, sa_column=Column(Text))
     sync_state: SyncState = Field(default=SyncState.PENDING_CREATE, sa_type=String(20))
     sync_attempts: int = 0
     next_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_sync_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    # Case-folded topic, description and patient name for the Meetings page search; whoever writes
-    # a meeting (or renames its client) sets it with services.meeting_list.meeting_search_text.
-    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

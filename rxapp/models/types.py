@@ -43,13 +43,6 @@ class Role(StrEnum):
     CLIENT = "client"
 
 
-class MeetingStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    IN_PROGRESS = "in_progress"
-    ENDED = "ended"
-    CANCELLED = "cancelled"
-
-
 class SyncState(StrEnum):
     """Whether our meeting row and Zoom agree; anything but SYNCED has a retry job on it."""
 
@@ -61,9 +54,18 @@ class SyncState(StrEnum):
 
 
 class AppointmentStatus(StrEnum):
+    """Where a visit stands. IN_PROGRESS: the session has started (telehealth: the provider
+    pressed Start or Zoom reported it); COMPLETED/NO_SHOW are the outcomes of a past visit."""
+
     BOOKED = "booked"
-    CANCELLED = "cancelled"
+    IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+    @property
+    def is_live(self) -> bool:
+        return self in (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS)
 
 
 class ZoomConnectionStatus(StrEnum):

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, bindparam, tuple_
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import AuditEvent, Client, Meeting, User
+from rxapp.models import Appointment, AuditEvent, Client, User
 from rxapp.services.permissions import Action, Principal, require
 from rxapp.services.timezones import format_local, is_valid
 
@@ -251,8 +251,8 @@ def _entries(session: Session, rows: list[AuditEvent], timezone: str) -> list[Au
         if user_ids else {}
     clients = dict(session.exec(select(Client.id, Client.full_name).where(col(Client.id).in_(client_ids))).all()) \
         if client_ids else {}
-    topics = dict(session.exec(select(Meeting.id, Meeting.topic).where(col(Meeting.id).in_(meeting_ids))).all()) \
-        if meeting_ids else {}
+    topics = dict(session.exec(select(Appointment.id, Appointment.topic)
+                               .where(col(Appointment.id).in_(meeting_ids))).all()) if meeting_ids else {}
     names = {"user": users, "client": clients, "meeting": topics}
     found = []
     for row in rows:

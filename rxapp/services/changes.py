@@ -1,5 +1,5 @@
-"""A tiny in-process signal: services announce that a meeting changed; the UI layer (live.py)
-listens and pushes the change to open browsers. Services never import Reflex."""
+"""A tiny in-process signal: services announce that an appointment (or its Zoom meeting) changed;
+the UI layer (live.py) listens and pushes the change to open browsers. Services never import Reflex."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class MeetingChanged:
-    meeting_id: int
+class AppointmentChanged:
+    appointment_id: int
+    practice_id: int
     practitioner_id: int
     client_id: int
 
 
-Listener = Callable[[MeetingChanged], None]
+Listener = Callable[[AppointmentChanged], None]
 _listeners: list[Listener] = []
 
 
@@ -26,11 +27,11 @@ def subscribe(listener: Listener) -> None:
         _listeners.append(listener)
 
 
-def meeting_changed(meeting_id: int, practitioner_id: int, client_id: int) -> None:
+def appointment_changed(appointment_id: int, practice_id: int, practitioner_id: int, client_id: int) -> None:
     """Call after the change is committed. A failing listener never fails the caller."""
-    change = MeetingChanged(meeting_id, practitioner_id, client_id)
+    change = AppointmentChanged(appointment_id, practice_id, practitioner_id, client_id)
     for listener in list(_listeners):
         try:
             listener(change)
         except Exception:
-            log.exception("meeting change listener failed")
+            log.exception("appointment change listener failed")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlmodel import Session, select
 
 from rxapp.db import unit_of_work
@@ -62,6 +66,76 @@ def load_demo_data() -> bool:
             session.add(TrustedPractitioner(practice_id=pid, client_id=client.id or 0,
                                             practitioner_id=users[trusted].id or 0))
         return True
+
+
+# The demo week (`make run`): (practitioner, client, weekday 0=Monday, local time, minutes, telehealth,
+# weekly occurrences, cancel reason). Times are the practitioner's own.
+DEMO_WEEK: tuple[tuple[str, str, int, str, int, bool, int, str], ...] = (
+    ("dr.lee@demo.clinic", "sam@demo.client", 0, "09:00", 50, False, 1, ""),
+    ("dr.lee@demo.clinic", "alex@demo.client", 1, "11:00", 50, True, 6, ""),  # the weekly series
+    ("dr.lee@demo.clinic", "sam@demo.client", 2, "15:00", 50, False, 1, "Client unwell"),
+    ("dr.lee@demo.clinic", "jo@demo.client", 3, "09:30", 30, False, 1, ""),
+    ("dr.lee@demo.clinic", "alex@demo.client", 4, "10:00", 50, True, 1, ""),
+    ("dr.patel@demo.clinic", "jo@demo.client", 0, "14:00", 60, False, 1, ""),
+    ("dr.patel@demo.clinic", "jo@demo.client", 2, "15:00", 50, True, 1, ""),
+    ("dr.patel@demo.clinic", "sam@demo.client", 3, "10:00", 50, False, 1, ""),
+    ("dr.patel@demo.clinic", "alex@demo.client", 4, "16:00", 45, True, 1, ""),
+)
+
+
+def load_demo_week() -> int:
+    """A living calendar for `make run`: this week's appointments of Dr. Lee and Dr. Patel, in person
+    and by telehealth, one weekly series and one cancelled visit. Past ones are completed; future
+    telehealth ones wait for Zoom (pending until the practice allows Zoom and the practitioner
+    connects, then created by the sync job). Idempotent: nothing is added once the practice has
+    appointments. Returns how many were added."""
+    from rxapp.models import Appointment, AppointmentStatus, Meeting, SyncState
+    from rxapp.services.clock import now
+    from rxapp.services.meeting_list import meeting_search_text
+    from rxapp.services.scheduling.appointments import IN_PERSON_POS, zoom_problem_for
+
+    if get_settings().is_production:
+        raise RuntimeError("Demo data is never loaded in production")
+    added = 0
+    with unit_of_work() as session:
+        practice = session.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).first()
+        if practice is None or session.exec(select(Appointment.id).where(
+                Appointment.practice_id == practice.id)).first() is not None:
+            return 0
+        people = {u.email: u for u in session.exec(select(User).where(User.practice_id == practice.id))}
+        clients = {c.email: c for c in session.exec(select(Client).where(Client.practice_id == practice.id))}
+        for email, client_email, weekday, hour, minutes, telehealth, weeks, cancel_reason in DEMO_WEEK:
+            practitioner, client = people[email], clients[client_email]
+            profile = session.get(PractitionerProfile, practitioner.id)
+            zone = ZoneInfo(profile.timezone if profile else practice.timezone)
+            today = now().astimezone(zone).date()
+            monday = today - timedelta(days=today.weekday())
+            series = str(uuid.uuid4()) if weeks > 1 else None
+            topic = f"Telehealth session with {practitioner.full_name}" if telehealth else ""
+            for week in range(weeks):
+                day = monday + timedelta(days=weekday, weeks=week)
+                start = datetime.combine(day, time.fromisoformat(hour), zone).astimezone(UTC)
+                past = start + timedelta(minutes=minutes) <= now()
+                status = AppointmentStatus.CANCELLED if cancel_reason else \
+                    AppointmentStatus.COMPLETED if past else AppointmentStatus.BOOKED
+                appointment = Appointment(
+                    practice_id=practice.id or 0, practitioner_id=practitioner.id or 0, client_id=client.id or 0,
+                    start_at=start, duration_minutes=minutes, timezone=str(zone), telehealth=telehealth,
+                    pos_code=practice.default_pos_code if telehealth else IN_PERSON_POS, status=status,
+                    cancel_reason=cancel_reason, topic=topic, series_id=series,
+                    search_text=meeting_search_text(topic, "", client.full_name),
+                    created_by_user_id=people["frontdesk@demo.clinic"].id)
+                session.add(appointment)
+                session.flush()
+                if telehealth:
+                    waiting = status == AppointmentStatus.BOOKED
+                    problem = zoom_problem_for(session, practice.id or 0, practitioner.id or 0) if waiting else ""
+                    session.add(Meeting(id=appointment.id or 0,
+                                        sync_state=SyncState.NEEDS_ATTENTION if problem else
+                                        SyncState.PENDING_CREATE if waiting else SyncState.SYNCED,
+                                        last_sync_error=f"Zoom meeting pending: {problem}." if problem else ""))
+                added += 1
+    return added
 
 
 def demo_sign_ins() -> list[tuple[str, str]]:

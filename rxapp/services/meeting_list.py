@@ -1,4 +1,5 @@
-"""The Meetings page's query: a principal's meetings, filtered, searched, sorted and paginated.
+"""The Meetings page's query: a principal's telehealth appointments (meetings), filtered,
+searched, sorted and paginated.
 
 Practitioners see only their own meetings; owners and managers see the whole practice. The
 status shown on a row and the status filter both come from `display_status`, so what a row
@@ -14,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, or_, tuple_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, tuple_
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting, MeetingStatus, SyncState, User
+from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, SyncState, User
 from rxapp.services.clock import now
 from rxapp.services.meetings.decisions import DisplayStatus, display_status
 from rxapp.services.permissions import Action, Principal, can, require
@@ -76,7 +78,7 @@ class MeetingPage:
 
 
 def meeting_search_text(topic: str, description: str, patient_name: str) -> str:
-    """The value for `Meeting.search_text`: set it whenever a meeting's topic, description or
+    """The value for `Appointment.search_text`: set it whenever a meeting's topic, description or
     client changes, and on every meeting of a client whose name changes."""
     return "\n".join((topic, description, patient_name)).casefold()
 
@@ -90,14 +92,14 @@ def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
     """
     conditions = _visible(principal, filters.practitioner_id)
     if filters.client_id is not None:
-        conditions.append(col(Meeting.client_id) == filters.client_id)
+        conditions.append(col(Appointment.client_id) == filters.client_id)
     if filters.status is not None:
         conditions.append(_status_condition(filters.status))
     if filters.period == "upcoming":
-        conditions.append(col(Meeting.start_at) >= now() - RECENT)
+        conditions.append(col(Appointment.start_at) >= now() - RECENT)
     elif filters.period == "past":
-        conditions.append(col(Meeting.start_at) < now() - RECENT)
-    conditions.extend(col(Meeting.search_text).contains(word, autoescape=True)
+        conditions.append(col(Appointment.start_at) < now() - RECENT)
+    conditions.extend(col(Appointment.search_text).contains(word, autoescape=True)
                       for word in filters.search.casefold().split()[:MAX_SEARCH_WORDS])
     page_size = min(max(filters.page_size, 1), MAX_PAGE_SIZE)
     before, after = decode_cursor(filters.before), decode_cursor(filters.after)
@@ -140,8 +142,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 def _beyond(cursor: tuple[datetime, int], descending: bool, *, inclusive: bool = False) -> ColumnElement[bool]:
     """Rows after the cursor in (start_at, id) order (before it when `descending`): a row-value
     comparison, which the (..., start_at, id) indexes serve as a range."""
-    key = tuple_(col(Meeting.start_at), col(Meeting.id))
-    at = tuple_(bindparam(None, cursor[0], type_=Meeting.__table__.c.start_at.type), bindparam(None, cursor[1]))
+    key = tuple_(col(Appointment.start_at), col(Appointment.id))
+    at = tuple_(bindparam(None, cursor[0], type_=Appointment.__table__.c.start_at.type), bindparam(None, cursor[1]))
     if descending:
         return key <= at if inclusive else key < at
     return key >= at if inclusive else key > at
@@ -149,7 +151,8 @@ def _beyond(cursor: tuple[datetime, int], descending: bool, *, inclusive: bool =
 
 def _exists(session: Session, conditions: list[ColumnElement[bool]]) -> bool:
     # Ordered like the list, so the planner seeks the same index rather than scanning the table.
-    query = select(Meeting.id).where(*conditions).order_by(col(Meeting.start_at), col(Meeting.id)).limit(1)
+    query = _telehealth(select(Appointment.id)).where(*conditions).order_by(
+        col(Appointment.start_at), col(Appointment.id)).limit(1)
     return session.exec(query).first() is not None
 
 
@@ -157,7 +160,8 @@ def patients_for_filter(principal: Principal, practitioner_id: int | None = None
     """(client id, name) of every client with a meeting the principal may see, by name: the
     choices of the patient filter. Raises `NotAllowed` like `list_meetings`."""
     conditions = _visible(principal, practitioner_id)
-    has_meeting = select(Meeting.id).where(col(Meeting.client_id) == Client.id, *conditions).exists()
+    has_meeting = _telehealth(select(Appointment.id)).where(col(Appointment.client_id) == Client.id,
+                                                            *conditions).exists()
     with unit_of_work() as session:
         found = session.exec(
             select(Client.id, Client.full_name)
@@ -167,14 +171,19 @@ def patients_for_filter(principal: Principal, practitioner_id: int | None = None
     return [(client_id or 0, name) for client_id, name in found]
 
 
+def _telehealth(query: Select[Any]) -> Select[Any]:
+    """Telehealth appointments with their Zoom meeting rows: the rows of the Meetings page."""
+    return query.join(Meeting, col(Meeting.id) == Appointment.id).where(col(Appointment.telehealth).is_(True))
+
+
 def _visible(principal: Principal, practitioner_id: int | None) -> list[ColumnElement[bool]]:
     """Conditions limiting meetings to what the principal may see, for the practitioner asked."""
     require(principal, Action.VIEW_MEETINGS)
     if not can(principal, Action.VIEW_PRACTICE_MEETINGS):
         practitioner_id = principal.user_id
-    conditions = [col(Meeting.practice_id) == principal.practice_id]
+    conditions = [col(Appointment.practice_id) == principal.practice_id]
     if practitioner_id is not None:
-        conditions.append(col(Meeting.practitioner_id) == practitioner_id)
+        conditions.append(col(Appointment.practitioner_id) == practitioner_id)
     return conditions
 
 
@@ -185,15 +194,15 @@ def _status_condition(key: str) -> ColumnElement[bool]:
     if key not in DISPLAY_STATUSES:
         raise ValueError(f"unknown meeting status {key!r}")
     statuses_by_syncs: dict[frozenset[str], list[str]] = {}
-    for status in MeetingStatus:
+    for status in AppointmentStatus:
         syncs = frozenset(s.value for s in SyncState if display_status(status, s) == key)
         if syncs:
             statuses_by_syncs.setdefault(syncs, []).append(status.value)
     clauses: list[ColumnElement[bool]] = []
     for syncs, statuses in statuses_by_syncs.items():
         parts: list[ColumnElement[bool]] = []
-        if len(statuses) < len(MeetingStatus):
-            parts.append(col(Meeting.status).in_(statuses))
+        if len(statuses) < len(AppointmentStatus):
+            parts.append(col(Appointment.status).in_(statuses))
         if len(syncs) < len(SyncState):
             parts.append(col(Meeting.sync_state).in_(sorted(syncs)))
         clauses.append(and_(*parts))
@@ -202,20 +211,22 @@ def _status_condition(key: str) -> ColumnElement[bool]:
 
 def _page_rows(session: Session, conditions: list[ColumnElement[bool]], descending: bool,
                limit: int) -> list[MeetingRow]:
-    # The page's ids first, from the meeting table alone, so the planner walks a start-time
+    # The page's ids first, from the appointment table, so the planner walks a start-time
     # index; the names are joined to those few rows only.
-    order = (col(Meeting.start_at).desc(), col(Meeting.id).desc()) if descending else \
-        (col(Meeting.start_at), col(Meeting.id))
-    page_ids = select(Meeting.id).where(*conditions).order_by(*order).limit(limit).subquery()
+    order = (col(Appointment.start_at).desc(), col(Appointment.id).desc()) if descending else \
+        (col(Appointment.start_at), col(Appointment.id))
+    page_ids = _telehealth(select(Appointment.id)).where(*conditions).order_by(*order).limit(limit).subquery()
     practitioner, patient = User.__table__.alias("practitioner"), Client.__table__.alias("patient")
     found = session.exec(
-        select(Meeting.id, Meeting.practitioner_id, practitioner.c.full_name, Meeting.client_id,
-               patient.c.full_name, Meeting.topic, Meeting.description, Meeting.start_at, Meeting.duration_minutes,
-               Meeting.timezone, Meeting.status, Meeting.sync_state, Meeting.cancel_reason, Meeting.last_sync_error,
-               Meeting.zoom_meeting_id, Meeting.client_waiting_since, Meeting.zoom_waiting_room_at)
-        .join(page_ids, page_ids.c.id == Meeting.id)
-        .join(practitioner, practitioner.c.id == Meeting.practitioner_id)
-        .join(patient, patient.c.id == Meeting.client_id)
+        select(Appointment.id, Appointment.practitioner_id, practitioner.c.full_name, Appointment.client_id,
+               patient.c.full_name, Appointment.topic, Appointment.notes, Appointment.start_at,
+               Appointment.duration_minutes, Appointment.timezone, Appointment.status, Meeting.sync_state,
+               Appointment.cancel_reason, Meeting.last_sync_error, Meeting.zoom_meeting_id,
+               Meeting.client_waiting_since, Meeting.zoom_waiting_room_at)
+        .join(page_ids, page_ids.c.id == Appointment.id)
+        .join(Meeting, col(Meeting.id) == Appointment.id)
+        .join(practitioner, practitioner.c.id == Appointment.practitioner_id)
+        .join(patient, patient.c.id == Appointment.client_id)
         .order_by(*order)
     ).all()
     return [MeetingRow(id=m_id, practitioner_id=practitioner_id, practitioner_name=practitioner_name,
@@ -223,7 +234,7 @@ def _page_rows(session: Session, conditions: list[ColumnElement[bool]], descendi
                        start_at=start_at, duration_minutes=duration, timezone=timezone,
                        status=display_status(status, sync_state), cancel_reason=cancel_reason,
                        sync_error=sync_error, has_zoom=zoom_meeting_id is not None,
-                       client_waiting=status == MeetingStatus.SCHEDULED and bool(waiting_since or zoom_waiting))
+                       client_waiting=status == AppointmentStatus.BOOKED and bool(waiting_since or zoom_waiting))
             for (m_id, practitioner_id, practitioner_name, client_id, patient_name, topic, description, start_at,
                  duration, timezone, status, sync_state, cancel_reason, sync_error, zoom_meeting_id, waiting_since,
                  zoom_waiting) in found]

@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, JoinLink, Meeting, MeetingStatus, SyncState, User
+from rxapp.models import Appointment, AppointmentStatus, Client, JoinLink, Meeting, SyncState, User
 from rxapp.services import audit, changes, crypto, one_time
 from rxapp.services.clients import own_client_record
 from rxapp.services.clock import now
@@ -52,20 +52,22 @@ def _client(session: Session, principal: Principal) -> Client:
     return client
 
 
-def _own_meeting(session: Session, principal: Principal, meeting_id: int) -> Meeting:
+def _own_meeting(session: Session, principal: Principal, meeting_id: int) -> tuple[Appointment, Meeting]:
+    """The client's own telehealth appointment with this id and its Zoom meeting."""
     client = _client(session, principal)
-    meeting = session.get(Meeting, meeting_id)
-    if meeting is None or meeting.client_id != client.id or meeting.practice_id != client.practice_id:
+    appointment, meeting = session.get(Appointment, meeting_id), session.get(Meeting, meeting_id)
+    if appointment is None or meeting is None or appointment.client_id != client.id \
+            or appointment.practice_id != client.practice_id or not appointment.telehealth:
         raise NotAllowed("not your session")
-    return meeting
+    return appointment, meeting
 
 
-def _status(meeting: Meeting) -> SessionStatus:
-    if meeting.status == MeetingStatus.CANCELLED:
+def _status(appointment: Appointment, meeting: Meeting) -> SessionStatus:
+    if appointment.status == AppointmentStatus.CANCELLED:
         return SessionStatus.CANCELLED
-    if meeting.status == MeetingStatus.ENDED:
+    if appointment.status in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
         return SessionStatus.ENDED
-    if meeting.status == MeetingStatus.IN_PROGRESS and meeting.zoom_meeting_id is not None:
+    if appointment.status == AppointmentStatus.IN_PROGRESS and meeting.zoom_meeting_id is not None:
         return SessionStatus.LIVE
     if meeting.sync_state == SyncState.NEEDS_ATTENTION:
         # The provider cannot start it until someone at the practice fixes Zoom (they see it
@@ -74,14 +76,13 @@ def _status(meeting: Meeting) -> SessionStatus:
     return SessionStatus.WAITING
 
 
-def _view(session: Session, meeting: Meeting) -> SessionView:
-    practitioner = session.get(User, meeting.practitioner_id)
-    end = meeting.start_at + timedelta(minutes=meeting.duration_minutes)
-    status = _status(meeting)
-    in_window = meeting.start_at - LAUNCH_WINDOW <= now() <= end
-    return SessionView(meeting_id=meeting.id or 0, topic=meeting.topic,
+def _view(session: Session, appointment: Appointment, meeting: Meeting) -> SessionView:
+    practitioner = session.get(User, appointment.practitioner_id)
+    status = _status(appointment, meeting)
+    in_window = appointment.start_at - LAUNCH_WINDOW <= now() <= appointment.end_at
+    return SessionView(meeting_id=meeting.id, topic=appointment.topic,
                        practitioner_name=practitioner.full_name if practitioner else "",
-                       start_at=meeting.start_at, duration_minutes=meeting.duration_minutes, status=status,
+                       start_at=appointment.start_at, duration_minutes=appointment.duration_minutes, status=status,
                        can_launch=status == SessionStatus.LIVE or (status == SessionStatus.WAITING and in_window))
 
 
@@ -95,43 +96,44 @@ def my_sessions(principal: Principal) -> list[SessionView]:
     """Upcoming and running sessions of the signed-in client, soonest first."""
     with unit_of_work() as session:
         client = _client(session, principal)
-        rows = session.exec(select(Meeting).where(
-            Meeting.client_id == client.id,
-            col(Meeting.status).in_([MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]),
-            Meeting.start_at > now() - timedelta(hours=24)).order_by(col(Meeting.start_at)).limit(50)).all()
-        return [v for v in (_view(session, m) for m in rows)
+        rows = session.exec(select(Appointment, Meeting).join(Meeting, col(Meeting.id) == Appointment.id).where(
+            Appointment.client_id == client.id, col(Appointment.telehealth).is_(True),
+            col(Appointment.status).in_([AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS]),
+            Appointment.start_at > now() - timedelta(hours=24)).order_by(col(Appointment.start_at)).limit(50)).all()
+        return [v for v in (_view(session, a, m) for a, m in rows)
                 if v.status == SessionStatus.LIVE or v.start_at + timedelta(minutes=v.duration_minutes) > now()]
 
 
 def enter_waiting_room(principal: Principal, meeting_id: int) -> SessionView:
     """The client opened the waiting room: record it (the provider sees they are waiting)."""
     with unit_of_work() as session:
-        meeting = _own_meeting(session, principal, meeting_id)
-        view = _view(session, meeting)
+        appointment, meeting = _own_meeting(session, principal, meeting_id)
+        view = _view(session, appointment, meeting)
         first = meeting.client_waiting_since is None
         if view.status in (SessionStatus.WAITING, SessionStatus.LIVE) and first:
             meeting.client_waiting_since = now()
-            audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
+            audit.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
                          action="meeting.waiting_room_entered", subject_type="meeting", subject_id=meeting_id)
     if view.status in (SessionStatus.WAITING, SessionStatus.LIVE) and first:
-        changes.meeting_changed(meeting_id, meeting.practitioner_id, meeting.client_id)
+        changes.appointment_changed(meeting_id, appointment.practice_id, appointment.practitioner_id,
+                                    appointment.client_id)
     return view
 
 
 def waiting_room(principal: Principal, meeting_id: int) -> SessionView:
     with unit_of_work() as session:
-        return _view(session, _own_meeting(session, principal, meeting_id))
+        return _view(session, *_own_meeting(session, principal, meeting_id))
 
 
 def issue_join_link(principal: Principal, meeting_id: int) -> str | None:
     """A one-time `/join/<token>` path for this client and session, once the provider started."""
     with unit_of_work() as session:
-        meeting = _own_meeting(session, principal, meeting_id)
-        if _status(meeting) != SessionStatus.LIVE:
+        appointment, meeting = _own_meeting(session, principal, meeting_id)
+        if _status(appointment, meeting) != SessionStatus.LIVE:
             return None
         token = one_time.new_secret(24)
-        session.add(JoinLink(practice_id=meeting.practice_id, meeting_id=meeting.id or 0,
-                             client_id=meeting.client_id, token_hash=one_time.digest(token)))
+        session.add(JoinLink(practice_id=appointment.practice_id, meeting_id=meeting.id,
+                             client_id=appointment.client_id, token_hash=one_time.digest(token)))
         return f"/join/{token}"
 
 
@@ -150,20 +152,20 @@ def redeem_join_link(token: str, principal: Principal | None) -> str:
             select(JoinLink).where(JoinLink.token_hash == one_time.digest(token))).first()
         if link is None:
             raise JoinRefused("This join link is not valid. Open your portal and press Join session.")
-        meeting = session.get(Meeting, link.meeting_id)
+        meeting, appointment = session.get(Meeting, link.meeting_id), session.get(Appointment, link.meeting_id)
         client = session.get(Client, link.client_id)
         if principal is None or client is None or client.user_id != principal.user_id:
             raise JoinRefused("This join link belongs to someone else. Sign in with your own account and open "
                               "your portal.")
-        if meeting is None or meeting.status in (MeetingStatus.ENDED, MeetingStatus.CANCELLED):
+        if meeting is None or appointment is None or not AppointmentStatus(appointment.status).is_live:
             raise JoinRefused("This session has ended, so its join link no longer works.")
         if link_id is None:
             raise JoinRefused("This join link was already used. Open your portal and press Join session again.")
-        if now() < meeting.start_at - LAUNCH_WINDOW and meeting.status != MeetingStatus.IN_PROGRESS:
+        if now() < appointment.start_at - LAUNCH_WINDOW and appointment.status != AppointmentStatus.IN_PROGRESS:
             raise JoinRefused("It is too early to join this session. Come back "
                                f"{LAUNCH_WINDOW.seconds // 60} minutes before the start.")
         if not meeting.join_url_encrypted or meeting.sync_state == SyncState.PENDING_DELETE:
             raise JoinRefused("The video meeting is not ready. Please wait in the waiting room.")
-        audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
-                     action="meeting.client_joined", subject_type="meeting", subject_id=meeting.id or 0)
+        audit.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
+                     action="meeting.client_joined", subject_type="meeting", subject_id=meeting.id)
         return crypto.decrypt(meeting.join_url_encrypted)

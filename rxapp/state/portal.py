@@ -10,7 +10,7 @@ import reflex as rx
 
 from rxapp import live
 from rxapp.services import auth, portal, profiles
-from rxapp.services.changes import MeetingChanged
+from rxapp.services.changes import AppointmentChanged
 from rxapp.services.clock import now
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.timezones import format_local
@@ -85,7 +85,7 @@ class PortalState(AuthState):
         if self._client_id:
             self.push_ready = await _watch(f"client:{self._client_id}", self.router.session.client_token)
 
-    async def _changed(self, change: MeetingChanged) -> None:
+    async def _changed(self, change: AppointmentChanged) -> None:
         if not self._client_id:  # this browser shows another page now (see WaitingRoomState.load)
             return
         try:
@@ -166,8 +166,8 @@ class WaitingRoomState(AuthState):
         if self._meeting_id:
             self.push_ready = await _watch(f"meeting:{self._meeting_id}", self.router.session.client_token)
 
-    async def _changed(self, change: MeetingChanged) -> None:
-        if change.meeting_id == self._meeting_id:
+    async def _changed(self, change: AppointmentChanged) -> None:
+        if change.appointment_id == self._meeting_id:
             await self._refresh()
 
 

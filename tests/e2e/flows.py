@@ -30,12 +30,13 @@ from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting, MeetingStatus, SyncState, User
+from rxapp.models import AppointmentStatus, Client, SyncState, User
 from rxapp.services.clock import now
 from rxapp.services.demo_data import DEMO_PASSWORD
 from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.meetings.sync import sync_meeting
 from tests.e2e.stack import Stack
+from tests.factories import telehealth_visit
 
 # Who is who in the demo practice (README "Demo sign-ins"): short name -> (email, landing page).
 DEMO: dict[str, tuple[str, str]] = {
@@ -168,13 +169,11 @@ def quiet_meeting_at_zoom(topic: str, minutes_ahead: int = 10) -> int:
     with unit_of_work() as s:
         lee = s.exec(select(User).where(User.email == "dr.lee@demo.clinic")).one()
         alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
-        meeting = Meeting(practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0,
-                          topic=topic, start_at=now() + timedelta(minutes=minutes_ahead), duration_minutes=50,
-                          timezone="America/New_York", status=MeetingStatus.SCHEDULED,
-                          sync_state=SyncState.PENDING_CREATE, next_sync_at=now(),
-                          search_text=meeting_search_text(topic, "", alex.full_name))
-        s.add(meeting)
-        s.flush()
+        meeting = telehealth_visit(
+            s, practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0, topic=topic,
+            start_at=now() + timedelta(minutes=minutes_ahead), duration_minutes=50, timezone="America/New_York",
+            status=AppointmentStatus.BOOKED, sync_state=SyncState.PENDING_CREATE, next_sync_at=now(),
+            search_text=meeting_search_text(topic, "", alex.full_name))
         meeting_id = meeting.id or 0
     # In a worker thread: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:

@@ -14,6 +14,7 @@ from rxapp.services.clock import now
 from rxapp.services.meeting_list import meeting_search_text
 from tests.e2e.conftest import sign_in
 from tests.e2e.stack import Stack
+from tests.factories import telehealth_visit
 
 TOPIC = "Paging check"
 
@@ -23,13 +24,12 @@ def _meetings(count: int) -> list[int]:
     with unit_of_work() as s:
         patel = s.exec(select(User).where(User.email == "dr.patel@demo.clinic")).one()
         jo = s.exec(select(Client).where(Client.email == "jo@demo.client")).one()
-        rows = [Meeting(practice_id=patel.practice_id, practitioner_id=patel.id or 0, client_id=jo.id or 0,
-                        topic=f"{TOPIC} {n:02d}", start_at=now() + timedelta(days=30, hours=n),
-                        timezone="Europe/London", sync_state=SyncState.SYNCED,
-                        search_text=meeting_search_text(f"{TOPIC} {n:02d}", "", jo.full_name))
+        rows = [telehealth_visit(s, practice_id=patel.practice_id, practitioner_id=patel.id or 0,
+                                 client_id=jo.id or 0, topic=f"{TOPIC} {n:02d}",
+                                 start_at=now() + timedelta(days=30, hours=n), timezone="Europe/London",
+                                 sync_state=SyncState.SYNCED,
+                                 search_text=meeting_search_text(f"{TOPIC} {n:02d}", "", jo.full_name))
                 for n in range(count)]
-        s.add_all(rows)
-        s.flush()
         return [m.id or 0 for m in rows]
 
 

@@ -11,6 +11,7 @@ from rxapp.db import unit_of_work
 from rxapp.models import Notification, NotificationStatus, Practice, WebhookEvent
 from rxapp.services import attention
 from rxapp.services.permissions import NotAllowed
+from tests.factories import telehealth_visit
 from tests.integration.zoom_helpers import principal_of
 
 T0 = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -65,17 +66,17 @@ def test_only_owners_and_managers_see_what_needs_attention(demo, email: str) -> 
 
 
 def test_the_owner_page_lists_meetings_zoom_is_out_of_step_with_in_the_viewers_timezone(demo) -> None:
-    from rxapp.models import Client, Meeting, MeetingStatus, SyncState, User
+    from rxapp.models import AppointmentStatus, Client, SyncState, User
     from rxapp.state.attention import _view
 
     start = datetime(2026, 12, 20, 15, 0, tzinfo=UTC)  # 10:00 in New York (the owner's practice timezone)
     with unit_of_work() as s:
         lee = s.exec(select(User).where(User.email == "dr.lee@demo.clinic")).one()
         alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
-        s.add(Meeting(practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0,
-                      topic="Stuck session", start_at=start, timezone="America/New_York",
-                      status=MeetingStatus.SCHEDULED, sync_state=SyncState.NEEDS_ATTENTION,
-                      last_sync_error="Zoom is disconnected for Dr. Dana Lee."))
+        telehealth_visit(s, practice_id=lee.practice_id, practitioner_id=lee.id or 0, client_id=alex.id or 0,
+                         topic="Stuck session", start_at=start, timezone="America/New_York",
+                         status=AppointmentStatus.BOOKED, sync_state=SyncState.NEEDS_ATTENTION,
+                         last_sync_error="Zoom is disconnected for Dr. Dana Lee.")
     [row] = _view(principal_of("owner@demo.clinic")).meetings
     assert row["title"] == "Stuck session with Alex Rivera"
     assert row["reason"] == "Zoom is disconnected for Dr. Dana Lee."

@@ -14,11 +14,12 @@ from starlette.testclient import TestClient
 
 from rxapp import api
 from rxapp.db import unit_of_work
-from rxapp.models import AuditEvent, Client, Meeting, Practice, PractitionerProfile, User
+from rxapp.models import AuditEvent, Client, Practice, PractitionerProfile, User
 from rxapp.services import audit, portal, practice_settings, profiles
 from rxapp.services.audit_log import AuditFilters, InvalidAuditFilter, export_rows, list_entries, parse_filters
 from rxapp.services.permissions import NotAllowed
 from rxapp.settings import get_settings
+from tests.factories import telehealth_visit
 from tests.integration.zoom_helpers import principal_of, sign_in, user_id
 
 
@@ -61,11 +62,9 @@ def test_a_client_entering_the_waiting_room_is_recorded_once(practice_id: int) -
     with unit_of_work() as s:
         client = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
         lee = s.exec(select(User).where(User.email == "dr.lee@demo.clinic")).one()
-        meeting = Meeting(practice_id=practice_id, practitioner_id=lee.id or 0, client_id=client.id or 0,
-                          topic="Check-in", start_at=datetime.now(UTC) + timedelta(minutes=10),
-                          timezone="America/New_York")
-        s.add(meeting)
-        s.flush()
+        meeting = telehealth_visit(s, practice_id=practice_id, practitioner_id=lee.id or 0, client_id=client.id or 0,
+                                   topic="Check-in", start_at=datetime.now(UTC) + timedelta(minutes=10),
+                                   timezone="America/New_York")
         meeting_id = meeting.id or 0
     portal.enter_waiting_room(alex, meeting_id)
     portal.enter_waiting_room(alex, meeting_id)

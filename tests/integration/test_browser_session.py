@@ -109,7 +109,7 @@ def test_a_live_push_to_a_signed_out_browser_is_dropped_quietly(demo, monkeypatc
     monkeypatch.setattr(live, "_registry", registry)
     monkeypatch.setattr(live, "_app", App())
 
-    run(live._push(changes.MeetingChanged(meeting_id=1, practitioner_id=user_id("dr.lee@demo.clinic"),
-                                          client_id=1)))
+    run(live._push(changes.AppointmentChanged(appointment_id=1, practice_id=1,
+                                              practitioner_id=user_id("dr.lee@demo.clinic"), client_id=1)))
 
     assert "push to a browser failed" not in caplog.text

@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting, MeetingStatus, Notification, SyncState
+from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, Notification, SyncState
 from rxapp.services import portal
 from rxapp.services.clock import now, set_clock
 from rxapp.services.meetings import actions, sync
@@ -23,7 +24,7 @@ from rxapp.services.permissions import NotAllowed, Principal
 from rxapp.services.zoom import connections
 from rxapp.state.meetings import MeetingsState
 from rxapp.state.new_meeting import NewMeetingState
-from tests.integration.zoom_helpers import SignedIn, control, sign_in
+from tests.integration.zoom_helpers import SignedIn, control, sign_in, visit
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -52,19 +53,16 @@ def _schedule(who: SignedIn, hour: str = "10:00", client: str = "alex@demo.clien
     return meeting_id
 
 
-def _row(meeting_id: int) -> Meeting:
-    with unit_of_work() as s:
-        row = s.get(Meeting, meeting_id)
-        assert row is not None
-        return row
+def _row(meeting_id: int) -> SimpleNamespace:
+    return visit(meeting_id)
 
 
 def _set(meeting_id: int, **values: object) -> None:
     with unit_of_work() as s:
-        row = s.get(Meeting, meeting_id)
-        assert row is not None
+        appointment, meeting = s.get(Appointment, meeting_id), s.get(Meeting, meeting_id)
+        assert appointment is not None and meeting is not None
         for name, value in values.items():
-            setattr(row, name, value)
+            setattr(meeting if name in Meeting.model_fields else appointment, name, value)
 
 
 def _mail(to: str, subject_contains: str) -> list[Notification]:
@@ -106,7 +104,7 @@ def test_cancel_acts_on_the_meeting_chosen_when_a_push_puts_another_above_it(zoo
     asyncio.run(page._reload())  # what the live push does
     assert [r["topic"] for r in page.rows] == ["Inserted", "Chosen"]
     assert "Meeting cancelled" in _toast(asyncio.run(page.confirm_cancel()))
-    assert _row(chosen).status == MeetingStatus.CANCELLED and _row(inserted).status == MeetingStatus.SCHEDULED
+    assert _row(chosen).status == AppointmentStatus.CANCELLED and _row(inserted).status == AppointmentStatus.BOOKED
     assert len(_mail("alex@demo.client", "cancelled")) == 1 and _mail("sam@demo.client", "cancelled") == []
 
 
@@ -124,7 +122,7 @@ def test_a_foreign_meeting_id_is_refused_by_the_page_and_by_the_services(zoom, l
     assert "not allowed" in _toast(events[-1])
     with pytest.raises(NotAllowed):
         asyncio.run(actions.retry(patel.principal, lees))
-    assert _row(lees).status == MeetingStatus.SCHEDULED and _mail("alex@demo.client", "cancelled") == []
+    assert _row(lees).status == AppointmentStatus.BOOKED and _mail("alex@demo.client", "cancelled") == []
 
 
 # Issue 11, item 2: the page shows what the services decide.
@@ -181,7 +179,7 @@ def test_end_is_refused_before_the_start_and_ending_emails_the_client(zoom, lee)
     begun = _row(meeting_id).start_at + timedelta(minutes=5)
     set_clock(lambda: begun)
     asyncio.run(actions.end(lee.principal, meeting_id))
-    assert _row(meeting_id).status == MeetingStatus.ENDED
+    assert _row(meeting_id).status == AppointmentStatus.COMPLETED
     [mail] = _mail("alex@demo.client", "Telehealth session ended")
     assert "Ends by the clock" in mail.body_text and "Dr. Dana Lee ended" in mail.body_text
 
@@ -238,7 +236,7 @@ def test_the_stated_text_limits_are_the_enforced_ones_and_nothing_is_cut(zoom, l
     assert len(page.cancel_reason) == 600 and "500" in page.cancel_error
     assert page.cancel_reason_count == "600 / 500 characters"
     asyncio.run(page.confirm_cancel())
-    assert _row(meeting_id).status == MeetingStatus.SCHEDULED  # refused, not cut
+    assert _row(meeting_id).status == AppointmentStatus.BOOKED  # refused, not cut
 
 
 def test_meetings_needing_attention_after_a_disconnect_are_listed_in_the_viewers_timezone(zoom, lee) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from benchmarks import bench_meeting_list
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting, MeetingStatus, Practice, Role, SyncState, User
+from rxapp.models import AppointmentStatus, Client, Meeting, Practice, Role, SyncState, User
 from rxapp.services.demo_data import load_demo_data
 from rxapp.services.meeting_list import (
     DISPLAY_STATUSES,
@@ -22,6 +22,7 @@ from rxapp.services.meeting_list import (
     patients_for_filter,
 )
 from rxapp.services.permissions import NotAllowed, Principal
+from tests.factories import telehealth_visit
 
 MONDAY = datetime(2031, 3, 3, 14, 0, tzinfo=UTC)
 EVERYTHING = MeetingFilters(page_size=100)
@@ -39,17 +40,15 @@ def client_id(name: str) -> int:
 
 
 def add_meeting(practitioner_email: str, patient: str, *, topic: str = "Session", description: str = "",
-                start_at: datetime = MONDAY, status: MeetingStatus = MeetingStatus.SCHEDULED,
+                start_at: datetime = MONDAY, status: AppointmentStatus = AppointmentStatus.BOOKED,
                 sync_state: SyncState = SyncState.SYNCED, **extra: object) -> int:
     with unit_of_work() as s:
         practitioner = s.exec(select(User).where(User.email == practitioner_email)).one()
         client = s.exec(select(Client).where(Client.full_name == patient)).one()
-        meeting = Meeting(practice_id=practitioner.practice_id, practitioner_id=practitioner.id or 0,
-                          client_id=client.id or 0, topic=topic, description=description, start_at=start_at,
-                          timezone="America/New_York", status=status, sync_state=sync_state,
-                          search_text=meeting_search_text(topic, description, client.full_name), **extra)
-        s.add(meeting)
-        s.flush()
+        meeting = telehealth_visit(
+            s, practice_id=practitioner.practice_id, practitioner_id=practitioner.id or 0, client_id=client.id or 0,
+            topic=topic, description=description, start_at=start_at, timezone="America/New_York", status=status,
+            sync_state=sync_state, search_text=meeting_search_text(topic, description, client.full_name), **extra)
         return meeting.id or 0
 
 
@@ -76,17 +75,17 @@ def demo(database: str) -> str:
 
 
 @pytest.mark.parametrize(("status", "sync_state", "expected"), [
-    (MeetingStatus.SCHEDULED, SyncState.SYNCED, "scheduled"),
-    (MeetingStatus.SCHEDULED, SyncState.PENDING_CREATE, "pending_sync"),
-    (MeetingStatus.IN_PROGRESS, SyncState.PENDING_UPDATE, "pending_sync"),
-    (MeetingStatus.IN_PROGRESS, SyncState.SYNCED, "in_progress"),
-    (MeetingStatus.ENDED, SyncState.PENDING_DELETE, "ended"),
-    (MeetingStatus.CANCELLED, SyncState.PENDING_DELETE, "cancelled"),
-    (MeetingStatus.CANCELLED, SyncState.PENDING_UPDATE, "cancelled"),
-    (MeetingStatus.CANCELLED, SyncState.NEEDS_ATTENTION, "needs_attention"),
-    (MeetingStatus.ENDED, SyncState.NEEDS_ATTENTION, "needs_attention"),
+    (AppointmentStatus.BOOKED, SyncState.SYNCED, "scheduled"),
+    (AppointmentStatus.BOOKED, SyncState.PENDING_CREATE, "pending_sync"),
+    (AppointmentStatus.IN_PROGRESS, SyncState.PENDING_UPDATE, "pending_sync"),
+    (AppointmentStatus.IN_PROGRESS, SyncState.SYNCED, "in_progress"),
+    (AppointmentStatus.COMPLETED, SyncState.PENDING_DELETE, "ended"),
+    (AppointmentStatus.CANCELLED, SyncState.PENDING_DELETE, "cancelled"),
+    (AppointmentStatus.CANCELLED, SyncState.PENDING_UPDATE, "cancelled"),
+    (AppointmentStatus.CANCELLED, SyncState.NEEDS_ATTENTION, "needs_attention"),
+    (AppointmentStatus.COMPLETED, SyncState.NEEDS_ATTENTION, "needs_attention"),
 ])
-def test_display_status_follows_the_documented_precedence(status: MeetingStatus, sync_state: SyncState,
+def test_display_status_follows_the_documented_precedence(status: AppointmentStatus, sync_state: SyncState,
                                                           expected: str) -> None:
     assert display_status(status, sync_state) == expected
 
@@ -94,7 +93,7 @@ def test_display_status_follows_the_documented_precedence(status: MeetingStatus,
 def test_each_status_filter_finds_exactly_the_meetings_whose_rows_show_that_status(demo: str) -> None:
     made = {add_meeting("dr.lee@demo.clinic", "Alex Rivera", status=status, sync_state=sync,
                         start_at=MONDAY + timedelta(hours=n)): display_status(status, sync)
-            for n, (status, sync) in enumerate(product(MeetingStatus, SyncState))}
+            for n, (status, sync) in enumerate(product(AppointmentStatus, SyncState))}
     shown = {row.id: row.status for row in list_meetings(principal("owner@demo.clinic"), EVERYTHING).rows}
     assert shown == made
     for key in DISPLAY_STATUSES:
@@ -210,7 +209,7 @@ def test_oldest_first_by_default_newest_first_on_request_ties_broken_by_id(demo:
 def test_rows_carry_aware_utc_times_names_and_sync_details(demo: str) -> None:
     add_meeting("dr.patel@demo.clinic", "Jo Kim", topic="Speech therapy", description="Bring the workbook",
                 start_at=datetime(2031, 3, 3, 9, 0, tzinfo=ZoneInfo("America/New_York")),
-                status=MeetingStatus.CANCELLED, cancel_reason="Client unwell",
+                status=AppointmentStatus.CANCELLED, cancel_reason="Client unwell",
                 zoom_meeting_id=81234567890)
     add_meeting("dr.lee@demo.clinic", "Sam Taylor", start_at=MONDAY - timedelta(days=1),
                 sync_state=SyncState.NEEDS_ATTENTION, last_sync_error="Zoom API 429")

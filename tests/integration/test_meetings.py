@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -22,7 +23,7 @@ from rxapp.services.meetings.schedule import MeetingDraft, MeetingInvalid, sched
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.zoom import webhooks
 from tests.integration.conftest import WEBHOOK_SECRET, ZoomSandbox
-from tests.integration.zoom_helpers import SignedIn, control, demo_practice, sign_in, wait_until
+from tests.integration.zoom_helpers import SignedIn, control, demo_practice, sign_in, visit, wait_until
 
 
 def _client_id(email: str) -> int:
@@ -39,11 +40,8 @@ def _draft(**changes: object) -> MeetingDraft:
     return MeetingDraft(**values)  # type: ignore[arg-type]
 
 
-def _row(meeting_id: int) -> Meeting:
-    with unit_of_work() as s:
-        row = s.get(Meeting, meeting_id)
-        assert row is not None
-        return row
+def _row(meeting_id: int) -> SimpleNamespace:
+    return visit(meeting_id)
 
 
 def _zoom_meetings(zoom: ZoomSandbox, topic: str) -> list[dict]:
@@ -220,7 +218,7 @@ def test_start_fetches_a_fresh_link_and_end_ends_it_at_zoom(zoom, lee) -> None:
     assert "/s/" in url and _row(meeting_id).status == "in_progress"
     assert httpx.get(url).status_code == 200  # the host page: the meeting runs at Zoom
     asyncio.run(actions.end(lee.principal, meeting_id))
-    assert _row(meeting_id).status == "ended"
+    assert _row(meeting_id).status == "completed"
     [at_zoom] = _zoom_meetings(zoom, "Start and end")
     assert at_zoom["status"] == "ended"
 
@@ -259,11 +257,11 @@ def test_zoom_events_move_the_list_and_duplicates_or_late_events_do_not(zoom, le
     assert wait_until(lambda: _row(meeting_id).status == "in_progress")
     started = next(d for d in control(zoom.url, "GET", "/deliveries")["deliveries"] if d["event"] == "meeting.started")
     control(zoom.url, "POST", f"/meetings/{zoom_id}/end")
-    assert wait_until(lambda: _row(meeting_id).status == "ended")
+    assert wait_until(lambda: _row(meeting_id).status == "completed")
     ended_at = _row(meeting_id).ended_at
     control(zoom.url, "POST", f"/deliveries/{started['id']}/resend")  # a late duplicate of the start
     time.sleep(1.0)
-    assert _row(meeting_id).status == "ended" and _row(meeting_id).ended_at == ended_at
+    assert _row(meeting_id).status == "completed" and _row(meeting_id).ended_at == ended_at
 
 
 def test_a_meeting_deleted_in_zoom_is_cancelled_here_and_the_practitioner_told(zoom, lee) -> None:

@@ -11,6 +11,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,14 +20,14 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import AuditEvent, Client, Meeting, ZoomConnection
+from rxapp.models import AuditEvent, Client, ZoomConnection
 from rxapp.services import audit, changes, crypto, portal
 from rxapp.services.clock import now, set_clock
 from rxapp.services.meetings import actions, sync
 from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.portal import JoinRefused
-from tests.integration.zoom_helpers import SignedIn, sign_in, user_id, wait_until
+from tests.integration.zoom_helpers import SignedIn, sign_in, user_id, visit, wait_until
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -44,9 +45,9 @@ def sam(lee: SignedIn) -> SignedIn:
 
 
 @pytest.fixture
-def announced(monkeypatch: pytest.MonkeyPatch) -> list[changes.MeetingChanged]:
+def announced(monkeypatch: pytest.MonkeyPatch) -> list[changes.AppointmentChanged]:
     """Every change announced during the test (the listener list is restored afterwards)."""
-    heard: list[changes.MeetingChanged] = []
+    heard: list[changes.AppointmentChanged] = []
     monkeypatch.setattr(changes, "_listeners", list(changes._listeners))
     changes.subscribe(heard.append)
     return heard
@@ -72,11 +73,8 @@ def _schedule(who: SignedIn, client_email: str, start: datetime, topic: str = "W
     return result.meeting_id
 
 
-def _row(meeting_id: int) -> Meeting:
-    with unit_of_work() as s:
-        row = s.get(Meeting, meeting_id)
-        assert row is not None
-        return row
+def _row(meeting_id: int) -> SimpleNamespace:
+    return visit(meeting_id)
 
 
 def _live(lee: SignedIn, client_email: str = "alex@demo.client", topic: str = "Live session") -> int:
@@ -174,8 +172,9 @@ def test_entering_the_waiting_room_records_the_client_once_and_tells_the_provide
     view = portal.enter_waiting_room(alex.principal, meeting_id)
     assert (view.meeting_id, view.status, view.can_launch) == (meeting_id, "waiting", True)
     assert _row(meeting_id).client_waiting_since == arrived
-    assert announced == [changes.MeetingChanged(meeting_id, user_id("dr.lee@demo.clinic"),
-                                                _client_id("alex@demo.client"))]
+    assert announced == [changes.AppointmentChanged(meeting_id, _row(meeting_id).practice_id,
+                                                    user_id("dr.lee@demo.clinic"),
+                                                    _client_id("alex@demo.client"))]
 
     set_clock(lambda: arrived + timedelta(minutes=2))  # a reload, a second tab
     portal.enter_waiting_room(alex.principal, meeting_id)

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import AuditEvent, Client, Meeting, Notification
+from rxapp.models import Appointment, AuditEvent, Client, Notification
 from rxapp.services import changes
 from rxapp.services.clock import now
 from rxapp.services.meetings import actions, sync
@@ -33,9 +33,9 @@ def _started_meeting_soon(lee: SignedIn, topic: str) -> int:
 
 def _status(meeting_id: int) -> str:
     with unit_of_work() as s:
-        row = s.get(Meeting, meeting_id)
+        row = s.get(Appointment, meeting_id)
         assert row is not None
-        return row.status
+        return "scheduled" if row.status == "booked" else row.status
 
 
 def test_the_waiting_room_is_told_before_zoom_answers_with_the_start_link(zoom, lee, monkeypatch) -> None:
@@ -53,7 +53,7 @@ def test_the_waiting_room_is_told_before_zoom_answers_with_the_start_link(zoom, 
 
     monkeypatch.setattr(ZoomApi, "get_meeting", get_meeting)
     seen: list[tuple[str, bool]] = []
-    monkeypatch.setattr(changes, "_listeners", [lambda change: seen.append((_status(change.meeting_id),
+    monkeypatch.setattr(changes, "_listeners", [lambda change: seen.append((_status(change.appointment_id),
                                                                             zoom_answered))])
 
     assert "/s/" in asyncio.run(actions.start_url(lee.principal, meeting_id))
@@ -65,7 +65,7 @@ def test_when_zoom_cannot_give_the_start_link_the_client_waits_again(zoom, lee, 
     meeting_id = _started_meeting_soon(lee, "Start fails")
     control(zoom.url, "POST", "/faults", json={"operation": "meetings.get", "kind": "500", "count": 2})
     seen: list[str] = []
-    monkeypatch.setattr(changes, "_listeners", [lambda change: seen.append(_status(change.meeting_id))])
+    monkeypatch.setattr(changes, "_listeners", [lambda change: seen.append(_status(change.appointment_id))])
     with pytest.raises(ZoomError):
         asyncio.run(actions.start_url(lee.principal, meeting_id))
     assert seen == ["in_progress", "scheduled"] and _status(meeting_id) == "scheduled"

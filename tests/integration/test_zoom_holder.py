@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,14 +17,18 @@ from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, Client, Meeting, Notification, TrustedPractitioner, ZoomConnection
 from rxapp.services.clock import now
 from rxapp.services.meetings import actions, sync
-from rxapp.services.meetings.actions import MeetingActionRefused
 from rxapp.services.meetings.attention import meetings_needing_attention
-from rxapp.services.meetings.moves import reassign_meeting, reschedule_meeting
-from rxapp.services.meetings.schedule import MeetingDraft, MeetingInvalid, schedule_meeting
+from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
 from rxapp.services.permissions import NotAllowed
+from rxapp.services.scheduling.appointments import (
+    AppointmentChange,
+    AppointmentInvalid,
+    AppointmentRefused,
+    change_appointment,
+)
 from rxapp.services.zoom import connections, tokens
 from tests.integration.conftest import ZoomSandbox
-from tests.integration.zoom_helpers import SignedIn, connect, control, sign_in, user_id, wait_until
+from tests.integration.zoom_helpers import SignedIn, connect, control, sign_in, user_id, visit, wait_until
 
 
 def _connection(practitioner_id: int) -> ZoomConnection | None:
@@ -45,11 +50,8 @@ def _schedule(who: SignedIn, topic: str, days: int = 2, hour: str = "10:00") -> 
     return meeting_id
 
 
-def _row(meeting_id: int) -> Meeting:
-    with unit_of_work() as s:
-        row = s.get(Meeting, meeting_id)
-        assert row is not None
-        return row
+def _row(meeting_id: int) -> SimpleNamespace:
+    return visit(meeting_id)
 
 
 def _sync(meeting_id: int) -> bool:
@@ -162,8 +164,9 @@ def test_reassigning_moves_the_zoom_meeting_through_the_account_that_holds_it(zo
     assert _row(meeting_id).zoom_holder_practitioner_id == lee.principal.user_id
     patel = _patel_connected_and_trusted_by_alex(zoom)
     manager = sign_in("manager@demo.clinic")
-    result = reassign_meeting(manager.principal, meeting_id, patel.principal.user_id)
-    assert result.saved
+    result = change_appointment(manager.principal, meeting_id,
+                                AppointmentChange(practitioner_id=patel.principal.user_id))
+    assert result.ids == [meeting_id]
     row = _row(meeting_id)
     assert row.practitioner_id == patel.principal.user_id and row.changed_by_user_id == manager.principal.user_id
     assert row.sync_state == "pending_update" and row.zoom_holder_practitioner_id == lee.principal.user_id
@@ -178,9 +181,9 @@ def test_reassigning_moves_the_zoom_meeting_through_the_account_that_holds_it(zo
     assert wait_until(lambda: any(m["id"] == lee_meeting and m["deleted"]
                                   for m in control(zoom.url, "GET", "/meetings")["meetings"]))
     time.sleep(1.0)
-    assert _row(meeting_id).status == "scheduled"
+    assert _row(meeting_id).status == "booked"
     with unit_of_work() as s:
-        audit = s.exec(select(AuditEvent).where(AuditEvent.action == "meeting.reassigned")).one()
+        audit = s.exec(select(AuditEvent).where(AuditEvent.action == "appointment.changed")).one()
         mails = s.exec(select(Notification).where(Notification.to_address == "alex@demo.client")).all()
     assert audit.actor_user_id == manager.principal.user_id
     assert any("Dr. Priya Patel" in m.body_text and "changed" in m.subject for m in mails)
@@ -193,7 +196,8 @@ def test_a_pending_move_is_synced_with_the_holders_credentials_not_the_assignees
     meeting_id = _schedule(lee, "Patel reconnects")
     assert _sync(meeting_id)
     patel = _patel_connected_and_trusted_by_alex(zoom)
-    assert reassign_meeting(sign_in("owner@demo.clinic").principal, meeting_id, patel.principal.user_id).saved
+    assert change_appointment(sign_in("owner@demo.clinic").principal, meeting_id,
+                              AppointmentChange(practitioner_id=patel.principal.user_id)).ids
     control(zoom.url, "POST", "/users/patel@zoom.demo/revoke")  # Patel's grant dies at Zoom
     assert wait_until(lambda: _connection(patel.principal.user_id) is None)
     assert not _sync(meeting_id)
@@ -212,22 +216,21 @@ def test_rescheduling_records_who_asked_and_keeps_the_zoom_link(zoom: ZoomSandbo
     before = _row(meeting_id)
     owner = sign_in("owner@demo.clinic")
     day = (now() + timedelta(days=5)).astimezone(ZoneInfo("Europe/London")).date().isoformat()
-    result = reschedule_meeting(owner.principal, meeting_id, date=day, hour="15:30", timezone="Europe/London",
-                                duration_minutes=45)
-    assert result.saved
+    result = change_appointment(owner.principal, meeting_id, AppointmentChange(
+        date=day, hour="15:30", timezone="Europe/London", duration_minutes=45))
+    assert result.ids == [meeting_id]
     row = _row(meeting_id)
     assert row.changed_by_user_id == owner.principal.user_id and row.sync_state == "pending_update"
     assert _sync(meeting_id)
     [at_zoom] = _at_zoom(zoom, "New time")
     assert at_zoom["id"] == before.zoom_meeting_id and at_zoom["duration"] == 45
     assert at_zoom["start_time"] == sync.zoom_time(_row(meeting_id).start_at) and at_zoom["timezone"] == "Europe/London"
-    with pytest.raises(MeetingInvalid) as bad:
-        reschedule_meeting(owner.principal, meeting_id, date="2020-01-01", hour="10:00", timezone="Europe/London",
-                           duration_minutes=45)
-    assert "date" in bad.value.errors
+    with pytest.raises(AppointmentInvalid) as bad:
+        change_appointment(owner.principal, meeting_id, AppointmentChange(date="2020-01-01", hour="10:00"))
+    assert "hour" in bad.value.errors  # a telehealth appointment cannot move into the past
     with pytest.raises(NotAllowed):
-        reschedule_meeting(sign_in("dr.patel@demo.clinic").principal, meeting_id, date=day, hour="10:00",
-                           timezone="Europe/London", duration_minutes=45)
+        change_appointment(sign_in("dr.patel@demo.clinic").principal, meeting_id, AppointmentChange(hour="10:00"))
     asyncio.run(actions.cancel(owner.principal, meeting_id, "Closed"))
-    with pytest.raises(MeetingActionRefused):
-        reassign_meeting(owner.principal, meeting_id, user_id("dr.patel@demo.clinic"))
+    with pytest.raises(AppointmentRefused):
+        change_appointment(owner.principal, meeting_id,
+                           AppointmentChange(practitioner_id=user_id("dr.patel@demo.clinic")))

@@ -6,13 +6,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Practice, Role, User
+from rxapp.models import Appointment, Meeting, Practice, Role, User
 from rxapp.services import auth, demo_data
 from rxapp.services.permissions import Principal
 from rxapp.services.zoom import connections
@@ -83,3 +84,12 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
     while time.time() < deadline and not predicate():
         time.sleep(0.05)
     return predicate()
+
+
+def visit(appointment_id: int) -> SimpleNamespace:
+    """The appointment and its Zoom meeting (when it has one) as one read-only record, for asserts."""
+    with unit_of_work() as s:
+        appointment, meeting = s.get(Appointment, appointment_id), s.get(Meeting, appointment_id)
+        assert appointment is not None
+        return SimpleNamespace(**{**(meeting.model_dump() if meeting else {}), **appointment.model_dump(),
+                                  "zoom": meeting is not None})

@@ -54,11 +54,11 @@ def app(monkeypatch: pytest.MonkeyPatch) -> _App:
     return fake
 
 
-async def _record(state: CalendarPage, change: changes.MeetingChanged) -> None:
-    state.seen.append(change.meeting_id)
+async def _record(state: CalendarPage, change: changes.AppointmentChanged) -> None:
+    state.seen.append(change.appointment_id)
 
 
-async def _fail(state: CalendarPage, change: changes.MeetingChanged) -> None:
+async def _fail(state: CalendarPage, change: changes.AppointmentChanged) -> None:
     raise RuntimeError("this page broke")
 
 
@@ -70,7 +70,7 @@ def test_every_page_listening_to_a_topic_reacts_to_one_change(app: _App) -> None
     async def scenario() -> None:
         await live.watch("practitioner:5", "lee-browser")
         await live.watch("meeting:9", "alex-browser")
-        await live._push(changes.MeetingChanged(meeting_id=9, practitioner_id=5, client_id=3))
+        await live._push(changes.AppointmentChanged(practice_id=1, appointment_id=9, practitioner_id=5, client_id=3))
 
     asyncio.run(scenario())
     assert app.states[("lee-browser", CalendarPage)].seen == [9]
@@ -85,7 +85,7 @@ def test_registering_a_page_again_replaces_only_its_own_listener(app: _App) -> N
 
     async def scenario() -> None:
         await live.watch("practitioner:5", "lee-browser")
-        await live._push(changes.MeetingChanged(meeting_id=1, practitioner_id=5, client_id=3))
+        await live._push(changes.AppointmentChanged(practice_id=1, appointment_id=1, practitioner_id=5, client_id=3))
 
     asyncio.run(scenario())
     assert app.states[("lee-browser", CalendarPage)].seen == [1]
@@ -98,7 +98,7 @@ def test_a_failing_page_does_not_stop_the_other_listeners(app: _App) -> None:
 
     async def scenario() -> None:
         await live.watch("practitioner:5", "lee-browser")
-        await live._push(changes.MeetingChanged(meeting_id=4, practitioner_id=5, client_id=3))
+        await live._push(changes.AppointmentChanged(practice_id=1, appointment_id=4, practitioner_id=5, client_id=3))
 
     asyncio.run(scenario())
     assert app.states[("lee-browser", MeetingListPage)].seen == [4]

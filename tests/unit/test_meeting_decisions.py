@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rxapp.models import MeetingStatus, Role, SyncState
+from rxapp.models import AppointmentStatus, Role, SyncState
 from rxapp.services.meetings.decisions import (
     LAUNCH_WINDOW,
     DisplayStatus,
@@ -25,7 +25,7 @@ HOST = Principal(user_id=7, practice_id=1, role=Role.PRACTITIONER, email="lee@x"
 OWNER = Principal(user_id=1, practice_id=1, role=Role.OWNER, email="owner@x", full_name="Owner")
 COLLEAGUE = Principal(user_id=8, practice_id=1, role=Role.PRACTITIONER, email="patel@x", full_name="Patel")
 OTHER_PRACTICE_OWNER = Principal(user_id=99, practice_id=2, role=Role.OWNER, email="o@y", full_name="O")
-MEETING = MeetingSnapshot(id=5, practice_id=1, practitioner_id=7, status=MeetingStatus.SCHEDULED,
+MEETING = MeetingSnapshot(id=5, practice_id=1, practitioner_id=7, status=AppointmentStatus.BOOKED,
                           sync_state=SyncState.SYNCED, has_zoom=True, start_at=START, duration_minutes=50)
 
 
@@ -36,7 +36,7 @@ def _offered(meeting: MeetingSnapshot, viewer: Principal = HOST, at: datetime = 
 
 
 def test_a_cancelled_meeting_whose_zoom_delete_failed_offers_delete_and_retry_not_cancel() -> None:
-    stuck = replace(MEETING, status=MeetingStatus.CANCELLED, sync_state=SyncState.NEEDS_ATTENTION)
+    stuck = replace(MEETING, status=AppointmentStatus.CANCELLED, sync_state=SyncState.NEEDS_ATTENTION)
     assert _offered(stuck) == {"delete", "retry"}
     assert decide(stuck, HOST, BEFORE).status == DisplayStatus.NEEDS_ATTENTION
 
@@ -45,20 +45,20 @@ def test_a_scheduled_meeting_is_started_or_cancelled_and_ended_only_once_its_sta
     assert _offered(MEETING) == {"start", "cancel"}
     assert "not started yet" in decide(MEETING, HOST, BEFORE).refusal(MeetingAction.END)
     assert _offered(MEETING, at=START) == {"start", "end", "cancel"}
-    running = replace(MEETING, status=MeetingStatus.IN_PROGRESS)
+    running = replace(MEETING, status=AppointmentStatus.IN_PROGRESS)
     assert _offered(running) == {"start", "end"}  # the host may rejoin; cancelling a running one is ending it
 
 
 @pytest.mark.parametrize(("status", "offered"), [
-    (MeetingStatus.ENDED, {"delete"}),
-    (MeetingStatus.CANCELLED, {"delete"}),
+    (AppointmentStatus.COMPLETED, {"delete"}),
+    (AppointmentStatus.CANCELLED, {"delete"}),
 ])
-def test_finished_meetings_can_only_be_deleted(status: MeetingStatus, offered: set[str]) -> None:
+def test_finished_meetings_can_only_be_deleted(status: AppointmentStatus, offered: set[str]) -> None:
     assert _offered(replace(MEETING, status=status)) == offered
 
 
 def test_a_cancelled_meeting_still_being_removed_at_zoom_cannot_be_deleted_yet() -> None:
-    removing = replace(MEETING, status=MeetingStatus.CANCELLED, sync_state=SyncState.PENDING_DELETE)
+    removing = replace(MEETING, status=AppointmentStatus.CANCELLED, sync_state=SyncState.PENDING_DELETE)
     assert _offered(removing) == set()
     assert "still being removed" in decide(removing, HOST, BEFORE).refusal(MeetingAction.DELETE)
 
@@ -94,10 +94,10 @@ def test_the_host_is_prompted_to_launch_inside_the_one_launch_window() -> None:
 
 
 def test_display_statuses_are_an_enum_with_labels() -> None:
-    assert display_status(MeetingStatus.CANCELLED, SyncState.PENDING_DELETE) is DisplayStatus.CANCELLED
-    assert display_status(MeetingStatus.SCHEDULED, SyncState.PENDING_UPDATE) is DisplayStatus.PENDING_SYNC
+    assert display_status(AppointmentStatus.CANCELLED, SyncState.PENDING_DELETE) is DisplayStatus.CANCELLED
+    assert display_status(AppointmentStatus.BOOKED, SyncState.PENDING_UPDATE) is DisplayStatus.PENDING_SYNC
     assert [s.label for s in DisplayStatus] == ["Scheduled", "Pending sync", "In progress", "Ended", "Cancelled",
-                                               "Needs attention"]
+                                               "No show", "Needs attention"]
 
 
 def test_decisions_are_frozen_values() -> None:

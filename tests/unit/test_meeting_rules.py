@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rxapp import live
-from rxapp.models import MeetingStatus, SyncState
+from rxapp.models import AppointmentStatus, SyncState
 from rxapp.services.meetings import emails, passcodes, sync
 from rxapp.services.zoom.client import PasscodeRules
 from zoom_sandbox.users import BASIC_RULES as SANDBOX_BASIC_RULES
@@ -152,8 +152,8 @@ def test_the_scheduled_email_shows_the_clients_own_time_and_no_zoom_link(start: 
 
 
 def _work(**changes: object) -> sync._Work:
-    work = sync._Work(id=1, practitioner_id=2, client_id=3, state=SyncState.PENDING_CREATE,
-                      status=MeetingStatus.SCHEDULED, topic="Weekly session", description="Check-in",
+    work = sync._Work(id=1, practice_id=1, practitioner_id=2, client_id=3, state=SyncState.PENDING_CREATE,
+                      status=AppointmentStatus.BOOKED, telehealth=True, topic="Weekly session",
                       start_at=SPRING_FORWARD + timedelta(hours=1), duration_minutes=50, timezone="America/New_York",
                       zoom_meeting_id=None, holder_id=None, attempts=1)
     return replace(work, **changes)  # type: ignore[arg-type]
@@ -168,6 +168,7 @@ def test_meetings_go_to_zoom_with_safe_settings_and_utc_time_with_the_iana_zone(
     assert payload["start_time"] == "2026-03-08T07:30:00Z" and payload["timezone"] == "America/New_York"
     assert (payload["type"], payload["duration"], payload["topic"]) == (2, 50, "Weekly session")
     assert payload["default_password"] is True and "password" not in payload
+    assert "agenda" not in payload  # the appointment's notes stay with us
 
 
 def test_a_chosen_passcode_is_sent_instead_of_asking_zoom_for_one() -> None:

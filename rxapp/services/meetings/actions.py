@@ -16,7 +16,16 @@ from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import JoinLink, Meeting, MeetingStatus, Notification, NotificationStatus, Practice, SyncState
+from rxapp.models import (
+    Appointment,
+    AppointmentStatus,
+    JoinLink,
+    Meeting,
+    Notification,
+    NotificationStatus,
+    Practice,
+    SyncState,
+)
 from rxapp.services import audit, changes
 from rxapp.services.clock import now
 from rxapp.services.meetings import emails
@@ -41,26 +50,29 @@ class ActionResult:
     warning: bool = False
 
 
-def _meeting(session: Session, principal: Principal, meeting_id: int, *, host_only: bool = False) -> Meeting:
+def _meeting(session: Session, principal: Principal, meeting_id: int, *,
+             host_only: bool = False) -> tuple[Appointment, Meeting]:
+    """The telehealth appointment with this id and its Zoom meeting, when the principal may act on it."""
     require(principal, Action.HOST_MEETINGS)
-    meeting = session.get(Meeting, meeting_id)
-    if meeting is None or meeting.practice_id != principal.practice_id:
+    appointment, meeting = session.get(Appointment, meeting_id), session.get(Meeting, meeting_id)
+    if appointment is None or meeting is None or appointment.practice_id != principal.practice_id:
         raise NotAllowed("no such meeting")
-    is_host = meeting.practitioner_id == principal.user_id
+    is_host = appointment.practitioner_id == principal.user_id
     if not is_host and (host_only or not can(principal, Action.VIEW_PRACTICE_MEETINGS)):
         raise NotAllowed("not your meeting")
-    return meeting
+    return appointment, meeting
 
 
-def _check(meeting: Meeting, principal: Principal, action: MeetingAction) -> None:
+def _check(appointment: Appointment, meeting: Meeting, principal: Principal, action: MeetingAction) -> None:
     """Raise `MeetingActionRefused` unless the meeting's state allows `action` now."""
-    refusal = decide(MeetingSnapshot.of(meeting), principal, now()).refusal(action)
+    refusal = decide(MeetingSnapshot.of(appointment, meeting), principal, now()).refusal(action)
     if refusal:
         raise MeetingActionRefused(refusal)
 
 
-def _changed(meeting: Meeting) -> None:
-    changes.meeting_changed(meeting.id or 0, meeting.practitioner_id, meeting.client_id)
+def _changed(appointment: Appointment) -> None:
+    changes.appointment_changed(appointment.id or 0, appointment.practice_id, appointment.practitioner_id,
+                                appointment.client_id)
 
 
 async def start_url(principal: Principal, meeting_id: int) -> str:
@@ -82,11 +94,11 @@ async def start_url(principal: Principal, meeting_id: int) -> str:
 def _startable(principal: Principal, meeting_id: int) -> tuple[int, int]:
     """(Zoom meeting id, practitioner whose Zoom account holds it) of a meeting the host may start."""
     with unit_of_work() as session:
-        meeting = _meeting(session, principal, meeting_id, host_only=True)
-        _check(meeting, principal, MeetingAction.START)
+        appointment, meeting = _meeting(session, principal, meeting_id, host_only=True)
+        _check(appointment, meeting, principal, MeetingAction.START)
         assert meeting.zoom_meeting_id is not None  # decided: a startable meeting has one
-        holder = meeting.zoom_holder_practitioner_id or meeting.practitioner_id
-        if holder != meeting.practitioner_id:  # its start link would sign in as the previous practitioner
+        holder = meeting.zoom_holder_practitioner_id or appointment.practitioner_id
+        if holder != appointment.practitioner_id:  # its start link would sign in as the previous practitioner
             raise MeetingActionRefused("The meeting is moving to your Zoom account (pending sync). Try again shortly.")
         return meeting.zoom_meeting_id, holder
 
@@ -95,16 +107,17 @@ def _mark_started(meeting_id: int, actor: int) -> datetime | None:
     """Mark the meeting in progress and tell its watchers; the start time when this call started it."""
     started_at = None
     with unit_of_work() as session:
-        meeting = session.get(Meeting, meeting_id)
-        if meeting is None:
+        appointment, meeting = session.get(Appointment, meeting_id), session.get(Meeting, meeting_id)
+        if appointment is None or meeting is None:
             return None
-        if meeting.status == MeetingStatus.SCHEDULED:
+        if appointment.status == AppointmentStatus.BOOKED:
             started_at = now()
-            meeting.status, meeting.started_at, meeting.updated_at = MeetingStatus.IN_PROGRESS, started_at, started_at
-            notify_client_started(session, meeting)
-        audit.record(session, practice_id=meeting.practice_id, actor_user_id=actor, action="meeting.started",
+            appointment.status, appointment.updated_at = AppointmentStatus.IN_PROGRESS, started_at
+            meeting.started_at, meeting.updated_at = started_at, started_at
+            notify_client_started(session, appointment)
+        audit.record(session, practice_id=appointment.practice_id, actor_user_id=actor, action="meeting.started",
                      subject_type="meeting", subject_id=meeting_id)
-    _changed(meeting)
+    _changed(appointment)
     return started_at
 
 
@@ -112,24 +125,26 @@ def _undo_start(meeting_id: int, started_at: datetime) -> None:
     """The start link could not be fetched: back to scheduled, unless Zoom reported a start meanwhile,
     and the "provider started" email is withdrawn while still unsent."""
     with unit_of_work() as session:
-        meeting = session.get(Meeting, meeting_id)
-        if meeting is None or meeting.status != MeetingStatus.IN_PROGRESS or meeting.started_at != started_at:
+        appointment, meeting = session.get(Appointment, meeting_id), session.get(Meeting, meeting_id)
+        if appointment is None or meeting is None or appointment.status != AppointmentStatus.IN_PROGRESS \
+                or meeting.started_at != started_at:
             return
-        meeting.status, meeting.started_at, meeting.updated_at = MeetingStatus.SCHEDULED, None, now()
+        appointment.status, appointment.updated_at = AppointmentStatus.BOOKED, now()
+        meeting.started_at, meeting.updated_at = None, now()
         session.execute(sql_delete(Notification).where(
             col(Notification.idempotency_key) == f"meeting-started:{meeting_id}",
             col(Notification.status) == NotificationStatus.PENDING))
-        audit.record(session, practice_id=meeting.practice_id, actor_user_id=None, action="meeting.start_failed",
-                     subject_type="meeting", subject_id=meeting_id)
-    _changed(meeting)
+        audit.record(session, practice_id=appointment.practice_id, actor_user_id=None,
+                     action="meeting.start_failed", subject_type="meeting", subject_id=meeting_id)
+    _changed(appointment)
 
 
-def notify_client_started(session: Session, meeting: Meeting) -> None:
+def notify_client_started(session: Session, appointment: Appointment) -> None:
     """Email the client that the provider started, when the practice wants that (once per meeting)."""
-    practice = session.get(Practice, meeting.practice_id)
-    facts = meeting_facts(session, meeting)
+    practice = session.get(Practice, appointment.practice_id)
+    facts = meeting_facts(session, appointment)
     if practice is not None and practice.notify_client_when_started and facts.client_email:
-        queue_email(session, practice_id=meeting.practice_id, key=f"meeting-started:{meeting.id}",
+        queue_email(session, practice_id=appointment.practice_id, key=f"meeting-started:{appointment.id}",
                     email=emails.provider_started(facts))
 
 
@@ -145,35 +160,36 @@ async def end(principal: Principal, meeting_id: int) -> ActionResult:
             warning = ""
         except (ZoomError, ZoomNotConnected) as exc:
             warning = f" Zoom could not end the running meeting ({getattr(exc, 'message', exc)}): end it in Zoom."
-    meeting = await asyncio.to_thread(_mark_ended, principal, meeting_id)
-    _changed(meeting)
+    appointment = await asyncio.to_thread(_mark_ended, principal, meeting_id)
+    _changed(appointment)
     return ActionResult(f"Meeting ended.{warning}", warning=bool(warning))
 
 
 def _endable(principal: Principal, meeting_id: int) -> tuple[int | None, int, bool]:
     """(Zoom meeting id, practitioner whose account holds it, running now) of a meeting one may end."""
     with unit_of_work() as session:
-        meeting = _meeting(session, principal, meeting_id)
-        _check(meeting, principal, MeetingAction.END)
-        holder = meeting.zoom_holder_practitioner_id or meeting.practitioner_id
-        return meeting.zoom_meeting_id, holder, meeting.status == MeetingStatus.IN_PROGRESS
+        appointment, meeting = _meeting(session, principal, meeting_id)
+        _check(appointment, meeting, principal, MeetingAction.END)
+        holder = meeting.zoom_holder_practitioner_id or appointment.practitioner_id
+        return meeting.zoom_meeting_id, holder, appointment.status == AppointmentStatus.IN_PROGRESS
 
 
-def _mark_ended(principal: Principal, meeting_id: int) -> Meeting:
-    """The row ended, its join links spent and the client emailed, in one transaction."""
+def _mark_ended(principal: Principal, meeting_id: int) -> Appointment:
+    """The appointment completed, its join links spent and the client emailed, in one transaction."""
     with unit_of_work() as session:
-        meeting = _meeting(session, principal, meeting_id)
-        if meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS):
-            meeting.status, meeting.ended_at, meeting.updated_at = MeetingStatus.ENDED, now(), now()
-            facts = meeting_facts(session, meeting)
+        appointment, meeting = _meeting(session, principal, meeting_id)
+        if AppointmentStatus(appointment.status).is_live:
+            appointment.status, appointment.updated_at = AppointmentStatus.COMPLETED, now()
+            meeting.ended_at, meeting.updated_at = now(), now()
+            facts = meeting_facts(session, appointment)
             if facts.client_email:
-                queue_email(session, practice_id=meeting.practice_id, key=f"meeting-ended:{meeting.id}",
+                queue_email(session, practice_id=appointment.practice_id, key=f"meeting-ended:{meeting_id}",
                             email=emails.ended(facts))
         for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == meeting_id)):
             link.used_at = link.used_at or now()
-        audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
+        audit.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
                      action="meeting.ended", subject_type="meeting", subject_id=meeting_id)
-        return meeting
+        return appointment
 
 
 async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionResult:
@@ -184,30 +200,41 @@ async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionRe
         raise MeetingActionRefused("Enter the reason; it is sent to the patient.")
     if len(reason) > REASON_MAX:
         raise MeetingActionRefused(f"Use at most {REASON_MAX} characters for the reason.")
-    meeting, has_zoom_work = await asyncio.to_thread(_mark_cancelled, principal, meeting_id, reason)
-    _changed(meeting)
+    appointment, has_zoom_work = await asyncio.to_thread(_mark_cancelled, principal, meeting_id, reason)
+    _changed(appointment)
     if not has_zoom_work or await sync_meeting(meeting_id, force=True):
         return ActionResult("Meeting cancelled; the patient was emailed the reason.")
     return ActionResult("Meeting cancelled and the patient emailed. Zoom could not be reached, so the Zoom "
                         "meeting will be deleted automatically when it can.", warning=True)
 
 
-def _mark_cancelled(principal: Principal, meeting_id: int, reason: str) -> tuple[Meeting, bool]:
-    """Cancel the row and queue the patient's email; returns it and whether Zoom has work to do."""
+def _mark_cancelled(principal: Principal, meeting_id: int, reason: str) -> tuple[Appointment, bool]:
+    """Cancel the appointment and queue the patient's email; returns it and whether Zoom has work to do."""
     with unit_of_work() as session:
-        meeting = _meeting(session, principal, meeting_id)
-        _check(meeting, principal, MeetingAction.CANCEL)
-        meeting.status, meeting.cancel_reason, meeting.updated_at = MeetingStatus.CANCELLED, reason, now()
-        has_zoom_work = meeting.zoom_meeting_id is not None or meeting.sync_attempts > 0
+        appointment, meeting = _meeting(session, principal, meeting_id)
+        _check(appointment, meeting, principal, MeetingAction.CANCEL)
+        has_zoom_work = cancel_in_session(session, appointment, meeting, reason, principal.user_id)
+        audit.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
+                     action="meeting.cancelled", subject_type="meeting", subject_id=meeting_id)
+        return appointment, has_zoom_work
+
+
+def cancel_in_session(session: Session, appointment: Appointment, meeting: Meeting | None, reason: str,
+                      actor_id: int | None) -> bool:
+    """Mark the appointment cancelled, queue its Zoom meeting's deletion and the client's email, in the
+    caller's transaction; True when Zoom has work to do."""
+    appointment.status, appointment.cancel_reason = AppointmentStatus.CANCELLED, reason
+    appointment.changed_by_user_id, appointment.updated_at = actor_id, now()
+    has_zoom_work = meeting is not None and (meeting.zoom_meeting_id is not None or meeting.sync_attempts > 0)
+    if meeting is not None:
         meeting.sync_state = SyncState.PENDING_DELETE if has_zoom_work else SyncState.SYNCED
         meeting.next_sync_at = now() if has_zoom_work else None
-        facts = meeting_facts(session, meeting)
-        if facts.client_email:
-            queue_email(session, practice_id=meeting.practice_id, key=f"meeting-cancelled:{meeting.id}",
-                        email=emails.cancelled(facts, reason))
-        audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
-                     action="meeting.cancelled", subject_type="meeting", subject_id=meeting_id)
-        return meeting, has_zoom_work
+        meeting.last_sync_error = ""
+    facts = meeting_facts(session, appointment)
+    if facts.client_email:
+        queue_email(session, practice_id=appointment.practice_id, key=f"meeting-cancelled:{appointment.id}",
+                    email=emails.cancelled(facts, reason))
+    return has_zoom_work
 
 
 def delete(principal: Principal, meeting_id: int) -> ActionResult:
@@ -215,36 +242,38 @@ def delete(principal: Principal, meeting_id: int) -> ActionResult:
     meeting whose Zoom meeting could not be deleted is removed too, with a warning to delete it
     in Zoom."""
     with unit_of_work() as session:
-        meeting = _meeting(session, principal, meeting_id)
-        _check(meeting, principal, MeetingAction.DELETE)
-        left_at_zoom = meeting.status == MeetingStatus.CANCELLED and meeting.zoom_meeting_id is not None
+        appointment, meeting = _meeting(session, principal, meeting_id)
+        _check(appointment, meeting, principal, MeetingAction.DELETE)
+        left_at_zoom = appointment.status == AppointmentStatus.CANCELLED and meeting.zoom_meeting_id is not None
         for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == meeting_id)):
             session.delete(link)
-        audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
-                     action="meeting.deleted", subject_type="meeting", subject_id=meeting_id, topic=meeting.topic,
-                     start_at=meeting.start_at.isoformat(), status=meeting.status)
+        audit.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
+                     action="meeting.deleted", subject_type="meeting", subject_id=meeting_id,
+                     topic=appointment.topic, start_at=appointment.start_at.isoformat(), status=appointment.status)
         session.delete(meeting)
-    _changed(meeting)
+        session.flush()
+        session.delete(appointment)
+    _changed(appointment)
     if left_at_zoom:
         return ActionResult("Meeting deleted here. Its Zoom meeting could not be removed: delete it in Zoom.",
                             warning=True)
     return ActionResult("Meeting deleted.")
 
 
-def _requeue(principal: Principal, meeting_id: int) -> Meeting:
+def _requeue(principal: Principal, meeting_id: int) -> Appointment:
     with unit_of_work() as session:
-        meeting = _meeting(session, principal, meeting_id)
-        _check(meeting, principal, MeetingAction.RETRY)
-        if meeting.status == MeetingStatus.CANCELLED:
+        appointment, meeting = _meeting(session, principal, meeting_id)
+        _check(appointment, meeting, principal, MeetingAction.RETRY)
+        if appointment.status == AppointmentStatus.CANCELLED:
             meeting.sync_state = SyncState.PENDING_DELETE
         elif meeting.zoom_meeting_id is None:
             meeting.sync_state = SyncState.PENDING_CREATE
         else:  # brings Zoom's copy in line with ours, and proves the connection works again
             meeting.sync_state = SyncState.PENDING_UPDATE
         meeting.next_sync_at, meeting.sync_attempts, meeting.updated_at = now(), 0, now()
-        audit.record(session, practice_id=meeting.practice_id, actor_user_id=principal.user_id,
+        audit.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
                      action="meeting.sync_retried", subject_type="meeting", subject_id=meeting_id)
-    return meeting
+    return appointment
 
 
 def _sync_outcome(meeting_id: int) -> tuple[str, str]:
@@ -256,8 +285,8 @@ def _sync_outcome(meeting_id: int) -> tuple[str, str]:
 async def retry(principal: Principal, meeting_id: int) -> ActionResult:
     """Try Zoom again, now, for a meeting that needs attention (after the practitioner fixed
     the cause, e.g. reconnected Zoom). Raises `NotAllowed`, `MeetingActionRefused`."""
-    meeting = await asyncio.to_thread(_requeue, principal, meeting_id)
-    _changed(meeting)
+    appointment = await asyncio.to_thread(_requeue, principal, meeting_id)
+    _changed(appointment)
     if await sync_meeting(meeting_id, force=True):
         return ActionResult("Zoom is in step with this meeting again.")
     state, error = await asyncio.to_thread(_sync_outcome, meeting_id)

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Meeting, MeetingStatus, SyncState
+from rxapp.models import Appointment, AppointmentStatus, Meeting, SyncState
 from rxapp.services.clock import now
 from rxapp.services.permissions import Action, Principal, can
 
@@ -32,6 +32,7 @@ class DisplayStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     ENDED = "ended"
     CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
     NEEDS_ATTENTION = "needs_attention"
 
     @property
@@ -44,11 +45,16 @@ def display_status(status: str, sync_state: str) -> DisplayStatus:
     person must fix shows first, then a cancellation, then a pending Zoom change."""
     if sync_state == SyncState.NEEDS_ATTENTION:
         return DisplayStatus.NEEDS_ATTENTION
-    if status == MeetingStatus.CANCELLED:
+    if status == AppointmentStatus.CANCELLED:
         return DisplayStatus.CANCELLED
     if sync_state in (SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE):
         return DisplayStatus.PENDING_SYNC
-    return DisplayStatus(MeetingStatus(status).value)
+    return _SHOWN[AppointmentStatus(status)]
+
+
+_SHOWN = {AppointmentStatus.BOOKED: DisplayStatus.SCHEDULED, AppointmentStatus.IN_PROGRESS: DisplayStatus.IN_PROGRESS,
+          AppointmentStatus.COMPLETED: DisplayStatus.ENDED, AppointmentStatus.CANCELLED: DisplayStatus.CANCELLED,
+          AppointmentStatus.NO_SHOW: DisplayStatus.NO_SHOW}
 
 
 class MeetingAction(StrEnum):
@@ -66,18 +72,18 @@ class MeetingSnapshot:
     id: int
     practice_id: int
     practitioner_id: int
-    status: MeetingStatus
+    status: AppointmentStatus
     sync_state: SyncState
     has_zoom: bool
     start_at: datetime  # aware UTC
     duration_minutes: int
 
     @classmethod
-    def of(cls, meeting: Meeting) -> MeetingSnapshot:
-        return cls(id=meeting.id or 0, practice_id=meeting.practice_id, practitioner_id=meeting.practitioner_id,
-                   status=MeetingStatus(meeting.status), sync_state=SyncState(meeting.sync_state),
-                   has_zoom=meeting.zoom_meeting_id is not None, start_at=meeting.start_at,
-                   duration_minutes=meeting.duration_minutes)
+    def of(cls, appointment: Appointment, meeting: Meeting) -> MeetingSnapshot:
+        return cls(id=meeting.id, practice_id=appointment.practice_id, practitioner_id=appointment.practitioner_id,
+                   status=AppointmentStatus(appointment.status), sync_state=SyncState(meeting.sync_state),
+                   has_zoom=meeting.zoom_meeting_id is not None, start_at=appointment.start_at,
+                   duration_minutes=appointment.duration_minutes)
 
     @property
     def end_at(self) -> datetime:
@@ -107,13 +113,13 @@ class MeetingDecisions:
 
 
 def _state_words(meeting: MeetingSnapshot) -> str:
-    return meeting.status.value.replace("_", " ")
+    return display_status(meeting.status, SyncState.SYNCED).label.lower()
 
 
 def _why_not_start(meeting: MeetingSnapshot, is_host: bool) -> str:
     if not is_host:
         return "Only the host starts a meeting."
-    if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS):
+    if meeting.status not in (AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS):
         return f"This meeting is {_state_words(meeting)}."
     if meeting.sync_state == SyncState.NEEDS_ATTENTION:
         return "Zoom needs attention for this meeting: press Retry (after reconnecting Zoom if asked) first."
@@ -123,9 +129,9 @@ def _why_not_start(meeting: MeetingSnapshot, is_host: bool) -> str:
 
 
 def _why_not_end(meeting: MeetingSnapshot, at: datetime) -> str:
-    if meeting.status == MeetingStatus.IN_PROGRESS:
+    if meeting.status == AppointmentStatus.IN_PROGRESS:
         return ""
-    if meeting.status != MeetingStatus.SCHEDULED:
+    if meeting.status != AppointmentStatus.BOOKED:
         return f"This meeting is already {_state_words(meeting)}."
     if at < meeting.start_at:
         return "This meeting has not started yet: cancel it instead."
@@ -135,15 +141,15 @@ def _why_not_end(meeting: MeetingSnapshot, at: datetime) -> str:
 
 
 def _why_not_cancel(meeting: MeetingSnapshot) -> str:
-    if meeting.status == MeetingStatus.IN_PROGRESS:
+    if meeting.status == AppointmentStatus.IN_PROGRESS:
         return "The meeting is in progress: end it instead."
-    if meeting.status != MeetingStatus.SCHEDULED:
+    if meeting.status != AppointmentStatus.BOOKED:
         return f"This meeting is already {_state_words(meeting)}."
     return ""
 
 
 def _why_not_delete(meeting: MeetingSnapshot) -> str:
-    if meeting.status not in (MeetingStatus.CANCELLED, MeetingStatus.ENDED):
+    if meeting.status not in (AppointmentStatus.CANCELLED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
         return "Only cancelled or ended meetings can be deleted."
     if meeting.sync_state == SyncState.PENDING_DELETE:
         return "The Zoom meeting is still being removed; try again in a moment."
@@ -153,9 +159,9 @@ def _why_not_delete(meeting: MeetingSnapshot) -> str:
 def _why_not_retry(meeting: MeetingSnapshot, at: datetime) -> str:
     if meeting.sync_state != SyncState.NEEDS_ATTENTION:
         return "Zoom does not need attention for this meeting."
-    if meeting.status == MeetingStatus.CANCELLED:
+    if meeting.status == AppointmentStatus.CANCELLED:
         return ""
-    if meeting.status != MeetingStatus.SCHEDULED:
+    if meeting.status != AppointmentStatus.BOOKED:
         return f"This meeting is {_state_words(meeting)}: there is nothing left to do at Zoom."
     if at >= meeting.end_at:
         return "This meeting is over: cancel or delete it instead."
@@ -186,7 +192,7 @@ def decide(meeting: MeetingSnapshot, viewer: Principal, at: datetime) -> Meeting
         meeting_id=meeting.id, status=display_status(meeting.status, meeting.sync_state), can_start=can_start,
         can_end=MeetingAction.END not in refused, can_cancel=MeetingAction.CANCEL not in refused,
         can_delete=MeetingAction.DELETE not in refused, can_retry=MeetingAction.RETRY not in refused,
-        prompt_launch=can_start and meeting.status == MeetingStatus.SCHEDULED and in_window, refusals=refused)
+        prompt_launch=can_start and meeting.status == AppointmentStatus.BOOKED and in_window, refusals=refused)
 
 
 def decisions_for(principal: Principal, meeting_ids: Iterable[int]) -> dict[int, MeetingDecisions]:
@@ -198,11 +204,12 @@ def decisions_for(principal: Principal, meeting_ids: Iterable[int]) -> dict[int,
     at = now()
     with unit_of_work() as session:
         found = session.exec(
-            select(Meeting.id, Meeting.practice_id, Meeting.practitioner_id, Meeting.status, Meeting.sync_state,
-                   Meeting.zoom_meeting_id, Meeting.start_at, Meeting.duration_minutes)
-            .where(col(Meeting.id).in_(ids), Meeting.practice_id == principal.practice_id)).all()
+            select(Meeting.id, Appointment.practice_id, Appointment.practitioner_id, Appointment.status,
+                   Meeting.sync_state, Meeting.zoom_meeting_id, Appointment.start_at, Appointment.duration_minutes)
+            .join(Appointment, col(Appointment.id) == Meeting.id)
+            .where(col(Meeting.id).in_(ids), Appointment.practice_id == principal.practice_id)).all()
     snapshots = [MeetingSnapshot(id=m_id or 0, practice_id=practice_id, practitioner_id=practitioner_id,
-                                 status=MeetingStatus(status), sync_state=SyncState(sync_state),
+                                 status=AppointmentStatus(status), sync_state=SyncState(sync_state),
                                  has_zoom=zoom_id is not None, start_at=start_at, duration_minutes=duration)
                  for m_id, practice_id, practitioner_id, status, sync_state, zoom_id, start_at, duration in found]
     return {s.id: decide(s, principal, at) for s in snapshots}

@@ -1,4 +1,4 @@
-"""What the patient receives about a meeting: HTML + text, their own timezone, an .ics invite.
+"""What the client receives about an appointment: HTML + text, their own timezone, an .ics invite.
 
 The join link itself is not in these emails: the client joins from the portal, where the
 link works only for them and only around the session (DESIGN.md sections 3 and 6).
@@ -26,6 +26,8 @@ class MeetingFacts:
     start_at: datetime
     duration_minutes: int
     portal_url: str
+    telehealth: bool = True
+    location: str = ""  # where an in-person visit takes place
 
 
 def _ics_time(moment: datetime) -> str:
@@ -49,11 +51,25 @@ def ics(facts: MeetingFacts, sequence: int, cancelled: bool = False) -> str:
         f"DTSTAMP:{_ics_time(datetime.now(facts.start_at.tzinfo))}",
         f"DTSTART:{_ics_time(start)}", f"DTEND:{_ics_time(end)}",
         f"SUMMARY:{_ics_text(facts.topic)} with {_ics_text(facts.practitioner_name)}",
-        f"DESCRIPTION:{_ics_text('Join from your client portal: ' + facts.portal_url)}",
-        f"LOCATION:{_ics_text('Telehealth (Zoom) - ' + facts.portal_url)}",
+        f"DESCRIPTION:{_ics_text(_how_to_attend(facts))}",
+        f"LOCATION:{_ics_text(_where(facts))}",
         f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}", "END:VEVENT", "END:VCALENDAR",
     ]
     return "\r\n".join(lines) + "\r\n"
+
+
+def _where(facts: MeetingFacts) -> str:
+    return f"Telehealth (Zoom) - {facts.portal_url}" if facts.telehealth else (facts.location or facts.practice_name)
+
+
+def _how_to_attend(facts: MeetingFacts) -> str:
+    if facts.telehealth:
+        return f"Join from your client portal: {facts.portal_url}"
+    return f"In person at {facts.location or facts.practice_name}"
+
+
+def _kind(facts: MeetingFacts) -> str:
+    return "telehealth session" if facts.telehealth else "appointment"
 
 
 def _when(facts: MeetingFacts) -> str:
@@ -86,18 +102,39 @@ def scheduled(facts: MeetingFacts) -> OutgoingEmail:
 
 
 def cancelled(facts: MeetingFacts, reason: str) -> OutgoingEmail:
-    when = _when(facts)
-    text = (f"Hello {facts.client_name},\n\nYour telehealth session with {facts.practitioner_name} on {when} "
-            f"was cancelled.\n\nReason: {reason}\n\nThe Zoom meeting was removed, so its link no longer works. "
+    when, kind = _when(facts), _kind(facts)
+    removed = "The Zoom meeting was removed, so its link no longer works. " if facts.telehealth else ""
+    text = (f"Hello {facts.client_name},\n\nYour {kind} with {facts.practitioner_name} on {when} "
+            f"was cancelled.\n\nReason: {reason}\n\n{removed}"
             f"Contact {facts.practice_name} to book another time.\n")
     e = html.escape
     page = _wrap([f"Hello {e(facts.client_name)},",
-                  f"Your telehealth session with {e(facts.practitioner_name)} on {e(when)} was cancelled.",
+                  f"Your {kind} with {e(facts.practitioner_name)} on {e(when)} was cancelled.",
                   f"<strong>Reason:</strong> {e(reason)}",
-                  f"The Zoom meeting was removed, so its link no longer works. Contact {e(facts.practice_name)} to "
-                  "book another time."])
-    return OutgoingEmail(to=facts.client_email, subject="Telehealth session cancelled", text=text, html=page,
+                  f"{e(removed)}Contact {e(facts.practice_name)} to book another time."])
+    return OutgoingEmail(to=facts.client_email, subject=f"{kind.capitalize()} cancelled", text=text, html=page,
                          ics=ics(facts, 1, cancelled=True))
+
+
+def booked(facts: MeetingFacts, later: list[str]) -> OutgoingEmail:
+    """A new appointment (the first of a series, with the later dates listed)."""
+    if facts.telehealth and not later:
+        return scheduled(facts)
+    when, kind = _when(facts), _kind(facts)
+    series = f"\nThen also: {'; '.join(later)}\n" if later else ""
+    text = (f"Hello {facts.client_name},\n\n{facts.practitioner_name} will see you for an {kind}.\n\n"
+            f"When: {when}\nLength: {facts.duration_minutes} minutes\nWhere: {_how_to_attend(facts)}\n{series}\n"
+            f"{facts.practice_name}\n")
+    e = html.escape
+    paragraphs = [f"Hello {e(facts.client_name)},", f"{e(facts.practitioner_name)} will see you for an {kind}.",
+                  f"<strong>When:</strong> {e(when)}<br><strong>Length:</strong> {facts.duration_minutes} minutes"
+                  f"<br><strong>Where:</strong> {e(_how_to_attend(facts))}"]
+    if later:
+        paragraphs.append("<strong>Then also:</strong> " + "; ".join(e(d) for d in later))
+    paragraphs.append(e(facts.practice_name))
+    day = format_local(facts.start_at, facts.client_timezone, "%a %d %b %Y")
+    subject = f"{kind.capitalize()} booked: {day}" + (f" and {len(later)} more" if later else "")
+    return OutgoingEmail(to=facts.client_email, subject=subject, text=text, html=_wrap(paragraphs), ics=ics(facts, 0))
 
 
 def provider_started(facts: MeetingFacts) -> OutgoingEmail:
@@ -122,19 +159,20 @@ def ended(facts: MeetingFacts) -> OutgoingEmail:
     return OutgoingEmail(to=facts.client_email, subject="Telehealth session ended", text=text, html=page)
 
 
-def moved(facts: MeetingFacts, sequence: int) -> OutgoingEmail:
-    """The session has a new time or a new practitioner; `sequence` (growing) updates the calendar entry."""
-    when = _when(facts)
-    text = (f"Hello {facts.client_name},\n\nYour telehealth session has changed.\n\n"
+def moved(facts: MeetingFacts, sequence: int, note: str = "") -> OutgoingEmail:
+    """The appointment has a new time, practitioner or mode; `sequence` (growing) updates the
+    calendar entry; `note` says what that means for the client."""
+    when, kind = _when(facts), _kind(facts)
+    note = note or (f"You join as before, from your client portal at {facts.portal_url}." if facts.telehealth
+                    else f"Where: {_how_to_attend(facts)}.")
+    text = (f"Hello {facts.client_name},\n\nYour {kind} has changed.\n\n"
             f"What: {facts.topic}\nWith: {facts.practitioner_name}\nWhen: {when}\n"
-            f"Length: {facts.duration_minutes} minutes\n\n"
-            f"You join as before, from your client portal at {facts.portal_url}.\n\n{facts.practice_name}\n")
+            f"Length: {facts.duration_minutes} minutes\n\n{note}\n\n{facts.practice_name}\n")
     e = html.escape
-    page = _wrap([f"Hello {e(facts.client_name)},", "Your telehealth session has changed.",
+    page = _wrap([f"Hello {e(facts.client_name)},", f"Your {kind} has changed.",
                   f"<strong>What:</strong> {e(facts.topic)}<br><strong>With:</strong> {e(facts.practitioner_name)}"
                   f"<br><strong>When:</strong> {e(when)}<br><strong>Length:</strong> {facts.duration_minutes} minutes",
-                  f"You join as before, from <a href=\"{e(facts.portal_url)}\">your client portal</a>.",
-                  e(facts.practice_name)])
+                  e(note), e(facts.practice_name)])
     day = format_local(facts.start_at, facts.client_timezone, "%a %d %b %Y")
-    return OutgoingEmail(to=facts.client_email, subject=f"Telehealth session changed: {day}", text=text, html=page,
+    return OutgoingEmail(to=facts.client_email, subject=f"{kind.capitalize()} changed: {day}", text=text, html=page,
                          ics=ics(facts, sequence))

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Meeting, MeetingStatus, SyncState, User
+from rxapp.models import Appointment, AppointmentStatus, Meeting, SyncState, User
 from rxapp.services import audit, changes
 from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.meetings.actions import notify_client_started
@@ -37,99 +37,107 @@ def _event_time(event: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(event.get("event_ts") or 0) / 1000, UTC)
 
 
-def _apply(event: dict[str, Any], change: Callable[[Session, Meeting, dict[str, Any], datetime], bool]) -> None:
+Change = Callable[[Session, Appointment, Meeting, dict[str, Any], datetime], bool]
+
+
+def _apply(event: dict[str, Any], change: Change) -> None:
     obj = (event.get("payload") or {}).get("object") or {}
     try:
         zoom_id = int(obj.get("id"))
     except (TypeError, ValueError):
         return
     with unit_of_work() as session:
-        meeting = session.exec(select(Meeting).where(Meeting.zoom_meeting_id == zoom_id)).first()
-        if meeting is None or not change(session, meeting, obj, _event_time(event)):
+        found = session.exec(select(Appointment, Meeting).join(Meeting, col(Meeting.id) == Appointment.id)
+                             .where(Meeting.zoom_meeting_id == zoom_id)).first()
+        if found is None:
             return
-        meeting.updated_at = max(meeting.updated_at, _event_time(event))
-        audit.record(session, practice_id=meeting.practice_id, actor_user_id=None,
-                     action=f"zoom.{event.get('event')}", subject_type="meeting", subject_id=meeting.id or 0)
-    changes.meeting_changed(meeting.id or 0, meeting.practitioner_id, meeting.client_id)
+        a, m = found
+        if not change(session, a, m, obj, _event_time(event)):
+            return
+        m.updated_at = max(m.updated_at, _event_time(event))
+        audit.record(session, practice_id=a.practice_id, actor_user_id=None,
+                     action=f"zoom.{event.get('event')}", subject_type="meeting", subject_id=m.id)
+    changes.appointment_changed(a.id or 0, a.practice_id, a.practitioner_id, a.client_id)
 
 
-def _started(session: Session, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
+def _started(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
     at = _parse_time(obj.get("start_time")) or at
-    if m.status == MeetingStatus.SCHEDULED:
-        m.status, m.started_at = MeetingStatus.IN_PROGRESS, at
-        notify_client_started(session, m)
+    if a.status == AppointmentStatus.BOOKED:
+        a.status, m.started_at = AppointmentStatus.IN_PROGRESS, at
+        notify_client_started(session, a)
         return True
-    if m.status == MeetingStatus.ENDED and m.ended_at is not None and at > m.ended_at:
-        m.status, m.started_at, m.ended_at = MeetingStatus.IN_PROGRESS, at, None  # started again later
+    if a.status == AppointmentStatus.COMPLETED and m.ended_at is not None and at > m.ended_at:
+        a.status, m.started_at, m.ended_at = AppointmentStatus.IN_PROGRESS, at, None  # started again later
         return True
-    if m.status == MeetingStatus.IN_PROGRESS and (m.started_at is None or at < m.started_at):
+    if a.status == AppointmentStatus.IN_PROGRESS and (m.started_at is None or at < m.started_at):
         m.started_at = at  # Zoom's time is the true start; ours was the click
         return True
     return False
 
 
-def _ended(session: Session, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
+def _ended(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
     at = _parse_time(obj.get("end_time")) or at
-    if m.status == MeetingStatus.CANCELLED:
+    if a.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         return False
-    if m.status == MeetingStatus.IN_PROGRESS and m.started_at is not None and at < m.started_at:
+    if a.status == AppointmentStatus.IN_PROGRESS and m.started_at is not None and at < m.started_at:
         return False  # the end of an earlier run, arriving after a newer start
-    if m.status == MeetingStatus.ENDED and m.ended_at is not None and m.ended_at >= at:
+    if a.status == AppointmentStatus.COMPLETED and m.ended_at is not None and m.ended_at >= at:
         return False
-    m.status, m.ended_at = MeetingStatus.ENDED, at
+    a.status, m.ended_at = AppointmentStatus.COMPLETED, at
     m.zoom_waiting_room_at = None
     return True
 
 
-def _deleted(session: Session, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
-    moving = m.zoom_holder_practitioner_id not in (None, m.practitioner_id)  # re-assigned: we delete it
-    if m.status == MeetingStatus.CANCELLED or m.sync_state == SyncState.PENDING_DELETE or moving:
+def _deleted(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
+    moving = m.zoom_holder_practitioner_id not in (None, a.practitioner_id)  # re-assigned: we delete it
+    if a.status == AppointmentStatus.CANCELLED or m.sync_state == SyncState.PENDING_DELETE or moving \
+            or not a.telehealth:
         return False  # we deleted it ourselves
-    was_live = m.status in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS)
+    was_live = AppointmentStatus(a.status).is_live
     m.zoom_meeting_id, m.join_url_encrypted, m.passcode_encrypted = None, None, None
     m.sync_state, m.next_sync_at, m.last_sync_error = SyncState.SYNCED, None, ""
     if not was_live:
         return True
-    m.status, m.cancel_reason = MeetingStatus.CANCELLED, "The Zoom meeting was deleted in Zoom."
-    practitioner = session.get(User, m.practitioner_id)
+    a.status, a.cancel_reason = AppointmentStatus.CANCELLED, "The Zoom meeting was deleted in Zoom."
+    practitioner = session.get(User, a.practitioner_id)
     if practitioner is not None:
-        facts = meeting_facts(session, m)
-        when = format_local(m.start_at, m.timezone)
-        queue_email(session, practice_id=m.practice_id, key=f"zoom-deleted:{m.id}",
+        facts = meeting_facts(session, a)
+        when = format_local(a.start_at, a.timezone)
+        queue_email(session, practice_id=a.practice_id, key=f"zoom-deleted:{a.id}",
                     email=OutgoingEmail(
-                        to=practitioner.email, subject=f"Zoom meeting deleted: {m.topic}",
-                        text=(f"Hello {practitioner.full_name},\n\nThe Zoom meeting for “{m.topic}” with "
+                        to=practitioner.email, subject=f"Zoom meeting deleted: {a.topic}",
+                        text=(f"Hello {practitioner.full_name},\n\nThe Zoom meeting for “{a.topic}” with "
                               f"{facts.client_name} on {when} was deleted in Zoom, so the session is now marked "
                               f"cancelled. {facts.client_name} has not been told; schedule a new meeting or "
                               "contact them.\n")))
     return True
 
 
-def _updated(session: Session, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
-    if at <= m.updated_at or m.sync_state != SyncState.SYNCED:
+def _updated(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
+    if at <= m.updated_at or at <= a.updated_at or m.sync_state != SyncState.SYNCED:
         return False  # our own newer change wins (it is being sent to Zoom, or was already)
     changed = False
     start = _parse_time(obj.get("start_time"))
-    if start is not None and start != m.start_at:
-        m.start_at, changed = start, True
-    if obj.get("duration") and int(obj["duration"]) != m.duration_minutes:
-        m.duration_minutes, changed = int(obj["duration"]), True
-    if obj.get("timezone") and obj["timezone"] != m.timezone:
-        m.timezone, changed = str(obj["timezone"]), True
-    if obj.get("topic") and str(obj["topic"])[:200] != m.topic:
-        m.topic, changed = str(obj["topic"])[:200], True
-        m.search_text = meeting_search_text(m.topic, m.description, meeting_facts(session, m).client_name)
+    if start is not None and start != a.start_at:
+        a.start_at, changed = start, True
+    if obj.get("duration") and int(obj["duration"]) != a.duration_minutes:
+        a.duration_minutes, changed = int(obj["duration"]), True
+    if obj.get("timezone") and obj["timezone"] != a.timezone:
+        a.timezone, changed = str(obj["timezone"]), True
+    if obj.get("topic") and str(obj["topic"])[:200] != a.topic:
+        a.topic, changed = str(obj["topic"])[:200], True
+        a.search_text = meeting_search_text(a.topic, a.notes, meeting_facts(session, a).client_name)
     return changed
 
 
-def _waiting(session: Session, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
-    if m.status not in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS) or m.zoom_waiting_room_at == at:
+def _waiting(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
+    if not AppointmentStatus(a.status).is_live or m.zoom_waiting_room_at == at:
         return False
     m.zoom_waiting_room_at = at
     return True
 
 
-def _joined(session: Session, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
+def _joined(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
     if m.zoom_waiting_room_at is None:
         return False
     m.zoom_waiting_room_at = None

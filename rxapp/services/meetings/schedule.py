@@ -1,7 +1,9 @@
-"""Scheduling a telehealth meeting: validate, warn about overlaps, save, tell the patient.
+"""Scheduling a telehealth meeting from the Meetings page: validate, warn about overlaps, save,
+tell the patient.
 
-The row is saved first (sync state PENDING_CREATE) and the Zoom meeting is created right
-after by `sync.py`, so Zoom being slow or down never loses the meeting.
+A meeting is a telehealth appointment: the appointment is saved first with its Zoom meeting row
+(sync state PENDING_CREATE) and the Zoom meeting is created right after by `sync.py`, so Zoom
+being slow or down never loses it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import (
+    Appointment,
+    AppointmentStatus,
     Client,
     Meeting,
-    MeetingStatus,
     Practice,
     PractitionerProfile,
     SyncState,
@@ -185,30 +188,34 @@ def validate(session: Session, principal: Principal, draft: MeetingDraft) -> tup
 
 
 def overlapping(session: Session, practitioner_id: int, start: datetime, minutes: int,
-                exclude_id: int | None = None) -> list[str]:
-    """Live meetings of the practitioner that overlap [start, start+minutes) (one Zoom licence
-    runs one meeting at a time), described in the practitioner's timezone."""
+                exclude_ids: frozenset[int] = frozenset()) -> list[str]:
+    """Live appointments of the practitioner that overlap [start, start+minutes), described in the
+    practitioner's timezone (one Zoom licence runs one meeting at a time; one person sees one
+    client at a time)."""
     end = start + timedelta(minutes=minutes)
-    candidates = session.exec(select(Meeting).where(
-        Meeting.practitioner_id == practitioner_id, Meeting.start_at < end,
-        Meeting.start_at > start - timedelta(hours=24),
-        col(Meeting.status).in_([MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]))).all()
+    candidates = session.exec(select(Appointment, Client.full_name)
+                              .join(Client, col(Client.id) == Appointment.client_id).where(
+        Appointment.practitioner_id == practitioner_id, Appointment.start_at < end,
+        Appointment.start_at > start - timedelta(hours=24),
+        col(Appointment.status).in_([AppointmentStatus.BOOKED, AppointmentStatus.IN_PROGRESS]))).all()
     profile = session.get(PractitionerProfile, practitioner_id)
     tz = profile.timezone if profile else "UTC"
-    return [f"{m.topic} at {format_local(m.start_at, tz)}" for m in candidates
-            if m.id != exclude_id and m.start_at + timedelta(minutes=m.duration_minutes) > start]
+    return [f"{a.topic or client_name} at {format_local(a.start_at, tz)}" for a, client_name in candidates
+            if a.id not in exclude_ids and a.end_at > start]
 
 
-def meeting_facts(session: Session, meeting: Meeting) -> emails.MeetingFacts:
-    client = session.get(Client, meeting.client_id)
-    practitioner = session.get(User, meeting.practitioner_id)
-    practice = session.get(Practice, meeting.practice_id)
+def meeting_facts(session: Session, appointment: Appointment) -> emails.MeetingFacts:
+    """What the client's emails about this appointment say."""
+    client = session.get(Client, appointment.client_id)
+    practitioner = session.get(User, appointment.practitioner_id)
+    practice = session.get(Practice, appointment.practice_id)
     assert client is not None and practitioner is not None and practice is not None
     return emails.MeetingFacts(
-        meeting_id=meeting.id or 0, topic=meeting.topic, practitioner_name=practitioner.full_name,
-        practice_name=practice.name, client_name=client.full_name, client_email=client.email or "",
-        client_timezone=client.timezone, start_at=meeting.start_at, duration_minutes=meeting.duration_minutes,
-        portal_url=f"{get_settings().app_url.rstrip('/')}/portal")
+        meeting_id=appointment.id or 0, topic=appointment.topic or "Appointment",
+        practitioner_name=practitioner.full_name, practice_name=practice.name, client_name=client.full_name,
+        client_email=client.email or "", client_timezone=client.timezone, start_at=appointment.start_at,
+        duration_minutes=appointment.duration_minutes, portal_url=f"{get_settings().app_url.rstrip('/')}/portal",
+        telehealth=appointment.telehealth, location=practice.name if not appointment.telehealth else "")
 
 
 def schedule_meeting(principal: Principal, draft: MeetingDraft, *, overlap_confirmed: bool = False) -> Scheduled:
@@ -226,17 +233,20 @@ def schedule_meeting(principal: Principal, draft: MeetingDraft, *, overlap_confi
         if overlaps and not overlap_confirmed:
             return Scheduled(meeting_id=None, overlaps=overlaps)
         topic, description = draft.topic.strip(), draft.description.strip()
-        meeting = Meeting(practice_id=principal.practice_id, practitioner_id=principal.user_id,
-                          client_id=client.id or 0, topic=topic, description=description, start_at=start,
-                          duration_minutes=draft.duration_minutes, timezone=draft.timezone,
-                          status=MeetingStatus.SCHEDULED, sync_state=SyncState.PENDING_CREATE, next_sync_at=now(),
-                          search_text=meeting_search_text(topic, description, client.full_name))
-        session.add(meeting)
+        practice = session.get(Practice, principal.practice_id)
+        appointment = Appointment(
+            practice_id=principal.practice_id, practitioner_id=principal.user_id, client_id=client.id or 0,
+            topic=topic, notes=description, start_at=start, duration_minutes=draft.duration_minutes,
+            timezone=draft.timezone, telehealth=True, pos_code=practice.default_pos_code if practice else "10",
+            status=AppointmentStatus.BOOKED, created_by_user_id=principal.user_id,
+            changed_by_user_id=principal.user_id, search_text=meeting_search_text(topic, description, client.full_name))
+        session.add(appointment)
         session.flush()
+        session.add(Meeting(id=appointment.id or 0, sync_state=SyncState.PENDING_CREATE, next_sync_at=now()))
         audit.record(session, practice_id=principal.practice_id, actor_user_id=principal.user_id,
-                     action="meeting.scheduled", subject_type="meeting", subject_id=meeting.id or 0,
+                     action="meeting.scheduled", subject_type="meeting", subject_id=appointment.id or 0,
                      overlaps=len(overlaps))
         if client.email:
-            queue_email(session, practice_id=principal.practice_id, key=f"meeting-scheduled:{meeting.id}",
-                        email=emails.scheduled(meeting_facts(session, meeting)))
-        return Scheduled(meeting_id=meeting.id, overlaps=overlaps)
+            queue_email(session, practice_id=principal.practice_id, key=f"meeting-scheduled:{appointment.id}",
+                        email=emails.scheduled(meeting_facts(session, appointment)))
+        return Scheduled(meeting_id=appointment.id, overlaps=overlaps)

@@ -1,6 +1,7 @@
-"""Keeping Zoom in step with our meeting rows: create, update, delete, with retries.
+"""Keeping Zoom in step with telehealth appointments: create, update, delete, with retries.
 
-Each row that is not SYNCED is worked on by exactly one worker at a time: `_claim` leases it
+The appointment owns time, people and status; its `Meeting` row (same id) holds the Zoom side
+and its sync state. Each meeting row that is not SYNCED is worked on by exactly one worker at a time: `_claim` leases it
 by compare-and-swap on `next_sync_at`. A create whose answer was lost (timeout after Zoom
 acted) is not repeated blindly: before creating again, the practitioner's upcoming Zoom
 meetings are searched for one with the same topic and start, which is then adopted. So a row
@@ -21,7 +22,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import JoinLink, Meeting, MeetingStatus, SyncState
+from rxapp.models import Appointment, AppointmentStatus, JoinLink, Meeting, SyncState
 from rxapp.services import changes, crypto
 from rxapp.services.clock import now
 from rxapp.services.meetings import passcodes
@@ -47,12 +48,13 @@ _BACKOFF_SECONDS = (5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 @dataclass(frozen=True)
 class _Work:
     id: int
+    practice_id: int
     practitioner_id: int
     client_id: int
     state: SyncState
-    status: MeetingStatus
+    status: AppointmentStatus
+    telehealth: bool
     topic: str
-    description: str
     start_at: datetime
     duration_minutes: int
     timezone: str
@@ -78,10 +80,10 @@ def zoom_time(moment: datetime) -> str:
 
 def meeting_payload(work: _Work, passcode: str | None) -> dict[str, Any]:
     """Safe defaults (DESIGN.md section 4): passcode, waiting room, join before host into the
-    waiting room, video on, no auto-recording."""
+    waiting room, video on, no auto-recording. The appointment's notes never go to Zoom."""
     payload: dict[str, Any] = {
         "topic": work.topic, "type": 2, "start_time": zoom_time(work.start_at), "duration": work.duration_minutes,
-        "timezone": work.timezone, "agenda": work.description,
+        "timezone": work.timezone,
         "settings": {"host_video": True, "participant_video": True, "join_before_host": True, "jbh_time": 0,
                      "waiting_room": True, "mute_upon_entry": False, "auto_recording": "none",
                      "approval_type": 2, "meeting_authentication": False},
@@ -104,21 +106,22 @@ def _claim(meeting_id: int, force: bool = False) -> _Work | None:
         result = session.execute(lease.values(next_sync_at=at + LEASE, sync_attempts=Meeting.sync_attempts + 1))
         if result.rowcount != 1:
             return None
-        m = session.get(Meeting, meeting_id)
-        assert m is not None
-        return _Work(id=m.id or 0, practitioner_id=m.practitioner_id, client_id=m.client_id,
-                     state=SyncState(m.sync_state), status=MeetingStatus(m.status), topic=m.topic,
-                     description=m.description, start_at=m.start_at,
-                     duration_minutes=m.duration_minutes, timezone=m.timezone, zoom_meeting_id=m.zoom_meeting_id,
-                     holder_id=m.zoom_holder_practitioner_id, attempts=m.sync_attempts)
+        m, a = session.get(Meeting, meeting_id), session.get(Appointment, meeting_id)
+        assert m is not None and a is not None
+        return _Work(id=m.id, practice_id=a.practice_id, practitioner_id=a.practitioner_id, client_id=a.client_id,
+                     state=SyncState(m.sync_state), status=AppointmentStatus(a.status), telehealth=a.telehealth,
+                     topic=a.topic, start_at=a.start_at, duration_minutes=a.duration_minutes, timezone=a.timezone,
+                     zoom_meeting_id=m.zoom_meeting_id, holder_id=m.zoom_holder_practitioner_id,
+                     attempts=m.sync_attempts)
 
 
 def _finish(work: _Work, zoom: ZoomMeeting | None = None, deleted: bool = False) -> None:
-    """Record success. If the row changed while Zoom was being called (cancelled during the
-    create, moved during an update), queue the follow-up at once instead of calling it done."""
+    """Record success. If the appointment changed while Zoom was being called (cancelled during
+    the create, moved during an update), queue the follow-up at once instead of calling it done.
+    A Zoom meeting deleted because the visit became in person takes its row with it."""
     with unit_of_work() as session:
-        m = session.get(Meeting, work.id)
-        if m is None:
+        m, a = session.get(Meeting, work.id), session.get(Appointment, work.id)
+        if m is None or a is None:
             return
         if zoom is not None:
             m.zoom_meeting_id, m.zoom_host_user_id = zoom.id, zoom.host_id
@@ -130,10 +133,15 @@ def _finish(work: _Work, zoom: ZoomMeeting | None = None, deleted: bool = False)
             m.zoom_holder_practitioner_id = m.zoom_host_user_id = None
             for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == m.id)):
                 session.delete(link)
-        moved = (m.start_at, m.duration_minutes, m.timezone, m.topic, m.description, m.practitioner_id) != (
-            work.start_at, work.duration_minutes, work.timezone, work.topic, work.description, work.practitioner_id)
-        if not deleted and m.status == MeetingStatus.CANCELLED:
+            if not a.telehealth:
+                session.delete(m)
+                return
+        moved = (a.start_at, a.duration_minutes, a.timezone, a.topic, a.practitioner_id) != (
+            work.start_at, work.duration_minutes, work.timezone, work.topic, work.practitioner_id)
+        if not deleted and (a.status == AppointmentStatus.CANCELLED or not a.telehealth):
             m.sync_state, m.next_sync_at = SyncState.PENDING_DELETE, now()
+        elif deleted and a.telehealth and a.status == AppointmentStatus.BOOKED:
+            m.sync_state, m.next_sync_at = SyncState.PENDING_CREATE, now()  # made telehealth again meanwhile
         elif not deleted and moved:
             m.sync_state, m.next_sync_at = SyncState.PENDING_UPDATE, now()
         else:
@@ -238,7 +246,7 @@ async def _update(api: ZoomApi, zoom_id: int, changed: dict[str, Any]) -> None:
     per day, and a meeting requeued after a reconnect is usually still right at Zoom."""
     current = await api.get_meeting(zoom_id)
     at_zoom = {"topic": current.topic, "start_time": current.start_time, "duration": current.duration,
-               "timezone": current.timezone, "agenda": current.agenda}
+               "timezone": current.timezone}
     if any(at_zoom.get(key) != value for key, value in changed.items()):
         await api.update_meeting(zoom_id, changed)
 
@@ -252,7 +260,8 @@ async def sync_meeting(meeting_id: int, *, force: bool = False) -> bool:
     # Updates and deletes go through the connection of the practitioner whose Zoom account holds
     # the meeting, creates through the assignee's: after a re-assignment these differ.
     try:
-        if work.state == SyncState.PENDING_DELETE or work.status == MeetingStatus.CANCELLED:
+        if work.state == SyncState.PENDING_DELETE or work.status == AppointmentStatus.CANCELLED \
+                or not work.telehealth:
             await call_zoom(work.holder, lambda api: _delete(api, work))
             await asyncio.to_thread(_finish, work, None, True)
         elif work.zoom_meeting_id is None:
@@ -267,7 +276,7 @@ async def sync_meeting(meeting_id: int, *, force: bool = False) -> bool:
         else:
             zoom_id = work.zoom_meeting_id
             changed = {k: v for k, v in meeting_payload(work, None).items()
-                       if k in ("topic", "start_time", "duration", "timezone", "agenda")}
+                       if k in ("topic", "start_time", "duration", "timezone")}
             await call_zoom(work.holder, lambda api: _update(api, zoom_id, changed))
             await asyncio.to_thread(_finish, work)
         ok = True
@@ -275,18 +284,19 @@ async def sync_meeting(meeting_id: int, *, force: bool = False) -> bool:
         log.warning("meeting %s: %s failed: %s", meeting_id, work.state, error)
         await asyncio.to_thread(_retry_later, work, error)
         ok = False
-    changes.meeting_changed(work.id, work.practitioner_id, work.client_id)
+    changes.appointment_changed(work.id, work.practice_id, work.practitioner_id, work.client_id)
     if work.holder != work.practitioner_id:  # the previous holder's list shows the move too
-        changes.meeting_changed(work.id, work.holder, work.client_id)
+        changes.appointment_changed(work.id, work.practice_id, work.holder, work.client_id)
     return ok
 
 
-def requeue(meeting: Meeting) -> bool:
-    """Hand a row back to the retry job with the Zoom work it needs now (create, update or delete),
-    due at once; False when Zoom has nothing left to do for it (it is then marked in step)."""
-    if meeting.status == MeetingStatus.CANCELLED:
+def requeue(appointment: Appointment, meeting: Meeting) -> bool:
+    """Hand a meeting row back to the retry job with the Zoom work its appointment needs now
+    (create, update or delete), due at once; False when Zoom has nothing left to do for it (it is
+    then marked in step)."""
+    if appointment.status == AppointmentStatus.CANCELLED or not appointment.telehealth:
         needed = SyncState.PENDING_DELETE if meeting.zoom_meeting_id is not None or meeting.sync_attempts else None
-    elif meeting.status != MeetingStatus.SCHEDULED:
+    elif appointment.status != AppointmentStatus.BOOKED:
         needed = None  # started or over: nothing to create or move any more
     else:
         needed = SyncState.PENDING_CREATE if meeting.zoom_meeting_id is None else SyncState.PENDING_UPDATE
@@ -306,20 +316,20 @@ def requeue_after_reconnect(session: Session, practitioner_id: int, zoom_user_id
     connection serves (held in this account, or waiting to be created in it) goes back to the
     retry job. Returns how many. A meeting held in a different Zoom account than the one now
     connected cannot be reached any more, so it is created afresh in this one."""
-    rows = session.exec(select(Meeting).where(
+    rows = session.exec(select(Appointment, Meeting).join(Meeting, col(Meeting.id) == Appointment.id).where(
         Meeting.sync_state == SyncState.NEEDS_ATTENTION,
         or_(col(Meeting.zoom_holder_practitioner_id) == practitioner_id,
-            col(Meeting.practitioner_id) == practitioner_id))).all()
+            col(Appointment.practitioner_id) == practitioner_id))).all()
     requeued = 0
-    for meeting in rows:
-        if meeting.status == MeetingStatus.SCHEDULED and meeting.start_at + timedelta(
-                minutes=meeting.duration_minutes) <= now():
+    for appointment, meeting in rows:
+        booked = appointment.status == AppointmentStatus.BOOKED
+        if booked and appointment.end_at <= now():
             continue  # its time has passed: a person decides (cancel it)
         if (meeting.zoom_holder_practitioner_id == practitioner_id and meeting.zoom_host_user_id
-                and meeting.zoom_host_user_id != zoom_user_id and meeting.status == MeetingStatus.SCHEDULED):
+                and meeting.zoom_host_user_id != zoom_user_id and booked):
             meeting.zoom_meeting_id = meeting.zoom_host_user_id = meeting.zoom_holder_practitioner_id = None
             meeting.join_url_encrypted = meeting.passcode_encrypted = None
-        requeued += requeue(meeting)
+        requeued += requeue(appointment, meeting)
     return requeued
 
 

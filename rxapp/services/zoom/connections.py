@@ -19,8 +19,9 @@ from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import (
+    Appointment,
+    AppointmentStatus,
     Meeting,
-    MeetingStatus,
     OAuthAttempt,
     Practice,
     PractitionerProfile,
@@ -300,11 +301,12 @@ def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None
         if row is not None:
             session.delete(row)
         flagged = []
-        for meeting in session.exec(select(Meeting).where(
-                Meeting.zoom_holder_practitioner_id == practitioner_id, Meeting.start_at > now(),
-                col(Meeting.status).in_([MeetingStatus.SCHEDULED]), col(Meeting.zoom_meeting_id).is_not(None))):
+        for appointment, meeting in session.exec(
+                select(Appointment, Meeting).join(Meeting, col(Meeting.id) == Appointment.id).where(
+                    Meeting.zoom_holder_practitioner_id == practitioner_id, Appointment.start_at > now(),
+                    Appointment.status == AppointmentStatus.BOOKED, col(Meeting.zoom_meeting_id).is_not(None))):
             meeting.sync_state, meeting.last_sync_error = SyncState.NEEDS_ATTENTION, why
-            flagged.append(f"{meeting.topic} ({format_local(meeting.start_at, timezone)})")
+            flagged.append(f"{appointment.topic} ({format_local(appointment.start_at, timezone)})")
         audit.record(session, practice_id=practice_id, actor_user_id=actor, action=action, subject_type="user",
                      subject_id=practitioner_id, meetings_needing_attention=len(flagged))
         profile, user = session.get(PractitionerProfile, practitioner_id), session.get(User, practitioner_id)

@@ -1,0 +1,565 @@
+"""The appointment book's use cases: book (once or repeating), change (time, length,
+practitioner, mode, notes; this one or this and following), cancel, record the outcome.
+
+An appointment owns the visit. A telehealth appointment has a Zoom meeting row (same id) that
+the sync job (`services.meetings.sync`) keeps in step with Zoom: every use case writes the
+appointment and queues its Zoom work in one transaction, so Zoom being slow or down never loses
+a booking and nothing is created twice. The client's email goes to the outbox in that same
+transaction. `push_to_zoom` makes the first attempt right after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import WEEKLY, rrule
+from sqlmodel import Session, col, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Meeting,
+    Practice,
+    PractitionerProfile,
+    Role,
+    SyncState,
+    User,
+    ZoomConnection,
+    ZoomConnectionStatus,
+)
+from rxapp.services import audit, changes
+from rxapp.services.clock import now
+from rxapp.services.meeting_list import meeting_search_text
+from rxapp.services.meetings import emails, sync
+from rxapp.services.meetings.actions import REASON_MAX, cancel_in_session
+from rxapp.services.meetings.schedule import YEARS_AHEAD, latest_day, meeting_facts, overlapping, too_long
+from rxapp.services.notifications import OutgoingEmail, queue_email
+from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.timezones import format_local, is_valid
+
+IN_PERSON_POS = "11"
+MAX_OCCURRENCES = 52
+NOTES_MAX = 2000
+SHORTEST, LONGEST = 5, 480
+
+
+class AppointmentInvalid(Exception):
+    """Bad input; `errors` maps each form field to a message for next to that field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class OverlapWarning(Exception):
+    """The time overlaps other appointments of the practitioner; saving needs `allow_overlap`."""
+
+    def __init__(self, message: str, conflicts: list[str]) -> None:
+        super().__init__(message)
+        self.message, self.conflicts = message, conflicts
+
+
+class AppointmentRefused(Exception):
+    """The appointment's state does not allow this; the message says why."""
+
+
+@dataclass(frozen=True)
+class Repeat:
+    every_weeks: int = 1  # 1: weekly, 2: every two weeks
+    count: int | None = None  # occurrences, the first included
+    until: str = ""  # YYYY-MM-DD, the last day an occurrence may fall on (when count is None)
+
+
+@dataclass(frozen=True)
+class AppointmentDraft:
+    client_id: int | None
+    practitioner_id: int | None
+    date: str  # YYYY-MM-DD, in `timezone`
+    hour: str  # HH:MM, in `timezone`
+    duration_minutes: int
+    telehealth: bool
+    timezone: str = ""  # "" for the practitioner's
+    notes: str = ""
+    repeat: Repeat | None = None
+    allow_overlap: bool = False
+
+
+@dataclass(frozen=True)
+class AppointmentChange:
+    """What to change; None keeps the current value."""
+
+    date: str | None = None
+    hour: str | None = None
+    timezone: str | None = None  # the zone `date` and `hour` are in ("" or None: the appointment's)
+    duration_minutes: int | None = None
+    practitioner_id: int | None = None
+    telehealth: bool | None = None
+    notes: str | None = None
+    allow_overlap: bool = False
+
+
+@dataclass(frozen=True)
+class Saved:
+    ids: list[int]
+    message: str  # what happened, for the person who did it
+    zoom_notice: str = ""  # why a Zoom meeting is pending (the practitioner must act), or ""
+
+
+# -- reading the form ---------------------------------------------------------------------------
+
+def _local_start(day_text: str, hour_text: str, zone_name: str, errors: dict[str, str]) -> datetime | None:
+    """The aware local start, or None with the reason in `errors`."""
+    if not is_valid(zone_name):
+        errors["timezone"] = "Choose a timezone from the list."
+        return None
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        errors["date"] = "Enter a date." if not day_text else "Enter a date as YYYY-MM-DD."
+        return None
+    try:
+        clock = time.fromisoformat(hour_text)
+    except ValueError:
+        errors["hour"] = "Enter a time." if not hour_text else "Enter a time as HH:MM."
+        return None
+    zone = ZoneInfo(zone_name)
+    last = latest_day(now().astimezone(zone).date())
+    if day > last or day.year < 2000:
+        errors["date"] = f"Choose a date within {YEARS_AHEAD} years, on or before {last:%d %b %Y}."
+        return None
+    local = datetime.combine(day, clock, zone)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        errors["hour"] = f"{hour_text} does not exist on that day in {zone_name} (the clocks change)."
+        return None
+    return local
+
+
+def _check_length(minutes: int, errors: dict[str, str]) -> None:
+    if minutes <= 0:
+        errors["duration"] = "The end must be after the start: choose a length."
+    elif not SHORTEST <= minutes <= LONGEST:
+        errors["duration"] = f"Choose a length between {SHORTEST} minutes and {LONGEST // 60} hours."
+
+
+def _occurrences(first: datetime, repeat: Repeat | None, errors: dict[str, str]) -> list[datetime]:
+    """Every start of the series in UTC. Weekly steps are taken in local time, so 09:00 stays
+    09:00 on both sides of a clock change."""
+    if repeat is None:
+        return [first.astimezone(UTC)]
+    if repeat.every_weeks not in (1, 2):
+        errors["repeat"] = "Repeat weekly or every 2 weeks."
+        return []
+    zone = first.tzinfo
+    naive = first.replace(tzinfo=None)
+    if repeat.count is not None:
+        if not 2 <= repeat.count <= MAX_OCCURRENCES:
+            errors["repeat_count"] = f"Repeat between 2 and {MAX_OCCURRENCES} times."
+            return []
+        rule = rrule(WEEKLY, interval=repeat.every_weeks, dtstart=naive, count=repeat.count)
+    else:
+        try:
+            until = date.fromisoformat(repeat.until)
+        except ValueError:
+            errors["repeat_until"] = "Enter the last date of the series, or a number of occurrences."
+            return []
+        if until <= naive.date():
+            errors["repeat_until"] = "The series must end after its first appointment."
+            return []
+        rule = rrule(WEEKLY, interval=repeat.every_weeks, dtstart=naive,
+                     until=datetime.combine(until, time(23, 59)))
+    starts = list(rule[:MAX_OCCURRENCES + 1])
+    if len(starts) > MAX_OCCURRENCES:
+        errors["repeat_until"] = f"A series has at most {MAX_OCCURRENCES} appointments: choose an earlier end."
+        return []
+    return [s.replace(tzinfo=zone).astimezone(UTC) for s in starts]
+
+
+# -- who may do what ----------------------------------------------------------------------------
+
+def _practitioner(session: Session, principal: Principal, practitioner_id: int | None,
+                  errors: dict[str, str]) -> tuple[User, PractitionerProfile] | None:
+    """The practitioner the principal may book for: themselves for a practitioner; anyone active
+    in the practice for owners, managers and front desk."""
+    if principal.role == Role.PRACTITIONER and practitioner_id not in (None, principal.user_id):
+        raise NotAllowed("practitioners book for themselves")
+    wanted = principal.user_id if principal.role == Role.PRACTITIONER else practitioner_id
+    user = session.get(User, wanted) if wanted else None
+    profile = session.get(PractitionerProfile, wanted) if wanted else None
+    if user is None or profile is None or user.practice_id != principal.practice_id:
+        errors["practitioner"] = "Choose a practitioner of your practice."
+        return None
+    if not user.is_active:
+        errors["practitioner"] = f"{user.full_name} is deactivated: choose another practitioner."
+        return None
+    return user, profile
+
+
+def _client(session: Session, principal: Principal, client_id: int | None, errors: dict[str, str]) -> Client | None:
+    client = session.get(Client, client_id) if client_id else None
+    if client is None or client.practice_id != principal.practice_id:
+        errors["client"] = "Choose a client of your practice."
+        return None
+    if getattr(client, "archived_at", None) is not None:
+        errors["client"] = f"{client.full_name} is archived: restore them on the Clients page first."
+        return None
+    return client
+
+
+def _editable(session: Session, principal: Principal, appointment_id: int) -> Appointment:
+    """The appointment with this id, when the principal may change it (re-checked on every call)."""
+    require(principal, Action.MANAGE_APPOINTMENTS)
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or appointment.practice_id != principal.practice_id:
+        raise NotAllowed("no such appointment")
+    if principal.role == Role.PRACTITIONER and appointment.practitioner_id != principal.user_id:
+        raise NotAllowed("not your appointment")
+    return appointment
+
+
+def zoom_problem_for(session: Session, practice_id: int, practitioner_id: int) -> str:
+    """Why Zoom meetings cannot be created for this practitioner now ('' when they can)."""
+    practice = session.get(Practice, practice_id)
+    user = session.get(User, practitioner_id)
+    profile = session.get(PractitionerProfile, practitioner_id)
+    name = user.full_name if user else "The practitioner"
+    if practice is None or not practice.allow_zoom:
+        return "the practice has not allowed Zoom integration (Practice settings)"
+    if profile is None or not profile.telehealth_enabled:
+        return f"telehealth is not enabled for {name} (Practice settings)"
+    connection = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
+    if connection is None:
+        return f"{name} must connect Zoom on the Meeting tab of their profile"
+    if connection.status == ZoomConnectionStatus.NEEDS_RECONNECT:
+        return f"{name} must reconnect Zoom on the Meeting tab of their profile"
+    return ""
+
+
+# -- Zoom follows the appointment -----------------------------------------------------------------
+
+def _follow_zoom(session: Session, appointment: Appointment) -> str:
+    """Queue the Zoom work the appointment needs after a change, in the caller's transaction;
+    returns why its Zoom meeting must wait for a person ('' when the sync job can do it)."""
+    meeting = session.get(Meeting, appointment.id)
+    if not appointment.telehealth:
+        if meeting is None:
+            return ""
+        if meeting.zoom_meeting_id is None and not meeting.sync_attempts:
+            session.delete(meeting)  # nothing at Zoom to remove
+        else:
+            meeting.sync_state, meeting.next_sync_at, meeting.last_sync_error = SyncState.PENDING_DELETE, now(), ""
+        return ""
+    problem = zoom_problem_for(session, appointment.practice_id, appointment.practitioner_id)
+    if meeting is None:
+        meeting = Meeting(id=appointment.id or 0)
+        session.add(meeting)
+    moving_account = meeting.zoom_meeting_id is not None and meeting.zoom_holder_practitioner_id not in (
+        None, appointment.practitioner_id)
+    if problem and not moving_account:
+        # Nothing the sync job can do until someone fixes it; the practitioner reconnecting (or Retry)
+        # hands it back to the job (sync.requeue_after_reconnect).
+        meeting.sync_state, meeting.next_sync_at = SyncState.NEEDS_ATTENTION, None
+        meeting.last_sync_error = f"Zoom meeting pending: {problem}."
+        return problem
+    if meeting.sync_state not in (SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE, SyncState.PENDING_DELETE) \
+            or meeting.next_sync_at is None:
+        sync.requeue(appointment, meeting)
+    elif meeting.sync_state == SyncState.PENDING_DELETE and meeting.zoom_meeting_id is None:
+        meeting.sync_state = SyncState.PENDING_CREATE  # made telehealth again before the delete ran
+    return problem
+
+
+def _tell_practitioner(session: Session, appointment: Appointment, problem: str, actor_id: int) -> None:
+    """Booked for someone else while their Zoom cannot take it: they are told what to do."""
+    practitioner = session.get(User, appointment.practitioner_id)
+    if practitioner is None or practitioner.id == actor_id:
+        return
+    when = format_local(appointment.start_at, appointment.timezone)
+    queue_email(session, practice_id=appointment.practice_id,
+                key=f"zoom-pending:{appointment.id}:{appointment.practitioner_id}",
+                email=OutgoingEmail(
+                    to=practitioner.email, subject="A telehealth appointment is waiting for your Zoom",
+                    text=(f"Hello {practitioner.full_name},\n\nA telehealth appointment was booked for you on {when}, "
+                          f"but its Zoom meeting cannot be created yet: {problem}.\nThe appointment is saved; the "
+                          "Zoom meeting is created as soon as that is fixed.\n")))
+
+
+async def push_to_zoom(ids: Iterable[int]) -> None:
+    """One sync attempt for each appointment's Zoom meeting now (the retry job does the rest)."""
+    await asyncio.gather(*(sync.sync_meeting(i) for i in ids))
+
+
+def _announce(appointments: Iterable[tuple[int, int, int, int]]) -> None:
+    for appointment_id, practice_id, practitioner_id, client_id in appointments:
+        changes.appointment_changed(appointment_id, practice_id, practitioner_id, client_id)
+
+
+def _key(a: Appointment) -> tuple[int, int, int, int]:
+    return a.id or 0, a.practice_id, a.practitioner_id, a.client_id
+
+
+def _overlap_warning(session: Session, practitioner: User, starts: list[datetime], minutes: int,
+                     telehealth: bool, exclude: frozenset[int]) -> OverlapWarning | None:
+    conflicts = [c for s in starts for c in overlapping(session, practitioner.id or 0, s, minutes, exclude)]
+    if not conflicts:
+        return None
+    message = f"{practitioner.full_name} already has an appointment then: {', '.join(conflicts[:3])}"
+    message += f" and {len(conflicts) - 3} more." if len(conflicts) > 3 else "."
+    if telehealth:
+        message += " One Zoom licence hosts one meeting at a time, so both cannot run in Zoom at once."
+    return OverlapWarning(message, conflicts)
+
+
+# -- use cases ----------------------------------------------------------------------------------
+
+def book_appointments(principal: Principal, draft: AppointmentDraft) -> Saved:
+    """Book one appointment, or a weekly / two-weekly series (each occurrence its own appointment).
+
+    A telehealth appointment gets its Zoom meeting queued (created right after by `push_to_zoom`
+    and the retry job); when the practitioner cannot have Zoom meetings now, the appointment is
+    still saved, its meeting marked pending, and `zoom_notice` says why. Raises
+    `AppointmentInvalid`, `OverlapWarning` (unless `allow_overlap`), `NotAllowed`."""
+    require(principal, Action.MANAGE_APPOINTMENTS)
+    errors: dict[str, str] = {}
+    with unit_of_work() as session:
+        found = _practitioner(session, principal, draft.practitioner_id, errors)
+        client = _client(session, principal, draft.client_id, errors)
+        zone = draft.timezone or (found[1].timezone if found else "UTC")
+        local = _local_start(draft.date, draft.hour, zone, errors)
+        _check_length(draft.duration_minutes, errors)
+        notes = draft.notes.strip()
+        if len(notes) > NOTES_MAX:
+            errors["notes"] = too_long(NOTES_MAX, len(notes))
+        starts = _occurrences(local, draft.repeat, errors) if local is not None else []
+        if draft.telehealth and starts and starts[0] <= now():
+            errors["hour"] = "A telehealth appointment cannot start in the past."
+        if errors or found is None or client is None or not starts:
+            raise AppointmentInvalid(errors or {"form": "Check the form."})
+        practitioner, _ = found
+        warning = _overlap_warning(session, practitioner, starts, draft.duration_minutes, draft.telehealth,
+                                   frozenset())
+        if warning is not None and not draft.allow_overlap:
+            raise warning
+        practice = session.get(Practice, principal.practice_id)
+        assert practice is not None
+        series = str(uuid.uuid4()) if len(starts) > 1 else None
+        topic = f"Telehealth session with {practitioner.full_name}" if draft.telehealth else ""
+        booked: list[Appointment] = []
+        problem = ""
+        for start in starts:
+            appointment = Appointment(
+                practice_id=practice.id or 0, practitioner_id=practitioner.id or 0, client_id=client.id or 0,
+                start_at=start, duration_minutes=draft.duration_minutes, timezone=zone, telehealth=draft.telehealth,
+                pos_code=practice.default_pos_code if draft.telehealth else IN_PERSON_POS, topic=topic, notes=notes,
+                series_id=series, search_text=meeting_search_text(topic, notes, client.full_name),
+                created_by_user_id=principal.user_id, changed_by_user_id=principal.user_id)
+            session.add(appointment)
+            session.flush()
+            problem = _follow_zoom(session, appointment) or problem
+            booked.append(appointment)
+        first = booked[0]
+        if problem:
+            _tell_practitioner(session, first, problem, principal.user_id)
+        audit.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
+                     action="appointment.booked", subject_type="appointment", subject_id=first.id or 0,
+                     occurrences=len(booked), telehealth=draft.telehealth, overlaps=bool(warning))
+        if client.email:
+            later = [format_local(a.start_at, client.timezone) for a in booked[1:]]
+            queue_email(session, practice_id=practice.id or 0, key=f"appointment-booked:{first.id}",
+                        email=emails.booked(meeting_facts(session, first), later))
+        keys = [_key(a) for a in booked]
+    _announce(keys)
+    count = f"{len(keys)} appointments" if len(keys) > 1 else "Appointment"
+    notice = f"The Zoom meeting is pending: {problem}." if problem else ""
+    return Saved(ids=[k[0] for k in keys], message=f"{count} booked.", zoom_notice=notice)
+
+
+def _targets(session: Session, appointment: Appointment, scope: str) -> list[Appointment]:
+    """The appointment alone, or it and the later booked ones of its series ("following")."""
+    if scope == "this" or appointment.series_id is None:
+        return [appointment]
+    if scope != "following":
+        raise ValueError(f"unknown scope {scope!r}")
+    return list(session.exec(select(Appointment).where(
+        Appointment.series_id == appointment.series_id, Appointment.start_at >= appointment.start_at,
+        Appointment.status == AppointmentStatus.BOOKED).order_by(col(Appointment.start_at))).all())
+
+
+def _shifted(appointment: Appointment, delta: timedelta, zone: str) -> datetime:
+    """The appointment moved by `delta` of wall-clock time in `zone` (DST-safe for a series)."""
+    local = appointment.start_at.astimezone(ZoneInfo(zone)).replace(tzinfo=None) + delta
+    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def change_appointment(principal: Principal, appointment_id: int, change: AppointmentChange,
+                       scope: str = "this") -> Saved:
+    """Change a booked appointment (or it and the following ones of its series): time, length,
+    practitioner (re-assign), mode (in person <-> telehealth), notes. Zoom follows: a new time
+    PATCHes the same Zoom meeting (same link); a new practitioner moves the meeting to their Zoom
+    account; a mode change creates or deletes it. The client is emailed what changed.
+
+    Raises `AppointmentInvalid`, `OverlapWarning` (unless `allow_overlap`), `AppointmentRefused`,
+    `NotAllowed`."""
+    errors: dict[str, str] = {}
+    with unit_of_work() as session:
+        anchor = _editable(session, principal, appointment_id)
+        if anchor.status != AppointmentStatus.BOOKED:
+            shown = anchor.status.replace("_", " ")
+            raise AppointmentRefused(f"Only a booked appointment can be changed; this one is {shown}.")
+        targets = _targets(session, anchor, scope)
+        zone = change.timezone or anchor.timezone
+        new_start = anchor.start_at
+        local_changed = change.date is not None or change.hour is not None
+        if local_changed:
+            current = anchor.start_at.astimezone(ZoneInfo(zone)) if is_valid(zone) else anchor.start_at
+            local = _local_start(change.date if change.date is not None else current.date().isoformat(),
+                                 change.hour if change.hour is not None else current.strftime("%H:%M"), zone, errors)
+            new_start = local.astimezone(UTC) if local is not None else anchor.start_at
+        minutes = change.duration_minutes if change.duration_minutes is not None else anchor.duration_minutes
+        _check_length(minutes, errors)
+        practitioner_id = change.practitioner_id or anchor.practitioner_id
+        if practitioner_id != anchor.practitioner_id and principal.role == Role.PRACTITIONER:
+            raise NotAllowed("practitioners do not re-assign")
+        found = _practitioner(session, principal, practitioner_id, errors) if principal.role != Role.PRACTITIONER \
+            else _practitioner(session, principal, None, errors)
+        telehealth = anchor.telehealth if change.telehealth is None else change.telehealth
+        notes = anchor.notes if change.notes is None else change.notes.strip()
+        if len(notes) > NOTES_MAX:
+            errors["notes"] = too_long(NOTES_MAX, len(notes))
+        if _client(session, principal, anchor.client_id, {}) is None:
+            errors["client"] = "The client is archived: restore them on the Clients page first."
+        delta = new_start.astimezone(ZoneInfo(anchor.timezone)).replace(tzinfo=None) - \
+            anchor.start_at.astimezone(ZoneInfo(anchor.timezone)).replace(tzinfo=None)
+        starts = [new_start if t.id == anchor.id else _shifted(t, delta, anchor.timezone) for t in targets]
+        if telehealth and any(s <= now() for s in starts):
+            errors["hour"] = "A telehealth appointment cannot start in the past."
+        if errors or found is None:
+            raise AppointmentInvalid(errors or {"form": "Check the form."})
+        practitioner, _ = found
+        moved_in_time = new_start != anchor.start_at or minutes != anchor.duration_minutes
+        if moved_in_time or practitioner_id != anchor.practitioner_id or (telehealth and not anchor.telehealth):
+            warning = _overlap_warning(session, practitioner, starts, minutes, telehealth,
+                                       frozenset(t.id or 0 for t in targets))
+            if warning is not None and not change.allow_overlap:
+                raise warning
+        practice = session.get(Practice, principal.practice_id)
+        assert practice is not None
+        before = [_key(t) for t in targets]
+        split = str(uuid.uuid4()) if scope == "following" and len(targets) > 1 and anchor.series_id and \
+            session.exec(select(Appointment.id).where(Appointment.series_id == anchor.series_id,
+                                                      Appointment.start_at < anchor.start_at)).first() else None
+        problem = ""
+        for target, start in zip(targets, starts, strict=True):
+            problem = _apply(session, principal, practice, target, replace(
+                change, practitioner_id=practitioner_id, telehealth=telehealth, notes=notes, duration_minutes=minutes,
+                timezone=zone if target.id == anchor.id and local_changed else None), start, split) or problem
+        after = [_key(t) for t in targets]
+    _announce(before + after)
+    notice = f"The Zoom meeting is pending: {problem}." if problem else ""
+    count = f"{len(after)} appointments" if len(after) > 1 else "Appointment"
+    return Saved(ids=[k[0] for k in after], message=f"{count} changed.", zoom_notice=notice)
+
+
+def _apply(session: Session, principal: Principal, practice: Practice, a: Appointment, change: AppointmentChange,
+           start: datetime, series_id: str | None) -> str:
+    """One appointment changed, Zoom queued, the client emailed, audited; returns a Zoom problem."""
+    assert change.practitioner_id is not None and change.telehealth is not None and change.duration_minutes
+    what = []
+    if start != a.start_at or change.duration_minutes != a.duration_minutes:
+        what.append("time")
+    if change.practitioner_id != a.practitioner_id:
+        what.append("practitioner")
+    if change.telehealth != a.telehealth:
+        what.append("telehealth" if change.telehealth else "in person")
+    previous_practitioner = a.practitioner_id
+    a.start_at, a.duration_minutes = start, change.duration_minutes
+    a.timezone = change.timezone or a.timezone
+    a.practitioner_id, a.telehealth, a.notes = change.practitioner_id, change.telehealth, change.notes or ""
+    if "telehealth" in what:
+        a.pos_code = practice.default_pos_code
+        practitioner = session.get(User, a.practitioner_id)
+        a.topic = a.topic or f"Telehealth session with {practitioner.full_name if practitioner else 'your provider'}"
+    elif "in person" in what:
+        a.pos_code = IN_PERSON_POS
+    if series_id is not None:
+        a.series_id = series_id
+    client = session.get(Client, a.client_id)
+    a.search_text = meeting_search_text(a.topic, a.notes, client.full_name if client else "")
+    a.changed_by_user_id, a.updated_at = principal.user_id, now()
+    problem = _follow_zoom(session, a) if what else ""  # notes alone never go to Zoom
+    if problem:
+        _tell_practitioner(session, a, problem, principal.user_id)
+    audit.record(session, practice_id=a.practice_id, actor_user_id=principal.user_id, action="appointment.changed",
+                 subject_type="appointment", subject_id=a.id or 0, changed=",".join(what) or "notes",
+                 practitioner_before=previous_practitioner, practitioner_after=a.practitioner_id)
+    if what:
+        facts = meeting_facts(session, a)
+        if facts.client_email:
+            sequence = int(now().timestamp())
+            note = ""
+            if "in person" in what:
+                note = "Your visit is now in person; there is no video link any more."
+            elif "telehealth" in what:
+                note = "Your visit is now a telehealth session: you join from your client portal."
+            elif "practitioner" in what and a.telehealth:
+                note = "Your session has a new video meeting: join from your client portal as before."
+            queue_email(session, practice_id=a.practice_id, key=f"appointment-changed:{a.id}:{now().isoformat()}",
+                        email=emails.moved(facts, sequence, note))
+    return problem
+
+
+def cancel_appointment(principal: Principal, appointment_id: int, reason: str, scope: str = "this") -> Saved:
+    """Cancel a booked appointment (or it and the following ones of its series) with a reason the
+    client receives; telehealth ones have their Zoom meeting deleted (now, or by the retry job).
+    Raises `AppointmentInvalid`, `AppointmentRefused`, `NotAllowed`."""
+    reason = reason.strip()
+    if not reason:
+        raise AppointmentInvalid({"reason": "Enter the reason; it is sent to the client."})
+    if len(reason) > REASON_MAX:
+        raise AppointmentInvalid({"reason": too_long(REASON_MAX, len(reason))})
+    with unit_of_work() as session:
+        anchor = _editable(session, principal, appointment_id)
+        if anchor.status != AppointmentStatus.BOOKED:
+            shown = anchor.status.replace("_", " ")
+            raise AppointmentRefused(f"Only a booked appointment can be cancelled; this one is {shown}.")
+        targets = _targets(session, anchor, scope)
+        for target in targets:
+            cancel_in_session(session, target, session.get(Meeting, target.id), reason, principal.user_id)
+            audit.record(session, practice_id=target.practice_id, actor_user_id=principal.user_id,
+                         action="appointment.cancelled", subject_type="appointment", subject_id=target.id or 0)
+        keys = [_key(t) for t in targets]
+    _announce(keys)
+    count = f"{len(keys)} appointments" if len(keys) > 1 else "Appointment"
+    return Saved(ids=[k[0] for k in keys], message=f"{count} cancelled; the client was emailed the reason.")
+
+
+def set_outcome(principal: Principal, appointment_id: int, status: AppointmentStatus) -> Saved:
+    """Record how a visit that has started went: completed or no-show. Raises
+    `AppointmentRefused`, `NotAllowed`."""
+    if status not in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
+        raise AppointmentRefused("Record a visit as completed or no-show.")
+    with unit_of_work() as session:
+        appointment = _editable(session, principal, appointment_id)
+        if appointment.status == AppointmentStatus.CANCELLED:
+            raise AppointmentRefused("This appointment was cancelled.")
+        if appointment.start_at > now():
+            raise AppointmentRefused("This appointment has not started yet.")
+        appointment.status, appointment.updated_at = status, now()
+        appointment.changed_by_user_id = principal.user_id
+        audit.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
+                     action=f"appointment.{status.value}", subject_type="appointment", subject_id=appointment_id)
+        key = _key(appointment)
+    _announce([key])
+    label = "completed" if status == AppointmentStatus.COMPLETED else "a no-show"
+    return Saved(ids=[appointment_id], message=f"Appointment recorded as {label}.")
+
+
+__all__ = ["AppointmentChange", "AppointmentDraft", "AppointmentInvalid", "AppointmentRefused", "OverlapWarning",
+           "Repeat", "Saved", "book_appointments", "cancel_appointment", "change_appointment", "push_to_zoom",
+           "set_outcome", "zoom_problem_for"]
