@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from rxapp.models.types import Role
+from rxapp.models.types import AppointmentStatus, Role
 from rxapp.services import clients, profiles
 from rxapp.services.clock import now
 from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.scheduling import appointments as book
 from rxapp.services.scheduling import calendar
 from rxapp.state.auth import AuthState
 from rxapp.state.calendar import CalendarState, _int
@@ -69,6 +70,7 @@ class AppointmentDialogState(AuthState):
     cancel_scope: str = "this"
     cancel_error: str = ""
     _appointment_id: int = 0  # the appointment being edited, chosen by the server on open
+    _saved_ids: list[int] = []  # saved here, pushed to Zoom by push_to_zoom; never a browser-chosen id
 
     @rx.var
     def lengths(self) -> list[str]:
@@ -258,9 +260,42 @@ class AppointmentDialogState(AuthState):
         self.saving, self.open, self.overlap = False, False, ""
         yield rx.toast.success(message)
         yield CalendarState.refresh
+        yield AppointmentDialogState.push_to_zoom
+
+    def _draft(self, allow_overlap: bool) -> book.AppointmentDraft:
+        repeat = None
+        if self.repeat != "none":
+            repeat = book.Repeat(every_weeks=2 if self.repeat == "biweekly" else 1,
+                                 count=int(self.occurrences) if self.repeat_end == "count" else None,
+                                 until=self.until if self.repeat_end == "until" else "")
+        return book.AppointmentDraft(client_id=_int(self.client), practitioner_id=_int(self.practitioner),
+                                     date=self.date, hour=self.start, duration_minutes=int(self.length),
+                                     telehealth=self.mode == "telehealth", timezone=self.timezone, notes=self.notes,
+                                     repeat=repeat, allow_overlap=allow_overlap)
+
+    def _change(self, allow_overlap: bool) -> book.AppointmentChange:
+        return book.AppointmentChange(date=self.date, hour=self.start, timezone=self.timezone,
+                                      duration_minutes=int(self.length),
+                                      practitioner_id=_int(self.practitioner) if self.reassigning else None,
+                                      telehealth=self.mode == "telehealth", notes=self.notes,
+                                      allow_overlap=allow_overlap)
 
     def _write(self, principal: Principal, allow_overlap: bool) -> str:
-        raise _Refused({"form": "Booking is not available yet: the appointment service is missing."})
+        """Book or change through the appointment service; its refusals become `_Refused`."""
+        try:
+            if self.editing:
+                saved = book.change_appointment(principal, self._appointment_id, self._change(allow_overlap),
+                                                scope=self.scope if self.in_series else "this")
+            else:
+                saved = book.book_appointments(principal, self._draft(allow_overlap))
+        except book.AppointmentInvalid as exc:
+            raise _Refused(_on_fields(exc.errors)) from exc
+        except book.OverlapWarning as exc:
+            raise _Refused({}, _overlap_message(exc.message, self.mode == "telehealth")) from exc
+        except (book.AppointmentRefused, LookupError, NotAllowed) as exc:
+            raise _Refused({"form": _refusal(exc)}) from exc
+        self._saved_ids = [*self._saved_ids, *saved.ids]
+        return f"{saved.message} {saved.zoom_notice}".strip()
 
     @rx.event
     def open_cancel(self):
@@ -296,9 +331,18 @@ class AppointmentDialogState(AuthState):
         self.saving, self.open, self.cancel_open = False, False, False
         yield rx.toast.success(message)
         yield CalendarState.refresh
+        yield AppointmentDialogState.push_to_zoom
 
     def _cancel(self, principal: Principal) -> str:
-        raise _Refused({"form": "Cancelling is not available yet: the appointment service is missing."})
+        try:
+            saved = book.cancel_appointment(principal, self._appointment_id, self.cancel_reason,
+                                            scope=self.cancel_scope if self.in_series else "this")
+        except book.AppointmentInvalid as exc:
+            raise _Refused(exc.errors) from exc
+        except (book.AppointmentRefused, LookupError, NotAllowed) as exc:
+            raise _Refused({"form": _refusal(exc)}) from exc
+        self._saved_ids = [*self._saved_ids, *saved.ids]
+        return saved.message
 
     @rx.event
     async def set_outcome(self, outcome: str):
@@ -316,7 +360,48 @@ class AppointmentDialogState(AuthState):
         yield CalendarState.refresh
 
     def _outcome(self, principal: Principal, outcome: str) -> str:
-        raise _Refused({"form": "This is not available yet: the appointment service is missing."})
+        try:
+            return book.set_outcome(principal, self._appointment_id, AppointmentStatus(outcome)).message
+        except (book.AppointmentRefused, LookupError, NotAllowed) as exc:
+            raise _Refused({"form": _refusal(exc)}) from exc
+
+    @rx.event(background=True)
+    async def push_to_zoom(self):
+        """The first Zoom attempt for what was just saved (the retry job does the rest); the
+        calendar then shows each telehealth appointment's Zoom state."""
+        async with self:
+            ids, self._saved_ids = self._saved_ids, []
+        if not ids:
+            return
+        await book.push_to_zoom(ids)
+        yield CalendarState.refresh
+
+
+# The service's field names -> this form's.
+_FIELD_OF = {"hour": "start", "duration": "length", "repeat_count": "occurrences", "repeat_until": "until",
+             "timezone": "form", "reason": "form"}
+
+
+def _on_fields(errors: dict[str, str]) -> dict[str, str]:
+    """The service's errors placed next to this form's fields (an unknown field: at the form's foot)."""
+    placed: dict[str, str] = {}
+    for field, message in errors.items():
+        mine = _FIELD_OF.get(field, field)
+        mine = mine if mine in FIELDS else "form"
+        placed[mine] = f"{placed[mine]} {message}" if mine in placed else message
+    return placed
+
+
+def _overlap_message(message: str, telehealth: bool) -> str:
+    if telehealth and "Zoom licence" not in message:
+        message += " One Zoom licence hosts one meeting at a time."
+    return message
+
+
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, NotAllowed):
+        return "You are not allowed to do that with this appointment."
+    return str(exc) or "The appointment was not changed."
 
 
 class _Refused(Exception):

@@ -118,7 +118,7 @@ class CalendarState(AuthState):
                 [str(p.id) for p in options[:calendar.MAX_PRACTITIONERS]]
         self.chosen = wanted[:calendar.MAX_PRACTITIONERS]
         await self._reload(principal, options)
-        await live.watch(f"calendar:{principal.practice_id}", self.router.session.client_token)
+        await live.watch(f"practice:{principal.practice_id}", self.router.session.client_token)
         # Open the grid at 07:00 (working hours), not at midnight.
         return rx.call_script(f"(() => {{ const g = document.getElementById('calendar-scroll'); "
                               f"if (g) g.scrollTop = {WORK_START}; }})()")
@@ -311,4 +311,4 @@ async def _on_change(state: CalendarState, change: object) -> None:
     await state._reload()
 
 
-live.on_change("calendar", CalendarState, _on_change)
+live.on_change("practice", CalendarState, _on_change)

@@ -4,12 +4,12 @@ overlap, and every browser showing a practice's calendar hears of its changes.""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
 
 from rxapp import live
+from rxapp.services import changes
 from rxapp.services.scheduling.calendar import CalendarAppointment, CalendarPractitioner, WeekView
 from rxapp.state.calendar import CalendarState, _lanes, first_day
 from tests.unit.test_live import _App, _record
@@ -73,14 +73,6 @@ def test_lanes_and_the_first_day_of_a_week() -> None:
     assert first_day(date(2026, 12, 3), "day") == date(2026, 12, 3)
 
 
-@dataclass(frozen=True)
-class _AppointmentChanged:
-    meeting_id: int
-    practitioner_id: int
-    client_id: int
-    practice_id: int
-
-
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> _App:
     fake = _App()
@@ -96,12 +88,12 @@ class _CalendarPage:
 
 
 def test_a_change_reaches_every_browser_showing_that_practices_calendar(app: _App) -> None:
-    live.on_change("calendar", _CalendarPage, _record)  # type: ignore[arg-type]
+    live.on_change("practice", _CalendarPage, _record)  # type: ignore[arg-type]
 
     async def scenario() -> None:
-        await live.watch("calendar:1", "desk-browser")
-        await live.watch("calendar:2", "other-practice-browser")
-        await live._push(_AppointmentChanged(meeting_id=7, practitioner_id=5, client_id=3, practice_id=1))  # type: ignore[arg-type]
+        await live.watch("practice:1", "desk-browser")
+        await live.watch("practice:2", "other-practice-browser")
+        await live._push(changes.AppointmentChanged(appointment_id=7, practice_id=1, practitioner_id=5, client_id=3))
 
     asyncio.run(scenario())
     assert app.states[("desk-browser", _CalendarPage)].seen == [7]

@@ -140,7 +140,7 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
                Appointment.start_at, Appointment.duration_minutes, Appointment.telehealth, Appointment.status,
                Meeting.sync_state)
         .join(Client, col(Client.id) == Appointment.client_id)
-        .outerjoin(Meeting, col(Meeting.appointment_id) == Appointment.id)
+        .outerjoin(Meeting, col(Meeting.id) == Appointment.id)
         .where(Appointment.practice_id == principal.practice_id, col(Appointment.practitioner_id).in_(wanted),
                col(Appointment.start_at) >= start, col(Appointment.start_at) < end)
         .order_by(col(Appointment.start_at), col(Appointment.practitioner_id), col(Appointment.id)))
@@ -184,7 +184,7 @@ def appointment_detail(principal: Principal, appointment_id: int) -> Appointment
             select(Appointment, Client.full_name, User.full_name, Meeting.sync_state)
             .join(Client, col(Client.id) == Appointment.client_id)
             .join(User, col(User.id) == Appointment.practitioner_id)
-            .outerjoin(Meeting, col(Meeting.appointment_id) == Appointment.id)
+            .outerjoin(Meeting, col(Meeting.id) == Appointment.id)
             .where(Appointment.id == appointment_id, Appointment.practice_id == principal.practice_id)).first()
     if row is None:
         raise LookupError("That appointment is not in this practice's calendar (any more).")
@@ -192,5 +192,5 @@ def appointment_detail(principal: Principal, appointment_id: int) -> Appointment
     return AppointmentDetail(
         id=a.id or 0, practitioner_id=a.practitioner_id, practitioner_name=practitioner_name, client_id=a.client_id,
         client_name=client_name, start_at=a.start_at, duration_minutes=a.duration_minutes, telehealth=a.telehealth,
-        notes=a.notes, status=str(a.status), series_id=getattr(a, "series_id", None),
-        cancel_reason=getattr(a, "cancel_reason", "") or "", meeting=_meeting_state(a.telehealth, sync_state))
+        notes=a.notes, status=str(a.status), series_id=a.series_id, cancel_reason=a.cancel_reason,
+        meeting=_meeting_state(a.telehealth, sync_state))
