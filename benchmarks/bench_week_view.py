@@ -3,12 +3,12 @@ appointments, on SQLite and on PostgreSQL.
 
 Seeds one practice (20 practitioners, 5,000 clients, 1,000,000 appointments: about eight a working day
 for each practitioner over years, a few per cent cancelled and telehealth ones among them) plus a
-small other practice, in bulk (executemany on SQLite, COPY on PostgreSQL), then times
-`services.scheduling.calendar.week_view` itself, through the app's settings and engine: the week of
-all 20 practitioners, for different weeks in turn. Prints p50/p95 and the index each database's plan
-uses (EXPLAIN); the target is a p95 of at most 50 ms. Figures also go to var/bench/results.json
-(`week_view.p95` / `.p50`, params db, appointments, practitioners). `--quick` (or BENCH_QUICK=1)
-seeds 50,000 appointments and runs less.
+small other practice, in bulk (executemany on SQLite, COPY on PostgreSQL), with the Zoom meeting
+row of each telehealth one, then times `services.scheduling.calendar.week_view` itself, through the
+app's settings and engine: the week of all 20 practitioners, for different weeks in turn. Prints
+p50/p95 and the indexes each database's plan uses (EXPLAIN); the target is a p95 of at most 50 ms.
+Figures also go to var/bench/results.json (`week_view.p95` / `.p50`, params db, appointments,
+practitioners). `--quick` (or BENCH_QUICK=1) seeds 50,000 appointments and runs less.
 
     python benchmarks/bench_week_view.py [--quick] [--databases sqlite,postgres]
 """
@@ -37,7 +37,17 @@ from benchmarks import results
 from benchmarks.bench_meeting_list import DATABASES, _percentile, _use_database
 from benchmarks.seed_meetings import FIRST_NAMES, LAST_NAMES, _insert
 from rxapp import db, migrate
-from rxapp.models import Appointment, AppointmentStatus, Client, Practice, PractitionerProfile, Role, User
+from rxapp.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Meeting,
+    Practice,
+    PractitionerProfile,
+    Role,
+    SyncState,
+    User,
+)
 from rxapp.services.permissions import Principal
 from rxapp.services.scheduling.calendar import week_view
 
@@ -91,18 +101,22 @@ def seed(conn: Connection, size: Size, rng: random.Random) -> Seeded:
     last = date.today() + timedelta(days=365)
     days = [d for d in (last - timedelta(days=n) for n in range(working_days * 7 // 5 + 7)) if d.weekday() < 5]
     days = sorted(days[:working_days])
-    rows = _appointments(rng, practice_id, practitioners, client_ids, days, per_day, size.appointments)
-    _bulk_insert(conn, rows)
+    rows = _appointments(rng, practice_id, practitioners, client_ids, days, per_day, size.appointments, first_id=1)
+    telehealth = _bulk_insert(conn, rows)
     other_user = _insert(conn, User(practice_id=other_id, email="dr@other.clinic", full_name="Dr. Other",
                                     role=Role.PRACTITIONER))
     other_client = _insert(conn, Client(practice_id=other_id, full_name="Other Client"))
-    _bulk_insert(conn, _appointments(rng, other_id, [other_user], [other_client], days[-200:], per_day, 1600))
+    telehealth += _bulk_insert(conn, _appointments(rng, other_id, [other_user], [other_client], days[-200:], per_day,
+                                                   1600, first_id=size.appointments + 1))
+    _bulk_insert(conn, _meetings(telehealth), Meeting.__table__)  # type: ignore[attr-defined]
+    if conn.dialect.name == "postgresql":  # ids were given: the next booking continues after them
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('appointment', 'id'), max(id)) FROM appointment"))
     mondays = [d for d in days if d.weekday() == 0]
     return Seeded(practice_id, owner_id, practitioners, mondays[len(mondays) // 2], min(26, len(mondays) // 2))
 
 
 def _appointments(rng: random.Random, practice_id: int, practitioners: list[int], clients: list[int],
-                  days: list[date], per_day: int, count: int) -> Iterator[dict[str, Any]]:
+                  days: list[date], per_day: int, count: int, first_id: int) -> Iterator[dict[str, Any]]:
     template = Appointment(practice_id=practice_id, practitioner_id=practitioners[0], client_id=clients[0],
                            start_at=datetime.now(UTC)).model_dump(exclude={"id"})
     n = 0
@@ -117,25 +131,35 @@ def _appointments(rng: random.Random, practice_id: int, practitioners: list[int]
                 status = AppointmentStatus.CANCELLED if roll < 0.05 else AppointmentStatus.BOOKED
                 # 08:00 to 17:00 New York time (13:00 UTC onwards), on the hour.
                 start = datetime(day.year, day.month, day.day, 13 + slot + (slot >= 4), 0, tzinfo=UTC)
-                yield {**template, "practitioner_id": practitioner, "client_id": rng.choice(clients),
+                yield {**template, "id": first_id + n - 1, "practitioner_id": practitioner,
+                       "client_id": rng.choice(clients),
                        "start_at": start, "duration_minutes": rng.choice((30, 50, 60)), "telehealth": telehealth,
                        "pos_code": "02" if telehealth else "11", "status": status.value}
 
 
-def _bulk_insert(conn: Connection, rows: Iterator[dict[str, Any]]) -> None:
-    """executemany in chunks on SQLite; COPY on PostgreSQL."""
-    table = Appointment.__table__  # type: ignore[attr-defined]
+def _bulk_insert(conn: Connection, rows: Iterator[dict[str, Any]], table: Any = None) -> list[tuple[int, datetime]]:
+    """executemany in chunks on SQLite; COPY on PostgreSQL. Returns (id, start) of the telehealth rows."""
+    table = Appointment.__table__ if table is None else table  # type: ignore[attr-defined]
+    telehealth: list[tuple[int, datetime]] = []
+
+    def noted(source: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for row in source:
+            if row.get("telehealth"):
+                telehealth.append((row["id"], row["start_at"]))
+            yield row
+
+    rows = noted(rows)
     if conn.dialect.name == "postgresql":
         first = next(rows, None)
         if first is None:
-            return
+            return telehealth
         columns = list(first)
         raw = conn.connection.dbapi_connection
         with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-                f"COPY appointment ({', '.join(columns)}) FROM STDIN") as copy:
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in _chain(first, rows):
                 copy.write_row([_plain(row[c]) for c in columns])
-        return
+        return telehealth
     batch: list[dict[str, Any]] = []
     for row in rows:
         batch.append(row)
@@ -144,6 +168,20 @@ def _bulk_insert(conn: Connection, rows: Iterator[dict[str, Any]]) -> None:
             batch = []
     if batch:
         conn.execute(insert(table), batch)
+    return telehealth
+
+
+def _meetings(telehealth: list[tuple[int, datetime]]) -> Iterator[dict[str, Any]]:
+    """The Zoom side of each telehealth appointment (same id): most synced, a few pending."""
+    template = Meeting(id=0).model_dump()
+    for appointment_id, start in telehealth:
+        synced = appointment_id % 29 != 0
+        yield {**template, "id": appointment_id, "sync_state": (SyncState.SYNCED if synced
+                                                                else SyncState.PENDING_CREATE).value,
+               "zoom_meeting_id": 80_000_000_000 + appointment_id if synced else None,
+               "join_url_encrypted": "gAAAAA" + "x" * 200 if synced else None,
+               "passcode_encrypted": "gAAAAA" + "y" * 94 if synced else None,
+               "created_at": start - timedelta(days=14), "updated_at": start - timedelta(days=1)}
 
 
 def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
