@@ -8,7 +8,17 @@ import pytest
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, AppointmentStatus, Client, Practice, PractitionerProfile, Role, User
+from rxapp.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Meeting,
+    Practice,
+    PractitionerProfile,
+    Role,
+    SyncState,
+    User,
+)
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.scheduling import calendar
 from tests.integration.zoom_helpers import principal_of, user_id
@@ -107,8 +117,11 @@ def test_telehealth_appointments_say_where_their_zoom_meeting_is_and_who_is_conn
     desk = principal_of("frontdesk@demo.clinic")
     lee = user_id("dr.lee@demo.clinic")
     _book("dr.lee@demo.clinic", datetime(2026, 12, 2, 14, tzinfo=UTC), telehealth=True)
+    synced = _book("dr.lee@demo.clinic", datetime(2026, 12, 2, 16, tzinfo=UTC), telehealth=True)
+    with unit_of_work() as s:
+        s.add(Meeting(id=synced, sync_state=SyncState.SYNCED))
     view = calendar.week_view(desk, date(2026, 12, 2), 1, [lee], NY)
-    assert view.appointments[0].meeting == calendar.MeetingState.PENDING
+    assert [a.meeting for a in view.appointments] == [calendar.MeetingState.PENDING, calendar.MeetingState.SCHEDULED]
     assert view.practitioners[0].zoom == calendar.ZoomState.NOT_CONNECTED
 
 
