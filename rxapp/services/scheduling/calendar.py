@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import (
@@ -91,12 +91,16 @@ def practitioners(principal: Principal) -> list[CalendarPractitioner]:
     their Zoom connection state. Raises `NotAllowed` without VIEW_CALENDAR."""
     require(principal, Action.VIEW_CALENDAR)
     with unit_of_work() as session:
-        rows = session.exec(
-            select(User.id, User.full_name, PractitionerProfile.telehealth_enabled, ZoomConnection.status)
-            .join(PractitionerProfile, col(PractitionerProfile.user_id) == User.id)
-            .outerjoin(ZoomConnection, col(ZoomConnection.practitioner_id) == User.id)
-            .where(User.practice_id == principal.practice_id, col(User.is_active).is_(True))
-            .order_by(col(User.full_name), col(User.id))).all()
+        return _practitioners(session, principal.practice_id)
+
+
+def _practitioners(session: Session, practice_id: int) -> list[CalendarPractitioner]:
+    rows = session.exec(
+        select(User.id, User.full_name, PractitionerProfile.telehealth_enabled, ZoomConnection.status)
+        .join(PractitionerProfile, col(PractitionerProfile.user_id) == User.id)
+        .outerjoin(ZoomConnection, col(ZoomConnection.practitioner_id) == User.id)
+        .where(User.practice_id == practice_id, col(User.is_active).is_(True))
+        .order_by(col(User.full_name), col(User.id))).all()
     return [CalendarPractitioner(id=user_id or 0, name=name, zoom=_zoom_state(status),
                                  telehealth_enabled=bool(enabled)) for user_id, name, enabled, status in rows]
 
@@ -130,11 +134,7 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
         raise ValueError(f"days must be 1..{MAX_DAYS}")
     if not is_valid(tz):
         raise ValueError(f"unknown timezone {tz!r}")
-    shown = {p.id: p for p in practitioners(principal)}
-    wanted = tuple(dict.fromkeys(i for i in practitioner_ids if i in shown))[:MAX_PRACTITIONERS]
     day_list = tuple(start_day + timedelta(days=n) for n in range(days))
-    if not wanted:
-        return WeekView(day_list, tz, (), ())
     start, end = day_bounds(start_day, days, tz)
     # The Zoom state as a per-row lookup by primary key: a join let PostgreSQL scan every meeting.
     sync_state = select(Meeting.sync_state).where(col(Meeting.id) == Appointment.id).scalar_subquery()
@@ -143,13 +143,17 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
                Appointment.start_at, Appointment.duration_minutes, Appointment.telehealth, Appointment.status,
                sync_state)
         .join(Client, col(Client.id) == Appointment.client_id)
-        .where(Appointment.practice_id == principal.practice_id, col(Appointment.practitioner_id).in_(wanted),
-               col(Appointment.start_at) >= start, col(Appointment.start_at) < end)
+        .where(Appointment.practice_id == principal.practice_id, col(Appointment.start_at) >= start,
+               col(Appointment.start_at) < end)
         .order_by(col(Appointment.start_at), col(Appointment.practitioner_id), col(Appointment.id)))
     if not include_cancelled:
         query = query.where(Appointment.status != AppointmentStatus.CANCELLED)
-    with unit_of_work() as session:
-        rows = session.exec(query).all()
+    with unit_of_work() as session:  # one connection and transaction for both reads
+        shown = {p.id: p for p in _practitioners(session, principal.practice_id)}
+        wanted = tuple(dict.fromkeys(i for i in practitioner_ids if i in shown))[:MAX_PRACTITIONERS]
+        if not wanted:
+            return WeekView(day_list, tz, (), ())
+        rows = session.exec(query.where(col(Appointment.practitioner_id).in_(wanted))).all()
     appointments = tuple(
         CalendarAppointment(id=a_id or 0, practitioner_id=p_id, client_id=c_id, client_name=name, start_at=start_at,
                             duration_minutes=minutes, telehealth=bool(telehealth), status=str(status),
