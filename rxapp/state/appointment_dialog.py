@@ -16,7 +16,7 @@ from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.scheduling import appointments as book
 from rxapp.services.scheduling import calendar
 from rxapp.state.auth import AuthState
-from rxapp.state.calendar import CalendarState, _int
+from rxapp.state.calendar import CalendarState, _int, zoom_note
 
 FIELDS = ("client", "practitioner", "date", "start", "length", "mode", "notes", "repeat", "repeat_end",
           "occurrences", "until", "scope")
@@ -139,11 +139,11 @@ class AppointmentDialogState(AuthState):
         self._reset_form(principal, options, tz)
         if self.practitioner_fixed and detail.practitioner_id != principal.user_id:
             self.practitioner_options = [{"value": str(detail.practitioner_id), "label": detail.practitioner_name}]
-        self._fill(detail)
+        self._fill(detail, options)
         self.editing, self.open = True, True
         return None
 
-    def _fill(self, detail: calendar.AppointmentDetail) -> None:
+    def _fill(self, detail: calendar.AppointmentDetail, options: list[calendar.CalendarPractitioner]) -> None:
         local = detail.start_at.astimezone(ZoneInfo(self.timezone))
         self._appointment_id = detail.id
         self.client, self.client_name = str(detail.client_id), detail.client_name
@@ -154,7 +154,7 @@ class AppointmentDialogState(AuthState):
         self.in_series, self.status = detail.series_id is not None, detail.status
         self.is_past = detail.start_at < now()
         self.title = f"{detail.client_name} · {local:%a} {local.day} {local:%b}, {local:%H:%M}"
-        self.meeting_note = _meeting_note(detail)
+        self.meeting_note = _meeting_note(detail, options)
 
     @rx.event
     def set_open(self, value: bool):
@@ -412,11 +412,15 @@ class _Refused(Exception):
         self.errors, self.overlap = errors, overlap
 
 
-def _meeting_note(detail: calendar.AppointmentDetail) -> str:
-    if not detail.telehealth:
+def _meeting_note(detail: calendar.AppointmentDetail, options: list[calendar.CalendarPractitioner]) -> str:
+    """The telehealth appointment's Zoom meeting, as the calendar says it ('' for in-person ones)."""
+    if not detail.telehealth or detail.status == AppointmentStatus.CANCELLED:
         return ""
-    return {calendar.MeetingState.SCHEDULED: "Zoom meeting scheduled",
-            calendar.MeetingState.NEEDS_ATTENTION: "Zoom meeting needs attention"}.get(
-        detail.meeting, f"Zoom meeting pending: {detail.practitioner_name} must connect Zoom"
-        if detail.meeting == calendar.MeetingState.PENDING else "")
-
+    practitioner = next((p for p in options if p.id == detail.practitioner_id), None)
+    as_calendar = calendar.CalendarAppointment(
+        id=detail.id, practitioner_id=detail.practitioner_id, client_id=detail.client_id,
+        client_name=detail.client_name, start_at=detail.start_at, duration_minutes=detail.duration_minutes,
+        telehealth=True, status=detail.status, meeting=detail.meeting)
+    return zoom_note(as_calendar, practitioner or calendar.CalendarPractitioner(
+        id=detail.practitioner_id, name=detail.practitioner_name, zoom=calendar.ZoomState.NOT_CONNECTED,
+        telehealth_enabled=False))

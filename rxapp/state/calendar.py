@@ -202,7 +202,7 @@ class CalendarState(AuthState):
         when = f"{start // 60:02d}:{start % 60:02d}-{(start + a.duration_minutes) // 60 % 24:02d}:" \
                f"{(start + a.duration_minutes) % 60:02d}"
         mode = "Telehealth" if a.telehealth else "In person"
-        zoom = _zoom_note(a, p)
+        zoom = zoom_note(a, p)
         cancelled = a.status == "cancelled"
         status = {"cancelled": "cancelled", "completed": "completed", "no_show": "no-show"}.get(a.status, "")
         label = ", ".join(x for x in (f"{column['day_label']} {when}", column["practitioner"], a.client_name, mode,
@@ -234,7 +234,7 @@ class CalendarState(AuthState):
                               "practitioner": names[a.practitioner_id].name, "mode": mode,
                               "telehealth": "1" if a.telehealth else "",
                               "cancelled": "1" if a.status == "cancelled" else "",
-                              "zoom": _zoom_note(a, names[a.practitioner_id])})
+                              "zoom": zoom_note(a, names[a.practitioner_id])})
         return items
 
     def _url(self) -> str:
@@ -292,7 +292,7 @@ class CalendarState(AuthState):
         return await self._apply()
 
 
-def _zoom_note(a: CalendarAppointment, p: CalendarPractitioner) -> str:
+def zoom_note(a: CalendarAppointment, p: CalendarPractitioner) -> str:
     """What a telehealth appointment says about its Zoom meeting ('' for in-person ones)."""
     if not a.telehealth or a.status == "cancelled":
         return ""
