@@ -92,7 +92,8 @@ def load_demo_week() -> int:
     from rxapp.models import Appointment, AppointmentStatus, Meeting, SyncState
     from rxapp.services.clock import now
     from rxapp.services.meeting_list import meeting_search_text
-    from rxapp.services.scheduling.appointments import IN_PERSON_POS, zoom_problem_for
+    from rxapp.services.scheduling.appointments import IN_PERSON_POS
+    from rxapp.services.scheduling.zoom_follow import zoom_problem_for
 
     if get_settings().is_production:
         raise RuntimeError("Demo data is never loaded in production")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from rxapp.db import unit_of_work
-from rxapp.models import AppointmentStatus, Meeting
+from rxapp.models import Appointment, AppointmentStatus, Meeting
 from rxapp.services.meetings import actions
 from tests.e2e.conftest import in_thread, sign_in
 from tests.e2e.flows import quiet_meeting_at_zoom
@@ -69,7 +69,7 @@ def alex_session(stack: Stack, zoom_ready) -> Iterator[int]:
     yield meeting_id
     host = service_sign_in("dr.lee@demo.clinic").principal
     with unit_of_work() as s:
-        started = s.get(Meeting, meeting_id).status == AppointmentStatus.IN_PROGRESS  # type: ignore[union-attr]
+        started = s.get(Appointment, meeting_id).status == AppointmentStatus.IN_PROGRESS  # type: ignore[union-attr]
     if not started:  # only a started meeting can be ended (some tests may have been deselected)
         in_thread(lambda: asyncio.run(actions.start_url(host, meeting_id)))
     in_thread(lambda: asyncio.run(actions.end(host, meeting_id)))

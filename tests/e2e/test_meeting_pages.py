@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting, SyncState, User
+from rxapp.models import Appointment, Client, Meeting, SyncState, User
 from rxapp.services.clock import now
 from rxapp.services.meeting_list import meeting_search_text
 from tests.e2e.conftest import sign_in
@@ -60,3 +60,5 @@ def test_next_and_previous_walk_the_list_by_keyset(browser: Browser, stack: Stac
         with unit_of_work() as s:
             for meeting_id in made:
                 s.delete(s.get(Meeting, meeting_id))
+                s.flush()
+                s.delete(s.get(Appointment, meeting_id))

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Meeting
+from rxapp.models import Appointment, Client
 from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
 from rxapp.services.meetings.sync import sync_meeting
 from tests.e2e.conftest import in_thread, sign_in
@@ -62,9 +62,9 @@ def _wait_for_mail(stack: Stack, address: str, text: str, timeout: float = 15.0)
 
 def _status(meeting_id: int) -> str:
     with unit_of_work() as s:
-        meeting = s.get(Meeting, meeting_id)
-        assert meeting is not None
-        return meeting.status
+        appointment = s.get(Appointment, meeting_id)
+        assert appointment is not None
+        return appointment.status
 
 
 def test_cancel_cancels_the_meeting_clicked_when_a_push_puts_another_above_it(browser: Browser, stack: Stack,

@@ -10,14 +10,12 @@ transaction. `push_to_zoom` makes the first attempt right after the commit.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import WEEKLY, rrule
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
@@ -29,25 +27,22 @@ from rxapp.models import (
     Practice,
     PractitionerProfile,
     Role,
-    SyncState,
     User,
-    ZoomConnection,
-    ZoomConnectionStatus,
 )
 from rxapp.services import audit, changes
 from rxapp.services.clock import now
 from rxapp.services.meeting_list import meeting_search_text
-from rxapp.services.meetings import emails, sync
+from rxapp.services.meetings import emails
 from rxapp.services.meetings.actions import REASON_MAX, cancel_in_session
-from rxapp.services.meetings.schedule import YEARS_AHEAD, latest_day, meeting_facts, overlapping, too_long
-from rxapp.services.notifications import OutgoingEmail, queue_email
+from rxapp.services.meetings.schedule import meeting_facts, overlapping, too_long
+from rxapp.services.notifications import queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.scheduling.recurrence import Repeat, check_length, local_start, occurrences
+from rxapp.services.scheduling.zoom_follow import follow_zoom, push_to_zoom, tell_practitioner, zoom_problem_for
 from rxapp.services.timezones import format_local, is_valid
 
 IN_PERSON_POS = "11"
-MAX_OCCURRENCES = 52
 NOTES_MAX = 2000
-SHORTEST, LONGEST = 5, 480
 
 
 class AppointmentInvalid(Exception):
@@ -68,13 +63,6 @@ class OverlapWarning(Exception):
 
 class AppointmentRefused(Exception):
     """The appointment's state does not allow this; the message says why."""
-
-
-@dataclass(frozen=True)
-class Repeat:
-    every_weeks: int = 1  # 1: weekly, 2: every two weeks
-    count: int | None = None  # occurrences, the first included
-    until: str = ""  # YYYY-MM-DD, the last day an occurrence may fall on (when count is None)
 
 
 @dataclass(frozen=True)
@@ -110,75 +98,6 @@ class Saved:
     ids: list[int]
     message: str  # what happened, for the person who did it
     zoom_notice: str = ""  # why a Zoom meeting is pending (the practitioner must act), or ""
-
-
-# -- reading the form ---------------------------------------------------------------------------
-
-def _local_start(day_text: str, hour_text: str, zone_name: str, errors: dict[str, str]) -> datetime | None:
-    """The aware local start, or None with the reason in `errors`."""
-    if not is_valid(zone_name):
-        errors["timezone"] = "Choose a timezone from the list."
-        return None
-    try:
-        day = date.fromisoformat(day_text)
-    except ValueError:
-        errors["date"] = "Enter a date." if not day_text else "Enter a date as YYYY-MM-DD."
-        return None
-    try:
-        clock = time.fromisoformat(hour_text)
-    except ValueError:
-        errors["hour"] = "Enter a time." if not hour_text else "Enter a time as HH:MM."
-        return None
-    zone = ZoneInfo(zone_name)
-    last = latest_day(now().astimezone(zone).date())
-    if day > last or day.year < 2000:
-        errors["date"] = f"Choose a date within {YEARS_AHEAD} years, on or before {last:%d %b %Y}."
-        return None
-    local = datetime.combine(day, clock, zone)
-    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-        errors["hour"] = f"{hour_text} does not exist on that day in {zone_name} (the clocks change)."
-        return None
-    return local
-
-
-def _check_length(minutes: int, errors: dict[str, str]) -> None:
-    if minutes <= 0:
-        errors["duration"] = "The end must be after the start: choose a length."
-    elif not SHORTEST <= minutes <= LONGEST:
-        errors["duration"] = f"Choose a length between {SHORTEST} minutes and {LONGEST // 60} hours."
-
-
-def _occurrences(first: datetime, repeat: Repeat | None, errors: dict[str, str]) -> list[datetime]:
-    """Every start of the series in UTC. Weekly steps are taken in local time, so 09:00 stays
-    09:00 on both sides of a clock change."""
-    if repeat is None:
-        return [first.astimezone(UTC)]
-    if repeat.every_weeks not in (1, 2):
-        errors["repeat"] = "Repeat weekly or every 2 weeks."
-        return []
-    zone = first.tzinfo
-    naive = first.replace(tzinfo=None)
-    if repeat.count is not None:
-        if not 2 <= repeat.count <= MAX_OCCURRENCES:
-            errors["repeat_count"] = f"Repeat between 2 and {MAX_OCCURRENCES} times."
-            return []
-        rule = rrule(WEEKLY, interval=repeat.every_weeks, dtstart=naive, count=repeat.count)
-    else:
-        try:
-            until = date.fromisoformat(repeat.until)
-        except ValueError:
-            errors["repeat_until"] = "Enter the last date of the series, or a number of occurrences."
-            return []
-        if until <= naive.date():
-            errors["repeat_until"] = "The series must end after its first appointment."
-            return []
-        rule = rrule(WEEKLY, interval=repeat.every_weeks, dtstart=naive,
-                     until=datetime.combine(until, time(23, 59)))
-    starts = list(rule[:MAX_OCCURRENCES + 1])
-    if len(starts) > MAX_OCCURRENCES:
-        errors["repeat_until"] = f"A series has at most {MAX_OCCURRENCES} appointments: choose an earlier end."
-        return []
-    return [s.replace(tzinfo=zone).astimezone(UTC) for s in starts]
 
 
 # -- who may do what ----------------------------------------------------------------------------
@@ -223,76 +142,13 @@ def _editable(session: Session, principal: Principal, appointment_id: int) -> Ap
     return appointment
 
 
-def zoom_problem_for(session: Session, practice_id: int, practitioner_id: int) -> str:
-    """Why Zoom meetings cannot be created for this practitioner now ('' when they can)."""
-    practice = session.get(Practice, practice_id)
-    user = session.get(User, practitioner_id)
-    profile = session.get(PractitionerProfile, practitioner_id)
-    name = user.full_name if user else "The practitioner"
-    if practice is None or not practice.allow_zoom:
-        return "the practice has not allowed Zoom integration (Practice settings)"
-    if profile is None or not profile.telehealth_enabled:
-        return f"telehealth is not enabled for {name} (Practice settings)"
-    connection = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
-    if connection is None:
-        return f"{name} must connect Zoom on the Meeting tab of their profile"
-    if connection.status == ZoomConnectionStatus.NEEDS_RECONNECT:
-        return f"{name} must reconnect Zoom on the Meeting tab of their profile"
-    return ""
-
-
-# -- Zoom follows the appointment -----------------------------------------------------------------
-
-def _follow_zoom(session: Session, appointment: Appointment) -> str:
-    """Queue the Zoom work the appointment needs after a change, in the caller's transaction;
-    returns why its Zoom meeting must wait for a person ('' when the sync job can do it)."""
-    meeting = session.get(Meeting, appointment.id)
-    if not appointment.telehealth:
-        if meeting is None:
-            return ""
-        if meeting.zoom_meeting_id is None and not meeting.sync_attempts:
-            session.delete(meeting)  # nothing at Zoom to remove
-        else:
-            meeting.sync_state, meeting.next_sync_at, meeting.last_sync_error = SyncState.PENDING_DELETE, now(), ""
-        return ""
-    problem = zoom_problem_for(session, appointment.practice_id, appointment.practitioner_id)
-    if meeting is None:
-        meeting = Meeting(id=appointment.id or 0)
-        session.add(meeting)
-    moving_account = meeting.zoom_meeting_id is not None and meeting.zoom_holder_practitioner_id not in (
-        None, appointment.practitioner_id)
-    if problem and not moving_account:
-        # Nothing the sync job can do until someone fixes it; the practitioner reconnecting (or Retry)
-        # hands it back to the job (sync.requeue_after_reconnect).
-        meeting.sync_state, meeting.next_sync_at = SyncState.NEEDS_ATTENTION, None
-        meeting.last_sync_error = f"Zoom meeting pending: {problem}."
-        return problem
-    if meeting.sync_state not in (SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE, SyncState.PENDING_DELETE) \
-            or meeting.next_sync_at is None:
-        sync.requeue(appointment, meeting)
-    elif meeting.sync_state == SyncState.PENDING_DELETE and meeting.zoom_meeting_id is None:
-        meeting.sync_state = SyncState.PENDING_CREATE  # made telehealth again before the delete ran
-    return problem
-
-
-def _tell_practitioner(session: Session, appointment: Appointment, problem: str, actor_id: int) -> None:
-    """Booked for someone else while their Zoom cannot take it: they are told what to do."""
-    practitioner = session.get(User, appointment.practitioner_id)
-    if practitioner is None or practitioner.id == actor_id:
-        return
-    when = format_local(appointment.start_at, appointment.timezone)
-    queue_email(session, practice_id=appointment.practice_id,
-                key=f"zoom-pending:{appointment.id}:{appointment.practitioner_id}",
-                email=OutgoingEmail(
-                    to=practitioner.email, subject="A telehealth appointment is waiting for your Zoom",
-                    text=(f"Hello {practitioner.full_name},\n\nA telehealth appointment was booked for you on {when}, "
-                          f"but its Zoom meeting cannot be created yet: {problem}.\nThe appointment is saved; the "
-                          "Zoom meeting is created as soon as that is fixed.\n")))
-
-
-async def push_to_zoom(ids: Iterable[int]) -> None:
-    """One sync attempt for each appointment's Zoom meeting now (the retry job does the rest)."""
-    await asyncio.gather(*(sync.sync_meeting(i) for i in ids))
+def _booked(session: Session, principal: Principal, appointment_id: int, verb: str) -> Appointment:
+    """A booked appointment the principal may change (`verb` says how, for the refusal)."""
+    appointment = _editable(session, principal, appointment_id)
+    if appointment.status != AppointmentStatus.BOOKED:
+        shown = appointment.status.replace("_", " ")
+        raise AppointmentRefused(f"Only a booked appointment can be {verb}; this one is {shown}.")
+    return appointment
 
 
 def _announce(appointments: Iterable[tuple[int, int, int, int]]) -> None:
@@ -331,12 +187,12 @@ def book_appointments(principal: Principal, draft: AppointmentDraft) -> Saved:
         found = _practitioner(session, principal, draft.practitioner_id, errors)
         client = _client(session, principal, draft.client_id, errors)
         zone = draft.timezone or (found[1].timezone if found else "UTC")
-        local = _local_start(draft.date, draft.hour, zone, errors)
-        _check_length(draft.duration_minutes, errors)
+        local = local_start(draft.date, draft.hour, zone, errors)
+        check_length(draft.duration_minutes, errors)
         notes = draft.notes.strip()
         if len(notes) > NOTES_MAX:
             errors["notes"] = too_long(NOTES_MAX, len(notes))
-        starts = _occurrences(local, draft.repeat, errors) if local is not None else []
+        starts = occurrences(local, draft.repeat, errors) if local is not None else []
         if draft.telehealth and starts and starts[0] <= now():
             errors["hour"] = "A telehealth appointment cannot start in the past."
         if errors or found is None or client is None or not starts:
@@ -361,11 +217,11 @@ def book_appointments(principal: Principal, draft: AppointmentDraft) -> Saved:
                 created_by_user_id=principal.user_id, changed_by_user_id=principal.user_id)
             session.add(appointment)
             session.flush()
-            problem = _follow_zoom(session, appointment) or problem
+            problem = follow_zoom(session, appointment) or problem
             booked.append(appointment)
         first = booked[0]
         if problem:
-            _tell_practitioner(session, first, problem, principal.user_id)
+            tell_practitioner(session, first, problem, principal.user_id)
         audit.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
                      action="appointment.booked", subject_type="appointment", subject_id=first.id or 0,
                      occurrences=len(booked), telehealth=draft.telehealth, overlaps=bool(warning))
@@ -408,21 +264,18 @@ def change_appointment(principal: Principal, appointment_id: int, change: Appoin
     `NotAllowed`."""
     errors: dict[str, str] = {}
     with unit_of_work() as session:
-        anchor = _editable(session, principal, appointment_id)
-        if anchor.status != AppointmentStatus.BOOKED:
-            shown = anchor.status.replace("_", " ")
-            raise AppointmentRefused(f"Only a booked appointment can be changed; this one is {shown}.")
+        anchor = _booked(session, principal, appointment_id, "changed")
         targets = _targets(session, anchor, scope)
         zone = change.timezone or anchor.timezone
         new_start = anchor.start_at
         local_changed = change.date is not None or change.hour is not None
         if local_changed:
             current = anchor.start_at.astimezone(ZoneInfo(zone)) if is_valid(zone) else anchor.start_at
-            local = _local_start(change.date if change.date is not None else current.date().isoformat(),
+            local = local_start(change.date if change.date is not None else current.date().isoformat(),
                                  change.hour if change.hour is not None else current.strftime("%H:%M"), zone, errors)
             new_start = local.astimezone(UTC) if local is not None else anchor.start_at
         minutes = change.duration_minutes if change.duration_minutes is not None else anchor.duration_minutes
-        _check_length(minutes, errors)
+        check_length(minutes, errors)
         practitioner_id = change.practitioner_id or anchor.practitioner_id
         if practitioner_id != anchor.practitioner_id and principal.role == Role.PRACTITIONER:
             raise NotAllowed("practitioners do not re-assign")
@@ -492,9 +345,9 @@ def _apply(session: Session, principal: Principal, practice: Practice, a: Appoin
     client = session.get(Client, a.client_id)
     a.search_text = meeting_search_text(a.topic, a.notes, client.full_name if client else "")
     a.changed_by_user_id, a.updated_at = principal.user_id, now()
-    problem = _follow_zoom(session, a) if what else ""  # notes alone never go to Zoom
+    problem = follow_zoom(session, a) if what else ""  # notes alone never go to Zoom
     if problem:
-        _tell_practitioner(session, a, problem, principal.user_id)
+        tell_practitioner(session, a, problem, principal.user_id)
     audit.record(session, practice_id=a.practice_id, actor_user_id=principal.user_id, action="appointment.changed",
                  subject_type="appointment", subject_id=a.id or 0, changed=",".join(what) or "notes",
                  practitioner_before=previous_practitioner, practitioner_after=a.practitioner_id)
@@ -524,10 +377,7 @@ def cancel_appointment(principal: Principal, appointment_id: int, reason: str, s
     if len(reason) > REASON_MAX:
         raise AppointmentInvalid({"reason": too_long(REASON_MAX, len(reason))})
     with unit_of_work() as session:
-        anchor = _editable(session, principal, appointment_id)
-        if anchor.status != AppointmentStatus.BOOKED:
-            shown = anchor.status.replace("_", " ")
-            raise AppointmentRefused(f"Only a booked appointment can be cancelled; this one is {shown}.")
+        anchor = _booked(session, principal, appointment_id, "cancelled")
         targets = _targets(session, anchor, scope)
         for target in targets:
             cancel_in_session(session, target, session.get(Meeting, target.id), reason, principal.user_id)
