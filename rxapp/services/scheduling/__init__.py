@@ -1,0 +1,1 @@
+"""Scheduling: appointments (the write API), the calendar's read queries."""

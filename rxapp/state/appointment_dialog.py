@@ -1,0 +1,426 @@
+"""The New appointment / edit dialog of the Calendar page. Typed input is kept through every error;
+the server (services.scheduling.appointments) decides, this state only shows what it says."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import reflex as rx
+
+from rxapp.models.types import AppointmentStatus, Role
+from rxapp.services import clients, profiles
+from rxapp.services.clock import now
+from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.scheduling import appointments as book
+from rxapp.services.scheduling import calendar
+from rxapp.state.auth import AuthState
+from rxapp.state.calendar import CalendarState, _int, zoom_note
+
+FIELDS = ("client", "practitioner", "date", "start", "length", "mode", "notes", "repeat", "repeat_end",
+          "occurrences", "until", "scope")
+DEFAULT_LENGTH = 50
+LENGTHS = ("15", "20", "30", "45", "50", "60", "75", "90", "120")
+CLIENT_RESULTS = 8
+
+
+def default_length(practitioner_id: int) -> int:
+    """The practitioner's default appointment length (services.profiles.default_length once the team
+    work provides it), else 50 minutes."""
+    lookup = getattr(profiles, "default_length", None)
+    try:
+        return int(lookup(practitioner_id)) if lookup else DEFAULT_LENGTH
+    except (LookupError, TypeError, ValueError):
+        return DEFAULT_LENGTH
+
+
+class AppointmentDialogState(AuthState):
+    open: bool = False
+    editing: bool = False  # False: New appointment
+    title: str = "New appointment"
+    client: str = ""  # the chosen client's id
+    client_name: str = ""
+    client_query: str = ""
+    client_results: list[dict[str, str]] = []
+    practitioner: str = ""
+    practitioner_options: list[dict[str, str]] = []
+    practitioner_fixed: bool = False  # a practitioner books only for themself
+    reassigning: bool = False
+    date: str = ""
+    start: str = ""
+    length: str = str(DEFAULT_LENGTH)
+    mode: str = "in_person"  # "in_person" | "telehealth"
+    notes: str = ""
+    repeat: str = "none"  # "none" | "weekly" | "biweekly"
+    repeat_end: str = "count"  # "count" | "until"
+    occurrences: str = "6"
+    until: str = ""
+    scope: str = "this"  # for a series: "this" | "following"
+    in_series: bool = False
+    status: str = ""
+    is_past: bool = False
+    meeting_note: str = ""
+    timezone: str = "UTC"
+    errors: dict[str, str] = {}
+    overlap: str = ""  # the server's overlap warning; the next Save books anyway
+    saving: bool = False
+    cancel_open: bool = False
+    cancel_reason: str = ""
+    cancel_scope: str = "this"
+    cancel_error: str = ""
+    _appointment_id: int = 0  # the appointment being edited, chosen by the server on open
+    _saved_ids: list[int] = []  # saved here, pushed to Zoom by push_to_zoom; never a browser-chosen id
+
+    @rx.var
+    def lengths(self) -> list[str]:
+        return list(dict.fromkeys([*LENGTHS, self.length])) if self.length.isdigit() else list(LENGTHS)
+
+    @rx.var
+    def save_label(self) -> str:
+        if self.overlap:
+            return "Book anyway"
+        return "Save changes" if self.editing else "Book appointment"
+
+    async def _context(self) -> tuple[Principal, list[calendar.CalendarPractitioner], str]:
+        principal = await self._require(Action.MANAGE_APPOINTMENTS)
+        options = await asyncio.to_thread(calendar.practitioners, principal)
+        tz = await asyncio.to_thread(profiles.viewer_timezone, principal)
+        return principal, options, tz
+
+    def _reset_form(self, principal: Principal, options: list[calendar.CalendarPractitioner], tz: str) -> None:
+        self.timezone = tz
+        self.practitioner_fixed = Role(principal.role) == Role.PRACTITIONER
+        mine = [p for p in options if p.id == principal.user_id]
+        shown = mine if self.practitioner_fixed else options
+        self.practitioner_options = [{"value": str(p.id), "label": p.name} for p in shown]
+        self.client = self.client_name = self.client_query = self.notes = self.overlap = self.meeting_note = ""
+        self.client_results, self.errors = [], {}
+        self.repeat, self.repeat_end, self.occurrences, self.until, self.scope = "none", "count", "6", "", "this"
+        self.mode, self.reassigning, self.in_series, self.status, self.is_past = "in_person", False, False, "", False
+        self.cancel_open, self.cancel_reason, self.cancel_error, self.cancel_scope = False, "", "", "this"
+        self.saving, self._appointment_id = False, 0
+
+    @rx.event
+    async def open_new(self, practitioner_id: str, day: str, start: str):
+        """An empty slot (or New appointment) was pressed: the form, prefilled with that slot."""
+        try:
+            principal, options, tz = await self._context()
+        except NotAllowed:
+            return rx.toast.error("You are not allowed to book appointments.")
+        self._reset_form(principal, options, tz)
+        if self.practitioner_fixed:
+            practitioner_id = str(principal.user_id)
+        elif practitioner_id not in {o["value"] for o in self.practitioner_options}:
+            practitioner_id = self.practitioner_options[0]["value"] if self.practitioner_options else ""
+        if not practitioner_id:
+            return rx.toast.error("The practice has no practitioner to book with yet.")
+        local_now = now().astimezone(ZoneInfo(tz))
+        try:
+            self.date = date.fromisoformat(day).isoformat()
+        except ValueError:
+            self.date = local_now.date().isoformat()
+        self.start = start if len(start) == 5 and start[2] == ":" else f"{(local_now.hour + 1) % 24:02d}:00"
+        self.practitioner = practitioner_id
+        self.length = str(await asyncio.to_thread(default_length, int(practitioner_id)))
+        self.editing, self.title, self.open = False, "New appointment", True
+        return None
+
+    @rx.event
+    async def open_edit(self, appointment_id: str):
+        """An appointment was pressed: its edit dialog (the server re-reads it for this id)."""
+        try:
+            principal, options, tz = await self._context()
+            detail = await asyncio.to_thread(calendar.appointment_detail, principal, _int(appointment_id) or 0)
+        except NotAllowed:
+            return rx.toast.error("You are not allowed to change appointments.")
+        except LookupError as exc:
+            return rx.toast.error(str(exc))
+        self._reset_form(principal, options, tz)
+        if self.practitioner_fixed and detail.practitioner_id != principal.user_id:
+            self.practitioner_options = [{"value": str(detail.practitioner_id), "label": detail.practitioner_name}]
+        self._fill(detail, options)
+        self.editing, self.open = True, True
+        return None
+
+    def _fill(self, detail: calendar.AppointmentDetail, options: list[calendar.CalendarPractitioner]) -> None:
+        local = detail.start_at.astimezone(ZoneInfo(self.timezone))
+        self._appointment_id = detail.id
+        self.client, self.client_name = str(detail.client_id), detail.client_name
+        self.practitioner = str(detail.practitioner_id)
+        self.date, self.start = local.date().isoformat(), f"{local:%H:%M}"
+        self.length, self.notes = str(detail.duration_minutes), detail.notes
+        self.mode = "telehealth" if detail.telehealth else "in_person"
+        self.in_series, self.status = detail.series_id is not None, detail.status
+        self.is_past = detail.start_at < now()
+        self.title = f"{detail.client_name} · {local:%a} {local.day} {local:%b}, {local:%H:%M}"
+        self.meeting_note = _meeting_note(detail, options)
+
+    @rx.event
+    def set_open(self, value: bool):
+        self.open = value
+        if not value:
+            self.cancel_open = False
+
+    @rx.event
+    def close(self):
+        self.open, self.cancel_open = False, False
+
+    @rx.event
+    def edit(self, field: str, value: str):
+        """Any field, kept as typed; its error (and a stale overlap warning) goes away."""
+        if field in FIELDS:
+            setattr(self, field, value)
+            self.errors = {k: v for k, v in self.errors.items() if k not in (field, "form")}
+            self.overlap = ""
+
+    @rx.event
+    def start_reassign(self):
+        self.reassigning = True
+
+    @rx.event
+    async def search_clients(self, text: str):
+        """Type-ahead over the practice's clients (non-archived once client records can be archived)."""
+        self.client_query = text
+        self.errors = {k: v for k, v in self.errors.items() if k != "client"}
+        if not text.strip():
+            self.client_results = []
+            return
+        principal = await self._require(Action.MANAGE_APPOINTMENTS)
+        search = getattr(clients, "search_clients", None)
+        if search is not None:
+            found = await asyncio.to_thread(search, principal, text)
+            rows = [(c.id, c.name, getattr(c, "email", "")) for c in found][:CLIENT_RESULTS]
+        else:
+            found = await asyncio.to_thread(clients.list_clients, principal, text)
+            rows = [(c.id, c.name, c.email) for c in found][:CLIENT_RESULTS]
+        self.client_results = [{"value": str(i), "label": n, "detail": e} for i, n, e in rows]
+
+    @rx.event
+    def choose_client(self, client_id: str, name: str):
+        self.client, self.client_name, self.client_query, self.client_results = client_id, name, "", []
+        self.errors = {k: v for k, v in self.errors.items() if k != "client"}
+        self.overlap = ""
+
+    @rx.event
+    def clear_client(self):
+        self.client = self.client_name = ""
+
+    def _local_start(self) -> datetime | None:
+        try:
+            day, clock = date.fromisoformat(self.date), time.fromisoformat(self.start)
+        except ValueError:
+            return None
+        return datetime.combine(day, clock, ZoneInfo(self.timezone))
+
+    def _form_errors(self) -> dict[str, str]:
+        """What can be said without the server (it re-checks all of it)."""
+        errors: dict[str, str] = {}
+        if not self.client:
+            errors["client"] = "Choose the client: type part of their name and pick them from the list."
+        if not self.practitioner:
+            errors["practitioner"] = "Choose the practitioner."
+        if self._local_start() is None:
+            if not self.date:
+                errors["date"] = "Enter the date."
+            else:
+                errors["start"] = "Enter the start time as HH:MM."
+        if not self.length.isdigit() or not 5 <= int(self.length) <= 480:
+            errors["length"] = "The length is between 5 and 480 minutes."
+        if not self.editing and self.repeat != "none":
+            if self.repeat_end == "count" and (not self.occurrences.isdigit() or not 2 <= int(self.occurrences) <= 52):
+                errors["occurrences"] = "Repeat for 2 to 52 occurrences."
+            if self.repeat_end == "until":
+                try:
+                    if date.fromisoformat(self.until) <= date.fromisoformat(self.date):
+                        errors["until"] = "The last date is after the first appointment."
+                except ValueError:
+                    errors["until"] = "Enter the date of the last appointment."
+        return errors
+
+    @rx.event
+    async def save(self):
+        """Book (or change) the appointment; the server's refusals land next to their fields, an overlap
+        warning turns Save into "Book anyway"."""
+        principal = await self._require(Action.MANAGE_APPOINTMENTS)
+        errors = self._form_errors()
+        if errors:
+            self.errors = errors
+            return
+        self.saving = True
+        yield
+        try:
+            message = await asyncio.to_thread(self._write, principal, bool(self.overlap))
+        except _Refused as exc:
+            self.saving = False
+            self.errors, self.overlap = exc.errors, exc.overlap
+            if exc.errors:
+                yield rx.toast.error("The appointment was not saved: check the highlighted fields.")
+            return
+        self.saving, self.open, self.overlap = False, False, ""
+        yield rx.toast.success(message)
+        yield CalendarState.refresh
+        yield AppointmentDialogState.push_to_zoom
+
+    def _draft(self, allow_overlap: bool) -> book.AppointmentDraft:
+        repeat = None
+        if self.repeat != "none":
+            repeat = book.Repeat(every_weeks=2 if self.repeat == "biweekly" else 1,
+                                 count=int(self.occurrences) if self.repeat_end == "count" else None,
+                                 until=self.until if self.repeat_end == "until" else "")
+        return book.AppointmentDraft(client_id=_int(self.client), practitioner_id=_int(self.practitioner),
+                                     date=self.date, hour=self.start, duration_minutes=int(self.length),
+                                     telehealth=self.mode == "telehealth", timezone=self.timezone, notes=self.notes,
+                                     repeat=repeat, allow_overlap=allow_overlap)
+
+    def _change(self, allow_overlap: bool) -> book.AppointmentChange:
+        return book.AppointmentChange(date=self.date, hour=self.start, timezone=self.timezone,
+                                      duration_minutes=int(self.length),
+                                      practitioner_id=_int(self.practitioner) if self.reassigning else None,
+                                      telehealth=self.mode == "telehealth", notes=self.notes,
+                                      allow_overlap=allow_overlap)
+
+    def _write(self, principal: Principal, allow_overlap: bool) -> str:
+        """Book or change through the appointment service; its refusals become `_Refused`."""
+        try:
+            if self.editing:
+                saved = book.change_appointment(principal, self._appointment_id, self._change(allow_overlap),
+                                                scope=self.scope if self.in_series else "this")
+            else:
+                saved = book.book_appointments(principal, self._draft(allow_overlap))
+        except book.AppointmentInvalid as exc:
+            raise _Refused(_on_fields(exc.errors)) from exc
+        except book.OverlapWarning as exc:
+            raise _Refused({}, _overlap_message(exc.message, self.mode == "telehealth")) from exc
+        except (book.AppointmentRefused, LookupError, NotAllowed) as exc:
+            raise _Refused({"form": _refusal(exc)}) from exc
+        self._saved_ids = [*self._saved_ids, *saved.ids]
+        return f"{saved.message} {saved.zoom_notice}".strip()
+
+    @rx.event
+    def open_cancel(self):
+        self.cancel_open, self.cancel_reason, self.cancel_error, self.cancel_scope = True, "", "", "this"
+
+    @rx.event
+    def close_cancel(self):
+        self.cancel_open = False
+
+    @rx.event
+    def set_cancel_reason(self, value: str):
+        self.cancel_reason, self.cancel_error = value, ""
+
+    @rx.event
+    def set_cancel_scope(self, value: str):
+        self.cancel_scope = "following" if value == "following" else "this"
+
+    @rx.event
+    async def confirm_cancel(self):
+        """Cancel the appointment opened in this dialog (the server re-checks it), with the reason."""
+        principal = await self._require(Action.MANAGE_APPOINTMENTS)
+        if not self.cancel_reason.strip():
+            self.cancel_error = "Enter the reason; it is sent to the client."
+            return
+        self.saving = True
+        yield
+        try:
+            message = await asyncio.to_thread(self._cancel, principal)
+        except _Refused as exc:
+            self.saving = False
+            self.cancel_error = next(iter(exc.errors.values()), "The appointment could not be cancelled.")
+            return
+        self.saving, self.open, self.cancel_open = False, False, False
+        yield rx.toast.success(message)
+        yield CalendarState.refresh
+        yield AppointmentDialogState.push_to_zoom
+
+    def _cancel(self, principal: Principal) -> str:
+        try:
+            saved = book.cancel_appointment(principal, self._appointment_id, self.cancel_reason,
+                                            scope=self.cancel_scope if self.in_series else "this")
+        except book.AppointmentInvalid as exc:
+            raise _Refused(exc.errors) from exc
+        except (book.AppointmentRefused, LookupError, NotAllowed) as exc:
+            raise _Refused({"form": _refusal(exc)}) from exc
+        self._saved_ids = [*self._saved_ids, *saved.ids]
+        return saved.message
+
+    @rx.event
+    async def set_outcome(self, outcome: str):
+        """Mark completed / No-show, for the appointment opened in this dialog."""
+        principal = await self._require(Action.MANAGE_APPOINTMENTS)
+        if outcome not in ("completed", "no_show"):
+            return
+        try:
+            message = await asyncio.to_thread(self._outcome, principal, outcome)
+        except _Refused as exc:
+            self.errors = {"form": next(iter(exc.errors.values()), "The appointment was not changed.")}
+            return
+        self.open = False
+        yield rx.toast.success(message)
+        yield CalendarState.refresh
+
+    def _outcome(self, principal: Principal, outcome: str) -> str:
+        try:
+            return book.set_outcome(principal, self._appointment_id, AppointmentStatus(outcome)).message
+        except (book.AppointmentRefused, LookupError, NotAllowed) as exc:
+            raise _Refused({"form": _refusal(exc)}) from exc
+
+    @rx.event(background=True)
+    async def push_to_zoom(self):
+        """The first Zoom attempt for what was just saved (the retry job does the rest); the
+        calendar then shows each telehealth appointment's Zoom state."""
+        async with self:
+            ids, self._saved_ids = self._saved_ids, []
+        if not ids:
+            return
+        await book.push_to_zoom(ids)
+        yield CalendarState.refresh
+
+
+# The service's field names -> this form's.
+_FIELD_OF = {"hour": "start", "duration": "length", "repeat_count": "occurrences", "repeat_until": "until",
+             "timezone": "form", "reason": "form"}
+
+
+def _on_fields(errors: dict[str, str]) -> dict[str, str]:
+    """The service's errors placed next to this form's fields (an unknown field: at the form's foot)."""
+    placed: dict[str, str] = {}
+    for field, message in errors.items():
+        mine = _FIELD_OF.get(field, field)
+        mine = mine if mine in FIELDS else "form"
+        placed[mine] = f"{placed[mine]} {message}" if mine in placed else message
+    return placed
+
+
+def _overlap_message(message: str, telehealth: bool) -> str:
+    if telehealth and "Zoom licence" not in message:
+        message += " One Zoom licence hosts one meeting at a time."
+    return message
+
+
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, NotAllowed):
+        return "You are not allowed to do that with this appointment."
+    return str(exc) or "The appointment was not changed."
+
+
+class _Refused(Exception):
+    """The server said no: errors by field, or an overlap warning to confirm."""
+
+    def __init__(self, errors: dict[str, str], overlap: str = "") -> None:
+        super().__init__(overlap or "; ".join(errors.values()))
+        self.errors, self.overlap = errors, overlap
+
+
+def _meeting_note(detail: calendar.AppointmentDetail, options: list[calendar.CalendarPractitioner]) -> str:
+    """The telehealth appointment's Zoom meeting, as the calendar says it ('' for in-person ones)."""
+    if not detail.telehealth or detail.status == AppointmentStatus.CANCELLED:
+        return ""
+    practitioner = next((p for p in options if p.id == detail.practitioner_id), None)
+    as_calendar = calendar.CalendarAppointment(
+        id=detail.id, practitioner_id=detail.practitioner_id, client_id=detail.client_id,
+        client_name=detail.client_name, start_at=detail.start_at, duration_minutes=detail.duration_minutes,
+        telehealth=True, status=detail.status, meeting=detail.meeting)
+    return zoom_note(as_calendar, practitioner or calendar.CalendarPractitioner(
+        id=detail.practitioner_id, name=detail.practitioner_name, zoom=calendar.ZoomState.NOT_CONNECTED,
+        telehealth_enabled=False))
