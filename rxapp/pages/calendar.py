@@ -149,7 +149,7 @@ def _agenda() -> rx.Component:
                   role="region", aria_label="Appointments, day by day")
 
 
-@rx.page(route="/calendar", title="Calendar · Telehealth", on_load=[AuthState.guard, C.load])
+@rx.page(route="/calendar", title="Calendar · Telehealth", on_load=[AuthState.guard, C.load, D.open_from_url])
 def calendar_page() -> rx.Component:
     return app_shell(
         "/calendar", "Calendar",

@@ -248,6 +248,10 @@ def meetings_page() -> rx.Component:
         rx.hstack(_filters(), rx.spacer(),
                   rx.cond(M.can_schedule & (M.zoom_problem == ""),
                           rx.button("New meeting", rx.icon("plus", size=14), on_click=N.open_form)),
+                  # Owners and managers book for a practitioner: the calendar's form asks for whom.
+                  rx.cond(~M.can_schedule,
+                          rx.button("New appointment", rx.icon("plus", size=14), id="new-appointment",
+                                    on_click=rx.redirect("/calendar?new=1"))),
                   width="100%", align="end", wrap="wrap"),
         _table(),
         _cancel_dialog(),

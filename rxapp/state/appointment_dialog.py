@@ -25,16 +25,6 @@ LENGTHS = ("15", "20", "30", "45", "50", "60", "75", "90", "120")
 CLIENT_RESULTS = 8
 
 
-def default_length(practitioner_id: int) -> int:
-    """The practitioner's default appointment length (services.profiles.default_length once the team
-    work provides it), else 50 minutes."""
-    lookup = getattr(profiles, "default_length", None)
-    try:
-        return int(lookup(practitioner_id)) if lookup else DEFAULT_LENGTH
-    except (LookupError, TypeError, ValueError):
-        return DEFAULT_LENGTH
-
-
 class AppointmentDialogState(AuthState):
     open: bool = False
     editing: bool = False  # False: New appointment
@@ -122,8 +112,19 @@ class AppointmentDialogState(AuthState):
             self.date = local_now.date().isoformat()
         self.start = start if len(start) == 5 and start[2] == ":" else f"{(local_now.hour + 1) % 24:02d}:00"
         self.practitioner = practitioner_id
-        self.length = str(await asyncio.to_thread(default_length, int(practitioner_id)))
+        self.length = str(await asyncio.to_thread(profiles.default_length, int(practitioner_id)))
         self.editing, self.title, self.open = False, "New appointment", True
+        return None
+
+    @rx.event
+    def open_from_url(self):
+        """on_load: `/calendar?appointment=<id>` opens that appointment, `?new=1` the New appointment
+        form (the Meetings page's New appointment button)."""
+        params = self.router.url.query_parameters
+        if _int(params.get("appointment", "")):
+            return AppointmentDialogState.open_edit(params["appointment"])
+        if params.get("new") == "1":
+            return AppointmentDialogState.open_new("", "", "")
         return None
 
     @rx.event
@@ -180,21 +181,15 @@ class AppointmentDialogState(AuthState):
 
     @rx.event
     async def search_clients(self, text: str):
-        """Type-ahead over the practice's clients (non-archived once client records can be archived)."""
+        """Type-ahead over the practice's clients the principal may book (never archived ones)."""
         self.client_query = text
         self.errors = {k: v for k, v in self.errors.items() if k != "client"}
         if not text.strip():
             self.client_results = []
             return
         principal = await self._require(Action.MANAGE_APPOINTMENTS)
-        search = getattr(clients, "search_clients", None)
-        if search is not None:
-            found = await asyncio.to_thread(search, principal, text)
-            rows = [(c.id, c.name, getattr(c, "email", "")) for c in found][:CLIENT_RESULTS]
-        else:
-            found = await asyncio.to_thread(clients.list_clients, principal, text)
-            rows = [(c.id, c.name, c.email) for c in found][:CLIENT_RESULTS]
-        self.client_results = [{"value": str(i), "label": n, "detail": e} for i, n, e in rows]
+        found = await asyncio.to_thread(clients.search_clients, principal, text, CLIENT_RESULTS)
+        self.client_results = [{"value": str(c.id), "label": c.name, "detail": c.email} for c in found]
 
     @rx.event
     def choose_client(self, client_id: str, name: str):

@@ -113,6 +113,16 @@ class CalendarState(AuthState):
         options = await asyncio.to_thread(calendar.practitioners, principal)
         known = {str(p.id) for p in options}
         wanted = [i for i in params.get("p", "").split(",") if i in known]
+        focus = _int(params.get("appointment", ""))
+        if focus:  # a link to one appointment (e.g. from the Team page): its day and practitioner
+            try:
+                detail = await asyncio.to_thread(calendar.appointment_detail, principal, focus)
+            except LookupError:
+                detail = None
+            if detail is not None:
+                self.day = detail.start_at.astimezone(ZoneInfo(self.timezone)).date().isoformat()
+                if str(detail.practitioner_id) in known and str(detail.practitioner_id) not in wanted:
+                    wanted.insert(0, str(detail.practitioner_id))
         if not wanted:
             wanted = [str(principal.user_id)] if str(principal.user_id) in known else \
                 [str(p.id) for p in options[:calendar.MAX_PRACTITIONERS]]
