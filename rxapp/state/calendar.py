@@ -308,12 +308,14 @@ def zoom_note(a: CalendarAppointment, p: CalendarPractitioner) -> str:
         return ""
     if a.meeting == MeetingState.SCHEDULED:
         return "Zoom meeting scheduled" + ("" if p.zoom == ZoomState.CONNECTED else f" ({ZOOM_LABELS[p.zoom]})")
-    if a.meeting == MeetingState.NEEDS_ATTENTION:
-        return "Zoom meeting needs attention"
+    # What the practitioner must do comes first: it is why the meeting waits (booked meanwhile, it
+    # is marked needs attention until they connect, then created by the sync job).
     if p.zoom == ZoomState.NOT_CONNECTED:
         return f"Zoom meeting pending: {p.name} must connect Zoom"
     if p.zoom == ZoomState.NEEDS_RECONNECT:
         return f"Zoom meeting pending: {p.name} must reconnect Zoom"
+    if a.meeting == MeetingState.NEEDS_ATTENTION:
+        return "Zoom meeting needs attention"
     return "Zoom meeting pending"
 
 

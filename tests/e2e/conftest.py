@@ -147,6 +147,23 @@ def allow_zoom_and_connect_lee(stack: Stack) -> None:
         pool.submit(connect, stack.sandbox_url, service_sign_in("dr.lee@demo.clinic"), "lee@zoom.demo").result()
 
 
+@pytest.fixture
+def forget_bookings(stack: Stack) -> Iterator[None]:
+    """Appointments a journey books are removed afterwards (with their Zoom meeting rows and join
+    links), so the next journey in the shared stack finds the practitioners' lists as it expects."""
+    from sqlalchemy import delete, func
+
+    from rxapp.models import Appointment, JoinLink, Meeting
+
+    with unit_of_work() as s:
+        before = s.exec(select(func.max(Appointment.id))).one() or 0
+    yield
+    with unit_of_work() as s:
+        s.execute(delete(JoinLink).where(JoinLink.meeting_id > before))
+        s.execute(delete(Meeting).where(Meeting.id > before))
+        s.execute(delete(Appointment).where(Appointment.id > before))
+
+
 def in_thread(fn: Callable[..., T], *args: object) -> T:
     """Run service code that uses asyncio.run outside Playwright's running loop."""
     with ThreadPoolExecutor(1) as pool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
@@ -13,6 +14,8 @@ from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, User
 from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.usefixtures("forget_bookings")
 
 DAY = "2027-09-14"  # a Tuesday, clear of the other journeys' bookings
 

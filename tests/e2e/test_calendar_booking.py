@@ -4,9 +4,10 @@ link), one re-assigned to Dr. Patel, one cancelled with a reason."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -18,6 +19,8 @@ from rxapp.services import crypto
 from tests.e2e.conftest import in_thread
 from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.usefixtures("forget_bookings")
 
 
 def _user_id(email: str) -> int:
@@ -83,8 +86,9 @@ def test_a_booking_from_an_empty_slot_appears_on_the_grid_and_live_for_another_u
 
 
 @pytest.fixture(scope="module")
-def both_connected(stack: Stack, zoom_ready: None) -> None:
-    """Dr. Lee (zoom_ready) and Dr. Patel have Zoom connected."""
+def both_connected(stack: Stack, zoom_ready: None) -> Iterator[None]:
+    """Dr. Lee (zoom_ready) and Dr. Patel have Zoom connected; Dr. Patel is disconnected again
+    afterwards when this connected him (other journeys expect him without Zoom)."""
     from tests.integration.zoom_helpers import connect
     from tests.integration.zoom_helpers import sign_in as service_sign_in
 
@@ -94,12 +98,17 @@ def both_connected(stack: Stack, zoom_ready: None) -> None:
         connected = s.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == patel.id)).first()
     if connected is None:
         in_thread(connect, stack.sandbox_url, service_sign_in("dr.patel@demo.clinic"), "patel@zoom.demo")
+    yield
+    if connected is None:
+        from rxapp.services.zoom import connections
+        patel_principal = service_sign_in("dr.patel@demo.clinic").principal
+        in_thread(lambda: asyncio.run(connections.disconnect(patel_principal, patel_principal.user_id)))
 
 
 def _series() -> list[Appointment]:
     with unit_of_work() as s:
-        sam = s.exec(select(Client).where(Client.email == "sam@demo.client")).one()
-        return list(s.exec(select(Appointment).where(Appointment.client_id == sam.id,
+        jo = s.exec(select(Client).where(Client.email == "jo@demo.client")).one()
+        return list(s.exec(select(Appointment).where(Appointment.client_id == jo.id,
                                                      col(Appointment.series_id).is_not(None),
                                                      col(Appointment.notes) == "Weekly check-in series")
                            .order_by(col(Appointment.start_at))).all())
@@ -123,7 +132,7 @@ def test_the_front_desk_runs_a_weekly_telehealth_series(browser: Browser, stack:
     _open(desk, stack, "2027-06-07", "dr.lee@demo.clinic", "dr.patel@demo.clinic")
     desk.get_by_role("button", name="Tuesday 8 June 10:00, Dr. Dana Lee, free").click()
     dialog = desk.get_by_role("dialog")
-    _choose_client(dialog, "Sam", "Sam Taylor")
+    _choose_client(dialog, "Kim", "Jo Kim")
     dialog.get_by_role("radio", name="Telehealth").click()
     dialog.get_by_label("Notes").fill("Weekly check-in series")
     dialog.get_by_label("Repeat", exact=True).select_option("weekly")
@@ -165,7 +174,7 @@ def test_the_front_desk_runs_a_weekly_telehealth_series(browser: Browser, stack:
     dialog.get_by_role("button", name="Save changes").click()
     expect(dialog).to_have_count(0, timeout=15_000)
     expect(desk.locator(f'[data-appointment-id="{third}"]')).to_have_attribute(
-        "aria-label", re.compile(r"Dr\. Priya Patel, Sam Taylor, Telehealth"))
+        "aria-label", re.compile(r"Dr\. Priya Patel, Jo Kim, Telehealth"))
     _wait(lambda: _synced(third) and _meeting(third).zoom_holder_practitioner_id == patel,
           "the meeting in Dr. Patel's Zoom account")
 
@@ -184,5 +193,16 @@ def test_the_front_desk_runs_a_weekly_telehealth_series(browser: Browser, stack:
         cancelled = s.get(Appointment, fourth)
         assert cancelled is not None and cancelled.status == AppointmentStatus.CANCELLED
         assert cancelled.cancel_reason == "Dr. Lee is at a conference that week"
-    mail = stack.mail_to("sam@demo.client", timeout=20)
+    mail = stack.mail_to("jo@demo.client", timeout=20)
     assert any("Dr. Lee is at a conference that week" in m.text for m in mail), [m.subject for m in mail]
+    # Jo was told each step: the series (one email listing the later dates), the new time, the new
+    # practitioner with a new video meeting (joined from the portal as before).
+    texts = [m.text for m in mail]
+    assert any("Then also:" in t and "Dr. Dana Lee" in t for t in texts), [m.subject for m in mail]
+    assert any("has changed" in t and "08:30" in t for t in texts), [m.subject for m in mail]  # Jo's time
+    assert any("Dr. Priya Patel" in t and "new video meeting" in t for t in texts), [m.subject for m in mail]
+    # The Meetings page agrees with the calendar: Dr. Lee's list has the two left with her.
+    lee = sign_in_as(browser.new_context().new_page(), stack, "lee")
+    lee.goto(f"{stack.url}/meetings?period=all&q=kim")
+    rows = lee.locator("tbody tr").filter(has_text="Telehealth session with Dr. Dana Lee")
+    expect(rows.filter(has_text="Scheduled")).to_have_count(2, timeout=15_000)

@@ -13,6 +13,8 @@ from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, User
 from rxapp.services.client_records import PHONE_PROBLEM
 from rxapp.services.clock import now
+from rxapp.services.demo_data import DEMO_PASSWORD
+from rxapp.services.passwords import hash_password
 from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
 
@@ -103,6 +105,10 @@ def test_a_client_sees_their_appointments_in_the_portal_on_a_phone(browser: Brow
             s.add(Appointment(practice_id=jo.practice_id, practitioner_id=patel.id or 0, client_id=jo.id or 0,
                               start_at=now() + timedelta(days=days), duration_minutes=50, telehealth=False,
                               status=status, cancel_reason=reason))
+        # Another journey (password reset) may have given Jo a new password: sign in with a known one.
+        jo_user = s.get(User, jo.user_id)
+        assert jo_user is not None
+        jo_user.password_hash = hash_password(DEMO_PASSWORD)
     page = browser.new_context(**PHONE).new_page()
     sign_in_as(page, stack, "jo")
 
