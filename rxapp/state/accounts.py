@@ -7,6 +7,8 @@ already has it, and the server trusts only what the database says about it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import reflex as rx
 
@@ -45,34 +47,48 @@ class _SetPasswordForm(rx.State, mixin=True):
         return not (self.password_error or self.confirm_error)
 
 
+async def _check_invite(form: _SetPasswordForm, check: Callable[[str], accounts.LinkInfo]) -> None:
+    """on_load of an invite page: who the link is for, or why it cannot be used."""
+    form._start_check()
+    try:
+        info = await asyncio.to_thread(check, form._token())
+    except (accounts.LinkUnusable, accounts.InviteRefused) as exc:
+        form.link_problem, form.checked = str(exc), True
+        return
+    form._show(info)
+
+
+async def _accept_invite(form: _SetPasswordForm, submitted: dict[str, str], accept: Callable[[str, str], str],
+                         next_path: str) -> AsyncIterator[Any]:
+    """Set the password through the link, then sign in (the session cookie comes from an HTTP route)."""
+    if not form._form_is_valid(submitted):
+        return
+    form.busy = True
+    yield
+    try:
+        ticket = await asyncio.to_thread(accept, form._token(), submitted["new_password"])
+    except accounts.PasswordRejected as exc:
+        form.password_error = str(exc)
+        return
+    except (accounts.LinkUnusable, accounts.InviteRefused) as exc:
+        form.link_problem = str(exc)
+        return
+    finally:
+        form.busy = False
+    yield post_to_server("/auth/session", {"ticket": ticket, "next": next_path})
+
+
 class InviteState(_SetPasswordForm, rx.State):
+    """A client's portal invite: choose a password, then land signed in on the portal."""
+
     @rx.event
     async def load(self):
-        self._start_check()
-        try:
-            info = await asyncio.to_thread(accounts.check_invite, self._token())
-        except (accounts.LinkUnusable, accounts.InviteRefused) as exc:
-            self.link_problem, self.checked = str(exc), True
-            return
-        self._show(info)
+        await _check_invite(self, accounts.check_invite)
 
     @rx.event
     async def submit_password(self, form: dict[str, str]):
-        if not self._form_is_valid(form):
-            return
-        self.busy = True
-        yield
-        try:
-            ticket = await asyncio.to_thread(accounts.accept_invite, self._token(), form["new_password"])
-        except accounts.PasswordRejected as exc:
-            self.password_error = str(exc)
-            return
-        except (accounts.LinkUnusable, accounts.InviteRefused) as exc:
-            self.link_problem = str(exc)
-            return
-        finally:
-            self.busy = False
-        yield post_to_server("/auth/session", {"ticket": ticket, "next": "/portal"})
+        async for event in _accept_invite(self, form, accounts.accept_invite, "/portal"):
+            yield event
 
 
 class TeamInviteState(_SetPasswordForm, rx.State):
@@ -80,31 +96,12 @@ class TeamInviteState(_SetPasswordForm, rx.State):
 
     @rx.event
     async def load(self):
-        self._start_check()
-        try:
-            info = await asyncio.to_thread(accounts.check_team_invite, self._token())
-        except (accounts.LinkUnusable, accounts.InviteRefused) as exc:
-            self.link_problem, self.checked = str(exc), True
-            return
-        self._show(info)
+        await _check_invite(self, accounts.check_team_invite)
 
     @rx.event
     async def submit_password(self, form: dict[str, str]):
-        if not self._form_is_valid(form):
-            return
-        self.busy = True
-        yield
-        try:
-            ticket = await asyncio.to_thread(accounts.accept_team_invite, self._token(), form["new_password"])
-        except accounts.PasswordRejected as exc:
-            self.password_error = str(exc)
-            return
-        except (accounts.LinkUnusable, accounts.InviteRefused) as exc:
-            self.link_problem = str(exc)
-            return
-        finally:
-            self.busy = False
-        yield post_to_server("/auth/session", {"ticket": ticket, "next": ""})
+        async for event in _accept_invite(self, form, accounts.accept_team_invite, ""):
+            yield event
 
 
 class ResetPasswordState(_SetPasswordForm, rx.State):

@@ -7,6 +7,8 @@ role for that id, so a stale or forged id changes nothing it should not.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import TypeVar
 
 import reflex as rx
 
@@ -14,6 +16,8 @@ from rxapp.services import profiles, team
 from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.timezones import all_timezones
 from rxapp.state.auth import AuthState
+
+T = TypeVar("T")
 
 _STATUS_LABELS = {team.MemberStatus.ACTIVE: "Active", team.MemberStatus.INVITED: "Invited",
                   team.MemberStatus.DEACTIVATED: "Deactivated"}
@@ -62,6 +66,16 @@ class TeamState(AuthState):
             return await self._require(Action.MANAGE_TEAM)
         except NotAllowed:
             return None
+
+    async def _act(self, action: Callable[..., T], *args: object) -> tuple[T | None, str]:
+        """Run a team service for the signed-in manager: (its result, '') or (None, why not)."""
+        principal = await self._allowed()
+        if principal is None:
+            return None, _NO_PERMISSION
+        try:
+            return await asyncio.to_thread(action, principal, *args), ""
+        except team.TeamRefused as exc:
+            return None, str(exc)
 
     @rx.event
     async def load(self):
@@ -119,33 +133,19 @@ class TeamState(AuthState):
 
     @rx.event
     async def resend_invite(self, user_id: int):
-        principal = await self._allowed()
-        if principal is None:
-            yield rx.toast.error(_NO_PERMISSION)
-            return
-        try:
-            email = await asyncio.to_thread(team.resend_invite, principal, user_id)
-        except team.TeamRefused as exc:
-            yield rx.toast.error(str(exc))
-            return
-        yield rx.toast.success(f"A new invite link was sent to {email}.")
+        email, error = await self._act(team.resend_invite, user_id)
+        return rx.toast.error(error) if error else rx.toast.success(f"A new invite link was sent to {email}.")
 
     @rx.event
     async def change_role(self, user_id: int, role: str):
-        principal = await self._allowed()
-        if principal is None:
-            yield rx.toast.error(_NO_PERMISSION)
-            return
         self.busy_id = user_id
         yield
-        try:
-            member = await asyncio.to_thread(team.change_role, principal, user_id, role)
-        except team.TeamRefused as exc:
-            yield rx.toast.error(str(exc))
+        member, error = await self._act(team.change_role, user_id, role)
+        self.busy_id = 0
+        await self.load()
+        if member is None:
+            yield rx.toast.error(error)
             return
-        finally:
-            self.busy_id = 0
-            await self.load()
         yield rx.toast.success(f"{member.full_name} is now {_ROLE_LABELS[member.role.value].lower()}.")
 
     @rx.event
@@ -200,14 +200,9 @@ class TeamState(AuthState):
 
     @rx.event
     async def reactivate(self, user_id: int):
-        principal = await self._allowed()
-        if principal is None:
-            yield rx.toast.error(_NO_PERMISSION)
-            return
-        try:
-            member = await asyncio.to_thread(team.reactivate_member, principal, user_id)
-        except team.TeamRefused as exc:
-            yield rx.toast.error(str(exc))
+        member, error = await self._act(team.reactivate_member, user_id)
+        if member is None:
+            yield rx.toast.error(error)
             return
         await self.load()
         yield rx.toast.success(f"{member.full_name} can sign in again. Their Zoom stays disconnected until they "
