@@ -135,3 +135,18 @@ def test_only_the_practice_team_reads_the_calendar(demo: None) -> None:
     assert [p.name for p in calendar.practitioners(lee)] == ["Dr. Dana Lee", "Dr. Priya Patel"]
     with pytest.raises(ValueError):
         calendar.week_view(lee, date(2026, 12, 2), 8, [lee.user_id], NY)
+
+
+def test_a_practitioner_sees_only_that_a_colleague_is_busy(demo: None) -> None:
+    lee, patel = user_id("dr.lee@demo.clinic"), user_id("dr.patel@demo.clinic")
+    own = _book("dr.lee@demo.clinic", datetime(2027, 2, 2, 15, 0, tzinfo=UTC))
+    theirs = _book("dr.patel@demo.clinic", datetime(2027, 2, 2, 16, 0, tzinfo=UTC), client="Jo Kim")
+    seen = {a.id: a for a in calendar.week_view(principal_of("dr.lee@demo.clinic"), date(2027, 2, 1), 7,
+                                                [lee, patel], NY).appointments}
+    assert (seen[own].client_name, seen[theirs].client_name, seen[theirs].client_id) == ("Alex Rivera", "Busy", 0)
+    with pytest.raises(LookupError, match=r"Dr\. Priya Patel's appointment"):
+        calendar.appointment_detail(principal_of("dr.lee@demo.clinic"), theirs)
+    desk = {a.id: a for a in calendar.week_view(principal_of("frontdesk@demo.clinic"), date(2027, 2, 1), 7,
+                                                [lee, patel], NY).appointments}
+    assert desk[theirs].client_name == "Jo Kim"
+    assert calendar.appointment_detail(principal_of("frontdesk@demo.clinic"), theirs).client_name == "Jo Kim"

@@ -21,6 +21,7 @@ from rxapp.models import (
     Client,
     Meeting,
     PractitionerProfile,
+    Role,
     SyncState,
     User,
     ZoomConnection,
@@ -121,6 +122,15 @@ def _meeting_state(telehealth: bool, sync_state: str | None) -> str:
     return MeetingState.PENDING
 
 
+BUSY = "Busy"  # what a practitioner sees of a colleague's appointment
+
+
+def _sees_clients_of(principal: Principal, practitioner_id: int) -> bool:
+    """Owners, managers and the front desk see every client on the calendar; a practitioner sees
+    their own clients, and only that a colleague is busy (clients' privacy)."""
+    return principal.role != Role.PRACTITIONER or practitioner_id == principal.user_id
+
+
 def week_view(principal: Principal, start_day: date, days: int, practitioner_ids: Sequence[int], tz: str,
               include_cancelled: bool = True) -> WeekView:
     """The appointments of `practitioner_ids` (at most MAX_PRACTITIONERS, of the principal's practice;
@@ -155,7 +165,9 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
             return WeekView(day_list, tz, (), ())
         rows = session.exec(query.where(col(Appointment.practitioner_id).in_(wanted))).all()
     appointments = tuple(
-        CalendarAppointment(id=a_id or 0, practitioner_id=p_id, client_id=c_id, client_name=name, start_at=start_at,
+        CalendarAppointment(id=a_id or 0, practitioner_id=p_id,
+                            client_id=c_id if _sees_clients_of(principal, p_id) else 0,
+                            client_name=name if _sees_clients_of(principal, p_id) else BUSY, start_at=start_at,
                             duration_minutes=minutes, telehealth=bool(telehealth), status=str(status),
                             meeting=_meeting_state(bool(telehealth), sync_state))
         for a_id, p_id, c_id, name, start_at, minutes, telehealth, status, sync_state in rows)
@@ -195,6 +207,8 @@ def appointment_detail(principal: Principal, appointment_id: int) -> Appointment
     if row is None:
         raise LookupError("That appointment is not in this practice's calendar (any more).")
     a, client_name, practitioner_name, sync_state = row
+    if not _sees_clients_of(principal, a.practitioner_id):
+        raise LookupError(f"That is {practitioner_name}'s appointment: only they and the front desk can open it.")
     return AppointmentDetail(
         id=a.id or 0, practitioner_id=a.practitioner_id, practitioner_name=practitioner_name, client_id=a.client_id,
         client_name=client_name, start_at=a.start_at, duration_minutes=a.duration_minutes, telehealth=a.telehealth,
