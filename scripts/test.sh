@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# `make test`: unit, integration (SQLite and PostgreSQL), Zoom sandbox contract tests, then the
-# Playwright end-to-end tests in a separate pytest process (their event loop clashes with anyio's).
+# `make test`: unit, integration (SQLite and PostgreSQL) and Zoom sandbox contract tests in one
+# pytest process, and the Playwright end-to-end tests in another (their event loop clashes with
+# anyio's). The two run at the same time: most of either's time is spent waiting (on the browser,
+# the sandbox, PostgreSQL), so together they take about as long as the longer one alone. The
+# end-to-end output is printed when both are done. TEST_SERIAL=1 runs one after the other.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -8,6 +11,19 @@ source scripts/env.sh
 export APP_ENV=test RUN_JOBS="${RUN_JOBS:-1}"
 
 status=0
+if [[ "${TEST_SERIAL:-0}" == "1" ]]; then
+  python -m pytest tests --ignore=tests/e2e -q -p no:playwright "$@" || status=$?
+  python -m pytest tests/e2e -q "$@" || status=$?
+  exit $status
+fi
+
+mkdir -p var
+e2e_log="var/e2e-output.txt"
+python -m pytest tests/e2e -q "$@" > "$e2e_log" 2>&1 &
+e2e_pid=$!
+trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
 python -m pytest tests --ignore=tests/e2e -q -p no:playwright "$@" || status=$?
-python -m pytest tests/e2e -q "$@" || status=$?
+printf '\n\033[1;34m==>\033[0m Playwright end-to-end tests (output below once they finish)\n'
+wait "$e2e_pid" || status=$?
+cat "$e2e_log"
 exit $status
