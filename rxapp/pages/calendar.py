@@ -58,7 +58,7 @@ def _practitioner_chooser() -> rx.Component:
 
 
 def _zoom_badge(zoom: rx.Var[str], label: rx.Var[str]) -> rx.Component:
-    return rx.badge(label, size="1", variant="soft",
+    return rx.badge(label, size="1", variant="soft", high_contrast=True,  # 12 px text: AA needs the dark shade
                     color_scheme=rx.match(zoom, ("connected", "green"), ("needs_reconnect", "red"), "gray"))
 
 
