@@ -279,8 +279,7 @@ def change_appointment(principal: Principal, appointment_id: int, change: Appoin
         practitioner_id = change.practitioner_id or anchor.practitioner_id
         if practitioner_id != anchor.practitioner_id and principal.role == Role.PRACTITIONER:
             raise NotAllowed("practitioners do not re-assign")
-        found = _practitioner(session, principal, practitioner_id, errors) if principal.role != Role.PRACTITIONER \
-            else _practitioner(session, principal, None, errors)
+        found = _practitioner(session, principal, practitioner_id, errors)  # a practitioner's own: checked above
         telehealth = anchor.telehealth if change.telehealth is None else change.telehealth
         notes = anchor.notes if change.notes is None else change.notes.strip()
         if len(notes) > NOTES_MAX:
