@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: unit, integration (SQLite and PostgreSQL) and Zoom sandbox contract tests, then the
 # Playwright end-to-end tests in a separate pytest process (their event loop clashes with anyio's).
+# The first process spreads its tests over the machine's cores (pytest-xdist, at most 4 workers;
+# TEST_WORKERS=N to choose, 0 for one process): each worker has its own SQLite files and PostgreSQL server.
 # TEST_PARALLEL=1 runs the two processes at the same time (quicker on a machine with spare cores;
 # on 2 cores the load makes the slowest browser checks, e.g. make run-scaled's shutdown, time out).
 set -uo pipefail
@@ -10,8 +12,12 @@ source scripts/env.sh
 export APP_ENV=test RUN_JOBS="${RUN_JOBS:-1}"
 
 status=0
+cores="$(nproc 2>/dev/null || echo 2)"
+workers="${TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"  # each runs its own PostgreSQL server
+xdist=(-n "$workers")
+[[ "$workers" == "0" ]] && xdist=()
 if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
-  python -m pytest tests --ignore=tests/e2e -q -p no:playwright "$@" || status=$?
+  python -m pytest tests --ignore=tests/e2e -q -p no:playwright "${xdist[@]}" "$@" || status=$?
   python -m pytest tests/e2e -q "$@" || status=$?
   exit $status
 fi
@@ -21,7 +27,7 @@ e2e_log="var/e2e-output.txt"
 python -m pytest tests/e2e -q "$@" > "$e2e_log" 2>&1 &
 e2e_pid=$!
 trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
-python -m pytest tests --ignore=tests/e2e -q -p no:playwright "$@" || status=$?
+python -m pytest tests --ignore=tests/e2e -q -p no:playwright "${xdist[@]}" "$@" || status=$?
 printf '\n\033[1;34m==>\033[0m Playwright end-to-end tests (output below once they finish)\n'
 wait "$e2e_pid" || status=$?
 cat "$e2e_log"
