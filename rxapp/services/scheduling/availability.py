@@ -7,6 +7,7 @@ appointments and the telehealth state, and asks the pure slot engine (services.s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -31,11 +32,13 @@ from rxapp.services.scheduling.slots import (
     WeeklyBlock,
     Window,
     open_slots,
+    published_windows,
     why_not_open,
 )
 from rxapp.services.scheduling.zoom_follow import zoom_problem_for
 
-__all__ = ["Slot", "SlotMode", "SlotsResult", "load_schedule", "open_slots_for", "rules_of", "slot_is_open"]
+__all__ = ["Slot", "SlotMode", "SlotsResult", "load_schedule", "open_slots_for", "published_hours", "rules_of",
+           "slot_is_open"]
 
 # Appointments that hold their time (and count towards the day's maximum). Completed ones count for
 # the day too: a session that took place this morning was one of the day's bookings.
@@ -132,3 +135,26 @@ def slot_is_open(session: Session, practitioner_id: int, start_at: datetime, len
     schedule, problem = load_schedule(session, practitioner_id, start_at, start_at + timedelta(minutes=length),
                                       exclude_appointment_ids=exclude_appointment_ids)
     return why_not_open(schedule, start_at, length, SlotMode(mode), now(), problem)
+
+
+def published_hours(session: Session, practitioner_ids: Sequence[int], start: datetime, end: datetime,
+                    ) -> dict[int, list[tuple[datetime, datetime, SlotMode]]]:
+    """Each practitioner's published hours overlapping [start, end) (UTC start, end, mode), overrides
+    applied; for the calendar's background band. Three queries whatever the number of practitioners."""
+    ids = list(dict.fromkeys(practitioner_ids))
+    if not ids:
+        return {}
+    zones = {p.user_id: p.timezone for p in session.exec(
+        select(PractitionerProfile).where(col(PractitionerProfile.user_id).in_(ids))).all()}
+    blocks: dict[int, list[AvailabilityBlock]] = {}
+    for row in session.exec(select(AvailabilityBlock).where(col(AvailabilityBlock.practitioner_id).in_(ids))).all():
+        blocks.setdefault(row.practitioner_id, []).append(row)
+    overrides: dict[int, list[AvailabilityOverride]] = {}
+    first, last = (start - timedelta(days=2)).date(), (end + timedelta(days=2)).date()
+    for o in session.exec(select(AvailabilityOverride).where(
+            col(AvailabilityOverride.practitioner_id).in_(ids), col(AvailabilityOverride.on_date) >= first,
+            col(AvailabilityOverride.on_date) <= last)).all():
+        overrides.setdefault(o.practitioner_id, []).append(o)
+    return {pid: published_windows(zones[pid], engine_blocks(blocks.get(pid, [])),
+                                   engine_overrides(overrides.get(pid, [])), start, end)
+            for pid in ids if pid in zones and (pid in blocks or pid in overrides)}

@@ -240,6 +240,23 @@ def why_not_open(schedule: Schedule, start_at: datetime, length: int, mode: Slot
     return "That time is no longer open. Please choose another."
 
 
+def published_windows(timezone: str, blocks: Sequence[WeeklyBlock], overrides: Sequence[DateOverride],
+                      start: datetime, end: datetime) -> list[tuple[datetime, datetime, SlotMode]]:
+    """The published hours (blocks, or a date's override) overlapping [start, end), as aware UTC
+    (start, end, mode) by start; what the calendar shades. Telehealth and bookings are not applied."""
+    zone = ZoneInfo(timezone)
+    schedule = Schedule(timezone, tuple(blocks), tuple(overrides))
+    out: list[tuple[datetime, datetime, SlotMode]] = []
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    while day <= end.astimezone(zone).date():
+        for window in windows_on(schedule, day):
+            begin, finish = to_utc(day, window.start_minute, zone), to_utc(day, window.end_minute, zone)
+            if begin < end and finish > start and begin < finish:
+                out.append((begin, finish, window.mode))
+        day += timedelta(days=1)
+    return sorted(out, key=lambda w: (w[0], w[1]))
+
+
 def group_by_local_day(slots: Sequence[Slot], timezone: str) -> list[tuple[date, list[Slot]]]:
     """Slots grouped by the local date they start on in `timezone` (the client's), in order."""
     zone = ZoneInfo(timezone)
