@@ -199,3 +199,33 @@ def test_open_slots_for_reads_blocks_overrides_appointments_and_zoom(database: s
         assert s.exec(select(BookingRule).where(col(BookingRule.practitioner_id) == user_id(PATEL))).first() is None
         assert s.exec(select(AvailabilityBlock).where(
             col(AvailabilityBlock.practitioner_id) == user_id(PATEL))).first() is None
+
+
+def test_the_calendar_week_carries_published_hours_and_the_page_draws_them_as_bands(database: str) -> None:
+    from datetime import date
+
+    from rxapp.services.scheduling import calendar
+    from tests.integration.page_states import run
+    from tests.integration.test_calendar_states import _calendar
+
+    lee, patel = user_id(LEE), user_id(PATEL)
+    _save(LEE, overrides=[OverrideInput("n3", "2027-03-03", False, "08:00", "09:00", "both")])
+    # Patel (London) works 09:00-10:00 London on Mondays: 04:00-05:00 in New York.
+    _save(PATEL, PATEL, blocks=[BlockInput("n1", 0, "09:00", "10:00", "in_person")])
+    desk = principal_of(FRONTDESK)
+    week = calendar.week_view(desk, date(2027, 3, 1), 7, [lee, patel], "America/New_York")
+    assert [(a.practitioner_id, a.start_at, a.end_at, a.mode) for a in week.availability] == [
+        (lee, datetime(2027, 3, 2, 14, tzinfo=UTC), datetime(2027, 3, 2, 17, tzinfo=UTC), "telehealth"),
+        (lee, datetime(2027, 3, 3, 13, tzinfo=UTC), datetime(2027, 3, 3, 14, tzinfo=UTC), "both"),  # override
+        (patel, datetime(2027, 3, 1, 9, tzinfo=UTC), datetime(2027, 3, 1, 10, tzinfo=UTC), "in_person")]
+
+    state = _calendar(FRONTDESK, {"date": "2027-03-01", "view": "week", "p": f"{lee},{patel}"})
+    run(state.load())
+    columns = {c["key"]: n for n, c in enumerate(state.columns)}
+    assert [(b["left"], b["top"], b["height"], b["mode"], b["label"]) for b in state.bands] == [
+        (f"calc({columns[f'2027-03-02-{lee}']} * 100% / 14)", "540px", "180px", "telehealth",
+         "Telehealth hours 09:00-12:00, Dr. Dana Lee"),
+        (f"calc({columns[f'2027-03-03-{lee}']} * 100% / 14)", "480px", "60px", "both",
+         "In-person or telehealth hours 08:00-09:00, Dr. Dana Lee"),
+        (f"calc({columns[f'2027-03-01-{patel}']} * 100% / 14)", "240px", "60px", "in_person",
+         "In-person hours 04:00-05:00, Dr. Priya Patel")]
