@@ -172,14 +172,15 @@ class AvailabilityState(AuthState):
             view = await asyncio.to_thread(svc.save_availability, principal, self.practitioner_id, blocks,
                                            overrides, rules)
         except svc.AvailabilityInvalid as exc:
+            # The messages stand beside their fields and beside Save (a toast would vanish).
             self.errors, self.saved_message = exc.errors, ""
-            return rx.toast.error("Availability not saved: check the highlighted fields.")
+            return None
         except NotAllowed:
             return rx.toast.error(NOT_YOURS)
         self._show(view)
         self.errors = {}
         self.saved_message = f"Saved. Clients can book {self.practitioner_name} in these hours."
-        return rx.toast.success("Availability saved.")
+        return None
 
 
 MODE_OPTIONS = [(m.value, MODE_LABELS[m]) for m in SlotMode]
