@@ -173,5 +173,8 @@ def availability_page() -> rx.Component:
         "/availability", "Availability",
         _picker(),
         rx.cond(S.practitioner_id > 0, _editor(),
-                rx.text("There is no practitioner whose availability you can edit.", color_scheme="gray")),
+                rx.cond(S.load_error != "",
+                        rx.callout(S.load_error, icon="shield-alert", color_scheme="red", role="alert",
+                                   id="availability-refused"),
+                        rx.text("There is no practitioner whose availability you can edit.", color_scheme="gray"))),
     )
