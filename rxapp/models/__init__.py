@@ -16,6 +16,7 @@ from rxapp.models.records import (
     SignInTicket,
 )
 from rxapp.models.scheduling import Appointment, JoinLink, Meeting
+from rxapp.models.sms import CreditKind, SmsCreditEntry
 from rxapp.models.types import (
     AppointmentStatus,
     Channel,
@@ -34,6 +35,7 @@ __all__ = [
     "AuditEvent",
     "Channel",
     "Client",
+    "CreditKind",
     "JoinLink",
     "LoginSession",
     "LoginThrottle",
@@ -45,6 +47,7 @@ __all__ = [
     "PractitionerProfile",
     "Role",
     "SignInTicket",
+    "SmsCreditEntry",
     "SyncState",
     "TrustedPractitioner",
     "UTCDateTime",
