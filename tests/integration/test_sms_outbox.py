@@ -163,7 +163,7 @@ def test_two_workers_sending_at_once_never_overdraw_the_credits(catcher: Path) -
             barrier.wait()
             while notifications.deliver_due(limit=3) or _pending():
                 pass
-        except BaseException as exc:  # noqa: BLE001  (reported by the test)
+        except BaseException as exc:  # reported by the test
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]

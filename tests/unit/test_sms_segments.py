@@ -14,7 +14,7 @@ from rxapp.services.sms.segments import Encoding, count_segments, credits_for
     ("€" * 80, Encoding.GSM7, 1, 160),  # extension table: 2 septets each
     ("€" + "a" * 159, Encoding.GSM7, 2, 161),
     ("[]{}~^|\\", Encoding.GSM7, 1, 16),
-    ("Café at 10:00 – see you", Encoding.UCS2, 1, 23),  # the en dash is not GSM-7
+    ("Café at 10:00 \u2013 see you", Encoding.UCS2, 1, 23),  # the en dash is not GSM-7
     ("é" * 160, Encoding.GSM7, 1, 160),  # é is in the basic set
     ("ç" * 70, Encoding.UCS2, 1, 70),  # lower-case ç is not (only Ç is)
     ("ç" * 71, Encoding.UCS2, 2, 71),
