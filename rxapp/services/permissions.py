@@ -30,6 +30,7 @@ class Action(StrEnum):
     VIEW_ATTENTION = "view_attention"
     VIEW_AUDIT = "view_audit"
     MANAGE_TEAM = "manage_team"
+    MANAGE_SMS_CREDITS = "manage_sms_credits"  # add credits, set the low-balance threshold: the owner pays
 
 
 # Client records (add, edit, archive, invite) are the front desk's; a practitioner only views the
@@ -44,7 +45,7 @@ _MANAGER = _PRACTITIONER | _CLIENT_RECORDS | {Action.VIEW_PRACTICE_MEETINGS, Act
                             Action.VIEW_AUDIT, Action.MANAGE_TEAM}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.OWNER: frozenset(_MANAGER),
+    Role.OWNER: frozenset(_MANAGER | {Action.MANAGE_SMS_CREDITS}),
     Role.MANAGER: frozenset(_MANAGER),
     Role.PRACTITIONER: frozenset(_PRACTITIONER),
     Role.STAFF: frozenset(_STAFF),
