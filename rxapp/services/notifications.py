@@ -271,9 +271,14 @@ def deliver_due(send: Sender | None = None, limit: int = 50, sms_provider: SmsPr
     it in `sending`."""
     send = send or smtp_send
     sent = 0
+    provider: SmsProvider | None = sms_provider
     for row in _claim_due(limit):
         if row.channel == Channel.SMS:
-            sent += _deliver_sms(row, sms_provider or get_provider())
+            provider = provider or get_provider()
+            try:
+                sent += _deliver_sms(row, provider)
+            except Exception:  # e.g. the database went away: the lease runs out and it is tried again
+                log.exception("sms %s not delivered", row.id)
             continue
         email = OutgoingEmail(to=row.to_address, subject=row.subject, text=row.body_text,
                               html=row.body_html, ics=row.ics)
