@@ -17,6 +17,7 @@ from rxapp.models.records import (
     SignInTicket,
 )
 from rxapp.models.scheduling import Appointment, JoinLink, Meeting
+from rxapp.models.sms import CreditKind, SmsCreditEntry
 from rxapp.models.types import (
     AppointmentStatus,
     Channel,
@@ -38,6 +39,7 @@ __all__ = [
     "BookingRule",
     "Channel",
     "Client",
+    "CreditKind",
     "JoinLink",
     "LoginSession",
     "LoginThrottle",
@@ -49,6 +51,7 @@ __all__ = [
     "PractitionerProfile",
     "Role",
     "SignInTicket",
+    "SmsCreditEntry",
     "SyncState",
     "TrustedPractitioner",
     "UTCDateTime",
