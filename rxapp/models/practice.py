@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
@@ -24,6 +24,13 @@ class Practice(SQLModel, table=True):
     default_pos_code: str = Field(default="10", max_length=2)
     sms_credits: int = 0
     notify_client_when_started: bool = True
+    # Client self-booking in the portal (services.self_booking): on/off, any active practitioner or
+    # only those the client trusts, and how close to the start a client may still move or cancel.
+    self_booking_enabled: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    self_booking_any_practitioner: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    cancellation_window_hours: int = Field(default=24, sa_column=Column(Integer, nullable=False, server_default="24"))
+    cancellation_message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
@@ -56,6 +63,9 @@ class PractitionerProfile(SQLModel, table=True):
     # How clients see the practitioner: a name and credentials such as "PhD, Licensed Psychologist".
     display_name: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
     credentials: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
+    # Bumped as the first statement of every booking transaction: the per-practitioner booking lock
+    # (services.scheduling.booking_lock).
+    booking_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Client(SQLModel, table=True):
