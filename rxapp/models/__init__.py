@@ -1,5 +1,6 @@
 """SQLModel tables. The schema is only ever created by Alembic migrations."""
 
+from rxapp.models.availability import AvailabilityBlock, AvailabilityOverride, BookingRule
 from rxapp.models.practice import (
     Client,
     Practice,
@@ -32,6 +33,9 @@ __all__ = [
     "Appointment",
     "AppointmentStatus",
     "AuditEvent",
+    "AvailabilityBlock",
+    "AvailabilityOverride",
+    "BookingRule",
     "Channel",
     "Client",
     "JoinLink",

@@ -1,0 +1,249 @@
+"""The slot engine: which times a client may book with a practitioner. A pure function over plain
+values (stdlib + zoneinfo only; no database, no UI) so every rule is unit-testable;
+services.scheduling.availability loads the rows and calls it.
+
+Open slots = the practitioner's weekly blocks (or a date's override instead) minus existing
+appointments (with buffers), minimum notice, horizon and the day's maximum of bookings.
+
+Time rules, decided once here:
+- Blocks and overrides are local wall-clock times in the practitioner's time zone; a 09:00-17:00
+  block is 09:00-17:00 local on every day, including the days clocks change. Slots are aware UTC;
+  showing them in the client's zone is the caller's (`group_by_local_day` helps the portal).
+- A block is the real time between its local start and its local end; its slots step in real
+  minutes from the block's start. A local time that does not exist (the spring-forward gap, e.g.
+  02:30 in New York) is read with the offset in force before the change, so it lands after the gap
+  (02:30 -> 03:30 EDT); a local time that happens twice (the autumn hour) means its first occurrence
+  (zoneinfo's fold=0). So a block 01:00-04:00 on the spring day is two real hours long and on the
+  autumn day four; blocks inside ordinary hours are untouched.
+- Buffers keep time free around appointments: a slot's own buffers must not cover an appointment and
+  an appointment's buffers must not cover the slot (so a slot and an appointment are at least
+  max(before, after) minutes apart). Buffers never trim a block's edges.
+- Minimum notice: a slot starts at least `min_notice_hours` after now. Horizon: it starts before
+  now + `horizon_days`.
+- Maximum per day: a local day (practitioner's zone) that already holds `max_per_day` appointments
+  offers nothing more.
+- Telehealth: without telehealth (not enabled, or no working Zoom connection) a Telehealth block offers
+  nothing and a Both block offers in-person slots only.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+MINUTES_PER_DAY = 24 * 60
+
+
+class SlotMode(StrEnum):
+    IN_PERSON = "in_person"
+    TELEHEALTH = "telehealth"
+    BOTH = "both"
+
+
+MODE_LABELS = {SlotMode.IN_PERSON: "In person", SlotMode.TELEHEALTH: "Telehealth", SlotMode.BOTH: "Both"}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable time: `start_at` aware UTC, for `length_minutes`, in the block's mode."""
+
+    start_at: datetime
+    length_minutes: int
+    mode: SlotMode
+
+    @property
+    def end_at(self) -> datetime:
+        return self.start_at + timedelta(minutes=self.length_minutes)
+
+
+@dataclass(frozen=True)
+class SlotsResult:
+    slots: list[Slot]
+    telehealth_unavailable: str  # "" when telehealth slots are offered, else why not
+
+
+@dataclass(frozen=True)
+class Window:
+    """Local wall-clock minutes after midnight, [start_minute, end_minute); end may be 1440."""
+
+    start_minute: int
+    end_minute: int
+    mode: SlotMode
+
+
+@dataclass(frozen=True)
+class WeeklyBlock:
+    weekday: int  # Monday 0 ... Sunday 6
+    window: Window
+
+
+@dataclass(frozen=True)
+class DateOverride:
+    """One date's hours instead of its weekly blocks; no windows means a day off."""
+
+    on: date
+    windows: tuple[Window, ...] = ()
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    lengths: tuple[int, ...] = (50,)
+    interval_minutes: int = 30
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    min_notice_hours: int = 24
+    horizon_days: int = 60
+    max_per_day: int | None = None  # None: no limit
+    new_clients_may_self_book: bool = True
+
+
+@dataclass(frozen=True)
+class Busy:
+    """An existing appointment of the practitioner, [start_at, end_at) aware UTC."""
+
+    start_at: datetime
+    end_at: datetime
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Everything the engine needs about one practitioner."""
+
+    timezone: str
+    blocks: tuple[WeeklyBlock, ...]
+    overrides: tuple[DateOverride, ...] = ()
+    rules: BookingRules = field(default_factory=BookingRules)
+    busy: tuple[Busy, ...] = ()
+    telehealth_ok: bool = True
+
+
+def to_utc(day: date, minute: int, zone: ZoneInfo) -> datetime:
+    """Local wall-clock `minute` of `day` in `zone` as aware UTC (see the module's time rules:
+    nonexistent times land after the gap, ambiguous ones mean the first occurrence)."""
+    local = datetime.combine(day, time()) + timedelta(minutes=minute)  # naive; 1440 is next midnight
+    return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def windows_on(schedule: Schedule, day: date) -> tuple[Window, ...]:
+    """The windows of one local date: its override's if it has one, else its weekday's blocks."""
+    for override in schedule.overrides:
+        if override.on == day:
+            return override.windows
+    weekday = day.weekday()
+    return tuple(block.window for block in schedule.blocks if block.weekday == weekday)
+
+
+def offered_mode(mode: SlotMode, telehealth_ok: bool) -> SlotMode | None:
+    """The mode a block offers once telehealth availability is known (None: nothing)."""
+    if telehealth_ok:
+        return mode
+    return None if mode == SlotMode.TELEHEALTH else SlotMode.IN_PERSON
+
+
+class _BusyIndex:
+    """Appointments sorted by start, for overlap queries in O(log n + k)."""
+
+    def __init__(self, busy: Iterable[Busy]) -> None:
+        self.items = sorted(busy, key=lambda b: b.start_at)
+        self.starts = [b.start_at for b in self.items]
+        self.longest = max((b.end_at - b.start_at for b in self.items), default=timedelta(0))
+
+    def collides(self, start: datetime, end: datetime, before: timedelta, after: timedelta) -> bool:
+        """Whether [start, end) is too close to an appointment (see the buffer rule)."""
+        gap = max(before, after)
+        lo = bisect.bisect_left(self.starts, start - gap - self.longest)
+        hi = bisect.bisect_left(self.starts, end + gap)
+        return any(b.end_at + gap > start and b.start_at < end + gap for b in self.items[lo:hi])
+
+
+def _count_by_local_day(busy: Iterable[Busy], zone: ZoneInfo) -> dict[date, int]:
+    counts: dict[date, int] = {}
+    for b in busy:
+        day = b.start_at.astimezone(zone).date()
+        counts[day] = counts.get(day, 0) + 1
+    return counts
+
+
+def open_slots(schedule: Schedule, start: datetime, end: datetime, now: datetime,
+               length: int | None = None) -> list[Slot]:
+    """Open slots starting in [start, end) (aware), sorted by start then length. `length` None
+    means every length the practitioner offers; a length not offered gives no slots."""
+    rules = schedule.rules
+    lengths = rules.lengths if length is None else tuple(x for x in rules.lengths if x == length)
+    if not lengths or rules.interval_minutes <= 0:
+        return []
+    zone = ZoneInfo(schedule.timezone)
+    earliest = max(start, now + timedelta(hours=rules.min_notice_hours))
+    latest = min(end, now + timedelta(days=rules.horizon_days))
+    if earliest >= latest:
+        return []
+    index = _BusyIndex(schedule.busy)
+    per_day = _count_by_local_day(schedule.busy, zone) if rules.max_per_day is not None else {}
+    before = timedelta(minutes=rules.buffer_before_minutes)
+    after = timedelta(minutes=rules.buffer_after_minutes)
+    step = timedelta(minutes=rules.interval_minutes)
+    slots: list[Slot] = []
+    # One local day either side: a window of a local day may start before `start` in UTC terms.
+    day = earliest.astimezone(zone).date() - timedelta(days=1)
+    last_day = latest.astimezone(zone).date() + timedelta(days=1)
+    while day <= last_day:
+        if rules.max_per_day is not None and per_day.get(day, 0) >= rules.max_per_day:
+            day += timedelta(days=1)
+            continue
+        for window in windows_on(schedule, day):
+            mode = offered_mode(window.mode, schedule.telehealth_ok)
+            if mode is None:
+                continue
+            window_start = to_utc(day, window.start_minute, zone)
+            window_end = to_utc(day, window.end_minute, zone)
+            for minutes in lengths:
+                span = timedelta(minutes=minutes)
+                at = window_start
+                while at + span <= window_end:
+                    if earliest <= at < latest and not index.collides(at, at + span, before, after):
+                        slots.append(Slot(at, minutes, mode))
+                    at += step
+        day += timedelta(days=1)
+    slots.sort(key=lambda s: (s.start_at, s.length_minutes))
+    return slots
+
+
+def why_not_open(schedule: Schedule, start_at: datetime, length: int, mode: SlotMode, now: datetime,
+                 telehealth_problem: str = "") -> str:
+    """Why a client may not book `start_at` for `length` minutes in `mode` ('' when they may).
+    `mode` is what the client chose: in person or telehealth (Both asks for a slot that offers both)."""
+    rules = schedule.rules
+    if length not in rules.lengths:
+        offered = ", ".join(str(x) for x in rules.lengths) or "none"
+        return f"{length}-minute sessions are not offered (lengths offered: {offered} minutes)."
+    if start_at < now + timedelta(hours=rules.min_notice_hours):
+        return f"Sessions must be booked at least {rules.min_notice_hours} hours ahead."
+    if start_at >= now + timedelta(days=rules.horizon_days):
+        return f"Sessions can be booked at most {rules.horizon_days} days ahead."
+    if mode != SlotMode.IN_PERSON and not schedule.telehealth_ok:
+        return f"Telehealth cannot be booked: {telehealth_problem or 'not available'}."
+    zone = ZoneInfo(schedule.timezone)
+    day = start_at.astimezone(zone).date()
+    day_count = _count_by_local_day(schedule.busy, zone).get(day, 0)
+    if rules.max_per_day is not None and day_count >= rules.max_per_day:
+        return "That day is fully booked."
+    candidates = open_slots(schedule, start_at, start_at + timedelta(minutes=1), now, length)
+    for slot in candidates:
+        if slot.start_at == start_at and (slot.mode == mode or slot.mode == SlotMode.BOTH):
+            return ""
+    if candidates:
+        return f"That time is not offered {MODE_LABELS[mode].lower()}."
+    return "That time is no longer open. Please choose another."
+
+
+def group_by_local_day(slots: Sequence[Slot], timezone: str) -> list[tuple[date, list[Slot]]]:
+    """Slots grouped by the local date they start on in `timezone` (the client's), in order."""
+    zone = ZoneInfo(timezone)
+    groups: dict[date, list[Slot]] = {}
+    for slot in sorted(slots, key=lambda s: (s.start_at, s.length_minutes)):
+        groups.setdefault(slot.start_at.astimezone(zone).date(), []).append(slot)
+    return list(groups.items())
