@@ -7,7 +7,7 @@ self-booking settings: on/off, any practitioner or trusted only, the cancellatio
 hours and the message clients see inside it.
 
 Revision ID: 0007b
-Revises: 0006c
+Revises: 0007a (0006c before avail was merged)
 Create Date: 2026-12-02 04:30:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007b"
-down_revision: str | None = "0006c"
+down_revision: str | None = "0007a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

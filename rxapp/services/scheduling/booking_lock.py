@@ -41,7 +41,7 @@ class BookingBusy(Exception):
 def lock_practitioner(session: Session, practitioner_id: int | None) -> None:
     """Serialise bookings of this practitioner until the transaction ends. Call it before the
     session reads anything (raises RuntimeError otherwise: a read before it is not protected)."""
-    if session.identity_map or session.new or session.dirty:
+    if session.in_transaction():  # it has run a statement already: reads before the lock are unprotected
         raise RuntimeError("the booking lock must be the first statement of the transaction")
     try:
         session.execute(_BUMP, {"id": practitioner_id or 0})
