@@ -32,7 +32,8 @@ def upgrade() -> None:
                                       server_default=sa.false()))
         batch_op.add_column(sa.Column("cancellation_window_hours", sa.Integer(), nullable=False,
                                       server_default="24"))
-        batch_op.add_column(sa.Column("cancellation_message", sa.Text(), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("cancellation_message", sa.Text(), nullable=False,
+                                      server_default="Please contact the practice to change or cancel it."))
 
 
 def downgrade() -> None:

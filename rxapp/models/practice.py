@@ -10,6 +10,9 @@ from sqlmodel import Field, SQLModel
 from rxapp.clock import now
 from rxapp.models.types import Role, UTCDateTime
 
+# What a client trying to move or cancel inside the cancellation window reads, until the practice words it.
+CANCELLATION_MESSAGE = "Please contact the practice to change or cancel it."
+
 
 class Practice(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
@@ -30,7 +33,8 @@ class Practice(SQLModel, table=True):
     self_booking_any_practitioner: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     cancellation_window_hours: int = Field(default=24, sa_column=Column(Integer, nullable=False, server_default="24"))
-    cancellation_message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    cancellation_message: str = Field(default=CANCELLATION_MESSAGE, sa_column=Column(
+        Text, nullable=False, server_default=CANCELLATION_MESSAGE))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 

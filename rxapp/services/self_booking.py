@@ -31,6 +31,7 @@ from rxapp.models import (
     TrustedPractitioner,
     User,
 )
+from rxapp.models.practice import CANCELLATION_MESSAGE
 from rxapp.services import profiles
 from rxapp.services.clients import own_client_record
 from rxapp.services.clock import now
@@ -50,7 +51,7 @@ from rxapp.services.scheduling.slots import Slot, SlotMode, group_by_local_day, 
 __all__ = ["BookablePractitioner", "SelfBookingRefused", "SlotTaken", "Week", "book_slot", "bookable_practitioners",
            "cancel_own", "reschedule_own", "week_of_slots"]
 
-DEFAULT_CANCELLATION_MESSAGE = "Please contact the practice to change or cancel it."
+DEFAULT_CANCELLATION_MESSAGE = CANCELLATION_MESSAGE
 CLIENT_CANCEL_REASON = "Cancelled by you in your portal."
 
 
