@@ -14,6 +14,7 @@ booking gets its Zoom meeting the usual way, the client their email, the calenda
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -40,16 +41,19 @@ from rxapp.services.scheduling import availability
 from rxapp.services.scheduling.appointments import (
     AppointmentChange,
     AppointmentDraft,
+    AppointmentInvalid,
+    AppointmentRefused,
+    OverlapWarning,
     Saved,
     book_appointments,
     cancel_appointment,
     change_appointment,
 )
-from rxapp.services.scheduling.booking_lock import SlotTaken
+from rxapp.services.scheduling.booking_lock import BookingBusy, SlotTaken
 from rxapp.services.scheduling.slots import Slot, SlotMode, group_by_local_day, why_not_open
 
-__all__ = ["BookablePractitioner", "SelfBookingRefused", "SlotTaken", "Week", "book_slot", "bookable_practitioners",
-           "cancel_own", "reschedule_own", "week_of_slots"]
+__all__ = ["BookablePractitioner", "Moving", "SelfBookingRefused", "SlotTaken", "Week", "book_slot",
+           "bookable_practitioners", "cancel_own", "may_change", "reschedule_own", "week_of_slots"]
 
 DEFAULT_CANCELLATION_MESSAGE = CANCELLATION_MESSAGE
 CLIENT_CANCEL_REASON = "Cancelled by you in your portal."
@@ -202,6 +206,7 @@ def week_of_slots(principal: Principal, practitioner_id: int, first_day: date, l
         exclude: frozenset[int] = frozenset()
         if moving_appointment_id is not None:
             moving = _own_booked(session, client, moving_appointment_id)
+            _outside_window(practice, moving, "moved")
             exclude = frozenset({moving.id or 0})
         rules = availability.rules_of(session.get(BookingRule, practitioner_id))
         lengths = rules.lengths
@@ -223,7 +228,43 @@ def week_of_slots(principal: Principal, practitioner_id: int, first_day: date, l
                     has_earlier=start > at, has_later=end < at + timedelta(days=rules.horizon_days))
 
 
+@dataclass(frozen=True)
+class Moving:
+    """The client's own appointment they are about to move."""
+
+    appointment_id: int
+    practitioner_id: int
+    start_at: datetime
+    duration_minutes: int
+    telehealth: bool
+
+
+def may_change(principal: Principal, appointment_id: int, verb: str = "moved") -> Moving:
+    """The client's own booked appointment, when it may still be moved or cancelled online (asked
+    before the client picks a new time; the write checks again). Raises `SelfBookingRefused` with
+    the practice's message inside its cancellation window."""
+    with unit_of_work() as session:
+        client, practice = _client(session, principal)
+        appointment = _own_booked(session, client, appointment_id)
+        _outside_window(practice, appointment, "cancelled" if verb == "cancelled" else "moved")
+        return Moving(appointment.id or 0, appointment.practitioner_id, appointment.start_at,
+                      appointment.duration_minutes, appointment.telehealth)
+
+
 # -- writing ------------------------------------------------------------------------------------
+
+def _for_the_client(write: Callable[[], Saved]) -> Saved:
+    """Run an appointment-book use case; its refusals become the client's words (the book's
+    overlap warning names other clients, so a client only hears that the time was taken)."""
+    try:
+        return write()
+    except OverlapWarning:
+        raise SlotTaken() from None
+    except AppointmentInvalid as exc:
+        raise SelfBookingRefused(" ".join(exc.errors.values())) from None
+    except (AppointmentRefused, BookingBusy) as exc:
+        raise SelfBookingRefused(str(exc)) from None
+
 
 def _local(start_at: datetime, zone: str) -> tuple[str, str]:
     local = start_at.astimezone(ZoneInfo(zone))
@@ -249,7 +290,7 @@ def book_slot(principal: Principal, practitioner_id: int, start_at: datetime, le
 
     draft = AppointmentDraft(client_id=client.id, practitioner_id=practitioner_id, date=date_text, hour=hour,
                              duration_minutes=length, telehealth=chosen == SlotMode.TELEHEALTH, timezone=zone)
-    return book_appointments(principal, draft, guard=guard)
+    return _for_the_client(lambda: book_appointments(principal, draft, guard=guard))
 
 
 def reschedule_own(principal: Principal, appointment_id: int, start_at: datetime, length: int, mode: str) -> Saved:
@@ -275,7 +316,7 @@ def reschedule_own(principal: Principal, appointment_id: int, start_at: datetime
 
     change = AppointmentChange(date=date_text, hour=hour, timezone=zone, duration_minutes=length,
                                telehealth=chosen == SlotMode.TELEHEALTH)
-    return change_appointment(principal, appointment_id, change, own=own)
+    return _for_the_client(lambda: change_appointment(principal, appointment_id, change, own=own))
 
 
 def cancel_own(principal: Principal, appointment_id: int) -> Saved:
@@ -288,4 +329,4 @@ def cancel_own(principal: Principal, appointment_id: int) -> Saved:
         _outside_window(practice, appointment, "cancelled")
         return appointment
 
-    return cancel_appointment(principal, appointment_id, CLIENT_CANCEL_REASON, own=own)
+    return _for_the_client(lambda: cancel_appointment(principal, appointment_id, CLIENT_CANCEL_REASON, own=own))
