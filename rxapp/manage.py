@@ -26,6 +26,8 @@ def main() -> None:
     elif args.command == "demo-week":
         added = demo_data.load_demo_week()
         print(f"Demo week loaded: {added} appointments." if added else "Demo appointments already present.")
+        blocks = demo_data.load_demo_availability()
+        print(f"Demo availability loaded: {blocks} weekly blocks." if blocks else "Demo availability already present.")
     else:
         print(f"\n  App:            {settings.app_url}")
         print(f"  Zoom sandbox:   {settings.zoom_oauth_base_url}/_sandbox/admin")

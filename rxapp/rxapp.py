@@ -9,6 +9,7 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     accounts,
     attention,
     audit,
+    availability,
     calendar,
     clients,
     dev_mail,

@@ -104,6 +104,15 @@ def _block(block: rx.Var[dict[str, str]]) -> rx.Component:
         data_appointment_id=block["id"])
 
 
+def _band(band: rx.Var[dict[str, str]]) -> rx.Component:
+    """A practitioner's published hours behind the slots (faint, tinted by mode, clicks pass through)."""
+    return rx.box(
+        rx.text(band["short"], size="1", class_name="calendar-band-label"),
+        class_name="calendar-band calendar-band-" + band["mode"], title=band["label"], role="note",
+        aria_label=band["label"],
+        style={"top": band["top"], "height": band["height"], "left": band["left"], "width": band["width"]})
+
+
 def _grid() -> rx.Component:
     hours = [rx.box(rx.text(f"{h:02d}:00", size="1", color_scheme="gray"), class_name="calendar-hour-label")
              for h in range(24)]
@@ -118,6 +127,7 @@ def _grid() -> rx.Component:
             rx.box(
                 rx.box(rx.foreach(C.columns, _column), class_name="calendar-cols",
                        style={"grid_template_columns": "repeat(" + C.column_count.to_string() + ", minmax(7em, 1fr))"}),
+                rx.foreach(C.bands, _band),
                 rx.foreach(C.blocks, _block),
                 class_name="calendar-body"),
             class_name="calendar-rows", style={"min_width": C.grid_min_width}),

@@ -57,8 +57,11 @@ def _actions(row: rx.Var[dict[str, str]]) -> rx.Component:
     user_id = row["id"].to(int)
     return rx.hstack(
         rx.cond(row["has_profile"] == "yes",
-                rx.button("Edit profile", size="1", variant="soft", on_click=S.open_edit(user_id),
-                          aria_label="Edit profile of " + row["name"])),
+                rx.fragment(
+                    rx.button("Edit profile", size="1", variant="soft", on_click=S.open_edit(user_id),
+                              aria_label="Edit profile of " + row["name"]),
+                    rx.link("Availability", href="/availability?p=" + row["id"], size="2",
+                            aria_label="Availability of " + row["name"]))),
         rx.cond(row["changeable"] == "yes", rx.match(
             row["status"],
             ("deactivated", rx.button("Reactivate", size="1", variant="soft", on_click=S.reactivate(user_id),

@@ -140,6 +140,48 @@ def load_demo_week() -> int:
     return added
 
 
+# Published hours for `make run`, so the portal has slots: (practitioner, weekdays, start, end, mode),
+# local times in the practitioner's zone (Lee New York, Patel London).
+DEMO_AVAILABILITY: tuple[tuple[str, tuple[int, ...], str, str, str], ...] = (
+    ("dr.lee@demo.clinic", (0, 2, 4), "09:00", "12:00", "both"),
+    ("dr.lee@demo.clinic", (0, 2, 4), "13:00", "17:00", "in_person"),
+    ("dr.lee@demo.clinic", (1, 3), "09:00", "13:00", "telehealth"),
+    ("dr.patel@demo.clinic", (0, 1, 2, 3), "10:00", "16:00", "both"),
+)
+
+
+def load_demo_availability() -> int:
+    """Weekday hours and booking rules (50 minutes every 30, 24 h notice, 60 days ahead) for Dr. Lee
+    and Dr. Patel, for a practitioner who has none yet. Returns how many blocks were added."""
+    from rxapp.models import AvailabilityBlock, BookingRule
+
+    if get_settings().is_production:
+        raise RuntimeError("Demo data is never loaded in production")
+    added = 0
+    with unit_of_work() as session:
+        practice = session.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).first()
+        if practice is None:
+            return 0
+        people = {u.email: u.id or 0 for u in session.exec(select(User).where(User.practice_id == practice.id))}
+        for email in {row[0] for row in DEMO_AVAILABILITY}:
+            practitioner_id = people[email]
+            if session.exec(select(AvailabilityBlock.id).where(
+                    AvailabilityBlock.practitioner_id == practitioner_id)).first() is not None or \
+                    session.get(BookingRule, practitioner_id) is not None:
+                continue
+            session.add(BookingRule(practitioner_id=practitioner_id, practice_id=practice.id or 0))
+            for who, weekdays, start, end, mode in DEMO_AVAILABILITY:
+                if who != email:
+                    continue
+                begin, finish = time.fromisoformat(start), time.fromisoformat(end)
+                for weekday in weekdays:
+                    session.add(AvailabilityBlock(practice_id=practice.id or 0, practitioner_id=practitioner_id,
+                                                  weekday=weekday, start_minute=begin.hour * 60 + begin.minute,
+                                                  end_minute=finish.hour * 60 + finish.minute, mode=mode))
+                    added += 1
+    return added
+
+
 def demo_sign_ins() -> list[tuple[str, str]]:
     """(email, role) of every demo account, for `make run` to print."""
     return [(e, r.value) for e, _, r in STAFF_USERS] + [(c[0], "client") for c in CLIENTS]

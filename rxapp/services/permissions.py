@@ -90,6 +90,9 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Calendar", "/calendar", Action.VIEW_CALENDAR),
     NavItem("Meetings", "/meetings", Action.VIEW_MEETINGS),
     NavItem("Clients", "/clients", Action.VIEW_CLIENTS),
+    # Practitioners edit their own hours; owner, manager and front desk anyone's (services.scheduling
+    # .availability_editor re-checks per practitioner).
+    NavItem("Availability", "/availability", Action.MANAGE_APPOINTMENTS),
     NavItem("Team", "/team", Action.MANAGE_TEAM),
     NavItem("Practice settings", "/settings", Action.PRACTICE_SETTINGS),
     NavItem("Needs attention", "/attention", Action.VIEW_ATTENTION),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -81,6 +81,7 @@ class CalendarState(AuthState):
     practitioner_options: list[dict[str, str]] = []
     columns: list[dict[str, str]] = []
     blocks: list[dict[str, str]] = []
+    bands: list[dict[str, str]] = []  # published hours behind the appointments
     agenda: list[dict[str, str]] = []
     loaded: bool = False
     error: str = ""
@@ -201,6 +202,7 @@ class CalendarState(AuthState):
                 blocks.append(self._block(a, names[a.practitioner_id], columns[column], column, n, lane, count,
                                           start, end))
         self.columns, self.blocks = columns, blocks
+        self.bands = _bands(view, zone, index, columns)
         self.agenda = self._agenda(view, zone)
         first, last = view.days[0], view.days[-1]
         self.title = _day_label(first) + f" {first.year}" if len(view.days) == 1 else \
@@ -300,6 +302,35 @@ class CalendarState(AuthState):
     async def set_show_cancelled(self, value: bool):
         self.show_cancelled = bool(value)
         return await self._apply()
+
+
+BAND_LABELS = {"telehealth": "Telehealth hours", "in_person": "In-person hours",
+               "both": "In-person or telehealth hours"}
+
+
+def _bands(view: calendar.WeekView, zone: ZoneInfo, index: dict[tuple[date, int], int],
+           columns: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The published hours as faint bands, one per column and window, in the viewer's zone; a window
+    that crosses the viewer's midnight is cut into its two days."""
+    bands: list[dict[str, str]] = []
+    n = len(columns)
+    for w in view.availability:
+        begin, finish = w.start_at.astimezone(zone), w.end_at.astimezone(zone)
+        while begin < finish:
+            midnight = datetime.combine(begin.date() + timedelta(days=1), datetime.min.time(), zone)
+            piece_end = min(finish, midnight)
+            column = index.get((begin.date(), w.practitioner_id))
+            if column is not None:
+                top = begin.hour * 60 + begin.minute
+                bottom = DAY_MINUTES if piece_end == midnight else piece_end.hour * 60 + piece_end.minute
+                label = (f"{BAND_LABELS.get(w.mode, 'Hours')} {begin:%H:%M}-{piece_end:%H:%M}, "
+                         f"{columns[column]['practitioner']}")
+                bands.append({"key": f"{column}-{top}", "mode": w.mode, "label": label,
+                              "short": BAND_LABELS.get(w.mode, "Hours"), "top": f"{top}px",
+                              "height": f"{max(bottom - top, 1)}px",
+                              "left": f"calc({column} * 100% / {n})", "width": f"calc(100% / {n})"})
+            begin = piece_end
+    return bands
 
 
 def zoom_note(a: CalendarAppointment, p: CalendarPractitioner) -> str:

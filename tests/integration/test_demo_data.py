@@ -62,3 +62,26 @@ def test_the_demo_week_is_a_living_calendar_loaded_once(database: str) -> None:
     # Zoom is not allowed yet in the demo practice: future telehealth visits say why they wait.
     waiting = [meetings[r.id] for r in rows if r.telehealth and r.status == "booked"]
     assert waiting and all("Zoom meeting pending" in m.last_sync_error for m in waiting)
+
+
+def test_the_demo_availability_gives_lee_and_patel_open_slots_once(database: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from rxapp.services.clock import set_clock
+    from rxapp.services.scheduling.availability import open_slots_for
+    from tests.integration.zoom_helpers import user_id
+
+    demo_data.load_demo_data()
+    assert demo_data.load_demo_availability() == 12 and demo_data.load_demo_availability() == 0
+    monday = datetime(2027, 3, 1, 5, 0, tzinfo=UTC)  # 00:00 in New York
+    set_clock(lambda: monday - timedelta(days=3))
+    try:
+        with unit_of_work() as s:
+            lee = open_slots_for(s, user_id("dr.lee@demo.clinic"), monday, monday + timedelta(days=7))
+            patel = open_slots_for(s, user_id("dr.patel@demo.clinic"), monday, monday + timedelta(days=7))
+    finally:
+        set_clock(None)
+    # Zoom is not allowed in the demo practice: Lee's telehealth days are closed, Both is in person.
+    assert lee.telehealth_unavailable and {s.mode.value for s in lee.slots} == {"in_person"}
+    assert {s.start_at.weekday() for s in lee.slots} == {0, 2, 4}
+    assert len(lee.slots) == 3 * (5 + 7) and len(patel.slots) == 4 * 11

@@ -18,12 +18,12 @@ def _as(role: Role) -> Principal:
 
 
 EXPECTED_NAVIGATION = {
-    Role.OWNER: ["Calendar", "Meetings", "Clients", "Team", "Practice settings", "Needs attention", "Audit",
-                 "My profile"],
-    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Team", "Practice settings", "Needs attention", "Audit",
-                   "My profile"],
-    Role.PRACTITIONER: ["Calendar", "Meetings", "Clients", "My profile"],
-    Role.STAFF: ["Calendar", "Clients"],
+    Role.OWNER: ["Calendar", "Meetings", "Clients", "Availability", "Team", "Practice settings", "Needs attention",
+                 "Audit", "My profile"],
+    Role.MANAGER: ["Calendar", "Meetings", "Clients", "Availability", "Team", "Practice settings",
+                   "Needs attention", "Audit", "My profile"],
+    Role.PRACTITIONER: ["Calendar", "Meetings", "Clients", "Availability", "My profile"],
+    Role.STAFF: ["Calendar", "Clients", "Availability"],
     Role.CLIENT: ["My sessions"],
 }
 

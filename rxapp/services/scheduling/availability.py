@@ -7,6 +7,7 @@ appointments and the telehealth state, and asks the pure slot engine (services.s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -17,7 +18,10 @@ from rxapp.models import (
     AvailabilityBlock,
     AvailabilityOverride,
     BookingRule,
+    Practice,
     PractitionerProfile,
+    User,
+    ZoomConnection,
 )
 from rxapp.services.clock import now
 from rxapp.services.scheduling.slots import (
@@ -31,11 +35,13 @@ from rxapp.services.scheduling.slots import (
     WeeklyBlock,
     Window,
     open_slots,
+    published_windows,
     why_not_open,
 )
-from rxapp.services.scheduling.zoom_follow import zoom_problem_for
+from rxapp.services.scheduling.zoom_follow import zoom_problem
 
-__all__ = ["Slot", "SlotMode", "SlotsResult", "load_schedule", "open_slots_for", "rules_of", "slot_is_open"]
+__all__ = ["Slot", "SlotMode", "SlotsResult", "load_schedule", "open_slots_for", "published_hours", "rules_of",
+           "slot_is_open"]
 
 # Appointments that hold their time (and count towards the day's maximum). Completed ones count for
 # the day too: a session that took place this morning was one of the day's bookings.
@@ -65,14 +71,6 @@ def weekly_blocks(session: Session, practitioner_id: int) -> list[AvailabilityBl
         .order_by(col(AvailabilityBlock.weekday), col(AvailabilityBlock.start_minute))).all())
 
 
-def overrides_between(session: Session, practitioner_id: int, first: date, last: date) -> list[AvailabilityOverride]:
-    return list(session.exec(
-        select(AvailabilityOverride).where(AvailabilityOverride.practitioner_id == practitioner_id,
-                                           col(AvailabilityOverride.on_date) >= first,
-                                           col(AvailabilityOverride.on_date) <= last)
-        .order_by(col(AvailabilityOverride.on_date), col(AvailabilityOverride.start_minute))).all())
-
-
 def engine_blocks(rows: list[AvailabilityBlock]) -> tuple[WeeklyBlock, ...]:
     return tuple(WeeklyBlock(r.weekday, Window(r.start_minute, r.end_minute, SlotMode(r.mode))) for r in rows)
 
@@ -89,28 +87,53 @@ def engine_overrides(rows: list[AvailabilityOverride]) -> tuple[DateOverride, ..
 def load_schedule(session: Session, practitioner_id: int, start: datetime, end: datetime, *,
                   exclude_appointment_ids: frozenset[int] = frozenset()) -> tuple[Schedule, str]:
     """Everything the engine needs for slots starting in [start, end), and why telehealth is not
-    offered ('' when it is). Appointments come in one query over ix_appointment_practitioner_start."""
-    profile = session.get(PractitionerProfile, practitioner_id)
-    timezone = profile.timezone if profile else "UTC"
-    rules = rules_of(session.get(BookingRule, practitioner_id))
-    telehealth_problem = "" if profile is None else zoom_problem_for(session, profile.practice_id, practitioner_id)
-    if profile is None:
-        telehealth_problem = "this person is not a practitioner"
+    offered ('' when it is). Four queries: the practitioner's settings (profile, practice, Zoom
+    connection, booking rules in one), blocks, overrides, and appointments over
+    ix_appointment_practitioner_start; none per day."""
+    settings = session.exec(
+        select(PractitionerProfile.timezone, PractitionerProfile.telehealth_enabled, Practice.allow_zoom,
+               User.full_name, ZoomConnection.status, BookingRule)
+        .join(User, col(User.id) == PractitionerProfile.user_id)
+        .join(Practice, col(Practice.id) == PractitionerProfile.practice_id)
+        .outerjoin(ZoomConnection, col(ZoomConnection.practitioner_id) == PractitionerProfile.user_id)
+        .outerjoin(BookingRule, col(BookingRule.practitioner_id) == PractitionerProfile.user_id)
+        .where(PractitionerProfile.user_id == practitioner_id)).first()
+    if settings is None:
+        return Schedule(timezone="UTC", blocks=()), "this person is not a practitioner"
+    timezone, enabled, allow_zoom, name, zoom_status, rule = settings
+    telehealth_problem = zoom_problem(allow_zoom=bool(allow_zoom), telehealth_enabled=bool(enabled), name=name,
+                                      connection_status=zoom_status)
     # Local dates may differ from UTC dates by up to a day either side.
     first, last = (start - timedelta(days=2)).date(), (end + timedelta(days=2)).date()
+    blocks = session.exec(
+        select(AvailabilityBlock.weekday, AvailabilityBlock.start_minute, AvailabilityBlock.end_minute,
+               AvailabilityBlock.mode).where(AvailabilityBlock.practitioner_id == practitioner_id)).all()
+    override_rows = session.exec(
+        select(AvailabilityOverride.on_date, AvailabilityOverride.day_off, AvailabilityOverride.start_minute,
+               AvailabilityOverride.end_minute, AvailabilityOverride.mode)
+        .where(AvailabilityOverride.practitioner_id == practitioner_id, col(AvailabilityOverride.on_date) >= first,
+               col(AvailabilityOverride.on_date) <= last)).all()
     # Reach far enough back for an appointment that is still running (or in its buffer) at `start`,
-    # and for whole local days (the day's maximum).
+    # and for whole local days (the day's maximum). The status is filtered here, not in SQL: a status
+    # condition let SQLite pick the status index and read every appointment of the practice.
     margin = timedelta(days=2)
     rows = session.exec(
-        select(Appointment.id, Appointment.start_at, Appointment.duration_minutes)
+        select(Appointment.id, Appointment.start_at, Appointment.duration_minutes, Appointment.status)
         .where(Appointment.practitioner_id == practitioner_id,
-               col(Appointment.start_at) >= start - margin, col(Appointment.start_at) < end + margin,
-               col(Appointment.status).in_([s.value for s in HOLDING_STATUSES]))).all()
-    busy = tuple(Busy(at, at + timedelta(minutes=minutes)) for appointment_id, at, minutes in rows
-                 if appointment_id not in exclude_appointment_ids)
-    schedule = Schedule(timezone=timezone, blocks=engine_blocks(weekly_blocks(session, practitioner_id)),
-                        overrides=engine_overrides(overrides_between(session, practitioner_id, first, last)),
-                        rules=rules, busy=busy, telehealth_ok=not telehealth_problem)
+               col(Appointment.start_at) >= start - margin, col(Appointment.start_at) < end + margin)).all()
+    holding = {s.value for s in HOLDING_STATUSES}
+    busy = tuple(Busy(at, at + timedelta(minutes=minutes)) for appointment_id, at, minutes, status in rows
+                 if status in holding and appointment_id not in exclude_appointment_ids)
+    overrides: dict[date, list[Window]] = {}
+    for on, off, begin, finish, mode in override_rows:
+        windows = overrides.setdefault(on, [])
+        if not off:
+            windows.append(Window(begin, finish, SlotMode(mode)))
+    schedule = Schedule(
+        timezone=timezone,
+        blocks=tuple(WeeklyBlock(day, Window(begin, finish, SlotMode(mode))) for day, begin, finish, mode in blocks),
+        overrides=tuple(DateOverride(on, tuple(w)) for on, w in overrides.items()),
+        rules=rules_of(rule), busy=busy, telehealth_ok=not telehealth_problem)
     return schedule, telehealth_problem
 
 
@@ -132,3 +155,26 @@ def slot_is_open(session: Session, practitioner_id: int, start_at: datetime, len
     schedule, problem = load_schedule(session, practitioner_id, start_at, start_at + timedelta(minutes=length),
                                       exclude_appointment_ids=exclude_appointment_ids)
     return why_not_open(schedule, start_at, length, SlotMode(mode), now(), problem)
+
+
+def published_hours(session: Session, practitioner_ids: Sequence[int], start: datetime, end: datetime,
+                    ) -> dict[int, list[tuple[datetime, datetime, SlotMode]]]:
+    """Each practitioner's published hours overlapping [start, end) (UTC start, end, mode), overrides
+    applied; for the calendar's background band. Three queries whatever the number of practitioners."""
+    ids = list(dict.fromkeys(practitioner_ids))
+    if not ids:
+        return {}
+    zones = {p.user_id: p.timezone for p in session.exec(
+        select(PractitionerProfile).where(col(PractitionerProfile.user_id).in_(ids))).all()}
+    blocks: dict[int, list[AvailabilityBlock]] = {}
+    for row in session.exec(select(AvailabilityBlock).where(col(AvailabilityBlock.practitioner_id).in_(ids))).all():
+        blocks.setdefault(row.practitioner_id, []).append(row)
+    overrides: dict[int, list[AvailabilityOverride]] = {}
+    first, last = (start - timedelta(days=2)).date(), (end + timedelta(days=2)).date()
+    for o in session.exec(select(AvailabilityOverride).where(
+            col(AvailabilityOverride.practitioner_id).in_(ids), col(AvailabilityOverride.on_date) >= first,
+            col(AvailabilityOverride.on_date) <= last)).all():
+        overrides.setdefault(o.practitioner_id, []).append(o)
+    return {pid: published_windows(zones[pid], engine_blocks(blocks.get(pid, [])),
+                                   engine_overrides(overrides.get(pid, [])), start, end)
+            for pid in ids if pid in zones and (pid in blocks or pid in overrides)}

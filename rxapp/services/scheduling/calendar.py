@@ -28,6 +28,7 @@ from rxapp.models import (
     ZoomConnectionStatus,
 )
 from rxapp.services.permissions import Action, Principal, require
+from rxapp.services.scheduling.availability import published_hours
 from rxapp.services.timezones import is_valid
 
 MAX_DAYS = 7
@@ -72,11 +73,22 @@ class CalendarAppointment:
 
 
 @dataclass(frozen=True)
+class CalendarAvailability:
+    """A practitioner's published hours (a weekly block or a date override) for the background band."""
+
+    practitioner_id: int
+    start_at: datetime  # aware UTC
+    end_at: datetime
+    mode: str  # a SlotMode value
+
+
+@dataclass(frozen=True)
 class WeekView:
     days: tuple[date, ...]
     timezone: str
     practitioners: tuple[CalendarPractitioner, ...]
     appointments: tuple[CalendarAppointment, ...]  # by start, then practitioner
+    availability: tuple[CalendarAvailability, ...] = ()  # by practitioner, then start
 
 
 def day_bounds(first_day: date, days: int, tz: str) -> tuple[datetime, datetime]:
@@ -137,8 +149,9 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
     others are left out) starting in the `days` local days (1..MAX_DAYS) from `start_day` in `tz`.
 
     One query over `appointment` (an index on practice_id, start_at) joined to the client, with the
-    Zoom meeting's sync state looked up by id. Raises `NotAllowed` without VIEW_CALENDAR, `ValueError`
-    for a bad range or zone."""
+    Zoom meeting's sync state looked up by id; the practitioners' published hours (services.scheduling
+    .availability.published_hours) come along for the background band. Raises `NotAllowed` without
+    VIEW_CALENDAR, `ValueError` for a bad range or zone."""
     require(principal, Action.VIEW_CALENDAR)
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be 1..{MAX_DAYS}")
@@ -164,6 +177,7 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
         if not wanted:
             return WeekView(day_list, tz, (), ())
         rows = session.exec(query.where(col(Appointment.practitioner_id).in_(wanted))).all()
+        hours = published_hours(session, wanted, start, end)
     appointments = tuple(
         CalendarAppointment(id=a_id or 0, practitioner_id=p_id,
                             client_id=c_id if _sees_clients_of(principal, p_id) else 0,
@@ -171,7 +185,9 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
                             duration_minutes=minutes, telehealth=bool(telehealth), status=str(status),
                             meeting=_meeting_state(bool(telehealth), sync_state))
         for a_id, p_id, c_id, name, start_at, minutes, telehealth, status, sync_state in rows)
-    return WeekView(day_list, tz, tuple(shown[i] for i in wanted), appointments)
+    availability = tuple(CalendarAvailability(pid, begin, finish, mode.value)
+                         for pid in wanted for begin, finish, mode in hours.get(pid, []))
+    return WeekView(day_list, tz, tuple(shown[i] for i in wanted), appointments, availability)
 
 
 @dataclass(frozen=True)

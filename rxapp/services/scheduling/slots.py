@@ -145,19 +145,25 @@ def offered_mode(mode: SlotMode, telehealth_ok: bool) -> SlotMode | None:
 
 
 class _BusyIndex:
-    """Appointments sorted by start, for overlap queries in O(log n + k)."""
+    """Appointments widened by the buffer gap and merged, in whole UTC seconds: a candidate is
+    checked with one bisection (the merged spans are disjoint, so their ends ascend too)."""
 
-    def __init__(self, busy: Iterable[Busy]) -> None:
-        self.items = sorted(busy, key=lambda b: b.start_at)
-        self.starts = [b.start_at for b in self.items]
-        self.longest = max((b.end_at - b.start_at for b in self.items), default=timedelta(0))
+    def __init__(self, busy: Iterable[Busy], gap: timedelta) -> None:
+        pad = int(gap.total_seconds())
+        merged: list[list[int]] = []
+        for begin, finish in sorted((int(b.start_at.timestamp()) - pad, int(b.end_at.timestamp()) + pad)
+                                    for b in busy):
+            if merged and begin < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], finish)
+            else:
+                merged.append([begin, finish])
+        self.starts = [m[0] for m in merged]
+        self.ends = [m[1] for m in merged]
 
-    def collides(self, start: datetime, end: datetime, before: timedelta, after: timedelta) -> bool:
-        """Whether [start, end) is too close to an appointment (see the buffer rule)."""
-        gap = max(before, after)
-        lo = bisect.bisect_left(self.starts, start - gap - self.longest)
-        hi = bisect.bisect_left(self.starts, end + gap)
-        return any(b.end_at + gap > start and b.start_at < end + gap for b in self.items[lo:hi])
+    def free(self, start: int, end: int) -> bool:
+        """Whether [start, end) (UTC seconds) keeps clear of every appointment and its buffers."""
+        i = bisect.bisect_left(self.starts, end)  # spans starting before `end`
+        return i == 0 or self.ends[i - 1] <= start
 
 
 def _count_by_local_day(busy: Iterable[Busy], zone: ZoneInfo) -> dict[date, int]:
@@ -181,11 +187,13 @@ def open_slots(schedule: Schedule, start: datetime, end: datetime, now: datetime
     latest = min(end, now + timedelta(days=rules.horizon_days))
     if earliest >= latest:
         return []
-    index = _BusyIndex(schedule.busy)
+    # The buffer rule: a slot's own buffers must not cover an appointment, nor an appointment's the
+    # slot, so each appointment is widened by the larger buffer.
+    gap = timedelta(minutes=max(rules.buffer_before_minutes, rules.buffer_after_minutes))
+    index = _BusyIndex(schedule.busy, gap)
     per_day = _count_by_local_day(schedule.busy, zone) if rules.max_per_day is not None else {}
-    before = timedelta(minutes=rules.buffer_before_minutes)
-    after = timedelta(minutes=rules.buffer_after_minutes)
-    step = timedelta(minutes=rules.interval_minutes)
+    step = rules.interval_minutes * 60
+    first, last = earliest.timestamp(), latest.timestamp()
     slots: list[Slot] = []
     # One local day either side: a window of a local day may start before `start` in UTC terms.
     day = earliest.astimezone(zone).date() - timedelta(days=1)
@@ -198,15 +206,13 @@ def open_slots(schedule: Schedule, start: datetime, end: datetime, now: datetime
             mode = offered_mode(window.mode, schedule.telehealth_ok)
             if mode is None:
                 continue
-            window_start = to_utc(day, window.start_minute, zone)
-            window_end = to_utc(day, window.end_minute, zone)
+            window_start = int(to_utc(day, window.start_minute, zone).timestamp())
+            window_end = int(to_utc(day, window.end_minute, zone).timestamp())
             for minutes in lengths:
-                span = timedelta(minutes=minutes)
-                at = window_start
-                while at + span <= window_end:
-                    if earliest <= at < latest and not index.collides(at, at + span, before, after):
-                        slots.append(Slot(at, minutes, mode))
-                    at += step
+                span = minutes * 60
+                for at in range(window_start, window_end - span + 1, step):
+                    if first <= at < last and index.free(at, at + span):
+                        slots.append(Slot(datetime.fromtimestamp(at, UTC), minutes, mode))
         day += timedelta(days=1)
     slots.sort(key=lambda s: (s.start_at, s.length_minutes))
     return slots
@@ -238,6 +244,23 @@ def why_not_open(schedule: Schedule, start_at: datetime, length: int, mode: Slot
     if candidates:
         return f"That time is not offered {MODE_LABELS[mode].lower()}."
     return "That time is no longer open. Please choose another."
+
+
+def published_windows(timezone: str, blocks: Sequence[WeeklyBlock], overrides: Sequence[DateOverride],
+                      start: datetime, end: datetime) -> list[tuple[datetime, datetime, SlotMode]]:
+    """The published hours (blocks, or a date's override) overlapping [start, end), as aware UTC
+    (start, end, mode) by start; what the calendar shades. Telehealth and bookings are not applied."""
+    zone = ZoneInfo(timezone)
+    schedule = Schedule(timezone, tuple(blocks), tuple(overrides))
+    out: list[tuple[datetime, datetime, SlotMode]] = []
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    while day <= end.astimezone(zone).date():
+        for window in windows_on(schedule, day):
+            begin, finish = to_utc(day, window.start_minute, zone), to_utc(day, window.end_minute, zone)
+            if begin < end and finish > start and begin < finish:
+                out.append((begin, finish, window.mode))
+        day += timedelta(days=1)
+    return sorted(out, key=lambda w: (w[0], w[1]))
 
 
 def group_by_local_day(slots: Sequence[Slot], timezone: str) -> list[tuple[date, list[Slot]]]:

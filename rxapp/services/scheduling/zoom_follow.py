@@ -29,15 +29,23 @@ def zoom_problem_for(session: Session, practice_id: int, practitioner_id: int) -
     practice = session.get(Practice, practice_id)
     user = session.get(User, practitioner_id)
     profile = session.get(PractitionerProfile, practitioner_id)
-    name = user.full_name if user else "The practitioner"
-    if practice is None or not practice.allow_zoom:
-        return "the practice has not allowed Zoom integration (Practice settings)"
-    if profile is None or not profile.telehealth_enabled:
-        return f"telehealth is not enabled for {name} (Practice settings)"
     connection = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
-    if connection is None:
+    return zoom_problem(allow_zoom=practice is not None and practice.allow_zoom,
+                        telehealth_enabled=profile is not None and profile.telehealth_enabled,
+                        name=user.full_name if user else "",
+                        connection_status=connection.status if connection else None)
+
+
+def zoom_problem(*, allow_zoom: bool, telehealth_enabled: bool, name: str, connection_status: str | None) -> str:
+    """`zoom_problem_for` over values already read (the slot engine reads them in one query)."""
+    name = name or "The practitioner"
+    if not allow_zoom:
+        return "the practice has not allowed Zoom integration (Practice settings)"
+    if not telehealth_enabled:
+        return f"telehealth is not enabled for {name} (Practice settings)"
+    if connection_status is None:
         return f"{name} must connect Zoom on the Meeting tab of their profile"
-    if connection.status == ZoomConnectionStatus.NEEDS_RECONNECT:
+    if connection_status == ZoomConnectionStatus.NEEDS_RECONNECT:
         return f"{name} must reconnect Zoom on the Meeting tab of their profile"
     return ""
 

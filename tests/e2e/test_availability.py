@@ -1,0 +1,70 @@
+"""The availability editor in the real app and real Chromium, on a phone-sized screen: Dr. Patel
+publishes a weekly block, sees it after a reload, and a bad time gets its message next to the field
+without losing what she typed. Patel's availability is removed afterwards (the shared stack's
+self-booking journeys use Dr. Lee's)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import delete
+from sqlmodel import select
+
+from rxapp.db import unit_of_work
+from rxapp.models import AuditEvent, AvailabilityBlock, AvailabilityOverride, BookingRule, User
+from tests.e2e.flows import sign_in_as
+from tests.e2e.stack import Stack
+
+
+@pytest.fixture
+def patel_cleared(stack: Stack) -> Iterator[int]:
+    with unit_of_work() as s:
+        patel = s.exec(select(User).where(User.email == "dr.patel@demo.clinic")).one().id or 0
+    yield patel
+    with unit_of_work() as s:
+        for table in (AvailabilityBlock, AvailabilityOverride):
+            s.execute(delete(table).where(table.practitioner_id == patel))
+        s.execute(delete(BookingRule).where(BookingRule.practitioner_id == patel))
+
+
+def test_a_practitioner_publishes_a_block_sees_it_after_reload_and_is_told_about_a_bad_time(
+        page: Page, stack: Stack, patel_cleared: int) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_as(page, stack, "patel")
+    page.goto(f"{stack.url}/availability")
+    monday = page.locator("#weekday-0")
+    expect(monday).to_contain_text("Not available")
+    page.get_by_role("button", name="Add a block on Monday").click()
+    block = monday.locator(".availability-block")
+    expect(block).to_have_count(1)
+    block.get_by_label("Mode").select_option("telehealth")
+    page.get_by_role("button", name="Save availability").click()
+    expect(page.locator("#availability-saved")).to_contain_text("Saved.")
+    # Nothing is wider than the phone's screen.
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+
+    page.reload()
+    block = page.locator("#weekday-0 .availability-block")
+    expect(block.get_by_label("From")).to_have_value("09:00")
+    expect(block.get_by_label("To")).to_have_value("17:00")
+    expect(block.get_by_label("Mode")).to_have_value("telehealth")
+    with unit_of_work() as s:
+        rows = s.exec(select(AvailabilityBlock).where(AvailabilityBlock.practitioner_id == patel_cleared)).all()
+        assert [(b.weekday, b.start_minute, b.end_minute, b.mode) for b in rows] == [(0, 540, 1020, "telehealth")]
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "availability.saved",
+                                               AuditEvent.subject_id == str(patel_cleared))).first()
+
+    # The end before the start: a message beside the block, the typed value kept, nothing saved.
+    block.get_by_label("To").fill("08:00")
+    page.get_by_label("Slot interval (minutes)").fill("2")
+    page.get_by_role("button", name="Save availability").click()
+    expect(block.get_by_role("alert")).to_have_text("The end must be after the start.")
+    expect(page.get_by_role("alert").filter(has_text="slot interval")).to_have_text(
+        re.compile("The slot interval must be a whole number from 5 to 240."))
+    expect(block.get_by_label("To")).to_have_value("08:00")
+    with unit_of_work() as s:
+        [stored] = s.exec(select(AvailabilityBlock).where(AvailabilityBlock.practitioner_id == patel_cleared)).all()
+        assert stored.end_minute == 1020
