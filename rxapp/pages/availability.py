@@ -17,7 +17,7 @@ _MODE_COLORS = {"telehealth": "var(--blue-9)", "in_person": "var(--orange-9)", "
 
 def _error(key: rx.Var[str] | str) -> rx.Component:
     return rx.cond(S.errors.contains(key), rx.text(S.errors[key], color_scheme="red", size="2", role="alert",
-                                                   class_name="field-error"))
+                                                   high_contrast=True, class_name="field-error"))
 
 
 def _label(text: str | rx.Var[str], html_for: rx.Var[str] | str) -> rx.Component:
@@ -57,7 +57,7 @@ def _weekday(index: int) -> rx.Component:
     return rx.box(
         rx.hstack(rx.heading(name, size="3", as_="h3", min_width="7em"),
                   rx.button(rx.icon("plus", size=14, aria_hidden="true"), "Add block", size="1", variant="soft",
-                            on_click=S.add_block(index), aria_label=f"Add a block on {name}"),
+                            on_click=S.add_block(index), aria_label=f"Add block on {name}"),
                   align="center", spacing="3"),
         rx.cond(S.blocks_by_day[index].length() > 0,
                 rx.vstack(rx.foreach(S.blocks_by_day[index], _block), spacing="3", padding_top="0.5em"),
@@ -139,7 +139,8 @@ def _editor() -> rx.Component:
         rx.cond(S.telehealth_note != "", rx.callout(
             rx.text("Telehealth slots are not offered now: ", S.telehealth_note,
                     ". Both blocks are offered in person until then."),
-            icon="info", color_scheme="amber", role="status", id="telehealth-note", width="100%")),
+            icon="info", color_scheme="amber", high_contrast=True, role="status", id="telehealth-note",
+            width="100%")),
         rx.card(rx.vstack(
             rx.heading("Weekly hours", size="4", as_="h2"),
             _legend(),
@@ -156,8 +157,11 @@ def _editor() -> rx.Component:
         _rules(),
         _error("form"),
         rx.hstack(rx.button("Save availability", on_click=S.save, id="save-availability"),
-                  rx.cond(S.saved_message != "", rx.text(S.saved_message, color_scheme="green", role="status",
-                                                          id="availability-saved")),
+                  rx.cond(S.saved_message != "", rx.text(S.saved_message, color_scheme="green", high_contrast=True,
+                                                          role="status", id="availability-saved")),
+                  rx.cond(S.errors.length() > 0, rx.text("Not saved: check the highlighted fields.",
+                                                         color_scheme="red", high_contrast=True, role="alert",
+                                                         id="availability-not-saved")),
                   align="center", spacing="3", wrap="wrap"),
         spacing="4", align="start", width="100%", max_width="52em",
     )
@@ -169,5 +173,8 @@ def availability_page() -> rx.Component:
         "/availability", "Availability",
         _picker(),
         rx.cond(S.practitioner_id > 0, _editor(),
-                rx.text("There is no practitioner whose availability you can edit.", color_scheme="gray")),
+                rx.cond(S.load_error != "",
+                        rx.callout(S.load_error, icon="shield-alert", color_scheme="red", role="alert",
+                                   id="availability-refused"),
+                        rx.text("There is no practitioner whose availability you can edit.", color_scheme="gray"))),
     )

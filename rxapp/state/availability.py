@@ -46,7 +46,7 @@ class AvailabilityState(AuthState):
     new_clients_may_self_book: bool = True
     errors: dict[str, str] = {}
     saved_message: str = ""
-    saving: bool = False
+    load_error: str = ""
     _next_key: int = 0
 
     @rx.var
@@ -72,7 +72,7 @@ class AvailabilityState(AuthState):
 
     @rx.event
     async def load(self):
-        self.errors, self.saved_message = {}, ""
+        self.errors, self.saved_message, self.load_error = {}, "", ""
         try:
             principal = await self._require(Action.MANAGE_APPOINTMENTS)
             options = await asyncio.to_thread(svc.editable_practitioners, principal)
@@ -90,7 +90,8 @@ class AvailabilityState(AuthState):
             view = await asyncio.to_thread(svc.availability_view, principal, chosen)
         except NotAllowed:
             self.practitioner_id, self.blocks, self.overrides = 0, [], []
-            return rx.toast.error(NOT_YOURS)
+            self.load_error = NOT_YOURS
+            return None
         self._show(view)
 
     @rx.event
@@ -172,14 +173,15 @@ class AvailabilityState(AuthState):
             view = await asyncio.to_thread(svc.save_availability, principal, self.practitioner_id, blocks,
                                            overrides, rules)
         except svc.AvailabilityInvalid as exc:
+            # The messages stand beside their fields and beside Save (a toast would vanish).
             self.errors, self.saved_message = exc.errors, ""
-            return rx.toast.error("Availability not saved: check the highlighted fields.")
+            return None
         except NotAllowed:
             return rx.toast.error(NOT_YOURS)
         self._show(view)
         self.errors = {}
         self.saved_message = f"Saved. Clients can book {self.practitioner_name} in these hours."
-        return rx.toast.success("Availability saved.")
+        return None
 
 
 MODE_OPTIONS = [(m.value, MODE_LABELS[m]) for m in SlotMode]

@@ -17,6 +17,7 @@ from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, AvailabilityBlock, AvailabilityOverride, BookingRule, User
 from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
+from tests.e2e.test_accessibility import assert_accessible
 
 
 @pytest.fixture
@@ -37,16 +38,27 @@ def test_a_practitioner_publishes_a_block_sees_it_after_reload_and_is_told_about
     page.goto(f"{stack.url}/availability")
     monday = page.locator("#weekday-0")
     expect(monday).to_contain_text("Not available")
-    page.get_by_role("button", name="Add a block on Monday").click()
+    page.get_by_role("button", name="Add block on Monday").click()
     block = monday.locator(".availability-block")
     expect(block).to_have_count(1)
     block.get_by_label("Mode").select_option("telehealth")
     page.get_by_role("button", name="Save availability").click()
     expect(page.locator("#availability-saved")).to_contain_text("Saved.")
-    # Nothing is wider than the phone's screen.
+    # Nothing is wider than the phone's screen, and axe-core finds no WCAG 2.1 A/AA violation.
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    assert_accessible(page, "/availability")
 
-    page.reload()
+    # The calendar shows the published hours as a faint band in Monday's column, with a text label.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{stack.url}/calendar?view=week&date=2027-03-01&p={patel_cleared}")
+    band = page.locator(".calendar-band")
+    expect(band).to_have_count(1)
+    expect(band).to_have_attribute("title", "Telehealth hours 09:00-17:00, Dr. Priya Patel")
+    expect(band).to_contain_text("Telehealth hours")
+    assert_accessible(page, "/calendar with an availability band")
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    page.goto(f"{stack.url}/availability")
     block = page.locator("#weekday-0 .availability-block")
     expect(block.get_by_label("From")).to_have_value("09:00")
     expect(block.get_by_label("To")).to_have_value("17:00")
@@ -61,10 +73,12 @@ def test_a_practitioner_publishes_a_block_sees_it_after_reload_and_is_told_about
     block.get_by_label("To").fill("08:00")
     page.get_by_label("Slot interval (minutes)").fill("2")
     page.get_by_role("button", name="Save availability").click()
+    expect(page.locator("#availability-not-saved")).to_have_text("Not saved: check the highlighted fields.")
     expect(block.get_by_role("alert")).to_have_text("The end must be after the start.")
     expect(page.get_by_role("alert").filter(has_text="slot interval")).to_have_text(
         re.compile("The slot interval must be a whole number from 5 to 240."))
     expect(block.get_by_label("To")).to_have_value("08:00")
+    assert_accessible(page, "/availability with errors")
     with unit_of_work() as s:
         [stored] = s.exec(select(AvailabilityBlock).where(AvailabilityBlock.practitioner_id == patel_cleared)).all()
         assert stored.end_minute == 1020

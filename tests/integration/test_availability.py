@@ -229,3 +229,59 @@ def test_the_calendar_week_carries_published_hours_and_the_page_draws_them_as_ba
          "In-person or telehealth hours 08:00-09:00, Dr. Dana Lee"),
         (f"calc({columns[f'2027-03-01-{patel}']} * 100% / 14)", "240px", "60px", "in_person",
          "In-person hours 04:00-05:00, Dr. Priya Patel")]
+
+
+def _editor_page(email: str, query: dict[str, str]):
+    from urllib.parse import urlencode
+
+    import reflex as rx
+
+    from rxapp.settings import get_settings
+    from rxapp.state.availability import AvailabilityState
+    from tests.integration.page_states import run
+    from tests.integration.zoom_helpers import sign_in
+
+    cookie = f"{get_settings().session_cookie_name}={sign_in(email).token}"
+    root = rx.State(_reflex_internal_init=True)
+    root.router_data = root._update_router_vars(
+        {"headers": {"cookie": cookie}, "pathname": "/availability", "asPath": f"/availability?{urlencode(query)}",
+         "query": query}, root.router_data or {})
+    return run(root.get_state(AvailabilityState))
+
+
+def test_the_editor_page_keeps_what_was_typed_and_refuses_a_forged_practitioner(database: str) -> None:
+    from tests.integration.page_states import run
+
+    lee, patel = user_id(LEE), user_id(PATEL)
+    page = _editor_page(LEE, {})
+    run(page.load())
+    assert (page.practitioner_id, page.practitioner_name, page.blocks) == (lee, "Dr. Dana Lee", [])
+    page.add_block(1)
+    page.add_block(1)  # the second starts where the first ends
+    assert [(b["weekday"], b["start"], b["end"]) for b in page.blocks] == [("1", "09:00", "17:00"),
+                                                                           ("1", "17:00", "18:00")]
+    first, second = (b["key"] for b in page.blocks)
+    page.set_block(second, "start", "16:00")
+    page.set_rule("min_notice_hours", "0")
+    run(page.save())
+    assert page.errors == {f"{second}.start": "Overlaps 09:00 to 17:00 on Tuesday. Blocks of a day must not "
+                                              "overlap."}
+    assert [b["start"] for b in page.blocks] == ["09:00", "16:00"] and page.min_notice_hours == "0"
+    page.remove_block(second)
+    assert page.errors == {}
+    run(page.save())
+    assert page.saved_message.startswith("Saved.") and [b["key"] for b in page.blocks] != [first]
+    assert [(b.start, b.end) for b in editor.availability_view(principal_of(LEE), lee).blocks] == [("09:00", "17:00")]
+
+    # Lee opening (or saving for) Patel by a forged id: refused, nothing shown or written.
+    forged = _editor_page(LEE, {"p": str(patel)})
+    run(forged.load())
+    assert forged.practitioner_id == 0 and forged.load_error.startswith("You may not edit")
+    page.practitioner_id = patel
+    run(page.save())
+    with unit_of_work() as s:
+        assert s.exec(select(AvailabilityBlock).where(AvailabilityBlock.practitioner_id == patel)).first() is None
+    # The front desk picks anyone's.
+    desk = _editor_page(FRONTDESK, {"p": str(patel)})
+    run(desk.load())
+    assert desk.practitioner_name == "Dr. Priya Patel" and len(desk.practitioner_options) == 2
