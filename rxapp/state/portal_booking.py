@@ -183,25 +183,27 @@ class PortalBookingState(AuthState):
             self.problem = "Choose in person or telehealth for this time."
             return
         self.saving = True
+        yield  # the button shows it is working
         try:
             if self._moving_id:
-                await asyncio.to_thread(self_booking.reschedule_own, principal, self._moving_id, start,
-                                                int(length), self.chosen_mode)
+                await asyncio.to_thread(self_booking.reschedule_own, principal, self._moving_id, start, int(length),
+                                        self.chosen_mode)
             else:
                 await asyncio.to_thread(self_booking.book_slot, principal, int(self.practitioner_id), start,
-                                                int(length), self.chosen_mode)
+                                        int(length), self.chosen_mode)
         except (self_booking.SlotTaken, self_booking.SelfBookingRefused) as exc:
             self.problem = str(exc)
             self._clear_choice()
             await self._show_week()  # fresh slots beside the message
-            return rx.toast.error(str(exc))
+            yield rx.toast.error(str(exc))
+            return
         finally:
             self.saving = False
         what = "moved" if self._moving_id else "booked"
         mode = MODE_LABELS[SlotMode(self.chosen_mode)].lower()
         self._clear_choice()
-        return [rx.toast.success(f"Your {mode} session is {what}. We emailed you the details."),
-                rx.redirect("/portal")]
+        yield rx.toast.success(f"Your {mode} session is {what}. We emailed you the details.")
+        yield rx.redirect("/portal")
 
 
 class PortalChangeState(AuthState):
