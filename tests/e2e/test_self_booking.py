@@ -160,6 +160,7 @@ def test_alex_books_moves_and_cannot_cancel_inside_the_window_while_lee_watches(
     # (the app's green success toast is below AA contrast: checked once it has gone)
     expect(alex.locator("[data-sonner-toast]")).to_have_count(0, timeout=15_000)
     assert_accessible(alex, "/portal as Alex, with Reschedule and Cancel")
+    assert alex.evaluate("document.scrollingElement.scrollWidth") <= 390
 
     # Alex moves it to 10:00 New York (9:00 AM Chicago).
     card = alex.locator("#portal-upcoming .client-visit").filter(has_text="Telehealth").filter(

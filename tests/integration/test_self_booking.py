@@ -361,3 +361,30 @@ def test_the_booking_lock_refuses_to_be_taken_after_a_read(alex: Principal) -> N
         s.exec(select(Practice)).one()
         with pytest.raises(RuntimeError, match="first statement"):
             booking_lock.lock_practitioner(s, user_id("dr.lee@demo.clinic"))
+
+
+def test_a_sqlite_write_lock_held_past_the_busy_timeout_is_a_message_not_a_crash(sqlite_database: str) -> None:
+    """SQLITE_BUSY is handled on purpose: the booking waits in SQLite's busy handler, and if the
+    other writer keeps the lock past the timeout the caller gets `BookingBusy`, nothing written."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    from rxapp.db import make_engine
+
+    engine = make_engine(sqlite_database)
+
+    @event.listens_for(engine, "connect")
+    def _short_wait(dbapi_conn, _record) -> None:  # after db.py's 30 s: this test waits 0.2 s
+        dbapi_conn.execute("PRAGMA busy_timeout=200")
+
+    other = sqlite3.connect(sqlite_database.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another booking holds the write lock
+    try:
+        with Session(engine) as session, pytest.raises(booking_lock.BookingBusy, match="Please try again"):
+            booking_lock.lock_practitioner(session, 1)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        engine.dispose()
