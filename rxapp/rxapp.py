@@ -18,6 +18,7 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     login,
     meetings,
     portal,
+    portal_book,
     portal_trust,
     practice_settings,
     profile,
@@ -37,7 +38,7 @@ app = rx.App(
     theme=rx.theme(accent_color="indigo", radius="medium"),
     backend_exception_handler=on_backend_error,
     # assets/: the shared layout rules (phones), the favicon, and keyboard help (skip link, focus return).
-    stylesheets=["/app.css", "/calendar.css"],
+    stylesheets=["/app.css", "/calendar.css", "/portal_booking.css"],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
                      rx.el.link(rel="alternate icon", href="/favicon.ico", sizes="32x32"),
                      rx.script(src="/a11y.js")],

@@ -7,7 +7,7 @@ low-balance threshold and its warned flag to `practice`, `sms_opted_out` to `cli
 provider's message id, delivery status and error code). Downgrade puts the balance back.
 
 Revision ID: 0007c
-Revises: 0007a
+Revises: 0007b
 Create Date: 2026-12-02 04:40:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007c"
-down_revision: str | None = "0007a"
+down_revision: str | None = "0007b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy import false as sa_false
+from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
 from rxapp.models.types import Role, UTCDateTime
+
+# What a client trying to move or cancel inside the cancellation window reads, until the practice words it.
+CANCELLATION_MESSAGE = "Please contact the practice to change or cancel it."
 
 
 class Practice(SQLModel, table=True):
@@ -27,8 +29,16 @@ class Practice(SQLModel, table=True):
     # threshold the owner is warned (Needs attention) and emailed once, until credits are added.
     sms_low_balance_threshold: int = Field(default=20, sa_column=Column(Integer, nullable=False, server_default="20"))
     sms_low_balance_warned: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
-                                                                         server_default=sa_false()))
+                                                                         server_default=false()))
     notify_client_when_started: bool = True
+    # Client self-booking in the portal (services.self_booking): on/off, any active practitioner or
+    # only those the client trusts, and how close to the start a client may still move or cancel.
+    self_booking_enabled: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    self_booking_any_practitioner: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    cancellation_window_hours: int = Field(default=24, sa_column=Column(Integer, nullable=False, server_default="24"))
+    cancellation_message: str = Field(default=CANCELLATION_MESSAGE, sa_column=Column(
+        Text, nullable=False, server_default=CANCELLATION_MESSAGE))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
@@ -61,6 +71,9 @@ class PractitionerProfile(SQLModel, table=True):
     # How clients see the practitioner: a name and credentials such as "PhD, Licensed Psychologist".
     display_name: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
     credentials: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
+    # Bumped as the first statement of every booking transaction: the per-practitioner booking lock
+    # (services.scheduling.booking_lock).
+    booking_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Client(SQLModel, table=True):
@@ -86,7 +99,7 @@ class Client(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=32)
     timezone: str = Field(default="America/New_York", max_length=64)
     # Set by a STOP reply (or the client record); no SMS goes to the client while it is set.
-    sms_opted_out: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))
+    sms_opted_out: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     user_id: int | None = Field(default=None, foreign_key="user.id", unique=True)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import reflex as rx
 from reflex.components.core.banner import has_connection_errors
 
+from rxapp.components.dialogs import confirm_button
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.components.visits import visit_list
 from rxapp.push_probe import PushProbeState
 from rxapp.state.auth import AuthState
 from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalState, WaitingRoomState
+from rxapp.state.portal_booking import PortalChangeState
 from rxapp.state.portal_history import PortalHistoryState
 
 P, W = PortalState, WaitingRoomState
@@ -26,22 +28,40 @@ def _session(row: rx.Var[dict[str, str]]) -> rx.Component:
         align="center", width="100%"), width="100%", class_name="portal-session")
 
 
+def _change_buttons(row: rx.Var[dict[str, str]]) -> rx.Component:
+    """Reschedule and Cancel for a booked appointment; each sends the appointment's id and the server
+    checks it is the client's own and outside the practice's cancellation window."""
+    appointment_id = row["id"].to(int)
+    return rx.cond(row["status"] == "Booked", rx.hstack(
+        rx.button("Reschedule", size="1", variant="soft", on_click=PortalChangeState.reschedule(appointment_id),
+                  aria_label="Reschedule the appointment on " + row["when"]),
+        confirm_button("Cancel appointment", "Cancel this appointment?",
+                       "Your practitioner's time is freed for someone else and you get an email.",
+                       "Cancel appointment", PortalChangeState.cancel(appointment_id), color="red", size="1",
+                       variant="soft"),
+        spacing="2", wrap="wrap", class_name="portal-change"))
+
+
 def _appointments() -> rx.Component:
     """The client's own history: upcoming and past appointments (cancelled ones with the reason)."""
     return rx.vstack(
+        rx.cond(PortalChangeState.problem != "",
+                rx.callout(PortalChangeState.problem, icon="phone", color_scheme="amber", role="alert",
+                           id="portal-change-problem", width="100%")),
         visit_list("Upcoming appointments", PortalHistoryState.upcoming_visits, "No upcoming appointments.",
-                   "portal-upcoming"),
+                   "portal-upcoming", _change_buttons),
         visit_list("Past appointments", PortalHistoryState.past_visits, "No past appointments yet.", "portal-past"),
         spacing="4", width="100%")
 
 
 @rx.page(route="/portal", title="My sessions · Telehealth",
-         on_load=[AuthState.guard, P.load, PortalHistoryState.load])
+         on_load=[AuthState.guard, P.load, PortalHistoryState.load, PortalChangeState.clear])
 def portal_page() -> rx.Component:
     return app_shell(
         "/portal", "My sessions",
         rx.hstack(rx.text("Times are shown in ", P.timezone, "."), rx.spacer(),
-                  rx.link("My practitioners", href="/portal/practitioners"), width="100%"),
+                  rx.link("Book a session", href="/portal/book", id="book-a-session", weight="bold"),
+                  rx.link("My practitioners", href="/portal/practitioners"), width="100%", wrap="wrap"),
         rx.cond(P.sessions.length() > 0, rx.vstack(rx.foreach(P.sessions, _session), width="100%", spacing="3"),
                 empty_state("No upcoming sessions", "Sessions your practitioner schedules for you are listed here. "
                                                     "You can join from 15 minutes before the start.",

@@ -10,6 +10,7 @@ from rxapp.components.sms_credits import sms_credits_section
 from rxapp.services.practice_settings import POS_CODES
 from rxapp.state.auth import AuthState
 from rxapp.state.practice_settings import PracticeSettingsState
+from rxapp.state.self_booking_settings import SelfBookingSettingsState
 from rxapp.state.sms_credits import SmsCreditsState
 
 S = PracticeSettingsState
@@ -96,13 +97,58 @@ def _practitioner(row: rx.Var[dict[str, str]]) -> rx.Component:
     )
 
 
+def _self_booking_form() -> rx.Component:
+    """Client self-booking: its own section and Save (services.practice_settings.save_self_booking)."""
+    B = SelfBookingSettingsState
+
+    def error(name: str) -> rx.Component:
+        return rx.cond(B.errors.contains(name), rx.text(B.errors[name], color_scheme="red", size="2", role="alert",
+                                                         id=f"{name}-error"))
+
+    return rx.card(rx.vstack(
+        rx.heading("Client self-booking", size="4", as_="h2"),
+        rx.checkbox("Clients may book, move and cancel their own sessions in the portal", checked=B.enabled,
+                    on_change=lambda v: B.set_value("enabled", v), id="self-booking-enabled"),
+        rx.el.fieldset(
+            rx.el.legend("Clients may book", style={"font_weight": "500", "margin_bottom": "0.4em"}),
+            rx.radio_group.root(
+                rx.vstack(rx.el.label(rx.radio_group.item(value="trusted"), " Only practitioners they trust",
+                                      style={"display": "flex", "gap": "0.4em"}),
+                          rx.el.label(rx.radio_group.item(value="any"), " Any active practitioner of the practice",
+                                      style={"display": "flex", "gap": "0.4em"}),
+                          spacing="2"),
+                value=B.who, on_change=lambda v: B.set_value("who", v), name="self_booking_who"),
+            style={"border": "none", "padding": "0"}),
+        rx.vstack(
+            rx.el.label("Cancellation window (hours before the start)", html_for="cancellation_window_hours",
+                        style={"font_weight": "500"}),
+            rx.input(id="cancellation_window_hours", value=B.window_hours, input_mode="numeric", width="8em",
+                     on_change=lambda v: B.set_value("window_hours", v)),
+            rx.text("Inside this window clients cannot move or cancel online.", color_scheme="gray", size="2"),
+            error("cancellation_window_hours"), spacing="1", align="start"),
+        rx.vstack(
+            rx.el.label("Message shown inside the window", html_for="cancellation_message",
+                        style={"font_weight": "500"}),
+            rx.text_area(id="cancellation_message", value=B.message, width="100%", max_width="28em",
+                         on_change=lambda v: B.set_value("message", v),
+                         placeholder="Please call the practice on …"),
+            error("cancellation_message"), spacing="1", align="start", width="100%"),
+        rx.hstack(rx.button("Save self-booking", on_click=B.save, id="save-self-booking"),
+                  rx.cond(B.saved_message != "", rx.text(B.saved_message, color_scheme="green", role="status",
+                                                          id="self-booking-saved")),
+                  align="center", spacing="3", wrap="wrap"),
+        spacing="4", align="start"), width="100%")
+
+
 @rx.page(route="/settings", title="Practice settings · Telehealth",
-         on_load=[AuthState.guard, S.load, SmsCreditsState.load])
+         on_load=[AuthState.guard, S.load, SelfBookingSettingsState.load,
+                  SmsCreditsState.load])
 def settings_page() -> rx.Component:
     return app_shell(
         "/settings", "Practice settings",
         _settings_form(),
         sms_credits_section(),
+        _self_booking_form(),
         rx.heading("Practitioners", size="4", as_="h2"),
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in

@@ -113,3 +113,57 @@ def set_telehealth(principal: Principal, practitioner_id: int, enabled: bool) ->
                      action="practitioner.telehealth_changed", subject_type="user", subject_id=practitioner_id,
                      enabled=enabled)
         return user.full_name
+
+
+# -- client self-booking (the portal's Book a session) ---------------------------------------------
+
+CANCELLATION_WINDOW_MAX_HOURS = 14 * 24
+CANCELLATION_MESSAGE_MAX = 500
+
+
+@dataclass(frozen=True)
+class SelfBookingSettings:
+    self_booking_enabled: bool
+    self_booking_any_practitioner: bool  # False: only practitioners the client trusts
+    cancellation_window_hours: int
+    cancellation_message: str  # shown to a client who tries to move or cancel inside the window
+
+
+def get_self_booking(principal: Principal) -> SelfBookingSettings:
+    require(principal, Action.PRACTICE_SETTINGS)
+    with unit_of_work() as session:
+        practice = session.get(Practice, principal.practice_id)
+        assert practice is not None
+        return SelfBookingSettings(**{f.name: getattr(practice, f.name) for f in fields(SelfBookingSettings)})
+
+
+def validate_self_booking(values: SelfBookingSettings) -> dict[str, str]:
+    errors = {}
+    if not 0 <= values.cancellation_window_hours <= CANCELLATION_WINDOW_MAX_HOURS:
+        errors["cancellation_window_hours"] = f"Enter whole hours from 0 to {CANCELLATION_WINDOW_MAX_HOURS} (14 days)."
+    if len(values.cancellation_message) > CANCELLATION_MESSAGE_MAX:
+        errors["cancellation_message"] = f"Use at most {CANCELLATION_MESSAGE_MAX} characters."
+    elif values.cancellation_window_hours > 0 and not values.cancellation_message.strip():
+        errors["cancellation_message"] = "Tell clients what to do instead, e.g. “Please call the practice on …”."
+    return errors
+
+
+def save_self_booking(principal: Principal, values: SelfBookingSettings) -> None:
+    """Save the self-booking settings at once, or nothing (raises `InvalidSettings`)."""
+    require(principal, Action.PRACTICE_SETTINGS)
+    values = SelfBookingSettings(values.self_booking_enabled, values.self_booking_any_practitioner,
+                                 values.cancellation_window_hours, values.cancellation_message.strip())
+    errors = validate_self_booking(values)
+    if errors:
+        raise InvalidSettings(errors)
+    with unit_of_work() as session:
+        practice = session.get(Practice, principal.practice_id)
+        assert practice is not None
+        changed = {f.name: getattr(values, f.name) for f in fields(SelfBookingSettings)
+                   if getattr(practice, f.name) != getattr(values, f.name)}
+        for name, value in changed.items():
+            setattr(practice, name, value)
+        if changed:
+            audit.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
+                         action="practice.self_booking_changed", subject_type="practice", subject_id=practice.id or 0,
+                         **changed)

@@ -34,6 +34,7 @@ from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.meetings import emails
 from rxapp.services.notifications import queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.scheduling import booking_lock
 from rxapp.services.timezones import format_local, is_valid
 from rxapp.services.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomNotConnected
 from rxapp.settings import get_settings
@@ -228,6 +229,7 @@ def schedule_meeting(principal: Principal, draft: MeetingDraft, *, overlap_confi
     """
     require(principal, Action.HOST_MEETINGS)
     with unit_of_work() as session:
+        booking_lock.lock_practitioner(session, principal.user_id)  # no double booking (first statement)
         if session.get(PractitionerProfile, principal.user_id) is None:
             raise NotAllowed("only practitioners host meetings")
         start, client = validate(session, principal, draft)

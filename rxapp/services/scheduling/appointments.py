@@ -11,7 +11,7 @@ transaction. `push_to_zoom` makes the first attempt right after the commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,7 +36,8 @@ from rxapp.services.meetings import emails
 from rxapp.services.meetings.actions import REASON_MAX, cancel_in_session
 from rxapp.services.meetings.schedule import meeting_facts, overlapping, too_long
 from rxapp.services.notifications import queue_email
-from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.permissions import Action, NotAllowed, Principal, can, require
+from rxapp.services.scheduling import booking_lock
 from rxapp.services.scheduling.recurrence import Repeat, check_length, local_start, occurrences
 from rxapp.services.scheduling.zoom_follow import follow_zoom, push_to_zoom, tell_practitioner, zoom_problem_for
 from rxapp.services.timezones import format_local, is_valid
@@ -91,6 +92,12 @@ class AppointmentChange:
     telehealth: bool | None = None
     notes: str | None = None
     allow_overlap: bool = False
+
+
+# Self-booking (services.self_booking) passes these: run inside the use case's transaction right
+# after the booking lock, they re-check the client's rights and the slot, or raise to refuse.
+BookingGuard = Callable[[Session], None]
+OwnAppointment = Callable[[Session, int], Appointment]  # the client's own booked appointment with this id
 
 
 @dataclass(frozen=True)
@@ -174,16 +181,22 @@ def _overlap_warning(session: Session, practitioner: User, starts: list[datetime
 
 # -- use cases ----------------------------------------------------------------------------------
 
-def book_appointments(principal: Principal, draft: AppointmentDraft) -> Saved:
+def book_appointments(principal: Principal, draft: AppointmentDraft, *, guard: BookingGuard | None = None) -> Saved:
     """Book one appointment, or a weekly / two-weekly series (each occurrence its own appointment).
 
     A telehealth appointment gets its Zoom meeting queued (created right after by `push_to_zoom`
     and the retry job); when the practitioner cannot have Zoom meetings now, the appointment is
     still saved, its meeting marked pending, and `zoom_notice` says why. Raises
-    `AppointmentInvalid`, `OverlapWarning` (unless `allow_overlap`), `NotAllowed`."""
-    require(principal, Action.MANAGE_APPOINTMENTS)
+    `AppointmentInvalid`, `OverlapWarning` (unless `allow_overlap`), `NotAllowed`; a client booking
+    themselves passes `guard` (it raises its own refusals)."""
+    if guard is None or not can(principal, Action.USE_PORTAL):
+        require(principal, Action.MANAGE_APPOINTMENTS)
     errors: dict[str, str] = {}
     with unit_of_work() as session:
+        booking_lock.lock_practitioner(
+            session, principal.user_id if principal.role == Role.PRACTITIONER else draft.practitioner_id)
+        if guard is not None:
+            guard(session)
         found = _practitioner(session, principal, draft.practitioner_id, errors)
         client = _client(session, principal, draft.client_id, errors)
         zone = draft.timezone or (found[1].timezone if found else "UTC")
@@ -254,17 +267,21 @@ def _shifted(appointment: Appointment, delta: timedelta, zone: str) -> datetime:
 
 
 def change_appointment(principal: Principal, appointment_id: int, change: AppointmentChange,
-                       scope: str = "this") -> Saved:
+                       scope: str = "this", *, own: OwnAppointment | None = None) -> Saved:
     """Change a booked appointment (or it and the following ones of its series): time, length,
     practitioner (re-assign), mode (in person <-> telehealth), notes. Zoom follows: a new time
     PATCHes the same Zoom meeting (same link); a new practitioner moves the meeting to their Zoom
     account; a mode change creates or deletes it. The client is emailed what changed.
 
     Raises `AppointmentInvalid`, `OverlapWarning` (unless `allow_overlap`), `AppointmentRefused`,
-    `NotAllowed`."""
+    `NotAllowed`; a client moving their own appointment passes `own` (it raises its own refusals)."""
     errors: dict[str, str] = {}
+    locked = change.practitioner_id or booking_lock.practitioner_of(appointment_id)
     with unit_of_work() as session:
-        anchor = _booked(session, principal, appointment_id, "changed")
+        booking_lock.lock_practitioner(session, locked)
+        anchor = own(session, appointment_id) if own else _booked(session, principal, appointment_id, "changed")
+        if (change.practitioner_id or anchor.practitioner_id) != locked:
+            raise AppointmentRefused("Someone changed this appointment a moment ago: look at it again.")
         targets = _targets(session, anchor, scope)
         zone = change.timezone or anchor.timezone
         new_start = anchor.start_at
@@ -366,17 +383,19 @@ def _apply(session: Session, principal: Principal, practice: Practice, a: Appoin
     return problem
 
 
-def cancel_appointment(principal: Principal, appointment_id: int, reason: str, scope: str = "this") -> Saved:
+def cancel_appointment(principal: Principal, appointment_id: int, reason: str, scope: str = "this", *,
+                       own: OwnAppointment | None = None) -> Saved:
     """Cancel a booked appointment (or it and the following ones of its series) with a reason the
     client receives; telehealth ones have their Zoom meeting deleted (now, or by the retry job).
-    Raises `AppointmentInvalid`, `AppointmentRefused`, `NotAllowed`."""
+    Raises `AppointmentInvalid`, `AppointmentRefused`, `NotAllowed`; a client cancelling their own
+    appointment passes `own` (it raises its own refusals)."""
     reason = reason.strip()
     if not reason:
         raise AppointmentInvalid({"reason": "Enter the reason; it is sent to the client."})
     if len(reason) > REASON_MAX:
         raise AppointmentInvalid({"reason": too_long(REASON_MAX, len(reason))})
     with unit_of_work() as session:
-        anchor = _booked(session, principal, appointment_id, "cancelled")
+        anchor = own(session, appointment_id) if own else _booked(session, principal, appointment_id, "cancelled")
         targets = _targets(session, anchor, scope)
         for target in targets:
             cancel_in_session(session, target, session.get(Meeting, target.id), reason, principal.user_id)
