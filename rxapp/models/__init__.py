@@ -15,6 +15,7 @@ from rxapp.models.records import (
     Notification,
     SignInTicket,
 )
+from rxapp.models.reminders import Reminder, ReminderKind, ReminderStatus
 from rxapp.models.scheduling import Appointment, JoinLink, Meeting
 from rxapp.models.types import (
     AppointmentStatus,
@@ -43,6 +44,9 @@ __all__ = [
     "OAuthAttempt",
     "Practice",
     "PractitionerProfile",
+    "Reminder",
+    "ReminderKind",
+    "ReminderStatus",
     "Role",
     "SignInTicket",
     "SyncState",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
@@ -24,6 +24,9 @@ class Practice(SQLModel, table=True):
     default_pos_code: str = Field(default="10", max_length=2)
     sms_credits: int = 0
     notify_client_when_started: bool = True
+    # Reminders carry a Confirm link (email) / "Reply YES" (SMS); the appointment records confirmed_at.
+    ask_clients_to_confirm: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                                          server_default=false()))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
@@ -80,6 +83,9 @@ class Client(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
     timezone: str = Field(default="America/New_York", max_length=64)
+    # Set from the link in a reminder email (or on the client record): no email reminders.
+    email_reminders_opt_out: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                                           server_default=false()))
     user_id: int | None = Field(default=None, foreign_key="user.id", unique=True)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
