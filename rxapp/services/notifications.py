@@ -89,7 +89,8 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
         msg.add_alternative(email.html, subtype="html")
     if email.ics:
         msg.add_attachment(email.ics.encode(), maintype="text", subtype="calendar",
-                           filename="session.ics", params={"method": "REQUEST"})
+                           filename="session.ics",
+                           params={"method": "CANCEL" if "METHOD:CANCEL" in email.ics else "REQUEST"})
     return msg
 
 
