@@ -88,3 +88,25 @@ def stop_email(token: str) -> Answer:
                          action="client.email_reminders_opt_out", subject_type="client", subject_id=client_id)
     return Answer(True, "Email reminders stopped", "You will no longer receive reminder emails. Your practice "
                   "still emails you when an appointment is booked, changed or cancelled.")
+
+
+def check(purpose: str, token: str) -> Answer:
+    """What a link would do (the page before its button); not ok when the link is not valid."""
+    found = links.read_token(purpose, token)
+    if found is None:
+        return _BAD_LINK
+    with unit_of_work() as session:
+        if purpose == links.STOP_EMAIL:
+            client = session.get(Client, found[0])
+            if client is None:
+                return _BAD_LINK
+            return Answer(True, "Stop email reminders?", f"{client.full_name}, press the button to stop reminder "
+                          "emails about your appointments.")
+        appointment, client = session.get(Appointment, found[0]), session.get(Client, found[1])
+        if appointment is None or client is None or appointment.client_id != client.id:
+            return _BAD_LINK
+        when = format_local(appointment.start_at, client.timezone)
+        if appointment.confirmed_at is not None:
+            return Answer(True, "Already confirmed", f"Your appointment on {when} is confirmed. Thank you.")
+        return Answer(True, "Confirm your appointment", f"{client.full_name}, please confirm your appointment on "
+                      f"{when}.")
