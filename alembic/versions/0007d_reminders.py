@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), server_default="", nullable=False),
         sa.Column("created_at", rxapp.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", rxapp.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["appointment_id"], ["appointment.id"]),
+        sa.ForeignKeyConstraint(["appointment_id"], ["appointment.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["practice_id"], ["practice.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("appointment_id", "kind", name="uq_reminder_appointment_kind"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
@@ -38,7 +38,9 @@ class Reminder(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
-    appointment_id: int = Field(foreign_key="appointment.id")
+    # Deleting an appointment (a cancelled meeting removed from the list) deletes its reminders.
+    appointment_id: int = Field(sa_column=Column(Integer, ForeignKey("appointment.id", ondelete="CASCADE"),
+                                                 nullable=False))
     kind: ReminderKind = Field(sa_type=String(20))
     due_at: datetime = Field(sa_type=UTCDateTime)
     planned_start_at: datetime = Field(sa_type=UTCDateTime)
