@@ -8,7 +8,7 @@ import html
 import io
 import logging
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
@@ -24,6 +24,8 @@ from rxapp.services.meetings import actions
 from rxapp.services.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
 from rxapp.services.permissions import Action, NotAllowed, can, home_path
 from rxapp.services.reminders import answers
+from rxapp.services.sms import twilio_hooks
+from rxapp.services.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH
 from rxapp.services.zoom import connections, webhooks
 from rxapp.services.zoom.errors import ZoomError, ZoomNotConnected
 from rxapp.settings import get_settings
@@ -155,6 +157,37 @@ async def zoom_webhook(request: Request) -> Response:
     return JSONResponse({"status": "received" if event_id else "duplicate"})
 
 
+async def _twilio_params(request: Request) -> list[tuple[str, str]] | None:
+    """The POST parameters of a Twilio request whose signature is valid, else None."""
+    try:
+        body = await _read_body(request, twilio_hooks.MAX_BODY_BYTES)
+    except _TooLarge:
+        return None
+    params = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    url = twilio_hooks.signed_url(request.url.path, request.url.query)
+    return params if twilio_hooks.valid_signature(url, params, request.headers.get("x-twilio-signature")) else None
+
+
+async def twilio_status(request: Request) -> Response:
+    """Twilio's delivery status callback for an SMS we sent."""
+    params = await _twilio_params(request)
+    if params is None:
+        log.warning("Twilio status callback refused: bad signature")
+        return Response("invalid signature", status_code=403)
+    await asyncio.to_thread(twilio_hooks.record_status, dict(params))
+    return Response(status_code=204)
+
+
+async def twilio_inbound(request: Request) -> Response:
+    """An SMS a client sent to our number: STOP/START, or a registered reply keyword; answers TwiML."""
+    params = await _twilio_params(request)
+    if params is None:
+        log.warning("Twilio inbound SMS refused: bad signature")
+        return Response("invalid signature", status_code=403)
+    answer = await asyncio.to_thread(twilio_hooks.handle_inbound, dict(params))
+    return Response(answer, media_type="application/xml")
+
+
 # Answers about links that change meaning over time (used, ended, …): never from a cache.
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -273,6 +306,8 @@ def build() -> Starlette:
         Route("/auth/signed-out", to_sign_in, methods=["GET"]),
         Route("/auth/zoom/callback", zoom_callback, methods=["GET"]),
         Route("/api/zoom/webhook", zoom_webhook, methods=["POST"]),
+        Route(STATUS_CALLBACK_PATH, twilio_status, methods=["POST"]),
+        Route(INBOUND_PATH, twilio_inbound, methods=["POST"]),
         Route("/meetings/{meeting_id:int}/start", start_meeting, methods=["GET"]),
         Route("/join/{token}", join, methods=["GET"]),
         Route("/audit/export.csv", audit_export, methods=["GET"]),

@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     mail_catcher_dir: Path = ROOT / "var" / "mail"
     outbox_poll_seconds: float = 2.0
 
+    # SMS: the embedded catcher (files in `sms_catcher_dir`, shown on /dev/sms) or Twilio's REST API.
+    sms_provider: Literal["catcher", "twilio"] = "catcher"
+    sms_catcher_dir: Path = ROOT / "var" / "sms"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = Field("", repr=False)  # a secret: never logged, never sent to a browser
+    twilio_from: str = ""
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = 10.0
+    phone_region: str = Field("US", description="Region of phone numbers entered without a country code")
+
     zoom_oauth_base_url: str = "http://127.0.0.1:8765"
     zoom_api_base_url: str = "http://127.0.0.1:8765/v2"
     zoom_client_id: str = "sandbox-client-id"
@@ -80,6 +90,9 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET must be your Zoom app's credentials")
     if settings.zoom_webhook_secret_token == "sandbox-webhook-secret":
         problems.append("ZOOM_WEBHOOK_SECRET_TOKEN must be your Zoom app's secret token")
+    if settings.sms_provider == "twilio" and not (settings.twilio_account_sid and settings.twilio_auth_token
+                                                  and settings.twilio_from):
+        problems.append("SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM")
     if not settings.cookie_secure or not settings.app_url.startswith("https://"):
         problems.append("APP_URL must be https:// and COOKIE_SECURE=true")
     return problems

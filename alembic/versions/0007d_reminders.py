@@ -7,7 +7,7 @@ appointments get their reminders planned by the first change to them or to the p
 reminder settings.
 
 Revision ID: 0007d
-Revises: 0006c
+Revises: 0007c (chained after the SMS migration merged from wt-sms)
 Create Date: 2026-12-02 04:40:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import rxapp.models.types
 
 revision: str = "0007d"
-down_revision: str | None = "0006c"
+down_revision: str | None = "0007c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,7 @@ from rxapp.models.records import (
 )
 from rxapp.models.reminders import Reminder, ReminderKind, ReminderStatus
 from rxapp.models.scheduling import Appointment, JoinLink, Meeting
+from rxapp.models.sms import CreditKind, SmsCreditEntry
 from rxapp.models.types import (
     AppointmentStatus,
     Channel,
@@ -35,6 +36,7 @@ __all__ = [
     "AuditEvent",
     "Channel",
     "Client",
+    "CreditKind",
     "JoinLink",
     "LoginSession",
     "LoginThrottle",
@@ -49,6 +51,7 @@ __all__ = [
     "ReminderStatus",
     "Role",
     "SignInTicket",
+    "SmsCreditEntry",
     "SyncState",
     "TrustedPractitioner",
     "UTCDateTime",

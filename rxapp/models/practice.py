@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
@@ -22,11 +23,15 @@ class Practice(SQLModel, table=True):
     telehealth_location_name: str = Field(default="", max_length=200)
     telehealth_location_address: str = Field(default="", max_length=500)
     default_pos_code: str = Field(default="10", max_length=2)
-    sms_credits: int = 0
+    # The SMS credit balance is the sum of `SmsCreditEntry` rows (services.sms.credits). Below the
+    # threshold the owner is warned (Needs attention) and emailed once, until credits are added.
+    sms_low_balance_threshold: int = Field(default=20, sa_column=Column(Integer, nullable=False, server_default="20"))
+    sms_low_balance_warned: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                                         server_default=sa_false()))
     notify_client_when_started: bool = True
     # Reminders carry a Confirm link (email) / "Reply YES" (SMS); the appointment records confirmed_at.
     ask_clients_to_confirm: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
-                                                                          server_default=false()))
+                                                                          server_default=sa_false()))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
@@ -83,9 +88,11 @@ class Client(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
     timezone: str = Field(default="America/New_York", max_length=64)
+    # Set by a STOP reply (or the client record); no SMS goes to the client while it is set.
+    sms_opted_out: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))
     # Set from the link in a reminder email (or on the client record): no email reminders.
     email_reminders_opt_out: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
-                                                                           server_default=false()))
+                                                                           server_default=sa_false()))
     user_id: int | None = Field(default=None, foreign_key="user.id", unique=True)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, String, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
@@ -96,6 +97,16 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When the last send failed (its reason is `last_error`): the owner's Needs attention page.
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # SMS only: who it is for (opt-out), what it costs, what the provider said.
+    client_id: int | None = Field(default=None, foreign_key="client.id")
+    telehealth: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))
+    segments: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    sms_encoding: str = Field(default="", sa_column=Column(String(8), nullable=False, server_default=""))
+    credits: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    provider_message_id: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default="",
+                                                                   index=True))
+    delivery_status: str = Field(default="", sa_column=Column(String(20), nullable=False, server_default=""))
+    error_code: str = Field(default="", sa_column=Column(String(20), nullable=False, server_default=""))
 
 
 class AuditEvent(SQLModel, table=True):

@@ -9,7 +9,16 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Client, Practice, PractitionerProfile, Role, TrustedPractitioner, User
+from rxapp.models import (
+    Client,
+    CreditKind,
+    Practice,
+    PractitionerProfile,
+    Role,
+    SmsCreditEntry,
+    TrustedPractitioner,
+    User,
+)
 from rxapp.services.passwords import hash_password
 from rxapp.settings import get_settings
 
@@ -25,9 +34,9 @@ STAFF_USERS: tuple[tuple[str, str, Role], ...] = (
 )
 # email, name, phone, timezone, trusted practitioner
 CLIENTS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("alex@demo.client", "Alex Rivera", "+15555550101", "America/Chicago", "dr.lee@demo.clinic"),
-    ("sam@demo.client", "Sam Taylor", "+15555550102", "America/New_York", "dr.lee@demo.clinic"),
-    ("jo@demo.client", "Jo Kim", "+15555550103", "America/Los_Angeles", "dr.patel@demo.clinic"),
+    ("alex@demo.client", "Alex Rivera", "+13125550101", "America/Chicago", "dr.lee@demo.clinic"),
+    ("sam@demo.client", "Sam Taylor", "+12125550102", "America/New_York", "dr.lee@demo.clinic"),
+    ("jo@demo.client", "Jo Kim", "+12135550103", "America/Los_Angeles", "dr.patel@demo.clinic"),
 )
 
 
@@ -47,11 +56,12 @@ def load_demo_data() -> bool:
     with unit_of_work() as session:
         if session.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).first():
             return False
-        practice = Practice(name=PRACTICE_NAME, timezone="America/New_York", sms_credits=100,
+        practice = Practice(name=PRACTICE_NAME, timezone="America/New_York",
                             telehealth_location_name="Demo Practice Telehealth")
         session.add(practice)
         session.flush()
         pid = practice.id or 0
+        session.add(SmsCreditEntry(practice_id=pid, kind=CreditKind.GRANT, amount=100, note="Demo credits"))
         pw = hash_password(DEMO_PASSWORD)
         users = {email: _user(session, pid, email, name, role, pw) for email, name, role in STAFF_USERS}
         for email, tz in (("dr.lee@demo.clinic", "America/New_York"), ("dr.patel@demo.clinic", "Europe/London")):

@@ -1,10 +1,15 @@
-"""The notification outbox: every email goes through here.
+"""The notification outbox: every email and SMS goes through here.
 
-`queue_email` adds a row to the caller's transaction, so a message exists exactly when the
+`queue_email` and `queue_sms` add a row to the caller's transaction, so a message exists exactly when the
 change it reports was committed; the idempotency key makes re-queuing the same message a
 no-op. `deliver_due` claims rows with a compare-and-swap on `claimed_until` (a lease, safe with
 several processes on SQLite or PostgreSQL), sends them, and marks a failure `failed` with its
 reason and retries it with backoff until `MAX_ATTEMPTS`.
+
+An SMS is charged to the practice's credit ledger just before it is handed to the provider (so
+two workers cannot overdraw), and the charge is taken back if the provider refuses it: only an
+accepted SMS costs credits. Too few credits fail it for good with "not enough SMS credits"; the
+email sent for the same event is a separate row and goes regardless.
 """
 
 from __future__ import annotations
@@ -24,9 +29,13 @@ from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Channel, Notification, NotificationStatus
+from rxapp.models import Channel, Client, Notification, NotificationStatus
 from rxapp.redaction import redact
 from rxapp.services.clock import now
+from rxapp.services.sms import credits as sms_credits
+from rxapp.services.sms.phones import to_e164
+from rxapp.services.sms.providers import OutgoingSms, SmsProvider, SmsProviderError, get_provider
+from rxapp.services.sms.segments import count_segments, credits_for
 from rxapp.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +72,31 @@ def queue_email(session: Session, *, practice_id: int, key: str, email: Outgoing
     session.add(Notification(practice_id=practice_id, idempotency_key=key, channel=Channel.EMAIL,
                              to_address=one_line(email.to, 320), subject=one_line(email.subject),
                              body_text=email.text, body_html=email.html, ics=email.ics))
+
+
+OPTED_OUT = "client opted out of SMS"
+NO_MOBILE = "no mobile number"
+
+
+def queue_sms(session: Session, *, practice_id: int, key: str, to: str, body: str, telehealth: bool,
+              client_id: int | None = None) -> str:
+    """Queue an SMS in the caller's transaction; returns "" when queued, else why it is skipped
+    (the client opted out, no usable mobile number). A skipped SMS is still recorded (status
+    `skipped`, the reason in `last_error`). A second call with the same key does nothing and
+    returns the first call's answer. Credits are checked when it is sent, not here."""
+    existing = session.exec(select(Notification).where(Notification.idempotency_key == key)).first()
+    if existing is not None:
+        return existing.last_error if existing.status == NotificationStatus.SKIPPED else ""
+    client = session.get(Client, client_id) if client_id is not None else None
+    number = to_e164(to) if to else ""
+    reason = OPTED_OUT if client is not None and client.sms_opted_out else ("" if number else NO_MOBILE)
+    count = count_segments(body)
+    session.add(Notification(
+        practice_id=practice_id, idempotency_key=key, channel=Channel.SMS, to_address=number or one_line(to, 32),
+        subject="", body_text=body, client_id=client_id, telehealth=telehealth, segments=count.segments,
+        sms_encoding=count.encoding.value, credits=credits_for(body, telehealth=telehealth),
+        status=NotificationStatus.SKIPPED if reason else NotificationStatus.PENDING, last_error=reason))
+    return reason
 
 
 def _address(value: str) -> Address:
@@ -156,14 +190,92 @@ def _record(row_id: int, error: str) -> bool:
         return False
 
 
-def deliver_due(send: Sender | None = None, limit: int = 50) -> int:
-    """Send what is due; returns how many were sent. Blocking: run it in a worker thread.
+def _finish(stored: Notification, status: NotificationStatus, error: str) -> None:
+    """A message that will not be tried again (refused by the provider, no credits, opted out)."""
+    stored.attempts, stored.claimed_until = max(stored.attempts + 1, MAX_ATTEMPTS), None
+    stored.status, stored.last_error, stored.failed_at = status, error[:1000], now()
 
-    Any error of one message (SMTP down, an address or header that cannot be encoded, a bug)
-    is recorded on that message and never stops the others or leaves it in `sending`."""
+
+def _reserve_sms(row: Notification) -> OutgoingSms | None:
+    """Charge the SMS (race-safe) or settle it without sending; None when it is not to be sent."""
+    with unit_of_work() as session:
+        sms_credits.lock_practice(session, row.practice_id)  # first statement: see services.sms.credits
+        stored = session.get(Notification, row.id)
+        if stored is None:
+            return None
+        client = session.get(Client, stored.client_id) if stored.client_id is not None else None
+        if client is not None and client.sms_opted_out:  # consent can change after queuing
+            _finish(stored, NotificationStatus.SKIPPED, OPTED_OUT)
+            return None
+        if not sms_credits.charge(session, practice_id=stored.practice_id, notification_id=stored.id or 0,
+                                  credits=stored.credits, note=f"SMS to {stored.to_address}"):
+            _finish(stored, NotificationStatus.FAILED, sms_credits.NOT_ENOUGH)
+            log.warning("sms %s not sent: %s", stored.id, sms_credits.NOT_ENOUGH)
+            sms_credits.warn_if_low(session, stored.practice_id)
+            return None
+        sms_credits.warn_if_low(session, stored.practice_id)
+        return OutgoingSms(to=stored.to_address, body=stored.body_text, practice_id=stored.practice_id,
+                           notification_id=stored.id or 0, segments=stored.segments, encoding=stored.sms_encoding,
+                           credits=stored.credits)
+
+
+def _record_sms(row_id: int, accepted_id: str, accepted_status: str, error: SmsProviderError | None) -> bool:
+    """Store what the provider said. A refusal takes the charge back; 429/5xx/network retry with
+    backoff, other codes fail for good. Returns whether it was sent."""
+    with unit_of_work() as session:
+        stored = session.get(Notification, row_id)
+        if stored is None:
+            return False
+        if error is None:
+            stored.attempts += 1
+            stored.claimed_until = None
+            stored.status, stored.sent_at, stored.last_error, stored.error_code = (
+                NotificationStatus.SENT, now(), "", "")
+            stored.provider_message_id, stored.delivery_status = accepted_id[:64], accepted_status[:20]
+            return True
+        sms_credits.release(session, row_id)
+        stored.error_code = error.code[:20]
+        reason = redact(f"provider error {error.code}: {error.reason}")
+        if error.retry:
+            stored.attempts += 1
+            stored.claimed_until = None
+            stored.status, stored.last_error, stored.failed_at = NotificationStatus.FAILED, reason[:1000], now()
+            if stored.attempts < MAX_ATTEMPTS:
+                stored.next_attempt_at = now() + retry_delay(stored.attempts)
+        else:
+            _finish(stored, NotificationStatus.FAILED, reason)
+        return False
+
+
+def _deliver_sms(row: Notification, provider: SmsProvider) -> bool:
+    sms = _reserve_sms(row)
+    if sms is None:
+        return False
+    try:
+        accepted = provider.send(sms)
+    except SmsProviderError as exc:
+        log.warning("sms %s not sent: provider error %s", row.id, exc.code)
+        return _record_sms(row.id or 0, "", "", exc)
+    except Exception as exc:  # a bug or an unexpected answer: recorded and retried like a 5xx
+        log.warning("sms %s not sent: %s", row.id, type(exc).__name__)
+        return _record_sms(row.id or 0, "", "", SmsProviderError("error", redact(f"{type(exc).__name__}: {exc}"),
+                                                                  retry=True))
+    return _record_sms(row.id or 0, accepted.message_id, accepted.status, None)
+
+
+def deliver_due(send: Sender | None = None, limit: int = 50, sms_provider: SmsProvider | None = None) -> int:
+    """Send what is due, each message by its channel; returns how many were sent. Blocking: run
+    it in a worker thread.
+
+    Any error of one message (SMTP down, an address or header that cannot be encoded, a
+    provider refusal, a bug) is recorded on that message and never stops the others or leaves
+    it in `sending`."""
     send = send or smtp_send
     sent = 0
     for row in _claim_due(limit):
+        if row.channel == Channel.SMS:
+            sent += _deliver_sms(row, sms_provider or get_provider())
+            continue
         email = OutgoingEmail(to=row.to_address, subject=row.subject, text=row.body_text,
                               html=row.body_html, ics=row.ics)
         error = ""

@@ -10,6 +10,7 @@ from rxapp.db import unit_of_work
 from rxapp.models import Practice, PractitionerProfile, User, ZoomConnection
 from rxapp.services import audit
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.sms import credits as sms_credits
 
 POS_CODES = {"02": "02 · Telehealth provided other than in patient's home",
              "10": "10 · Telehealth provided in patient's home"}
@@ -61,7 +62,7 @@ def get_settings_view(principal: Principal) -> tuple[PracticeSettings, int, list
         practitioners = [PractitionerRow(user_id=u.id or 0, name=u.full_name, email=u.email,
                                          telehealth_enabled=p.telehealth_enabled,
                                          zoom_status=status or "not_connected") for u, p, status in rows]
-        return values, practice.sms_credits, practitioners
+        return values, sms_credits.balance(session, practice.id or 0), practitioners
 
 
 def validate(values: PracticeSettings) -> dict[str, str]:

@@ -15,6 +15,7 @@ from rxapp.db import unit_of_work
 from rxapp.models import (
     Appointment,
     AppointmentStatus,
+    Channel,
     Client,
     Notification,
     Practice,
@@ -67,9 +68,10 @@ def _reminders(appointment_id: int) -> dict[ReminderKind, Reminder]:
         return {ReminderKind(r.kind): r for r in rows}
 
 
-def _reminder_mail() -> list[Notification]:
+def _reminder_mail(channel: Channel = Channel.EMAIL) -> list[Notification]:
     with unit_of_work() as s:
-        return list(s.exec(select(Notification).where(Notification.idempotency_key.like("reminder:%"))))  # type: ignore[attr-defined]
+        return list(s.exec(select(Notification).where(
+            Notification.idempotency_key.like("reminder:%"), Notification.channel == channel)))  # type: ignore[attr-defined]
 
 
 def _run(at: datetime) -> int:
@@ -91,9 +93,13 @@ def test_booking_plans_both_reminders_and_the_job_sends_them_once(desk) -> None:
     # In Alex's own zone (Chicago), not the appointment's (New York).
     assert "Thu 10 Dec 2026, 09:00 CST" in mail.body_text and "Dr. Dana Lee" in mail.body_text
     assert "/start" not in mail.body_text and "Stop email reminders: http" in mail.body_text
+    [text] = _reminder_mail(Channel.SMS)  # Alex has a mobile number and has not opted out
+    assert text.to_address.startswith("+1") and "Thu 10 Dec 09:00 CST" in text.body_text
+    assert "Dr. Dana Lee" in text.body_text and "YES" not in text.body_text  # the practice does not ask
     assert _run(start - timedelta(minutes=20)) == 1
     soon = [m for m in _reminder_mail() if "Starting soon" in m.subject]
     assert len(soon) == 1 and "client portal" in soon[0].body_text
+    assert len(_reminder_mail(Channel.SMS)) == 2
     done = _reminders(appointment_id)
     assert {r.status for r in done.values()} == {ReminderStatus.SENT}
     assert done[ReminderKind.STANDARD].email_outcome == "queued"
@@ -248,7 +254,7 @@ def test_two_workers_racing_over_1000_due_reminders_send_each_exactly_once(desk)
     with unit_of_work() as s:
         keys = s.exec(select(func.count(), func.count(func.distinct(Notification.idempotency_key)))
                       .where(Notification.idempotency_key.like("reminder:%"))).one()  # type: ignore[attr-defined]
-    assert tuple(keys) == (1000, 1000)
+    assert tuple(keys) == (2000, 2000)  # one email and one SMS each
     # And through the outbox to the "catcher": two senders, each message once.
     caught: list[str] = []
     lock = threading.Lock()
@@ -280,3 +286,28 @@ def test_a_worker_that_crashes_after_claiming_is_replaced_after_the_lease(desk) 
     assert _run(later) == 3
     assert _run(later + timedelta(minutes=5)) == 0
     assert len(_reminder_mail()) == 3
+
+
+def test_reply_yes_confirms_the_clients_next_appointment(desk) -> None:
+    from rxapp.services.sms import inbound
+
+    with unit_of_work() as s:
+        s.exec(select(Practice)).one().ask_clients_to_confirm = True
+    later, sooner = _book(desk, day="2026-12-11", telehealth=False), _book(desk, telehealth=False)
+    assert _run(datetime(2026, 12, 8, 10, 0, tzinfo=NY)) == 1
+    [text] = _reminder_mail(Channel.SMS)
+    assert text.body_text.endswith("Reply YES to confirm.") and "CANCEL" not in text.body_text
+    with unit_of_work() as s:
+        assert inbound.handle_inbound(s, text.to_address, "Yes!").startswith("Thank you")  # type: ignore[union-attr]
+    with unit_of_work() as s:
+        assert s.get(Appointment, sooner).confirmed_at is not None  # type: ignore[union-attr]
+        assert s.get(Appointment, later).confirmed_at is None  # type: ignore[union-attr]
+
+
+def test_sms_opt_out_is_skipped_and_recorded(desk) -> None:
+    appointment_id = _book(desk, telehealth=False)
+    with unit_of_work() as s:
+        s.get(Client, _alex()).sms_opted_out = True  # type: ignore[union-attr]
+    assert _run(datetime(2026, 12, 8, 10, 0, tzinfo=NY)) == 1
+    assert _reminders(appointment_id)[ReminderKind.STANDARD].sms_outcome == "skipped: client opted out of SMS"
+    assert len(_reminder_mail()) == 1

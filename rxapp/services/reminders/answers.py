@@ -15,6 +15,7 @@ from rxapp.models import Appointment, AppointmentStatus, Client
 from rxapp.services import audit, changes
 from rxapp.services.clock import now
 from rxapp.services.reminders import links
+from rxapp.services.sms.inbound import register_reply
 from rxapp.services.timezones import format_local
 
 
@@ -110,3 +111,7 @@ def check(purpose: str, token: str) -> Answer:
             return Answer(True, "Already confirmed", f"Your appointment on {when} is confirmed. Thank you.")
         return Answer(True, "Confirm your appointment", f"{client.full_name}, please confirm your appointment on "
                       f"{when}.")
+
+
+# "Reply YES to confirm" (never CANCEL: Twilio treats it as an opt-out from every text).
+register_reply("YES", confirm_by_sms)

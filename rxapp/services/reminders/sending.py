@@ -14,7 +14,6 @@ a message that failed for good on the Needs attention page.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, update
@@ -34,7 +33,7 @@ from rxapp.models import (
 )
 from rxapp.services import crypto
 from rxapp.services.clock import now
-from rxapp.services.notifications import queue_email
+from rxapp.services.notifications import queue_email, queue_sms
 from rxapp.services.reminders import content, links
 from rxapp.services.reminders.planning import plan
 from rxapp.settings import get_settings
@@ -44,8 +43,6 @@ log = logging.getLogger(__name__)
 # How long a worker owns a claimed reminder; one left `sending` by a crash is taken again after it.
 LEASE = timedelta(minutes=2)
 BATCH = 200
-
-SmsQueue = Callable[..., str]
 
 
 def _due(at: datetime) -> ColumnElement[bool]:
@@ -108,8 +105,10 @@ def _why_not(reminder: Reminder, appointment: Appointment | None, at: datetime) 
 
 
 def _queue_sms(session: Session, f: content.ReminderFacts, key: str) -> str:
-    """Queue the SMS; returns "" or why it was skipped."""
-    return "SMS is not available"
+    """Queue the SMS; returns "" or why it was skipped (opted out, no mobile number). Too few
+    credits is decided when the outbox sends it (recorded on the message)."""
+    return queue_sms(session, practice_id=f.appointment.practice_id, key=key, to=f.client.phone or "",
+                     body=content.sms(f), telehealth=f.kind == ReminderKind.TELEHEALTH, client_id=f.client.id)
 
 
 def send_one(reminder_id: int, until: datetime, at: datetime | None = None) -> bool:
