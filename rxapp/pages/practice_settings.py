@@ -95,11 +95,23 @@ def _practitioner(row: rx.Var[dict[str, str]]) -> rx.Component:
     )
 
 
+def _confirmations() -> rx.Component:
+    """Its own section: saved as soon as it is ticked."""
+    return rx.card(rx.vstack(
+        rx.heading("Confirmations", size="3", as_="h2"),
+        rx.checkbox("Ask clients to confirm their appointments (a Confirm link in emails, “Reply YES” in texts)",
+                    checked=S.ask_to_confirm, on_change=S.set_ask_to_confirm, id="ask-to-confirm"),
+        rx.cond(S.confirm_message != "", rx.text(S.confirm_message, color_scheme="green", role="status",
+                                                 id="confirm-saved")),
+        spacing="3", align="start"), width="100%")
+
+
 @rx.page(route="/settings", title="Practice settings · Telehealth", on_load=[AuthState.guard, S.load])
 def settings_page() -> rx.Component:
     return app_shell(
         "/settings", "Practice settings",
         _settings_form(),
+        _confirmations(),
         rx.heading("Practitioners", size="4", as_="h2"),
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
