@@ -117,6 +117,11 @@ def client_page() -> rx.Component:
                           align="center", wrap="wrap"),
                 client_notice(),
                 _record_actions(),
+                rx.cond(R.can_manage, rx.el.label(
+                    rx.switch(checked=R.sms_allowed, on_change=lambda v: R.set_sms_consent(R.client_id_shown, v),
+                              id="client-sms-consent"),
+                    " Send text messages (SMS) to this client. A client who replies STOP is turned off here.",
+                    style={"display": "flex", "gap": "0.5em", "align_items": "center"})),
                 rx.card(rx.data_list.root(rx.foreach(R.details, _detail),
                                           orientation={"initial": "vertical", "sm": "horizontal"}), width="100%"),
                 rx.text("Times are shown in ", R.timezone, ".", color_scheme="gray"),

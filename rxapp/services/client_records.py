@@ -15,14 +15,13 @@ from rxapp.services.clients import visible_client
 from rxapp.services.clock import now
 from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.permissions import Action, Principal, require
+from rxapp.services.sms import phones
 from rxapp.services.timezones import all_timezones
 
 NAME_LIMIT = 100
 NOTES_LIMIT = 2000
 EMAIL_LIMIT = 320
-PHONE_PROBLEM = "Enter the mobile number with its country code, like +14155552671."
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
-_TYPING = re.compile(r"[\s\-().]")  # what people type between digits: "+1 (415) 555-2671"
+PHONE_PROBLEM = phones.INVALID
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -73,6 +72,7 @@ class ClientDetail:
     archived_at: datetime | None
     has_portal: bool
     trusted: str
+    sms_opted_out: bool = False
 
 
 class ClientInvalid(Exception):
@@ -90,13 +90,13 @@ class ClientNotFound(Exception):
         super().__init__("That client was not found.")
 
 
-def normalize_phone(typed: str) -> str:
-    """The E.164 form of a typed mobile number ("" for none); raises `ValueError(PHONE_PROBLEM)`."""
-    phone = _TYPING.sub("", typed)
-    if not phone:
-        return ""
-    if not _E164.match(phone):
-        raise ValueError(PHONE_PROBLEM)
+def normalize_phone(typed: str, region: str | None = None) -> str:
+    """The E.164 form of a typed mobile number ("" for none), checked with `phonenumbers`; a
+    number without a country code is of `region` (the practice's country). Raises
+    `ValueError(PHONE_PROBLEM)` for a number that is not valid."""
+    phone, problem = phones.parse_phone(typed, region)
+    if problem:
+        raise ValueError(problem)
     return phone
 
 
@@ -115,9 +115,9 @@ def _name_problem(value: str, label: str, required: bool) -> str:
     return ""
 
 
-def check_form(form: ClientForm, today: date) -> CleanClient:
-    """The form's values cleaned up (names trimmed, email lower-cased, phone in E.164), or
-    `ClientInvalid` naming every field with a problem."""
+def check_form(form: ClientForm, today: date, region: str | None = None) -> CleanClient:
+    """The form's values cleaned up (names trimmed, email lower-cased, phone in E.164 with
+    `region` for numbers without a country code), or `ClientInvalid` naming every field with a problem."""
     first, last, preferred = (" ".join(v.split()) for v in (form.first_name, form.last_name, form.preferred_name))
     email = form.email.strip().lower()
     errors = {field: problem for field, problem in (
@@ -127,7 +127,7 @@ def check_form(form: ClientForm, today: date) -> CleanClient:
         ("email", email_problem(email)),
     ) if problem}
     try:
-        phone = normalize_phone(form.phone)
+        phone = normalize_phone(form.phone, region)
     except ValueError as exc:
         errors["phone"], phone = str(exc), ""
     if form.timezone not in all_timezones():
@@ -177,7 +177,7 @@ def add_client(principal: Principal, form: ClientForm) -> int:
     """Create a client record; returns its id. Raises `NotAllowed` without `MANAGE_CLIENTS`,
     `ClientInvalid` for a bad form or an email another client of the practice has."""
     require(principal, Action.MANAGE_CLIENTS)
-    clean = check_form(form, now().date())
+    clean = check_form(form, now().date(), practice_region(principal.practice_id))
     with unit_of_work() as session:
         _refuse_duplicate_email(session, principal.practice_id, clean.email, None)
         client = Client(practice_id=principal.practice_id, full_name=clean.full_name)
@@ -187,6 +187,26 @@ def add_client(principal: Principal, form: ClientForm) -> int:
         audit.record(session, practice_id=principal.practice_id, actor_user_id=principal.user_id,
                      action="client.added", subject_type="client", subject_id=client.id or "")
         return client.id or 0
+
+
+def practice_region(practice_id: int) -> str:
+    """The country of the practice (from its timezone): numbers typed without a country code are its."""
+    with unit_of_work() as session:
+        practice = session.get(Practice, practice_id)
+        return phones.region_for_timezone(practice.timezone if practice else "")
+
+
+def set_sms_opt_out(principal: Principal, client_id: int, opted_out: bool) -> str:
+    """Record the client's SMS consent (opted out: no SMS is sent to them); returns their name.
+    Raises `NotAllowed`, `ClientNotFound`."""
+    with unit_of_work() as session:
+        client = _managed_client(session, principal, client_id)
+        if client.sms_opted_out != opted_out:
+            client.sms_opted_out = opted_out
+            audit.record(session, practice_id=client.practice_id, actor_user_id=principal.user_id,
+                         action="client.sms_opted_out" if opted_out else "client.sms_opted_in",
+                         subject_type="client", subject_id=client.id or "")
+        return client.full_name
 
 
 def _managed_client(session: Session, principal: Principal, client_id: int) -> Client:
@@ -200,7 +220,7 @@ def _managed_client(session: Session, principal: Principal, client_id: int) -> C
 def update_client(principal: Principal, client_id: int, form: ClientForm) -> None:
     """Save the edited record. A new display name also reaches the search text of the client's
     appointments (the Meetings page search). Raises `NotAllowed`, `ClientNotFound`, `ClientInvalid`."""
-    clean = check_form(form, now().date())
+    clean = check_form(form, now().date(), practice_region(principal.practice_id))
     with unit_of_work() as session:
         client = _managed_client(session, principal, client_id)
         _refuse_duplicate_email(session, client.practice_id, clean.email, client.id)
@@ -266,4 +286,5 @@ def client_detail(principal: Principal, client_id: int) -> ClientDetail:
         return ClientDetail(id=c.id or 0, name=c.full_name, first_name=first, last_name=last,
                             preferred_name=c.preferred_name, email=c.email or "", phone=c.phone or "",
                             timezone=c.timezone, date_of_birth=c.date_of_birth, notes=c.notes,
-                            archived_at=c.archived_at, has_portal=has_portal, trusted=", ".join(trusted))
+                            archived_at=c.archived_at, has_portal=has_portal, trusted=", ".join(trusted),
+                            sms_opted_out=c.sms_opted_out)

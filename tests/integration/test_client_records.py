@@ -83,7 +83,7 @@ def test_the_front_desk_adds_a_client_with_a_cleaned_up_record(demo) -> None:
 
 def test_a_bad_phone_saves_nothing_and_names_the_field(demo) -> None:
     with pytest.raises(ClientInvalid) as refused:
-        add_client(principal_of(DESK), _form(phone="415 555 2671"))
+        add_client(principal_of(DESK), _form(phone="415 555"))
     assert refused.value.errors == {"phone": PHONE_PROBLEM}
     with unit_of_work() as s:
         assert s.exec(select(Client).where(Client.last_name == "Brook")).first() is None
@@ -300,7 +300,7 @@ def test_the_form_keeps_what_was_typed_through_errors_then_saves_and_invites(dem
     run(page.open_add())
     assert page.open and page.timezone == "America/New_York"  # the practice's
     for name, value in (("first_name", "Casey"), ("last_name", "Brook"), ("email", "casey@new.client"),
-                        ("phone", "415-555-2671"), ("notes", "Referred by Dr. Lee.")):
+                        ("phone", "415-555"), ("notes", "Referred by Dr. Lee.")):
         page.set_field(name, value)
 
     events = run(page.save_and_invite())
@@ -308,7 +308,7 @@ def test_the_form_keeps_what_was_typed_through_errors_then_saves_and_invites(dem
     assert page.errors == {"phone": PHONE_PROBLEM} and page.open
     assert ("error", "Check the highlighted fields: nothing was saved yet.") in toasts(events)
     assert (page.first_name, page.email, page.phone, page.notes) == (
-        "Casey", "casey@new.client", "415-555-2671", "Referred by Dr. Lee.")
+        "Casey", "casey@new.client", "415-555", "Referred by Dr. Lee.")
     with unit_of_work() as s:
         assert s.exec(select(Client).where(Client.last_name == "Brook")).first() is None
 
@@ -380,3 +380,27 @@ def test_the_portal_history_follows_a_pushed_change_while_my_sessions_is_open(de
 
     assert [(v["practitioner"], v["mode"]) for v in history.upcoming_visits] == [("Dr. Dana Lee", "Telehealth")]
     assert history.upcoming_visits[0]["when"].endswith(("CST", "CDT"))  # Alex's timezone, America/Chicago
+
+
+def test_a_phone_without_a_country_code_is_of_the_practices_country_and_an_invalid_one_is_refused(demo) -> None:
+    with unit_of_work() as s:
+        practice = s.exec(select(Practice)).one()
+        practice.timezone = "Europe/London"
+    client_id = add_client(principal_of(DESK), _form(phone="020 7946 0958"))
+    assert _client(client_id).phone == "+442079460958"
+    with pytest.raises(ClientInvalid) as refused:
+        add_client(principal_of(DESK), _form(email="other@new.client", phone="+1 555 555 0101"))
+    assert refused.value.errors == {"phone": PHONE_PROBLEM}
+
+
+def test_the_sms_consent_is_set_on_the_record_by_a_manager_of_the_practice_only(demo) -> None:
+    from rxapp.services.client_records import set_sms_opt_out
+
+    alex = _client_id("Alex Rivera")
+    assert set_sms_opt_out(principal_of(DESK), alex, True) == "Alex Rivera"
+    assert _client(alex).sms_opted_out
+    page = page_state(ClientRecordState, f"/clients/{alex}", DESK)
+    run(page.load())
+    assert page.sms_allowed is False
+    run(page.set_sms_consent(alex, True))
+    assert not _client(alex).sms_opted_out and page.sms_allowed

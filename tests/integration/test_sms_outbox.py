@@ -145,3 +145,70 @@ def test_the_catcher_is_the_default_provider(catcher: Path) -> None:
     from rxapp.services.sms.providers import get_provider
 
     assert isinstance(get_provider(), CatcherProvider)
+
+
+def test_two_workers_sending_at_once_never_overdraw_the_credits(catcher: Path) -> None:
+    import threading
+
+    alex = _alex()
+    with unit_of_work() as s:
+        credits.grant(s, practice_id=alex.practice_id, amount=-90, note="leave 10", user_id=None)
+    for i in range(30):
+        _queue(f"race-{i}")
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            while notifications.deliver_due(limit=3) or _pending():
+                pass
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert _balance() == 0
+    with unit_of_work() as s:
+        rows = s.exec(select(Notification).where(Notification.idempotency_key.startswith("race-"))).all()
+    assert sum(r.status == NotificationStatus.SENT for r in rows) == 10
+    assert sum(r.last_error == credits.NOT_ENOUGH for r in rows) == 20
+    assert len(_caught(catcher)) == 10
+
+
+def _pending() -> bool:
+    with unit_of_work() as s:
+        return s.exec(select(Notification.id).where(
+            Notification.status.in_([NotificationStatus.PENDING, NotificationStatus.SENDING]))).first() is not None
+
+
+def test_charges_racing_on_one_balance_take_exactly_what_is_there(catcher: Path) -> None:
+    import threading
+
+    alex = _alex()
+    with unit_of_work() as s:
+        credits.grant(s, practice_id=alex.practice_id, amount=-95, note="leave 5", user_id=None)
+    for i in range(12):
+        _queue(f"direct-{i}")
+    ids = [_row(f"direct-{i}").id for i in range(12)]
+    barrier = threading.Barrier(len(ids))
+    results: list[bool] = []
+
+    def charge(notification_id: int) -> None:
+        barrier.wait()
+        with unit_of_work() as s:
+            credits.lock_practice(s, alex.practice_id)
+            results.append(credits.charge(s, practice_id=alex.practice_id, notification_id=notification_id,
+                                          credits=1))
+
+    threads = [threading.Thread(target=charge, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == [False] * 7 + [True] * 5
+    assert _balance() == 0

@@ -35,6 +35,8 @@ def _errors(**changes: str) -> dict[str, str]:
     ("+1 (415) 555-2671", "+14155552671"),
     (" +44 20 7946 0958 ", "+442079460958"),
     ("+61.2.9876.5432", "+61298765432"),
+    ("4155552671", "+14155552671"),  # no country code: the practice's country (US here)
+    ("(415) 555-2671", "+14155552671"),
     ("", ""),
     ("   ", ""),
 ])
@@ -43,16 +45,16 @@ def test_common_typing_of_a_mobile_number_is_stored_in_e164(typed: str, stored: 
 
 
 @pytest.mark.parametrize("typed", [
-    "4155552671",  # no country code
-    "(415) 555-2671",
+    "+1 555 555 0101",  # 555 is no US area code: phonenumbers knows the numbering plan
+    "555-0101",
     "+0 415 555 2671",  # country codes never start with 0
     "+1 415",  # too short
     "+1234567890123456",  # 16 digits: longer than E.164 allows
     "+1 415 555 CALL",
     "++14155552671",
 ])
-def test_a_mobile_number_without_a_usable_country_code_is_refused_clearly(typed: str) -> None:
-    with pytest.raises(ValueError, match="country code"):
+def test_an_invalid_mobile_number_is_refused_clearly(typed: str) -> None:
+    with pytest.raises(ValueError, match="valid mobile number"):
         normalize_phone(typed)
     assert _errors(phone=typed) == {"phone": PHONE_PROBLEM}
 
@@ -107,3 +109,10 @@ def test_notes_are_length_limited() -> None:
 def test_every_problem_is_reported_at_once() -> None:
     assert set(_errors(first_name="", phone="555", email="nope", date_of_birth="2999-01-01")) == {
         "first_name", "phone", "email", "date_of_birth"}
+
+
+def test_a_number_without_a_country_code_belongs_to_the_given_region() -> None:
+    assert normalize_phone("020 7946 0958", "GB") == "+442079460958"
+    assert normalize_phone("+1 415 555 2671", "GB") == "+14155552671"
+    with pytest.raises(ValueError):
+        normalize_phone("+1 415 555 CALL")  # letters are not guessed at
