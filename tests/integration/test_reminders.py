@@ -311,3 +311,14 @@ def test_sms_opt_out_is_skipped_and_recorded(desk) -> None:
     assert _run(datetime(2026, 12, 8, 10, 0, tzinfo=NY)) == 1
     assert _reminders(appointment_id)[ReminderKind.STANDARD].sms_outcome == "skipped: client opted out of SMS"
     assert len(_reminder_mail()) == 1
+
+
+def test_email_reminders_can_be_turned_off_on_the_client_record(desk) -> None:  # noqa: ANN001
+    from rxapp.services import client_records
+
+    appointment_id = _book(desk, telehealth=False)
+    assert client_records.set_email_reminders_opt_out(desk, _alex(), True) == "Alex Rivera"
+    assert client_records.client_detail(desk, _alex()).email_reminders_opt_out
+    assert _run(datetime(2026, 12, 8, 10, 0, tzinfo=NY)) == 1
+    assert _reminder_mail() == [] and len(_reminder_mail(Channel.SMS)) == 1
+    assert _reminders(appointment_id)[ReminderKind.STANDARD].email_outcome.startswith("skipped: opted out")
