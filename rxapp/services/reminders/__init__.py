@@ -7,6 +7,6 @@
 """
 
 from rxapp.services.reminders.planning import plan, replan_practice
-from rxapp.services.reminders.sending import claim_due, run_due, send_one
+from rxapp.services.reminders.sending import claim_due, run_due, send_batch, send_one
 
-__all__ = ["claim_due", "plan", "replan_practice", "run_due", "send_one"]
+__all__ = ["claim_due", "plan", "replan_practice", "run_due", "send_batch", "send_one"]

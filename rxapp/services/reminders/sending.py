@@ -111,58 +111,72 @@ def _queue_sms(session: Session, f: content.ReminderFacts, key: str) -> str:
                      body=content.sms(f), telehealth=f.kind == ReminderKind.TELEHEALTH, client_id=f.client.id)
 
 
-def send_one(reminder_id: int, until: datetime, at: datetime | None = None) -> bool:
-    """Queue one claimed reminder's messages and mark it sent; False when it was not (lease lost,
-    appointment cancelled or moved: then it is cancelled or re-planned)."""
+def send_batch(ids: list[int], until: datetime, at: datetime | None = None) -> int:
+    """Queue the messages of claimed reminders and mark them sent, in one transaction (one
+    savepoint each: a reminder that fails stays claimed and is taken again after its lease);
+    returns how many were sent. A reminder whose lease was lost (another worker took it after
+    the lease ran out) is left alone; a cancelled or moved appointment's is cancelled or re-planned."""
     at = at or now()
+    sent = 0
     with unit_of_work() as session:
-        owned = session.execute(update(Reminder).where(
-            col(Reminder.id) == reminder_id, col(Reminder.status) == ReminderStatus.SENDING,
-            col(Reminder.claimed_until) == until).values(updated_at=at)
-            .execution_options(synchronize_session=False)).rowcount
-        if owned != 1:
-            return False  # another worker took it after our lease ran out, or it was re-planned
-        reminder = session.get(Reminder, reminder_id)
-        assert reminder is not None
-        appointment = session.get(Appointment, reminder.appointment_id)
-        why = _why_not(reminder, appointment, at)
-        if why:
-            reminder.status, reminder.claimed_until, reminder.note = (
-                ReminderStatus.SKIPPED if why == "the appointment had started" else ReminderStatus.CANCELLED,
-                None, why)
-            return False
-        assert appointment is not None
-        if appointment.start_at != reminder.planned_start_at:  # moved by a path that did not re-plan
-            plan(session, appointment)
-            return False
-        f = facts(session, reminder, appointment)
-        key = f"reminder:{appointment.id}:{reminder.kind}:{appointment.start_at.isoformat()}"
-        if f.client.email_reminders_opt_out:
-            reminder.email_outcome = "skipped: opted out of email reminders"
-        elif not f.client.email:
-            reminder.email_outcome = "skipped: no email address"
-        else:
-            queue_email(session, practice_id=appointment.practice_id, key=f"{key}:email", email=content.email(f))
-            reminder.email_outcome = "queued"
-        skipped = _queue_sms(session, f, f"{key}:sms")
-        reminder.sms_outcome = f"skipped: {skipped}" if skipped else "queued"
-        reminder.status, reminder.sent_at, reminder.sent_for_start_at = ReminderStatus.SENT, at, appointment.start_at
-        reminder.claimed_until, reminder.note = None, ""
-        return True
+        # The first statement writes (SQLite takes its write lock before any read) and re-asserts the lease.
+        owned = list(session.execute(update(Reminder).where(
+            col(Reminder.id).in_(ids), col(Reminder.status) == ReminderStatus.SENDING,
+            col(Reminder.claimed_until) == until).values(updated_at=at).returning(Reminder.id)
+            .execution_options(synchronize_session=False)).scalars())
+        for reminder_id in sorted(owned):
+            try:
+                with session.begin_nested():
+                    sent += _send(session, reminder_id, at)
+            except Exception:  # retried after the lease; the reason is in the log
+                log.exception("reminder %s not sent", reminder_id)
+    return sent
+
+
+def send_one(reminder_id: int, until: datetime, at: datetime | None = None) -> bool:
+    """`send_batch` for one reminder."""
+    return send_batch([reminder_id], until, at) == 1
+
+
+def _send(session: Session, reminder_id: int, at: datetime) -> bool:
+    reminder = session.get(Reminder, reminder_id)
+    assert reminder is not None
+    appointment = session.get(Appointment, reminder.appointment_id)
+    why = _why_not(reminder, appointment, at)
+    if why:
+        reminder.status, reminder.claimed_until, reminder.note = (
+            ReminderStatus.SKIPPED if why == "the appointment had started" else ReminderStatus.CANCELLED, None, why)
+        return False
+    assert appointment is not None
+    if appointment.start_at != reminder.planned_start_at:  # moved by a path that did not re-plan
+        plan(session, appointment)
+        return False
+    f = facts(session, reminder, appointment)
+    key = f"reminder:{appointment.id}:{reminder.kind}:{appointment.start_at.isoformat()}"
+    if f.client.email_reminders_opt_out:
+        reminder.email_outcome = "skipped: opted out of email reminders"
+    elif not f.client.email:
+        reminder.email_outcome = "skipped: no email address"
+    else:
+        queue_email(session, practice_id=appointment.practice_id, key=f"{key}:email", email=content.email(f))
+        reminder.email_outcome = "queued"
+    skipped = _queue_sms(session, f, f"{key}:sms")
+    reminder.sms_outcome = f"skipped: {skipped}" if skipped else "queued"
+    reminder.status, reminder.sent_at, reminder.sent_for_start_at = ReminderStatus.SENT, at, appointment.start_at
+    reminder.claimed_until, reminder.note = None, ""
+    return True
 
 
 def run_due(at: datetime | None = None, limit: int = BATCH, rounds: int = 50) -> int:
     """Claim and send due reminders until none are left (at most `rounds` batches); returns how
-    many were sent. Blocking: run it in a worker thread. One failing reminder never stops the
-    others: it stays claimed and is taken again when its lease runs out."""
+    many were sent. Blocking: run it in a worker thread."""
     sent = 0
     for _ in range(rounds):
         ids, until = claim_due(limit, at)
         if not ids:
             break
-        for reminder_id in ids:
-            try:
-                sent += send_one(reminder_id, until, at)
-            except Exception:  # retried after the lease; the reason is in the log
-                log.exception("reminder %s not sent", reminder_id)
+        try:
+            sent += send_batch(ids, until, at)
+        except Exception:  # the batch is taken again after its lease
+            log.exception("%d reminders not sent", len(ids))
     return sent
