@@ -30,6 +30,7 @@ def main() -> None:
         print(f"\n  App:            {settings.app_url}")
         print(f"  Zoom sandbox:   {settings.zoom_oauth_base_url}/_sandbox/admin")
         print(f"  Caught mail:    {settings.app_url}/dev/mail")
+        print(f"  Caught SMS:     {settings.app_url}/dev/sms")
         print(f"\n  Demo sign-ins (password: {demo_data.DEMO_PASSWORD}):")
         for email, role in demo_data.demo_sign_ins():
             print(f"    {email:<24} {role}")

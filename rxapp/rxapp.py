@@ -12,6 +12,7 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     calendar,
     clients,
     dev_mail,
+    dev_sms,
     index,
     login,
     meetings,

@@ -62,8 +62,12 @@ def attention_page() -> rx.Component:
                     "Events Zoom sent that could not be applied after every retry; the meeting they concern may "
                     "show an old state.", S.zoom_events, S.zoom_events_more, "No failed Zoom events."),
             section("failed-messages", "Messages that failed",
-                    "Emails that could not be sent; they are retried with growing delays until they are given up.",
+                    "Emails and text messages that could not be sent; they are retried with growing delays until "
+                    "they are given up (a refusal by the SMS provider or too few credits is not retried).",
                     S.messages, S.messages_more, "No failed messages."),
+            section("sms-credits", "SMS credits",
+                    "Below the warning threshold set in Practice settings the owner is also emailed once.",
+                    S.sms_credits, rx.Var.create(False), "SMS credits are above the warning threshold."),
             spacing="5", width="100%", max_width="48em", style={"min_width": "0"},
         ),
     )

@@ -26,7 +26,8 @@ def _mail(mail: rx.Var[dict[str, str]]) -> rx.Component:
 def dev_mail_page() -> rx.Component:
     return app_shell(
         "/dev/mail", "Caught mail",
-        rx.button("Refresh", on_click=DevMailState.load, variant="soft"),
+        rx.hstack(rx.button("Refresh", on_click=DevMailState.load, variant="soft"),
+                  rx.link("Caught SMS", href="/dev/sms"), spacing="4", align="center"),
         rx.cond(DevMailState.mails.length() > 0, rx.vstack(rx.foreach(DevMailState.mails, _mail), width="100%"),
                 empty_state("No mail caught yet", "Emails the app sends to your practice appear here.")),
     )

@@ -6,9 +6,11 @@ import reflex as rx
 
 from rxapp.components.dialogs import confirm_button
 from rxapp.components.shell import app_shell
+from rxapp.components.sms_credits import sms_credits_section
 from rxapp.services.practice_settings import POS_CODES
 from rxapp.state.auth import AuthState
 from rxapp.state.practice_settings import PracticeSettingsState
+from rxapp.state.sms_credits import SmsCreditsState
 
 S = PracticeSettingsState
 
@@ -61,7 +63,6 @@ def _settings_form() -> rx.Component:
         _text("Telehealth location name", "location_name", S.location_name),
         _text("Telehealth location address", "location_address", S.location_address),
         _select("Default place of service for telehealth", "pos_code", list(POS_CODES.items()), S.pos_code),
-        rx.text("SMS credits: ", rx.text.strong(S.sms_credits)),
         _error("form"),
         rx.hstack(rx.button("Save", on_click=S.save),
                   rx.cond(S.saved_message != "", rx.text(S.saved_message, color_scheme="green", role="status",
@@ -106,12 +107,14 @@ def _confirmations() -> rx.Component:
         spacing="3", align="start"), width="100%")
 
 
-@rx.page(route="/settings", title="Practice settings · Telehealth", on_load=[AuthState.guard, S.load])
+@rx.page(route="/settings", title="Practice settings · Telehealth",
+         on_load=[AuthState.guard, S.load, SmsCreditsState.load])
 def settings_page() -> rx.Component:
     return app_shell(
         "/settings", "Practice settings",
         _settings_form(),
         _confirmations(),
+        sms_credits_section(),
         rx.heading("Practitioners", size="4", as_="h2"),
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Notification, NotificationStatus, WebhookEvent
-from rxapp.services.notifications import MAX_ATTEMPTS
+from rxapp.services.notifications import MAX_ATTEMPTS, one_line
 from rxapp.services.permissions import Action, Principal, require
+from rxapp.services.sms import credits as sms_credits
 
 LATEST = 50
 
@@ -79,7 +80,29 @@ def failed_messages(principal: Principal, limit: int = LATEST) -> Capped[FailedM
             .limit(limit + 1)
         ).all()
         items = [FailedMessage(id=r.id or 0, failed_at=r.failed_at or r.next_attempt_at, to=r.to_address,
-                               subject=r.subject, reason=r.last_error, attempts=r.attempts,
+                               subject=r.subject or f"Text message: {one_line(r.body_text, 60)}",
+                               reason=r.last_error, attempts=r.attempts,
                                retry_at=r.next_attempt_at if r.attempts < MAX_ATTEMPTS else None)
                  for r in rows[:limit]]
     return Capped(items, len(rows) > limit)
+
+
+@dataclass(frozen=True)
+class CreditWarning:
+    balance: int
+    threshold: int
+    unsent: int  # SMS not sent for lack of credits (still listed among the failed messages)
+
+
+def sms_credit_warning(principal: Principal) -> CreditWarning | None:
+    """The practice's SMS credit balance when it is below the owner's threshold, else None.
+    Raises `NotAllowed` unless the principal may see what needs attention."""
+    require(principal, Action.VIEW_ATTENTION)
+    with unit_of_work() as session:
+        low = sms_credits.low_balance(session, principal.practice_id)
+        if low is None:
+            return None
+        unsent = session.exec(select(func.count()).select_from(Notification).where(
+            Notification.practice_id == principal.practice_id, Notification.status == NotificationStatus.FAILED,
+            Notification.last_error == sms_credits.NOT_ENOUGH)).one()
+        return CreditWarning(balance=low[0], threshold=low[1], unsent=int(unsent))

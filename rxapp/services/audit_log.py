@@ -52,6 +52,10 @@ ACTION_LABELS: dict[str, str] = {
     "zoom.meeting.participant_joined_waiting_room": "Zoom: participant in the waiting room",
     "practice.settings_changed": "Practice settings changed",
     "practitioner.telehealth_changed": "Telehealth turned on or off",
+    "practice.sms_credits_added": "SMS credits added",
+    "practice.sms_threshold_changed": "SMS low-balance threshold changed",
+    "client.sms_opted_out": "Client's text messages turned off",
+    "client.sms_opted_in": "Client's text messages turned on",
     "profile.timezone_changed": "Own timezone changed",
     "trust.granted": "Client trusted a practitioner",
     "trust.revoked": "Client stopped trusting a practitioner",
@@ -63,7 +67,7 @@ ACTION_GROUPS: dict[str, str] = {"user.": "All sign-in activity", "zoom.": "All 
 SAFE_DETAIL_KEYS = frozenset({
     "enabled", "practitioner_id", "meetings_needing_attention", "topic", "start_at", "status", "reason",
     "allow_zoom", "standard_reminder_days", "telehealth_reminder_minutes", "telehealth_reminder_includes_link",
-    "telehealth_location_name", "telehealth_location_address", "default_pos_code", "sms_credits",
+    "telehealth_location_name", "telehealth_location_address", "default_pos_code", "sms_credits", "amount", "threshold",
     "notify_client_when_started", "timezone", "email", "client_id", "client_name", "practitioner_name",
     "overlaps", "replaced", "scopes", "expires_at", "warning", "force"})
 MAX_PAGE_SIZE = 100

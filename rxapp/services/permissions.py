@@ -30,6 +30,7 @@ class Action(StrEnum):
     VIEW_ATTENTION = "view_attention"
     VIEW_AUDIT = "view_audit"
     MANAGE_TEAM = "manage_team"
+    MANAGE_SMS_CREDITS = "manage_sms_credits"  # add credits, set the low-balance threshold: the owner pays
 
 
 # Client records (add, edit, archive, invite) are the front desk's; a practitioner only views the
@@ -44,7 +45,7 @@ _MANAGER = _PRACTITIONER | _CLIENT_RECORDS | {Action.VIEW_PRACTICE_MEETINGS, Act
                             Action.VIEW_AUDIT, Action.MANAGE_TEAM}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.OWNER: frozenset(_MANAGER),
+    Role.OWNER: frozenset(_MANAGER | {Action.MANAGE_SMS_CREDITS}),
     Role.MANAGER: frozenset(_MANAGER),
     Role.PRACTITIONER: frozenset(_PRACTITIONER),
     Role.STAFF: frozenset(_STAFF),
@@ -110,7 +111,7 @@ def home_path(principal: Principal) -> str:
 
 
 # Pages outside the navigation that still need a permission.
-_EXTRA_PAGES: dict[str, Action] = {"/dev/mail": Action.VIEW_CAUGHT_MAIL}
+_EXTRA_PAGES: dict[str, Action] = {"/dev/mail": Action.VIEW_CAUGHT_MAIL, "/dev/sms": Action.VIEW_CAUGHT_MAIL}
 
 
 def page_action(path: str) -> Action | None:

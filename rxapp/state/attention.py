@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from rxapp.services import attention, profiles
+from rxapp.services.clock import now
 from rxapp.services.meetings.attention import meetings_needing_attention
 from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.phrases import count
@@ -29,6 +30,7 @@ class _View:
     zoom_events_more: bool
     messages: list[Row]
     messages_more: bool
+    sms_credits: list[Row]
 
 
 def _view(principal: Principal) -> _View:
@@ -49,7 +51,14 @@ def _view(principal: Principal) -> _View:
                                + (f"next try {format_local(m.retry_at, tz)}" if m.retry_at else "given up"),
                      "reason": m.reason}
                     for m in messages.items]
-    return _View(meetings, event_rows, events.more, message_rows, messages.more)
+    low = attention.sms_credit_warning(principal)
+    credit_rows = [{"id": "sms-credits", "when": format_local(now(), tz), "title": f"SMS credits are low: "
+                    f"{count(low.balance, 'credit')} left",
+                    "detail": f"Below your warning threshold of {low.threshold:,}. Add credits in Practice settings.",
+                    "reason": f"{count(low.unsent, 'text message')} not sent for lack of credits (the emails "
+                              "went)." if low.unsent else "Text messages stop when the credits run out."}
+                   ] if low else []
+    return _View(meetings, event_rows, events.more, message_rows, messages.more, credit_rows)
 
 
 class AttentionState(AuthState):
@@ -58,6 +67,7 @@ class AttentionState(AuthState):
     zoom_events_more: bool = False
     messages: list[Row] = []
     messages_more: bool = False
+    sms_credits: list[Row] = []
     loaded: bool = False
 
     @rx.event
@@ -66,9 +76,11 @@ class AttentionState(AuthState):
             principal = await self._require(Action.VIEW_ATTENTION)
         except NotAllowed:
             self.meetings, self.zoom_events, self.messages, self.loaded = [], [], [], False
+            self.sms_credits = []
             return
         view = await asyncio.to_thread(_view, principal)
         self.meetings = view.meetings
         self.zoom_events, self.zoom_events_more = view.zoom_events, view.zoom_events_more
         self.messages, self.messages_more = view.messages, view.messages_more
+        self.sms_credits = view.sms_credits
         self.loaded = True

@@ -89,6 +89,7 @@ def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url:
         "DATABASE_URL": db_url,
         "SMTP_PORT": str(smtp_port),
         "MAIL_CATCHER_DIR": str(mail_dir),
+        "SMS_CATCHER_DIR": str(workdir / "sms"),
         "OUTBOX_POLL_SECONDS": "0.5",
         "ZOOM_OAUTH_BASE_URL": sandbox_url,
         "ZOOM_API_BASE_URL": f"{sandbox_url}/v2",
@@ -100,7 +101,8 @@ def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url:
     }
     # This process talks to the same database and sandbox as the app (the services used by tests);
     # restored when the stack stops, so a second stack does not leave the first one's tests stranded.
-    shared = ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "APP_URL", "ZOOM_OAUTH_BASE_URL", "ZOOM_API_BASE_URL")
+    shared = ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "SMS_CATCHER_DIR", "APP_URL", "ZOOM_OAUTH_BASE_URL",
+              "ZOOM_API_BASE_URL")
     previous = {k: os.environ.get(k) for k in shared}
     os.environ.update({k: env[k] for k in shared})
     from tests.conftest import reset_app_caches

@@ -52,6 +52,7 @@ MATRIX = {
     Action.MANAGE_CLIENTS: {Role.OWNER, Role.MANAGER, Role.STAFF},
     Action.VIEW_CAUGHT_MAIL: {Role.OWNER, Role.MANAGER, Role.PRACTITIONER, Role.STAFF},
     Action.USE_PORTAL: {Role.CLIENT},
+    Action.MANAGE_SMS_CREDITS: {Role.OWNER},
 }
 
 
