@@ -14,6 +14,7 @@ a message that failed for good on the Needs attention page.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, update
@@ -51,11 +52,16 @@ def _due(at: datetime) -> ColumnElement[bool]:
         and_(col(Reminder.status) == ReminderStatus.SENDING, col(Reminder.claimed_until) < at)))
 
 
-def claim_due(limit: int = BATCH, at: datetime | None = None) -> tuple[list[int], datetime]:
-    """Claim up to `limit` due reminders for this worker; returns their ids and the lease end."""
+def claim_due(limit: int = BATCH, at: datetime | None = None,
+              only: Collection[int] = ()) -> tuple[list[int], datetime]:
+    """Claim up to `limit` due reminders for this worker; returns their ids and the lease end.
+    `only`: just these appointments' (a browser test runs the job as of a later time for its own)."""
     at = at or now()
     until = at + LEASE
-    picked = (select(Reminder.id).where(_due(at)).order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)
+    picked = select(Reminder.id).where(_due(at))
+    if only:
+        picked = picked.where(col(Reminder.appointment_id).in_(list(only)))
+    picked = (picked.order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)
               .with_for_update(skip_locked=True))  # FOR UPDATE SKIP LOCKED on PostgreSQL, nothing on SQLite
     statement = (update(Reminder).where(col(Reminder.id).in_(picked), _due(at))
                  .values(status=ReminderStatus.SENDING, claimed_until=until, attempts=Reminder.attempts + 1)
@@ -167,12 +173,12 @@ def _send(session: Session, reminder_id: int, at: datetime) -> bool:
     return True
 
 
-def run_due(at: datetime | None = None, limit: int = BATCH, rounds: int = 50) -> int:
+def run_due(at: datetime | None = None, limit: int = BATCH, rounds: int = 50, only: Collection[int] = ()) -> int:
     """Claim and send due reminders until none are left (at most `rounds` batches); returns how
     many were sent. Blocking: run it in a worker thread."""
     sent = 0
     for _ in range(rounds):
-        ids, until = claim_due(limit, at)
+        ids, until = claim_due(limit, at, only)
         if not ids:
             break
         try:
