@@ -58,7 +58,7 @@ def _worker(env: dict[str, str], count: int, deadline: float) -> None:
 
     while time.monotonic() < deadline:
         queued = reminders.run_due(limit=200, rounds=1)
-        delivered = notifications.deliver_due(limit=200)
+        delivered = notifications.deliver_due(limit=500)
         if queued or delivered:
             continue
         with unit_of_work() as s:

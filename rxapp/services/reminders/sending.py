@@ -130,6 +130,9 @@ def send_batch(ids: list[int], until: datetime, at: datetime | None = None) -> i
             col(Reminder.id).in_(ids), col(Reminder.status) == ReminderStatus.SENDING,
             col(Reminder.claimed_until) == until).values(updated_at=at).returning(Reminder.id)
             .execution_options(synchronize_session=False)).scalars())
+        # Loaded together (the identity map then answers each reminder's `session.get`).
+        loaded = session.exec(select(Reminder).where(col(Reminder.id).in_(owned))).all()
+        session.exec(select(Appointment).where(col(Appointment.id).in_({r.appointment_id for r in loaded}))).all()
         for reminder_id in sorted(owned):
             try:
                 with session.begin_nested():
