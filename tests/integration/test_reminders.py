@@ -196,11 +196,14 @@ def _all_mail() -> list[Notification]:
 
 
 def test_changing_the_practice_settings_replans_future_reminders(desk) -> None:
+    from dataclasses import replace
+
+    from rxapp.services import practice_settings
+
     appointment_id = _book(desk)
-    with unit_of_work() as s:
-        practice = s.exec(select(Practice)).one()
-        practice.standard_reminder_days, practice.telehealth_reminder_minutes = 1, 30
-        assert reminders.replan_practice(s, practice.id or 0) == 1
+    owner = principal_of("owner@demo.clinic")
+    values, _, _ = practice_settings.get_settings_view(owner)
+    practice_settings.save_settings(owner, replace(values, standard_reminder_days=1, telehealth_reminder_minutes=30))
     planned = _reminders(appointment_id)
     assert planned[ReminderKind.STANDARD].due_at == datetime(2026, 12, 9, 10, 0, tzinfo=NY)
     assert planned[ReminderKind.TELEHEALTH].due_at == datetime(2026, 12, 10, 9, 30, tzinfo=NY)
@@ -294,6 +297,10 @@ def test_reply_yes_confirms_the_clients_next_appointment(desk) -> None:
     with unit_of_work() as s:
         s.exec(select(Practice)).one().ask_clients_to_confirm = True
     later, sooner = _book(desk, day="2026-12-11", telehealth=False), _book(desk, telehealth=False)
+    # Each was the next appointment when it was booked: each got a confirmation request by text.
+    with unit_of_work() as s:
+        asked = s.exec(select(Notification).where(Notification.idempotency_key.like("confirm-request:%"))).all()  # type: ignore[attr-defined]
+    assert len(asked) == 2 and all(a.body_text.endswith("Reply YES to confirm.") for a in asked)
     assert _run(datetime(2026, 12, 8, 10, 0, tzinfo=NY)) == 1
     [text] = _reminder_mail(Channel.SMS)
     assert text.body_text.endswith("Reply YES to confirm.") and "CANCEL" not in text.body_text
@@ -313,7 +320,7 @@ def test_sms_opt_out_is_skipped_and_recorded(desk) -> None:
     assert len(_reminder_mail()) == 1
 
 
-def test_email_reminders_can_be_turned_off_on_the_client_record(desk) -> None:  # noqa: ANN001
+def test_email_reminders_can_be_turned_off_on_the_client_record(desk) -> None:
     from rxapp.services import client_records
 
     appointment_id = _book(desk, telehealth=False)

@@ -17,9 +17,20 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from rxapp.models import Appointment, AppointmentStatus, Practice, Reminder, ReminderKind, ReminderStatus
+from rxapp.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Practice,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    User,
+)
 from rxapp.services.clock import now
+from rxapp.services.notifications import queue_sms
 from rxapp.services.reminders.timing import standard_due, telehealth_due
+from rxapp.services.timezones import format_local
 
 _OPEN = (ReminderStatus.PENDING, ReminderStatus.SENDING)
 
@@ -44,6 +55,9 @@ def plan(session: Session, appointment: Appointment) -> None:
     due_times = wanted(appointment, practice)
     existing = {ReminderKind(r.kind): r for r in session.exec(
         select(Reminder).where(Reminder.appointment_id == appointment.id))}
+    new_time = not existing or any(r.planned_start_at != appointment.start_at for r in existing.values())
+    if due_times and new_time and practice.ask_clients_to_confirm and appointment.start_at > at:
+        _ask_to_confirm_by_sms(session, appointment, practice)
     for kind in ReminderKind:
         row, due = existing.get(kind), due_times.get(kind)
         if due is None:
@@ -58,6 +72,28 @@ def plan(session: Session, appointment: Appointment) -> None:
                            due_at=due, planned_start_at=appointment.start_at)
             session.add(row)
         _arm(row, appointment.start_at, due, at)
+
+
+def _ask_to_confirm_by_sms(session: Session, appointment: Appointment, practice: Practice) -> None:
+    """Booked or moved, and the practice asks for confirmations: a text "Reply YES to confirm"
+    (the email's Confirm link goes with the booking/change email). Only for the client's next
+    appointment, as a YES confirms the next one (a weekly series gets one text, not one each)."""
+    client = session.get(Client, appointment.client_id)
+    if client is None or not client.phone or appointment.confirmed_at is not None:
+        return
+    session.flush()  # the appointment's new time must be visible to the query below
+    earlier = session.exec(select(Appointment.id).where(
+        Appointment.client_id == appointment.client_id, Appointment.status == AppointmentStatus.BOOKED,
+        col(Appointment.start_at) > now(), col(Appointment.start_at) < appointment.start_at)).first()
+    if earlier is not None:
+        return
+    practitioner = session.get(User, appointment.practitioner_id)
+    when = format_local(appointment.start_at, client.timezone, "%a %d %b %H:%M")
+    body = (f"{practice.name}: your appointment with {practitioner.full_name if practitioner else 'us'} on {when} "
+            "is booked. Reply YES to confirm.")
+    queue_sms(session, practice_id=appointment.practice_id, key=f"confirm-request:{appointment.id}:"
+              f"{appointment.start_at.isoformat()}", to=client.phone, body=body, telehealth=False,
+              client_id=client.id)
 
 
 def _arm(row: Reminder, start: datetime, due: datetime, at: datetime) -> None:
