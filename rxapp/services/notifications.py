@@ -202,6 +202,8 @@ def _claim_due(limit: int) -> list[Notification]:
                 update(Notification)
                 .where(col(Notification.id) == row.id, _due(at))
                 .values(claimed_until=at + LEASE, status=NotificationStatus.SENDING)
+                # Not matched against every loaded row (quadratic in the batch): the rows are read only.
+                .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
                 claimed.append(row)
