@@ -329,3 +329,29 @@ def test_email_reminders_can_be_turned_off_on_the_client_record(desk) -> None:
     assert _run(datetime(2026, 12, 8, 10, 0, tzinfo=NY)) == 1
     assert _reminder_mail() == [] and len(_reminder_mail(Channel.SMS)) == 1
     assert _reminders(appointment_id)[ReminderKind.STANDARD].email_outcome.startswith("skipped: opted out")
+
+
+def test_the_confirm_route_shows_a_button_and_confirms_on_its_own_post_only(desk, monkeypatch) -> None:
+    from starlette.testclient import TestClient
+
+    from rxapp import api
+    from rxapp.settings import get_settings
+
+    app = "http://localhost:3000"
+    monkeypatch.setenv("APP_URL", app)
+    get_settings.cache_clear()
+    client = TestClient(api.build(), base_url=app, follow_redirects=False)
+    appointment_id = _book(desk, telehealth=False)
+    path = "/r/confirm/" + links.make_token(links.CONFIRM, appointment_id, _alex())
+    page = client.get(path)  # a mail scanner opening the link confirms nothing
+    assert page.status_code == 200 and "Confirm your appointment" in page.text and "<form method=post>" in page.text
+    assert client.post(path, headers={"origin": "https://evil.example"}).status_code == 403
+    with unit_of_work() as s:
+        assert s.get(Appointment, appointment_id).confirmed_at is None  # type: ignore[union-attr]
+    done = client.post(path, headers={"origin": app, "sec-fetch-site": "same-origin"})
+    assert done.status_code == 200 and "Appointment confirmed" in done.text
+    with unit_of_work() as s:
+        assert s.get(Appointment, appointment_id).confirmed_at is not None  # type: ignore[union-attr]
+    assert "Already confirmed" in client.get(path).text
+    assert client.get("/r/confirm/not-a-token").status_code == 410
+    assert client.get("/r/other/" + path.rsplit("/", 1)[1]).status_code == 404
