@@ -47,7 +47,7 @@ def client_form_dialog() -> rx.Component:
                       hint="Shown instead of the first name wherever the client is named."),
                 _text("Email", "email", F.email, max_length=320, type_="email"),
                 _text("Mobile phone", "phone", F.phone, max_length=32, type_="tel",
-                      hint="With the country code, like +1 415 555 2671."),
+                      hint="Like (415) 555-2671; numbers of another country with their code, like +44 20 7946 0958."),
                 _field("Timezone", "timezone", rx.el.select(
                     *[rx.el.option(z, value=z) for z in all_timezones()], id="client-timezone", value=F.timezone,
                     on_change=lambda v: F.set_field("timezone", v),

@@ -324,9 +324,14 @@ def deliver_due(send: Sender | None = None, limit: int = 50, sms_provider: SmsPr
 
 def _deliver(rows: list[Notification], send: Sender, sms_provider: SmsProvider | None) -> int:
     sent = 0
+    provider: SmsProvider | None = sms_provider
     for row in rows:
         if row.channel == Channel.SMS:
-            sent += _deliver_sms(row, sms_provider or get_provider())
+            provider = provider or get_provider()
+            try:
+                sent += _deliver_sms(row, provider)
+            except Exception:  # e.g. the database went away: the lease runs out and it is tried again
+                log.exception("sms %s not delivered", row.id)
             continue
         email = OutgoingEmail(to=row.to_address, subject=row.subject, text=row.body_text,
                               html=row.body_html, ics=row.ics)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import delete
@@ -57,6 +58,10 @@ def test_a_caught_sms_shows_its_segments_encoding_and_credits(browser: Browser, 
     expect(card.locator(".sms-segments")).to_have_text("2 segments")
     expect(card.locator(".sms-encoding")).to_have_text("GSM-7")
     expect(card.locator(".sms-credits")).to_have_text("4 credits charged")  # telehealth: 2 per segment
+
+    # Twilio's routes are mounted in the running app and refuse what Twilio did not sign.
+    unsigned = httpx.post(f"{stack.url}/sms/twilio/inbound", data={"From": TO, "Body": "STOP"}, timeout=10)
+    assert unsigned.status_code == 403
 
     page.goto(f"{stack.url}/settings")
     expect(page.locator("#sms-balance")).to_have_text(str(queued_sms))

@@ -212,3 +212,11 @@ def test_charges_racing_on_one_balance_take_exactly_what_is_there(catcher: Path)
         t.join(timeout=60)
     assert sorted(results) == [False] * 7 + [True] * 5
     assert _balance() == 0
+
+
+def test_every_demo_clients_phone_number_is_valid(catcher: Path) -> None:
+    from rxapp.services.sms.phones import parse_phone
+
+    with unit_of_work() as s:
+        phones = [c.phone for c in s.exec(select(Client)).all()]
+    assert phones and all(parse_phone(p or "") == (p, "") for p in phones)

@@ -44,3 +44,14 @@ def test_a_standard_sms_costs_one_credit_per_segment_and_telehealth_two() -> Non
     assert credits_for("a" * 161, telehealth=False) == 2
     assert credits_for("a" * 161, telehealth=True) == 4
     assert credits_for("🙂" * 36, telehealth=True) == 4
+
+
+def test_choosing_twilio_without_its_credentials_is_refused_in_production() -> None:
+    from rxapp.settings import Settings, production_problems
+
+    base = {"app_env": "production", "secret_keys": "k", "zoom_client_id": "id", "zoom_client_secret": "s",
+            "zoom_webhook_secret_token": "w", "cookie_secure": True, "app_url": "https://clinic.example"}
+    assert production_problems(Settings(**base)) == []
+    assert any("TWILIO" in p for p in production_problems(Settings(**base, sms_provider="twilio")))
+    assert production_problems(Settings(**base, sms_provider="twilio", twilio_account_sid="AC1",
+                                        twilio_auth_token="t", twilio_from="+12025550199")) == []

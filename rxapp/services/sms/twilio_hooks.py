@@ -57,10 +57,13 @@ def record_status(params: dict[str, str]) -> bool:
     if not sid or status not in _RANK:
         return False
     with unit_of_work() as session:
-        row = session.exec(select(Notification).where(Notification.provider_message_id == sid)).first()
-        if row is None:
-            return False
-        credits.lock_practice(session, row.practice_id)
+        practice_id = session.exec(select(Notification.practice_id)
+                                   .where(Notification.provider_message_id == sid)).first()
+    if practice_id is None:
+        return False
+    with unit_of_work() as session:
+        credits.lock_practice(session, practice_id)  # first statement: see services.sms.credits
+        row = session.exec(select(Notification).where(Notification.provider_message_id == sid)).one()
         if _RANK.get(row.delivery_status, 0) > _RANK[status]:
             return True
         row.delivery_status = status
