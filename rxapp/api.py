@@ -23,6 +23,7 @@ from rxapp.services.clock import now
 from rxapp.services.meetings import actions
 from rxapp.services.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
 from rxapp.services.permissions import Action, NotAllowed, can, home_path
+from rxapp.services.reminders import answers
 from rxapp.services.sms import twilio_hooks
 from rxapp.services.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH
 from rxapp.services.zoom import connections, webhooks
@@ -264,6 +265,32 @@ async def audit_export(request: Request) -> Response:
                              headers={**_NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def _answer_page(answer: answers.Answer) -> HTMLResponse:
+    return _page(answer.title, answer.message, 200 if answer.ok else 410, back=("/portal", "Open your client portal"))
+
+
+async def reminder_link(request: Request) -> Response:
+    """A reminder email's Confirm or Stop email reminders link. The GET shows one button (mail
+    scanners that open links act on nothing); its same-origin POST acts, idempotently."""
+    purpose, token = request.path_params["purpose"], request.path_params["token"]
+    if purpose not in ("confirm", "stop-email"):
+        return _page("Not found", "This page does not exist.", 404, back=("/portal", "Open your client portal"))
+    act = answers.confirm if purpose == "confirm" else answers.stop_email
+    if request.method == "POST":
+        if not same_origin(request):
+            return _cross_site()
+        return _answer_page(await asyncio.to_thread(act, token))
+    found = await asyncio.to_thread(answers.check, purpose, token)
+    if not found.ok:
+        return _answer_page(found)
+    label = "Confirm" if purpose == "confirm" else "Stop email reminders"
+    body = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(found.title)}</title>"
+            "</head><body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
+            f"<h1>{html.escape(found.title)}</h1><p>{html.escape(found.message)}</p>"
+            f"<form method=post><button type=submit>{label}</button></form></body></html>")
+    return HTMLResponse(body, headers=_NO_STORE)
+
+
 async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -285,4 +312,5 @@ def build() -> Starlette:
         Route("/join/{token}", join, methods=["GET"]),
         Route("/audit/export.csv", audit_export, methods=["GET"]),
         Route("/api/health", health, methods=["GET"]),
+        Route("/r/{purpose:str}/{token:str}", reminder_link, methods=["GET", "POST"]),
     ])

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from rxapp.services import notifications
+from rxapp.services import notifications, reminders
 from rxapp.services.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
 from rxapp.services.meetings import sync
 from rxapp.services.zoom import webhooks
@@ -28,6 +28,13 @@ async def deliver_notifications() -> None:
         await asyncio.to_thread(notifications.deliver_due)
     except Exception:  # a failing run must not stop the schedule
         log.exception("outbox delivery failed")
+
+
+async def send_reminders() -> None:
+    try:
+        await asyncio.to_thread(reminders.run_due)
+    except Exception:
+        log.exception("sending reminders failed")
 
 
 async def process_webhooks() -> None:
@@ -56,6 +63,8 @@ def build_scheduler() -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(deliver_notifications, "interval", seconds=settings.outbox_poll_seconds,
                       id="deliver-notifications", max_instances=1, coalesce=True)
+    # Exactly once comes from the reminder rows' claim, not from the scheduler (no shared job store).
+    scheduler.add_job(send_reminders, "interval", seconds=20, id="send-reminders", max_instances=1, coalesce=True)
     scheduler.add_job(sync_meetings, "interval", seconds=5, id="sync-meetings", max_instances=1, coalesce=True)
     scheduler.add_job(process_webhooks, "interval", seconds=30, id="process-webhooks", max_instances=1,
                       coalesce=True)

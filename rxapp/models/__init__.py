@@ -16,6 +16,7 @@ from rxapp.models.records import (
     Notification,
     SignInTicket,
 )
+from rxapp.models.reminders import Reminder, ReminderKind, ReminderStatus
 from rxapp.models.scheduling import Appointment, JoinLink, Meeting
 from rxapp.models.sms import CreditKind, SmsCreditEntry
 from rxapp.models.types import (
@@ -49,6 +50,9 @@ __all__ = [
     "OAuthAttempt",
     "Practice",
     "PractitionerProfile",
+    "Reminder",
+    "ReminderKind",
+    "ReminderStatus",
     "Role",
     "SignInTicket",
     "SmsCreditEntry",

@@ -39,6 +39,9 @@ class Practice(SQLModel, table=True):
     cancellation_window_hours: int = Field(default=24, sa_column=Column(Integer, nullable=False, server_default="24"))
     cancellation_message: str = Field(default=CANCELLATION_MESSAGE, sa_column=Column(
         Text, nullable=False, server_default=CANCELLATION_MESSAGE))
+    # Reminders carry a Confirm link (email) / "Reply YES" (SMS); the appointment records confirmed_at.
+    ask_clients_to_confirm: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                                          server_default=false()))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
@@ -100,6 +103,9 @@ class Client(SQLModel, table=True):
     timezone: str = Field(default="America/New_York", max_length=64)
     # Set by a STOP reply (or the client record); no SMS goes to the client while it is set.
     sms_opted_out: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # Set from the link in a reminder email (or on the client record): no email reminders.
+    email_reminders_opt_out: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                                           server_default=false()))
     user_id: int | None = Field(default=None, foreign_key="user.id", unique=True)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 

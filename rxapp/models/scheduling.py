@@ -64,6 +64,10 @@ class Appointment(SQLModel, table=True):
     # Case-folded topic, notes and client name for the Meetings page search; whoever writes an
     # appointment (or renames its client) sets it with services.meeting_list.meeting_search_text.
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # When the client confirmed (a reminder's Confirm link or an SMS reply YES); cleared by a move.
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The calendar invite's SEQUENCE: grows with every change the client is sent (RFC 5545).
+    ics_sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     changed_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

@@ -147,6 +147,7 @@ def _agenda_item(item: rx.Var[dict[str, str]]) -> rx.Component:
                       rx.text(item["mode"], size="1"), rx.text("· ", item["practitioner"], size="1"),
                       spacing="1", align="center", wrap="wrap"),
             rx.cond(item["zoom"] != "", rx.text(item["zoom"], size="1", class_name="calendar-appt-zoom")),
+            rx.cond(item["confirmed"] == "1", rx.text("Confirmed", size="1")),
             type="button", on_click=D.open_edit(item["id"]),
             class_name=rx.cond(item["telehealth"] == "1", "calendar-agenda-item calendar-telehealth",
                                "calendar-agenda-item calendar-in-person") + rx.cond(item["cancelled"] == "1",

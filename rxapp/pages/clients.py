@@ -122,6 +122,12 @@ def client_page() -> rx.Component:
                               id="client-sms-consent"),
                     " Send text messages (SMS) to this client. A client who replies STOP is turned off here.",
                     style={"display": "flex", "gap": "0.5em", "align_items": "center"})),
+                rx.cond(R.can_manage, rx.el.label(
+                    rx.switch(checked=R.email_reminders,
+                              on_change=lambda v: R.set_email_reminders(R.client_id_shown, v),
+                              id="client-email-reminders"),
+                    " Email appointment reminders. The Stop link in a reminder email turns this off.",
+                    style={"display": "flex", "gap": "0.5em", "align_items": "center"})),
                 rx.card(rx.data_list.root(rx.foreach(R.details, _detail),
                                           orientation={"initial": "vertical", "sm": "horizontal"}), width="100%"),
                 rx.text("Times are shown in ", R.timezone, ".", color_scheme="gray"),

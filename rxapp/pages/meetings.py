@@ -77,6 +77,8 @@ def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
         rx.table.cell(rx.vstack(rx.text(row["patient"]),
                                 rx.cond(row["waiting"] == "1", rx.badge("Client waiting", color_scheme="green",
                                                                         variant="solid", class_name="client-waiting")),
+                                rx.cond(row["confirmed"] == "1", rx.badge("Confirmed", color_scheme="blue",
+                                                                          class_name="client-confirmed")),
                                 spacing="1", align="start")),
         rx.cond(M.sees_practice, rx.table.cell(row["practitioner"])),
         rx.table.row_header_cell(rx.vstack(rx.text(row["topic"], weight="medium"),

@@ -140,6 +140,17 @@ def _self_booking_form() -> rx.Component:
         spacing="4", align="start"), width="100%")
 
 
+def _confirmations() -> rx.Component:
+    """Its own section: saved as soon as it is ticked."""
+    return rx.card(rx.vstack(
+        rx.heading("Confirmations", size="3", as_="h2"),
+        rx.checkbox("Ask clients to confirm their appointments (a Confirm link in emails, “Reply YES” in texts)",
+                    checked=S.ask_to_confirm, on_change=S.set_ask_to_confirm, id="ask-to-confirm"),
+        rx.cond(S.confirm_message != "", rx.text(S.confirm_message, color_scheme="green", role="status",
+                                                 id="confirm-saved")),
+        spacing="3", align="start"), width="100%")
+
+
 @rx.page(route="/settings", title="Practice settings · Telehealth",
          on_load=[AuthState.guard, S.load, SelfBookingSettingsState.load,
                   SmsCreditsState.load])
@@ -147,6 +158,7 @@ def settings_page() -> rx.Component:
     return app_shell(
         "/settings", "Practice settings",
         _settings_form(),
+        _confirmations(),
         sms_credits_section(),
         _self_booking_form(),
         rx.heading("Practitioners", size="4", as_="h2"),

@@ -73,6 +73,7 @@ class ClientDetail:
     has_portal: bool
     trusted: str
     sms_opted_out: bool = False
+    email_reminders_opt_out: bool = False
 
 
 class ClientInvalid(Exception):
@@ -209,6 +210,19 @@ def set_sms_opt_out(principal: Principal, client_id: int, opted_out: bool) -> st
         return client.full_name
 
 
+def set_email_reminders_opt_out(principal: Principal, client_id: int, opted_out: bool) -> str:
+    """Stop (or resume) reminder emails to the client, as the link in a reminder does; booking,
+    change and cancellation emails still go. Returns their name. Raises `NotAllowed`, `ClientNotFound`."""
+    with unit_of_work() as session:
+        client = _managed_client(session, principal, client_id)
+        if client.email_reminders_opt_out != opted_out:
+            client.email_reminders_opt_out = opted_out
+            audit.record(session, practice_id=client.practice_id, actor_user_id=principal.user_id,
+                         action="client.email_reminders_opt_out" if opted_out else "client.email_reminders_opt_in",
+                         subject_type="client", subject_id=client.id or "")
+        return client.full_name
+
+
 def _managed_client(session: Session, principal: Principal, client_id: int) -> Client:
     require(principal, Action.MANAGE_CLIENTS)
     client = visible_client(session, principal, client_id)
@@ -287,4 +301,4 @@ def client_detail(principal: Principal, client_id: int) -> ClientDetail:
                             preferred_name=c.preferred_name, email=c.email or "", phone=c.phone or "",
                             timezone=c.timezone, date_of_birth=c.date_of_birth, notes=c.notes,
                             archived_at=c.archived_at, has_portal=has_portal, trusted=", ".join(trusted),
-                            sms_opted_out=c.sms_opted_out)
+                            sms_opted_out=c.sms_opted_out, email_reminders_opt_out=c.email_reminders_opt_out)

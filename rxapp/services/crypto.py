@@ -49,9 +49,10 @@ def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
-def decrypt(token: str) -> str:
-    """Decrypt a stored secret; raises `InvalidToken` when no configured key opens it."""
-    return _fernet().decrypt(token.encode()).decode()
+def decrypt(token: str, ttl: int | None = None) -> str:
+    """Decrypt a stored secret; raises `InvalidToken` when no configured key opens it (or, with
+    `ttl`, when it was made more than `ttl` seconds ago)."""
+    return _fernet().decrypt(token.encode(), ttl=ttl).decode()
 
 
 def rotate(token: str) -> str:

@@ -65,6 +65,7 @@ class MeetingRow:
     sync_error: str
     has_zoom: bool
     client_waiting: bool  # before the start: the client opened the waiting room, or Zoom has them in its own
+    confirmed: bool = False  # the client confirmed (a reminder's Confirm link or a YES reply)
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def _page_rows(session: Session, conditions: list[ColumnElement[bool]], descendi
                patient.c.full_name, Appointment.topic, Appointment.notes, Appointment.start_at,
                Appointment.duration_minutes, Appointment.timezone, Appointment.status, Meeting.sync_state,
                Appointment.cancel_reason, Meeting.last_sync_error, Meeting.zoom_meeting_id,
-               Meeting.client_waiting_since, Meeting.zoom_waiting_room_at)
+               Meeting.client_waiting_since, Meeting.zoom_waiting_room_at, Appointment.confirmed_at)
         .join(page_ids, page_ids.c.id == Appointment.id)
         .join(Meeting, col(Meeting.id) == Appointment.id)
         .join(practitioner, practitioner.c.id == Appointment.practitioner_id)
@@ -234,7 +235,8 @@ def _page_rows(session: Session, conditions: list[ColumnElement[bool]], descendi
                        start_at=start_at, duration_minutes=duration, timezone=timezone,
                        status=display_status(status, sync_state), cancel_reason=cancel_reason,
                        sync_error=sync_error, has_zoom=zoom_meeting_id is not None,
-                       client_waiting=status == AppointmentStatus.BOOKED and bool(waiting_since or zoom_waiting))
+                       client_waiting=status == AppointmentStatus.BOOKED and bool(waiting_since or zoom_waiting),
+                       confirmed=confirmed_at is not None)
             for (m_id, practitioner_id, practitioner_name, client_id, patient_name, topic, description, start_at,
                  duration, timezone, status, sync_state, cancel_reason, sync_error, zoom_meeting_id, waiting_since,
-                 zoom_waiting) in found]
+                 zoom_waiting, confirmed_at) in found]

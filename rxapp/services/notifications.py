@@ -123,7 +123,8 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
         msg.add_alternative(email.html, subtype="html")
     if email.ics:
         msg.add_attachment(email.ics.encode(), maintype="text", subtype="calendar",
-                           filename="session.ics", params={"method": "REQUEST"})
+                           filename="session.ics",
+                           params={"method": "CANCEL" if "METHOD:CANCEL" in email.ics else "REQUEST"})
     return msg
 
 
@@ -137,6 +138,47 @@ def smtp_send(email: OutgoingEmail) -> None:
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password)
         smtp.send_message(message)
+
+
+class SmtpBatch:
+    """A sender that keeps one SMTP connection for a whole batch (a connection per message costs
+    more than the message). After any error the connection is dropped: the next message connects
+    afresh, and the failed one is recorded and retried by the outbox as usual."""
+
+    def __init__(self) -> None:
+        self._smtp: smtplib.SMTP | None = None
+
+    def __call__(self, email: OutgoingEmail) -> None:
+        message = build_message(email)  # before connecting: a message that cannot be built is not sent
+        try:
+            if self._smtp is None:
+                self._smtp = _connect()
+            self._smtp.send_message(message)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+def _connect() -> smtplib.SMTP:
+    settings = get_settings()
+    smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15)
+    try:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
 
 def _due(at: datetime) -> ColumnElement[bool]:
@@ -160,6 +202,8 @@ def _claim_due(limit: int) -> list[Notification]:
                 update(Notification)
                 .where(col(Notification.id) == row.id, _due(at))
                 .values(claimed_until=at + LEASE, status=NotificationStatus.SENDING)
+                # Not matched against every loaded row (quadratic in the batch): the rows are read only.
+                .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
                 claimed.append(row)
@@ -269,10 +313,19 @@ def deliver_due(send: Sender | None = None, limit: int = 50, sms_provider: SmsPr
     Any error of one message (SMTP down, an address or header that cannot be encoded, a
     provider refusal, a bug) is recorded on that message and never stops the others or leaves
     it in `sending`."""
-    send = send or smtp_send
+    batch = SmtpBatch() if send is None else None
+    send = send or batch or smtp_send
+    try:
+        return _deliver(_claim_due(limit), send, sms_provider)
+    finally:
+        if batch is not None:
+            batch.close()
+
+
+def _deliver(rows: list[Notification], send: Sender, sms_provider: SmsProvider | None) -> int:
     sent = 0
     provider: SmsProvider | None = sms_provider
-    for row in _claim_due(limit):
+    for row in rows:
         if row.channel == Channel.SMS:
             provider = provider or get_provider()
             try:

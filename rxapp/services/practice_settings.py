@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Practice, PractitionerProfile, User, ZoomConnection
-from rxapp.services import audit
+from rxapp.services import audit, reminders
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
 from rxapp.services.sms import credits as sms_credits
 
@@ -94,10 +94,34 @@ def save_settings(principal: Principal, values: PracticeSettings) -> None:
                    if getattr(practice, f.name) != getattr(values, f.name)}
         for name, value in changed.items():
             setattr(practice, name, value)
+        if changed.keys() & {"standard_reminder_days", "telehealth_reminder_minutes"}:
+            session.flush()
+            reminders.replan_practice(session, practice.id or 0)  # future reminders follow the new times
         if changed:
             audit.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
                          action="practice.settings_changed", subject_type="practice", subject_id=practice.id or 0,
                          **changed)
+
+
+def confirmations_asked(principal: Principal) -> bool:
+    """Whether the practice asks clients to confirm their appointments."""
+    require(principal, Action.PRACTICE_SETTINGS)
+    with unit_of_work() as session:
+        practice = session.get(Practice, principal.practice_id)
+        return bool(practice and practice.ask_clients_to_confirm)
+
+
+def set_confirmations(principal: Principal, ask: bool) -> None:
+    """Ask clients to confirm (a Confirm link in emails, "Reply YES" in SMS), or stop asking."""
+    require(principal, Action.PRACTICE_SETTINGS)
+    with unit_of_work() as session:
+        practice = session.get(Practice, principal.practice_id)
+        assert practice is not None
+        if practice.ask_clients_to_confirm != ask:
+            practice.ask_clients_to_confirm = ask
+            audit.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
+                         action="practice.settings_changed", subject_type="practice", subject_id=practice.id or 0,
+                         ask_clients_to_confirm=ask)
 
 
 def set_telehealth(principal: Principal, practitioner_id: int, enabled: bool) -> str:

@@ -154,7 +154,8 @@ class AppointmentDialogState(AuthState):
         self.mode = "telehealth" if detail.telehealth else "in_person"
         self.in_series, self.status = detail.series_id is not None, detail.status
         self.is_past = detail.start_at < now()
-        self.title = f"{detail.client_name} · {local:%a} {local.day} {local:%b}, {local:%H:%M}"
+        self.title = f"{detail.client_name} · {local:%a} {local.day} {local:%b}, {local:%H:%M}" + \
+            (" · Confirmed" if detail.confirmed and detail.status == AppointmentStatus.BOOKED else "")
         self.meeting_note = _meeting_note(detail, options)
 
     @rx.event

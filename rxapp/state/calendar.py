@@ -216,7 +216,8 @@ class CalendarState(AuthState):
         mode = "Telehealth" if a.telehealth else "In person"
         zoom = zoom_note(a, p)
         cancelled = a.status == "cancelled"
-        status = {"cancelled": "cancelled", "completed": "completed", "no_show": "no-show"}.get(a.status, "")
+        status = {"cancelled": "cancelled", "completed": "completed", "no_show": "no-show"}.get(
+            a.status, "Confirmed" if a.confirmed else "")
         label = ", ".join(x for x in (f"{column['day_label']} {when}", column["practitioner"], a.client_name, mode,
                                       zoom, status) if x)
         return {"id": str(a.id), "client": a.client_name, "time": when, "mode": mode,
@@ -246,6 +247,7 @@ class CalendarState(AuthState):
                               "practitioner": names[a.practitioner_id].name, "mode": mode,
                               "telehealth": "1" if a.telehealth else "",
                               "cancelled": "1" if a.status == "cancelled" else "",
+                              "confirmed": "1" if a.confirmed and a.status == "booked" else "",
                               "zoom": zoom_note(a, names[a.practitioner_id])})
         return items
 

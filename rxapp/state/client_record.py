@@ -31,6 +31,7 @@ class ClientRecordState(AuthState):
     details: list[dict[str, str]] = []  # label, value
     email: str = ""
     archived: bool = False
+    email_reminders: bool = True  # False after the Stop link in a reminder email or when set on this page
     sms_allowed: bool = True  # the client's SMS consent (False after STOP or when set on this page)
     invite_label: str = "Send portal invite"
     timezone: str = ""
@@ -59,12 +60,14 @@ class ClientRecordState(AuthState):
         self.name, self.email, self.timezone = detail.name, detail.email, tz
         self.archived = detail.archived_at is not None
         self.sms_allowed = not detail.sms_opted_out
+        self.email_reminders = not detail.email_reminders_opt_out
         self.details = [{"label": label, "value": value} for label, value in (
             ("First name", detail.first_name), ("Last name", detail.last_name),
             ("Preferred name", detail.preferred_name), ("Email", detail.email), ("Mobile phone", detail.phone),
             ("Timezone", detail.timezone),
             ("Date of birth", detail.date_of_birth.isoformat() if detail.date_of_birth else ""),
             ("Text messages", "Opted out (no SMS is sent)" if detail.sms_opted_out else "Allowed"),
+            ("Email reminders", "Opted out" if detail.email_reminders_opt_out else "Sent"),
             ("Trusts", detail.trusted), ("Portal", "Signs in" if detail.has_portal else "No portal account yet"),
             ("Archived", format_local(detail.archived_at, tz) if detail.archived_at else ""),
             ("Notes", detail.notes)) if value]
@@ -95,6 +98,19 @@ class ClientRecordState(AuthState):
             return rx.toast.error("That client was not found or is not yours to change.")
         await self.load()
         return rx.toast.success(f"Text messages {'allowed' if allowed else 'turned off'} for {name}.")
+
+    @rx.event
+    async def set_email_reminders(self, client_id: int, allowed: bool):
+        """By id; the service re-checks role and practice."""
+        try:
+            principal = await self._require(Action.MANAGE_CLIENTS)
+            name = await asyncio.to_thread(client_records.set_email_reminders_opt_out, principal, client_id,
+                                           not allowed)
+        except (NotAllowed, ClientNotFound):
+            await self.load()
+            return rx.toast.error("That client was not found or is not yours to change.")
+        await self.load()
+        return rx.toast.success(f"Reminder emails {'on' if allowed else 'turned off'} for {name}.")
 
     @rx.event
     async def send_invite(self, client_id: int):

@@ -32,6 +32,9 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+# A confirmation means nothing once the session is over or cancelled.
+_OVER = frozenset({decisions.DisplayStatus.CANCELLED, decisions.DisplayStatus.ENDED, decisions.DisplayStatus.NO_SHOW})
+
 class MeetingsState(KeysetPages, AuthState):
     rows: list[dict[str, str]] = []
     _row_ids: list[int] = []
@@ -137,6 +140,7 @@ class MeetingsState(KeysetPages, AuthState):
             "detail": row.cancel_reason if verdict.status == decisions.DisplayStatus.CANCELLED else row.sync_error,
             "start_href": self._start_href(row.id, session_token) if verdict.can_start else "",
             "waiting": "1" if row.client_waiting else "",
+            "confirmed": "1" if row.confirmed and verdict.status not in _OVER else "",
             "can_end": "1" if verdict.can_end else "",
             "can_cancel": "1" if verdict.can_cancel else "",
             "can_delete": "1" if verdict.can_delete else "",

@@ -26,6 +26,8 @@ class PracticeSettingsState(AuthState):
     pos_code: str = "10"
     notify_client_when_started: bool = True
     sms_credits: int = 0
+    ask_to_confirm: bool = False
+    confirm_message: str = ""
     errors: dict[str, str] = {}
     saved_message: str = ""
     practitioners: list[dict[str, str]] = []
@@ -45,11 +47,24 @@ class PracticeSettingsState(AuthState):
         self.pos_code, self.notify_client_when_started = values.default_pos_code, values.notify_client_when_started
         self.sms_credits, self.errors, self.saved_message = credits, {}, ""
         self._show_practitioners(rows)
+        self.ask_to_confirm = await asyncio.to_thread(svc.confirmations_asked, principal)
+        self.confirm_message = ""
 
     def _show_practitioners(self, rows: list[svc.PractitionerRow]) -> None:
         self.practitioners = [{"id": str(r.user_id), "name": r.name, "email": r.email,
                                "telehealth": "1" if r.telehealth_enabled else "",
                                "zoom": STATUS_LABELS[r.zoom_status], "zoom_status": r.zoom_status} for r in rows]
+
+    @rx.event
+    async def set_ask_to_confirm(self, ask: bool):
+        """The Confirmations section saves on its own, at once."""
+        try:
+            principal = await self._require(Action.PRACTICE_SETTINGS)
+        except NotAllowed:
+            return
+        await asyncio.to_thread(svc.set_confirmations, principal, bool(ask))
+        self.ask_to_confirm = bool(ask)
+        self.confirm_message = ("Clients are asked to confirm." if ask else "Clients are no longer asked to confirm.")
 
     @rx.event
     def set_allow_zoom(self, value: str):

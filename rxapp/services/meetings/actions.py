@@ -26,7 +26,7 @@ from rxapp.models import (
     Practice,
     SyncState,
 )
-from rxapp.services import audit, changes
+from rxapp.services import audit, changes, reminders
 from rxapp.services.clock import now
 from rxapp.services.meetings import emails
 from rxapp.services.meetings.decisions import MeetingAction, MeetingSnapshot, decide
@@ -225,6 +225,8 @@ def cancel_in_session(session: Session, appointment: Appointment, meeting: Meeti
     caller's transaction; True when Zoom has work to do."""
     appointment.status, appointment.cancel_reason = AppointmentStatus.CANCELLED, reason
     appointment.changed_by_user_id, appointment.updated_at = actor_id, now()
+    appointment.ics_sequence += 1  # the cancellation's invite replaces the calendar entry
+    reminders.plan(session, appointment)
     has_zoom_work = meeting is not None and (meeting.zoom_meeting_id is not None or meeting.sync_attempts > 0)
     if meeting is not None:
         meeting.sync_state = SyncState.PENDING_DELETE if has_zoom_work else SyncState.SYNCED

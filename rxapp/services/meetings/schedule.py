@@ -28,12 +28,13 @@ from rxapp.models import (
     ZoomConnection,
     ZoomConnectionStatus,
 )
-from rxapp.services import audit
+from rxapp.services import audit, reminders
 from rxapp.services.clock import now
 from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.meetings import emails
 from rxapp.services.notifications import queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.reminders import links
 from rxapp.services.scheduling import booking_lock
 from rxapp.services.timezones import format_local, is_valid
 from rxapp.services.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomNotConnected
@@ -218,7 +219,11 @@ def meeting_facts(session: Session, appointment: Appointment) -> emails.MeetingF
         practitioner_name=practitioner.full_name, practice_name=practice.name, client_name=client.full_name,
         client_email=client.email or "", client_timezone=client.timezone, start_at=appointment.start_at,
         duration_minutes=appointment.duration_minutes, portal_url=f"{get_settings().app_url.rstrip('/')}/portal",
-        telehealth=appointment.telehealth, location=practice.name if not appointment.telehealth else "")
+        telehealth=appointment.telehealth, location=practice.name if not appointment.telehealth else "",
+        sequence=appointment.ics_sequence, status=AppointmentStatus(appointment.status),
+        confirm_url=links.url(links.CONFIRM, appointment.id or 0, client.id or 0)
+        if practice.ask_clients_to_confirm and appointment.confirmed_at is None
+        and AppointmentStatus(appointment.status) == AppointmentStatus.BOOKED else "")
 
 
 def schedule_meeting(principal: Principal, draft: MeetingDraft, *, overlap_confirmed: bool = False) -> Scheduled:
@@ -247,6 +252,7 @@ def schedule_meeting(principal: Principal, draft: MeetingDraft, *, overlap_confi
         session.add(appointment)
         session.flush()
         session.add(Meeting(id=appointment.id or 0, sync_state=SyncState.PENDING_CREATE, next_sync_at=now()))
+        reminders.plan(session, appointment)
         audit.record(session, practice_id=principal.practice_id, actor_user_id=principal.user_id,
                      action="meeting.scheduled", subject_type="meeting", subject_id=appointment.id or 0,
                      overlaps=len(overlaps))

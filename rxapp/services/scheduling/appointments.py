@@ -29,7 +29,7 @@ from rxapp.models import (
     Role,
     User,
 )
-from rxapp.services import audit, changes
+from rxapp.services import audit, changes, reminders
 from rxapp.services.clock import now
 from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.meetings import emails
@@ -231,6 +231,7 @@ def book_appointments(principal: Principal, draft: AppointmentDraft, *, guard: B
             session.add(appointment)
             session.flush()
             problem = follow_zoom(session, appointment) or problem
+            reminders.plan(session, appointment)
             booked.append(appointment)
         first = booked[0]
         if problem:
@@ -361,6 +362,11 @@ def _apply(session: Session, principal: Principal, practice: Practice, a: Appoin
     client = session.get(Client, a.client_id)
     a.search_text = meeting_search_text(a.topic, a.notes, client.full_name if client else "")
     a.changed_by_user_id, a.updated_at = principal.user_id, now()
+    if "time" in what:
+        a.confirmed_at = None  # the client confirmed the old time
+    if what:
+        a.ics_sequence += 1  # the client's calendar replaces the entry with this invite
+    reminders.plan(session, a)
     problem = follow_zoom(session, a) if what else ""  # notes alone never go to Zoom
     if problem:
         tell_practitioner(session, a, problem, principal.user_id)
@@ -370,7 +376,6 @@ def _apply(session: Session, principal: Principal, practice: Practice, a: Appoin
     if what:
         facts = meeting_facts(session, a)
         if facts.client_email:
-            sequence = int(now().timestamp())
             note = ""
             if "in person" in what:
                 note = "Your visit is now in person; there is no video link any more."
@@ -379,7 +384,7 @@ def _apply(session: Session, principal: Principal, practice: Practice, a: Appoin
             elif "practitioner" in what and a.telehealth:
                 note = "Your session has a new video meeting: join from your client portal as before."
             queue_email(session, practice_id=a.practice_id, key=f"appointment-changed:{a.id}:{now().isoformat()}",
-                        email=emails.moved(facts, sequence, note))
+                        email=emails.moved(facts, a.ics_sequence, note))
     return problem
 
 

@@ -70,6 +70,7 @@ class CalendarAppointment:
     telehealth: bool
     status: str  # an AppointmentStatus value
     meeting: str  # a MeetingState value for telehealth appointments, "" for in-person ones
+    confirmed: bool = False  # the client confirmed (a reminder's Confirm link or a YES reply)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
     query = (
         select(Appointment.id, Appointment.practitioner_id, Appointment.client_id, Client.full_name,
                Appointment.start_at, Appointment.duration_minutes, Appointment.telehealth, Appointment.status,
-               sync_state)
+               sync_state, Appointment.confirmed_at)
         .join(Client, col(Client.id) == Appointment.client_id)
         .where(Appointment.practice_id == principal.practice_id, col(Appointment.start_at) >= start,
                col(Appointment.start_at) < end)
@@ -183,8 +184,8 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
                             client_id=c_id if _sees_clients_of(principal, p_id) else 0,
                             client_name=name if _sees_clients_of(principal, p_id) else BUSY, start_at=start_at,
                             duration_minutes=minutes, telehealth=bool(telehealth), status=str(status),
-                            meeting=_meeting_state(bool(telehealth), sync_state))
-        for a_id, p_id, c_id, name, start_at, minutes, telehealth, status, sync_state in rows)
+                            meeting=_meeting_state(bool(telehealth), sync_state), confirmed=confirmed_at is not None)
+        for a_id, p_id, c_id, name, start_at, minutes, telehealth, status, sync_state, confirmed_at in rows)
     availability = tuple(CalendarAvailability(pid, begin, finish, mode.value)
                          for pid in wanted for begin, finish, mode in hours.get(pid, []))
     return WeekView(day_list, tz, tuple(shown[i] for i in wanted), appointments, availability)
@@ -207,6 +208,7 @@ class AppointmentDetail:
     series_id: str | None
     cancel_reason: str
     meeting: str  # a MeetingState value for telehealth appointments, "" otherwise
+    confirmed: bool = False
 
 
 def appointment_detail(principal: Principal, appointment_id: int) -> AppointmentDetail:
@@ -229,4 +231,4 @@ def appointment_detail(principal: Principal, appointment_id: int) -> Appointment
         id=a.id or 0, practitioner_id=a.practitioner_id, practitioner_name=practitioner_name, client_id=a.client_id,
         client_name=client_name, start_at=a.start_at, duration_minutes=a.duration_minutes, telehealth=a.telehealth,
         notes=a.notes, status=str(a.status), series_id=a.series_id, cancel_reason=a.cancel_reason,
-        meeting=_meeting_state(a.telehealth, sync_state))
+        meeting=_meeting_state(a.telehealth, sync_state), confirmed=a.confirmed_at is not None)
