@@ -7,7 +7,7 @@ appointments get their reminders planned by the first change to them or to the p
 reminder settings.
 
 Revision ID: 0007d
-Revises: 0007c (chained after the SMS migration merged from wt-sms)
+Revises: 0007c
 Create Date: 2026-12-02 04:40:00.000000
 """
 
