@@ -191,23 +191,24 @@ def _due(at: datetime) -> ColumnElement[bool]:
     )
 
 
-def _claim_due(limit: int) -> list[Notification]:
+def _claim(limit: int) -> tuple[list[Notification], datetime]:
+    """Claim up to `limit` due messages in ONE statement; returns them (by id) and the lease end.
+    The re-checked `_due` makes the UPDATE a compare-and-swap: two senders never get the same
+    row (on PostgreSQL the candidates are also locked, skipping those another sender holds)."""
     at = now()
+    until = at + LEASE
+    picked = (select(Notification.id).where(_due(at)).order_by(col(Notification.id)).limit(limit)
+              .with_for_update(skip_locked=True))  # FOR UPDATE SKIP LOCKED on PostgreSQL, nothing on SQLite
+    statement = (update(Notification).where(col(Notification.id).in_(picked), _due(at))
+                 .values(claimed_until=until, status=NotificationStatus.SENDING)
+                 .returning(Notification).execution_options(synchronize_session=False))
     with unit_of_work() as session:
-        candidates = session.exec(
-            select(Notification).where(_due(at)).order_by(col(Notification.id)).limit(limit)).all()
-        claimed = []
-        for row in candidates:
-            result = session.execute(
-                update(Notification)
-                .where(col(Notification.id) == row.id, _due(at))
-                .values(claimed_until=at + LEASE, status=NotificationStatus.SENDING)
-                # Not matched against every loaded row (quadratic in the batch): the rows are read only.
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                claimed.append(row)
-        return claimed
+        rows = list(session.execute(statement).scalars())
+    return sorted(rows, key=lambda r: r.id or 0), until
+
+
+def _claim_due(limit: int) -> list[Notification]:
+    return _claim(limit)[0]
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -215,22 +216,35 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 15 * 2 ** attempts))
 
 
-def _record(row_id: int, error: str) -> bool:
-    """Store the outcome of one send; a failure is `failed` with its reason and, while attempts
-    are left, a retry time. Returns whether it was sent."""
-    with unit_of_work() as session:
-        stored = session.get(Notification, row_id)
-        if stored is None:
-            return False
-        stored.attempts += 1
-        stored.claimed_until = None
-        if not error:
-            stored.status, stored.sent_at, stored.last_error = NotificationStatus.SENT, now(), ""
-            return True
-        stored.status, stored.last_error, stored.failed_at = NotificationStatus.FAILED, error[:1000], now()
-        if stored.attempts < MAX_ATTEMPTS:
-            stored.next_attempt_at = now() + retry_delay(stored.attempts)
-        return False
+def _owned(session: Session, ids: list[int], until: datetime) -> list[Notification]:
+    """The rows of `ids` this sender still holds (its lease not taken over by another sender),
+    loaded. The first statement writes: SQLite takes its write lock before any read."""
+    if not ids:
+        return []
+    mine = list(session.execute(
+        update(Notification).where(col(Notification.id).in_(ids),
+                                   col(Notification.status) == NotificationStatus.SENDING,
+                                   col(Notification.claimed_until) == until)
+        .values(claimed_until=until).returning(Notification.id)
+        .execution_options(synchronize_session=False)).scalars())
+    if not mine:
+        return []
+    return sorted(session.exec(select(Notification).where(col(Notification.id).in_(mine))).all(),
+                  key=lambda r: r.id or 0)
+
+
+def _record(stored: Notification, error: str) -> bool:
+    """Store the outcome of one email send; a failure is `failed` with its reason and, while
+    attempts are left, a retry time. Returns whether it was sent."""
+    stored.attempts += 1
+    stored.claimed_until = None
+    if not error:
+        stored.status, stored.sent_at, stored.last_error = NotificationStatus.SENT, now(), ""
+        return True
+    stored.status, stored.last_error, stored.failed_at = NotificationStatus.FAILED, error[:1000], now()
+    if stored.attempts < MAX_ATTEMPTS:
+        stored.next_attempt_at = now() + retry_delay(stored.attempts)
+    return False
 
 
 def _finish(stored: Notification, status: NotificationStatus, error: str) -> None:
@@ -239,71 +253,94 @@ def _finish(stored: Notification, status: NotificationStatus, error: str) -> Non
     stored.status, stored.last_error, stored.failed_at = status, error[:1000], now()
 
 
-def _reserve_sms(row: Notification) -> OutgoingSms | None:
-    """Charge the SMS (race-safe) or settle it without sending; None when it is not to be sent."""
+def _reserve_one(session: Session, stored: Notification) -> OutgoingSms | None:
+    """Charge one SMS or settle it without sending (in `_reserve_sms`'s transaction)."""
+    client = session.get(Client, stored.client_id) if stored.client_id is not None else None
+    if client is not None and client.sms_opted_out:  # consent can change after queuing
+        _finish(stored, NotificationStatus.SKIPPED, OPTED_OUT)
+        return None
+    if not sms_credits.charge(session, practice_id=stored.practice_id, notification_id=stored.id or 0,
+                              credits=stored.credits, note=f"SMS to {stored.to_address}"):
+        _finish(stored, NotificationStatus.FAILED, sms_credits.NOT_ENOUGH)
+        log.warning("sms %s not sent: %s", stored.id, sms_credits.NOT_ENOUGH)
+        return None
+    return OutgoingSms(to=stored.to_address, body=stored.body_text, practice_id=stored.practice_id,
+                       notification_id=stored.id or 0, segments=stored.segments, encoding=stored.sms_encoding,
+                       credits=stored.credits)
+
+
+def _reserve_sms(rows: list[Notification], until: datetime) -> list[OutgoingSms]:
+    """Charge a batch's SMS (race-safe) or settle those not to be sent, in one transaction;
+    returns those to hand to the provider."""
+    if not rows:
+        return []
+    reserved: list[OutgoingSms] = []
     with unit_of_work() as session:
-        sms_credits.lock_practice(session, row.practice_id)  # first statement: see services.sms.credits
-        stored = session.get(Notification, row.id)
-        if stored is None:
-            return None
-        client = session.get(Client, stored.client_id) if stored.client_id is not None else None
-        if client is not None and client.sms_opted_out:  # consent can change after queuing
-            _finish(stored, NotificationStatus.SKIPPED, OPTED_OUT)
-            return None
-        if not sms_credits.charge(session, practice_id=stored.practice_id, notification_id=stored.id or 0,
-                                  credits=stored.credits, note=f"SMS to {stored.to_address}"):
-            _finish(stored, NotificationStatus.FAILED, sms_credits.NOT_ENOUGH)
-            log.warning("sms %s not sent: %s", stored.id, sms_credits.NOT_ENOUGH)
-            sms_credits.warn_if_low(session, stored.practice_id)
-            return None
-        sms_credits.warn_if_low(session, stored.practice_id)
-        return OutgoingSms(to=stored.to_address, body=stored.body_text, practice_id=stored.practice_id,
-                           notification_id=stored.id or 0, segments=stored.segments, encoding=stored.sms_encoding,
-                           credits=stored.credits)
+        practices = sorted({r.practice_id for r in rows})
+        for practice_id in practices:  # first statements (see services.sms.credits); one order: no deadlock
+            sms_credits.lock_practice(session, practice_id)
+        for stored in _owned(session, [r.id or 0 for r in rows], until):
+            try:
+                with session.begin_nested():  # one bad row stays claimed (retried after the lease), the rest go
+                    sms = _reserve_one(session, stored)
+            except Exception:
+                log.exception("sms %s not reserved", stored.id)
+                continue
+            if sms is not None:
+                reserved.append(sms)
+        for practice_id in practices:  # the owners are emailed once when the balance went below the threshold
+            sms_credits.warn_if_low(session, practice_id)
+    return reserved
 
 
-def _record_sms(row_id: int, accepted_id: str, accepted_status: str, error: SmsProviderError | None) -> bool:
+def _record_sms(session: Session, stored: Notification, accepted_id: str, accepted_status: str,
+                error: SmsProviderError | None) -> bool:
     """Store what the provider said. A refusal takes the charge back; 429/5xx/network retry with
     backoff, other codes fail for good. Returns whether it was sent."""
-    with unit_of_work() as session:
-        stored = session.get(Notification, row_id)
-        if stored is None:
-            return False
-        if error is None:
-            stored.attempts += 1
-            stored.claimed_until = None
-            stored.status, stored.sent_at, stored.last_error, stored.error_code = (
-                NotificationStatus.SENT, now(), "", "")
-            stored.provider_message_id, stored.delivery_status = accepted_id[:64], accepted_status[:20]
-            return True
-        sms_credits.release(session, row_id)
-        stored.error_code = error.code[:20]
-        reason = redact(f"provider error {error.code}: {error.reason}")
-        if error.retry:
-            stored.attempts += 1
-            stored.claimed_until = None
-            stored.status, stored.last_error, stored.failed_at = NotificationStatus.FAILED, reason[:1000], now()
-            if stored.attempts < MAX_ATTEMPTS:
-                stored.next_attempt_at = now() + retry_delay(stored.attempts)
-        else:
-            _finish(stored, NotificationStatus.FAILED, reason)
-        return False
+    if error is None:
+        stored.attempts += 1
+        stored.claimed_until = None
+        stored.status, stored.sent_at, stored.last_error, stored.error_code = (
+            NotificationStatus.SENT, now(), "", "")
+        stored.provider_message_id, stored.delivery_status = accepted_id[:64], accepted_status[:20]
+        return True
+    sms_credits.release(session, stored.id or 0)
+    stored.error_code = error.code[:20]
+    reason = redact(f"provider error {error.code}: {error.reason}")
+    if error.retry:
+        stored.attempts += 1
+        stored.claimed_until = None
+        stored.status, stored.last_error, stored.failed_at = NotificationStatus.FAILED, reason[:1000], now()
+        if stored.attempts < MAX_ATTEMPTS:
+            stored.next_attempt_at = now() + retry_delay(stored.attempts)
+    else:
+        _finish(stored, NotificationStatus.FAILED, reason)
+    return False
 
 
-def _deliver_sms(row: Notification, provider: SmsProvider) -> bool:
-    sms = _reserve_sms(row)
-    if sms is None:
-        return False
+def _send_sms(sms: OutgoingSms, provider: SmsProvider) -> tuple[str, str, SmsProviderError | None]:
+    """Hand one SMS to the provider: (message id, status, None) or ("", "", the error)."""
     try:
         accepted = provider.send(sms)
     except SmsProviderError as exc:
-        log.warning("sms %s not sent: provider error %s", row.id, exc.code)
-        return _record_sms(row.id or 0, "", "", exc)
+        log.warning("sms %s not sent: provider error %s", sms.notification_id, exc.code)
+        return "", "", exc
     except Exception as exc:  # a bug or an unexpected answer: recorded and retried like a 5xx
-        log.warning("sms %s not sent: %s", row.id, type(exc).__name__)
-        return _record_sms(row.id or 0, "", "", SmsProviderError("error", redact(f"{type(exc).__name__}: {exc}"),
-                                                                  retry=True))
-    return _record_sms(row.id or 0, accepted.message_id, accepted.status, None)
+        log.warning("sms %s not sent: %s", sms.notification_id, type(exc).__name__)
+        return "", "", SmsProviderError("error", redact(f"{type(exc).__name__}: {exc}"), retry=True)
+    return accepted.message_id, accepted.status, None
+
+
+def _send_email(row: Notification, send: Sender) -> str:
+    """Send one email; returns "" or the (redacted) reason it failed."""
+    email = OutgoingEmail(to=row.to_address, subject=row.subject, text=row.body_text, html=row.body_html, ics=row.ics)
+    try:
+        send(email)
+    except Exception as exc:  # recorded on the row and retried with backoff
+        error = redact(f"{type(exc).__name__}: {exc}")
+        log.warning("email %s not sent: %s", row.id, error)
+        return error
+    return ""
 
 
 def deliver_due(send: Sender | None = None, limit: int = 50, sms_provider: SmsProvider | None = None) -> int:
@@ -316,30 +353,47 @@ def deliver_due(send: Sender | None = None, limit: int = 50, sms_provider: SmsPr
     batch = SmtpBatch() if send is None else None
     send = send or batch or smtp_send
     try:
-        return _deliver(_claim_due(limit), send, sms_provider)
+        rows, until = _claim(limit)
+        return _deliver(rows, until, send, sms_provider)
     finally:
         if batch is not None:
             batch.close()
 
 
-def _deliver(rows: list[Notification], send: Sender, sms_provider: SmsProvider | None) -> int:
+Outcome = tuple[str, str, SmsProviderError | None]  # an SMS's provider message id, status, error
+
+
+def _deliver(rows: list[Notification], until: datetime, send: Sender, sms_provider: SmsProvider | None) -> int:
+    """Three transactions for the whole batch: the claim (done), the SMS charges, the outcomes."""
+    if not rows:
+        return 0
+    sms_rows = [r for r in rows if r.channel == Channel.SMS]
+    reserved: list[OutgoingSms] = []
+    try:
+        reserved = _reserve_sms(sms_rows, until)
+    except Exception:  # e.g. the database went away: the lease runs out and they are tried again
+        log.exception("sms of the batch not reserved")
+    emails: dict[int, str] = {r.id or 0: _send_email(r, send) for r in rows if r.channel != Channel.SMS}
+    texts: dict[int, Outcome] = {}
+    if reserved:
+        provider = sms_provider or get_provider()
+        texts = {sms.notification_id: _send_sms(sms, provider) for sms in reserved}
+    return _record_all(emails, texts, until)
+
+
+def _record_all(emails: dict[int, str], texts: dict[int, Outcome], until: datetime) -> int:
+    """Store every outcome of the batch in one transaction, each only while its lease is still
+    ours (a sender that lost its lease never overwrites a newer claim); returns how many were sent."""
     sent = 0
-    provider: SmsProvider | None = sms_provider
-    for row in rows:
-        if row.channel == Channel.SMS:
-            provider = provider or get_provider()
+    with unit_of_work() as session:
+        for stored in _owned(session, [*emails, *texts], until):
+            row_id = stored.id or 0
             try:
-                sent += _deliver_sms(row, provider)
-            except Exception:  # e.g. the database went away: the lease runs out and it is tried again
-                log.exception("sms %s not delivered", row.id)
-            continue
-        email = OutgoingEmail(to=row.to_address, subject=row.subject, text=row.body_text,
-                              html=row.body_html, ics=row.ics)
-        error = ""
-        try:
-            send(email)
-        except Exception as exc:  # recorded on the row and retried with backoff
-            error = redact(f"{type(exc).__name__}: {exc}")
-            log.warning("email %s not sent: %s", row.id, error)
-        sent += _record(row.id or 0, error)
+                with session.begin_nested():  # one bad row is retried after its lease, the rest are recorded
+                    if row_id in emails:
+                        sent += _record(stored, emails[row_id])
+                    else:
+                        sent += _record_sms(session, stored, *texts[row_id])
+            except Exception:
+                log.exception("outcome of %s not recorded", row_id)
     return sent
