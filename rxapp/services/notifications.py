@@ -2,14 +2,25 @@
 
 `queue_email` and `queue_sms` add a row to the caller's transaction, so a message exists exactly when the
 change it reports was committed; the idempotency key makes re-queuing the same message a
-no-op. `deliver_due` claims rows with a compare-and-swap on `claimed_until` (a lease, safe with
-several processes on SQLite or PostgreSQL), sends them, and marks a failure `failed` with its
-reason and retries it with backoff until `MAX_ATTEMPTS`.
+no-op. `deliver_due` works in batches, in three transactions whatever the batch size:
+1. claim: ONE `UPDATE ... WHERE id IN (due ids, FOR UPDATE SKIP LOCKED on PostgreSQL) AND due
+   RETURNING` sets a lease (`claimed_until`); re-checking "due" makes it a compare-and-swap, so
+   two senders (threads or processes, SQLite or PostgreSQL) never get the same row;
+2. charge the batch's SMS (below);
+3. after handing every message over, record all outcomes: sent, or `failed` with its reason and
+   a retry time (backoff) until `MAX_ATTEMPTS`. Each row is written only while the lease is still
+   this sender's, so a sender whose lease ran out never overwrites a newer claim.
+Nothing is handed over after half the lease; the rest are taken again when it ends.
 
-An SMS is charged to the practice's credit ledger just before it is handed to the provider (so
-two workers cannot overdraw), and the charge is taken back if the provider refuses it: only an
-accepted SMS costs credits. Too few credits fail it for good with "not enough SMS credits"; the
-email sent for the same event is a separate row and goes regardless.
+Delivery is at least once, not exactly once: a sender that dies (or loses the database) after
+handing messages over and before step 3 leaves them claimed, and they are sent AGAIN after the
+lease (`LEASE`). Since outcomes are recorded per batch, that can be up to a whole batch (before
+batching it was one message). An SMS is not charged twice for it (one charge per message).
+
+An SMS is charged to the practice's credit ledger before it is handed to the provider (each
+practice row locked first, so two workers cannot overdraw), and the charge is taken back if the
+provider refuses it: only an accepted SMS costs credits. Too few credits fail it for good with
+"not enough SMS credits"; the email sent for the same event is a separate row and goes regardless.
 """
 
 from __future__ import annotations
@@ -43,6 +54,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # How long a sender owns a claimed message; a message left in `sending` by a crash is taken again after it.
 LEASE = timedelta(minutes=2)
+# Messages a scheduled run claims at once (the job repeats while a batch sends something).
+BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -253,25 +266,15 @@ def _finish(stored: Notification, status: NotificationStatus, error: str) -> Non
     stored.status, stored.last_error, stored.failed_at = status, error[:1000], now()
 
 
-def _reserve_one(session: Session, stored: Notification) -> OutgoingSms | None:
-    """Charge one SMS or settle it without sending (in `_reserve_sms`'s transaction)."""
-    client = session.get(Client, stored.client_id) if stored.client_id is not None else None
-    if client is not None and client.sms_opted_out:  # consent can change after queuing
-        _finish(stored, NotificationStatus.SKIPPED, OPTED_OUT)
-        return None
-    if not sms_credits.charge(session, practice_id=stored.practice_id, notification_id=stored.id or 0,
-                              credits=stored.credits, note=f"SMS to {stored.to_address}"):
-        _finish(stored, NotificationStatus.FAILED, sms_credits.NOT_ENOUGH)
-        log.warning("sms %s not sent: %s", stored.id, sms_credits.NOT_ENOUGH)
-        return None
+def _outgoing(stored: Notification) -> OutgoingSms:
     return OutgoingSms(to=stored.to_address, body=stored.body_text, practice_id=stored.practice_id,
                        notification_id=stored.id or 0, segments=stored.segments, encoding=stored.sms_encoding,
                        credits=stored.credits)
 
 
 def _reserve_sms(rows: list[Notification], until: datetime) -> list[OutgoingSms]:
-    """Charge a batch's SMS (race-safe) or settle those not to be sent, in one transaction;
-    returns those to hand to the provider."""
+    """Charge a batch's SMS (race-safe) or settle those not to be sent (opted out since queuing,
+    too few credits), in one transaction; returns those to hand to the provider."""
     if not rows:
         return []
     reserved: list[OutgoingSms] = []
@@ -279,17 +282,27 @@ def _reserve_sms(rows: list[Notification], until: datetime) -> list[OutgoingSms]
         practices = sorted({r.practice_id for r in rows})
         for practice_id in practices:  # first statements (see services.sms.credits); one order: no deadlock
             sms_credits.lock_practice(session, practice_id)
-        for stored in _owned(session, [r.id or 0 for r in rows], until):
-            try:
-                with session.begin_nested():  # one bad row stays claimed (retried after the lease), the rest go
-                    sms = _reserve_one(session, stored)
-            except Exception:
-                log.exception("sms %s not reserved", stored.id)
-                continue
-            if sms is not None:
-                reserved.append(sms)
-        for practice_id in practices:  # the owners are emailed once when the balance went below the threshold
-            sms_credits.warn_if_low(session, practice_id)
+        owned = _owned(session, [r.id or 0 for r in rows], until)
+        client_ids = {r.client_id for r in owned if r.client_id is not None}
+        opted_out = set(session.exec(select(Client.id).where(
+            col(Client.id).in_(client_ids), col(Client.sms_opted_out).is_(True))).all()) if client_ids else set()
+        for practice_id in practices:
+            wanted = []
+            for stored in (r for r in owned if r.practice_id == practice_id):
+                if stored.client_id in opted_out:  # consent can change after queuing
+                    sms_credits.release(session, stored.id or 0)  # charged by a run that did not send it
+                    _finish(stored, NotificationStatus.SKIPPED, OPTED_OUT)
+                else:
+                    wanted.append(stored)
+            charged = sms_credits.charge_batch(session, practice_id, [
+                (r.id or 0, r.credits, f"SMS to {r.to_address}") for r in wanted])
+            for stored in wanted:
+                if stored.id in charged:
+                    reserved.append(_outgoing(stored))
+                else:
+                    _finish(stored, NotificationStatus.FAILED, sms_credits.NOT_ENOUGH)
+                    log.warning("sms %s not sent: %s", stored.id, sms_credits.NOT_ENOUGH)
+            sms_credits.warn_if_low(session, practice_id)  # the owners are emailed once, below the threshold
     return reserved
 
 
@@ -373,11 +386,21 @@ def _deliver(rows: list[Notification], until: datetime, send: Sender, sms_provid
         reserved = _reserve_sms(sms_rows, until)
     except Exception:  # e.g. the database went away: the lease runs out and they are tried again
         log.exception("sms of the batch not reserved")
-    emails: dict[int, str] = {r.id or 0: _send_email(r, send) for r in rows if r.channel != Channel.SMS}
+    # Nothing is handed over after half the lease (a slow SMTP server or provider): the rest are
+    # taken again when the lease ends, never by two senders at once. A charge already made stays
+    # (a message is charged once) and is used by the retry.
+    stop_at = until - LEASE / 2
+    emails: dict[int, str] = {}
+    for row in (r for r in rows if r.channel != Channel.SMS):
+        if now() >= stop_at:
+            break
+        emails[row.id or 0] = _send_email(row, send)
     texts: dict[int, Outcome] = {}
-    if reserved:
-        provider = sms_provider or get_provider()
-        texts = {sms.notification_id: _send_sms(sms, provider) for sms in reserved}
+    provider = (sms_provider or get_provider()) if reserved else None
+    for sms in reserved:
+        if now() >= stop_at or provider is None:
+            break
+        texts[sms.notification_id] = _send_sms(sms, provider)
     return _record_all(emails, texts, until)
 
 
@@ -388,12 +411,8 @@ def _record_all(emails: dict[int, str], texts: dict[int, Outcome], until: dateti
     with unit_of_work() as session:
         for stored in _owned(session, [*emails, *texts], until):
             row_id = stored.id or 0
-            try:
-                with session.begin_nested():  # one bad row is retried after its lease, the rest are recorded
-                    if row_id in emails:
-                        sent += _record(stored, emails[row_id])
-                    else:
-                        sent += _record_sms(session, stored, *texts[row_id])
-            except Exception:
-                log.exception("outcome of %s not recorded", row_id)
+            if row_id in emails:
+                sent += _record(stored, emails[row_id])
+            else:
+                sent += _record_sms(session, stored, *texts[row_id])
     return sent

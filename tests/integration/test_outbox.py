@@ -182,3 +182,72 @@ def test_smtp_delivery_reaches_the_mail_catcher(sqlite_database: str, tmp_path: 
         assert get_settings().smtp_port == port
     finally:
         controller.stop()
+
+
+def test_two_senders_racing_over_the_same_due_rows_deliver_each_exactly_once(practice) -> None:
+    """Two threads (each its own connections) start together on 120 due emails and 60 due SMS,
+    in small batches: every message is handed over once, recorded sent once, charged once."""
+    import threading
+
+    from rxapp.models import Client, CreditKind, SmsCreditEntry
+    from rxapp.services.sms.providers import Accepted, OutgoingSms
+
+    with unit_of_work() as s:
+        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
+        for i in range(120):
+            notifications.queue_email(s, practice_id=alex.practice_id, key=f"race-mail-{i}", email=EMAIL)
+        for i in range(60):
+            notifications.queue_sms(s, practice_id=alex.practice_id, key=f"race-sms-{i}", to=alex.phone or "",
+                                    body=f"Reminder {i}", telehealth=False, client_id=alex.id)
+    mail: list[int] = []
+    texts: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    class Provider:
+        def send(self, sms: OutgoingSms) -> Accepted:
+            with lock:
+                texts.append(sms.notification_id)
+            return Accepted(message_id=f"SM{sms.notification_id}", status="queued")
+
+    def catch(email: notifications.OutgoingEmail) -> None:
+        with lock:
+            mail.append(id(email))
+        time.sleep(0.001)  # let the other sender interleave
+
+    def sender() -> None:
+        try:
+            barrier.wait()
+            sent = 1
+            while sent:
+                sent = notifications.deliver_due(catch, limit=7, sms_provider=Provider())
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert len(mail) == 120 and len(texts) == 60 and len(set(texts)) == 60
+    with unit_of_work() as s:
+        rows = s.exec(select(Notification).where(Notification.idempotency_key.startswith("race-"))).all()
+        charges = s.exec(select(SmsCreditEntry).where(SmsCreditEntry.kind == CreditKind.CHARGE)).all()
+    assert len(rows) == 180 and all(r.status == NotificationStatus.SENT and r.attempts == 1 for r in rows)
+    assert sorted(c.notification_id for c in charges) == sorted(texts)
+
+
+def test_a_sender_whose_lease_ran_out_does_not_overwrite_the_newer_claim(practice) -> None:
+    _queue("k8")
+    _, until = notifications._claim(10)  # a slow sender: its lease runs out before it records
+    later = now() + notifications.LEASE + timedelta(seconds=1)
+    set_clock(lambda: later)
+    rows, newer = notifications._claim(10)  # another sender takes it again
+    assert [r.idempotency_key for r in rows] == ["k8"]
+    assert notifications._record_all({rows[0].id or 0: "SMTPServerDisconnected: down"}, {}, until) == 0
+    row = _row("k8")
+    assert row.status == NotificationStatus.SENDING and row.attempts == 0 and row.last_error == ""
+    assert notifications._record_all({row.id or 0: ""}, {}, newer) == 1
+    assert _row("k8").status == NotificationStatus.SENT

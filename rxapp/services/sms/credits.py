@@ -68,6 +68,29 @@ def charge(session: Session, *, practice_id: int, notification_id: int, credits:
     return True
 
 
+def charge_batch(session: Session, practice_id: int, messages: list[tuple[int, int, str]]) -> set[int]:
+    """Charge a batch of one practice's messages, (notification id, credits, note) each, in order,
+    exactly as `charge` one after the other would (in a transaction that called `lock_practice`
+    first), reading the balance once. Returns the ids charged, now or before; a message that
+    does not fit is not charged (a later, cheaper one may still be)."""
+    if not messages:
+        return set()
+    ids = [m[0] for m in messages]
+    charged = set(session.exec(select(SmsCreditEntry.notification_id).where(
+        col(SmsCreditEntry.notification_id).in_(ids), SmsCreditEntry.kind == CreditKind.CHARGE)).all())
+    left = balance(session, practice_id)
+    at = now()
+    for notification_id, credits, note in messages:
+        if notification_id in charged or left < credits:
+            continue
+        left -= credits
+        charged.add(notification_id)
+        session.add(SmsCreditEntry(practice_id=practice_id, kind=CreditKind.CHARGE, amount=-credits,
+                                   notification_id=notification_id, note=note[:200], created_at=at))
+    session.flush()
+    return {i for i in charged if i is not None}
+
+
 def release(session: Session, notification_id: int) -> None:
     """Take back the charge of a message the provider did not accept (it never costs anything)."""
     session.execute(delete(SmsCreditEntry).where(col(SmsCreditEntry.notification_id) == notification_id,
