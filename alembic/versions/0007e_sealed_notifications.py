@@ -1,6 +1,8 @@
-"""sealed notifications: an outbox message that carries a secret keeps its bodies encrypted
+"""sealed notifications and the practice address
 
-Adds `notification.sealed` (false for every existing row: none of them was sealed).
+Adds `notification.sealed` (false for every existing row: none of them was sealed): an outbox
+message that carries a secret keeps its bodies encrypted. Adds `practice.address` (empty until the
+owner sets it): where in-person visits take place.
 
 Revision ID: 0007e
 Revises: 0007d
@@ -21,8 +23,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sealed", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("practice", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("address", sa.Text(), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("practice", schema=None) as batch_op:
+        batch_op.drop_column("address")
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_column("sealed")
