@@ -25,6 +25,8 @@ class Practice(SQLModel, table=True):
     telehealth_location_name: str = Field(default="", max_length=200)
     telehealth_location_address: str = Field(default="", max_length=500)
     default_pos_code: str = Field(default="10", max_length=2)
+    # Where in-person visits take place: reminders, booking emails and calendar invites name it.
+    address: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # The SMS credit balance is the sum of `SmsCreditEntry` rows (services.sms.credits). Below the
     # threshold the owner is warned (Needs attention) and emailed once, until credits are added.
     sms_low_balance_threshold: int = Field(default=20, sa_column=Column(Integer, nullable=False, server_default="20"))
@@ -43,6 +45,11 @@ class Practice(SQLModel, table=True):
     ask_clients_to_confirm: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
                                                                           server_default=false()))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+    @property
+    def in_person_place(self) -> str:
+        """The practice's name and, once set, its address: where an in-person visit takes place."""
+        return ", ".join(part for part in (self.name, self.address.strip()) if part)
 
 
 class User(SQLModel, table=True):

@@ -97,6 +97,9 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When the last send failed (its reason is `last_error`): the owner's Needs attention page.
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The bodies (text, html) are encrypted at rest (services.crypto): the message carries a secret
+    # such as a Zoom join link and passcode (a reminder that includes them). Opened only to send it.
+    sealed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))
     # SMS only: who it is for (opt-out), what it costs, what the provider said.
     client_id: int | None = Field(default=None, foreign_key="client.id")
     telehealth: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))

@@ -32,7 +32,7 @@ def _select(label: str, name: str, options: list[tuple[str, str]], value: rx.Var
 def _text(label: str, name: str, value: rx.Var[str]) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=name, style={"font_weight": "500"}),
-        rx.input(id=name, value=value, on_change=lambda v: S.set_field(name, v), width="28em"),
+        rx.input(id=name, value=value, on_change=lambda v: S.set_field(name, v), width="100%", max_width="28em"),
         _error(name), spacing="1", align="start")
 
 
@@ -61,6 +61,7 @@ def _settings_form() -> rx.Component:
                     on_change=lambda v: S.set_field("reminder_includes_link", v)),
         rx.checkbox("Email the client when their provider starts the session", checked=S.notify_client_when_started,
                     on_change=lambda v: S.set_field("notify_client_when_started", v)),
+        _text("Practice address (where in-person visits take place)", "address", S.address),
         _text("Telehealth location name", "location_name", S.location_name),
         _text("Telehealth location address", "location_address", S.location_address),
         _select("Default place of service for telehealth", "pos_code", list(POS_CODES.items()), S.pos_code),

@@ -14,7 +14,7 @@ from sqlmodel import col, func, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Notification, NotificationStatus, WebhookEvent
-from rxapp.services.notifications import MAX_ATTEMPTS, one_line
+from rxapp.services.notifications import MAX_ATTEMPTS, one_line, opened
 from rxapp.services.permissions import Action, Principal, require
 from rxapp.services.sms import credits as sms_credits
 
@@ -80,7 +80,7 @@ def failed_messages(principal: Principal, limit: int = LATEST) -> Capped[FailedM
             .limit(limit + 1)
         ).all()
         items = [FailedMessage(id=r.id or 0, failed_at=r.failed_at or r.next_attempt_at, to=r.to_address,
-                               subject=r.subject or f"Text message: {one_line(r.body_text, 60)}",
+                               subject=r.subject or f"Text message: {one_line(opened(r)[0], 60)}",
                                reason=r.last_error, attempts=r.attempts,
                                retry_at=r.next_attempt_at if r.attempts < MAX_ATTEMPTS else None)
                  for r in rows[:limit]]

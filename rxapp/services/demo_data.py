@@ -57,6 +57,7 @@ def load_demo_data() -> bool:
         if session.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).first():
             return False
         practice = Practice(name=PRACTICE_NAME, timezone="America/New_York",
+                            address="120 Harbor Street, Suite 4, Boston, MA 02110",
                             telehealth_location_name="Demo Practice Telehealth")
         session.add(practice)
         session.flush()

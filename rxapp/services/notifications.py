@@ -42,6 +42,7 @@ from sqlmodel import Session, col, select
 from rxapp.db import unit_of_work
 from rxapp.models import Channel, Client, Notification, NotificationStatus
 from rxapp.redaction import redact
+from rxapp.services import crypto
 from rxapp.services.clock import now
 from rxapp.services.sms import credits as sms_credits
 from rxapp.services.sms.phones import to_e164
@@ -78,13 +79,27 @@ def one_line(text: str, limit: int = 300) -> str:
     return " ".join("".join(" " if unicodedata.category(c) in _BREAKING else c for c in text).split())[:limit]
 
 
-def queue_email(session: Session, *, practice_id: int, key: str, email: OutgoingEmail) -> None:
-    """Queue an email in the caller's transaction; a second call with the same key does nothing."""
+def _seal(body: str, sealed: bool) -> str:
+    return crypto.encrypt(body) if sealed and body else body
+
+
+def opened(row: Notification) -> tuple[str, str]:
+    """A message's text and HTML bodies as sent (a sealed message's are decrypted)."""
+    if not row.sealed:
+        return row.body_text, row.body_html
+    return (crypto.decrypt(row.body_text) if row.body_text else "",
+            crypto.decrypt(row.body_html) if row.body_html else "")
+
+
+def queue_email(session: Session, *, practice_id: int, key: str, email: OutgoingEmail, sealed: bool = False) -> None:
+    """Queue an email in the caller's transaction; a second call with the same key does nothing.
+    `sealed`: the bodies carry a secret (a join link and passcode) and are stored encrypted."""
     if session.exec(select(Notification.id).where(Notification.idempotency_key == key)).first():
         return
     session.add(Notification(practice_id=practice_id, idempotency_key=key, channel=Channel.EMAIL,
                              to_address=one_line(email.to, 320), subject=one_line(email.subject),
-                             body_text=email.text, body_html=email.html, ics=email.ics))
+                             body_text=_seal(email.text, sealed), body_html=_seal(email.html, sealed), ics=email.ics,
+                             sealed=sealed))
 
 
 OPTED_OUT = "client opted out of SMS"
@@ -92,11 +107,12 @@ NO_MOBILE = "no mobile number"
 
 
 def queue_sms(session: Session, *, practice_id: int, key: str, to: str, body: str, telehealth: bool,
-              client_id: int | None = None) -> str:
+              client_id: int | None = None, sealed: bool = False) -> str:
     """Queue an SMS in the caller's transaction; returns "" when queued, else why it is skipped
     (the client opted out, no usable mobile number). A skipped SMS is still recorded (status
     `skipped`, the reason in `last_error`). A second call with the same key does nothing and
-    returns the first call's answer. Credits are checked when it is sent, not here."""
+    returns the first call's answer. Credits are checked when it is sent, not here. `sealed` as
+    for `queue_email`."""
     existing = session.exec(select(Notification).where(Notification.idempotency_key == key)).first()
     if existing is not None:
         return existing.last_error if existing.status == NotificationStatus.SKIPPED else ""
@@ -106,7 +122,8 @@ def queue_sms(session: Session, *, practice_id: int, key: str, to: str, body: st
     count = count_segments(body)
     session.add(Notification(
         practice_id=practice_id, idempotency_key=key, channel=Channel.SMS, to_address=number or one_line(to, 32),
-        subject="", body_text=body, client_id=client_id, telehealth=telehealth, segments=count.segments,
+        subject="", body_text=_seal(body, sealed), sealed=sealed, client_id=client_id, telehealth=telehealth,
+        segments=count.segments,
         sms_encoding=count.encoding.value, credits=credits_for(body, telehealth=telehealth),
         status=NotificationStatus.SKIPPED if reason else NotificationStatus.PENDING, last_error=reason))
     return reason
@@ -267,7 +284,7 @@ def _finish(stored: Notification, status: NotificationStatus, error: str) -> Non
 
 
 def _outgoing(stored: Notification) -> OutgoingSms:
-    return OutgoingSms(to=stored.to_address, body=stored.body_text, practice_id=stored.practice_id,
+    return OutgoingSms(to=stored.to_address, body=opened(stored)[0], practice_id=stored.practice_id,
                        notification_id=stored.id or 0, segments=stored.segments, encoding=stored.sms_encoding,
                        credits=stored.credits)
 
@@ -346,9 +363,9 @@ def _send_sms(sms: OutgoingSms, provider: SmsProvider) -> tuple[str, str, SmsPro
 
 def _send_email(row: Notification, send: Sender) -> str:
     """Send one email; returns "" or the (redacted) reason it failed."""
-    email = OutgoingEmail(to=row.to_address, subject=row.subject, text=row.body_text, html=row.body_html, ics=row.ics)
     try:
-        send(email)
+        text, html = opened(row)  # inside: a sealed body that cannot be opened is this message's failure
+        send(OutgoingEmail(to=row.to_address, subject=row.subject, text=text, html=html, ics=row.ics))
     except Exception as exc:  # recorded on the row and retried with backoff
         error = redact(f"{type(exc).__name__}: {exc}")
         log.warning("email %s not sent: %s", row.id, error)

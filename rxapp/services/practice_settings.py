@@ -34,6 +34,7 @@ class PracticeSettings:
     telehealth_location_address: str
     default_pos_code: str
     notify_client_when_started: bool
+    address: str = ""  # where in-person visits take place
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def validate(values: PracticeSettings) -> dict[str, str]:
         errors["telehealth_location_name"] = "Use at most 200 characters."
     if len(values.telehealth_location_address) > 500:
         errors["telehealth_location_address"] = "Use at most 500 characters."
+    if len(values.address) > 500:
+        errors["address"] = "Use at most 500 characters."
     return errors
 
 

@@ -25,7 +25,7 @@ class PracticeSettingsState(AuthState):
     location_address: str = ""
     pos_code: str = "10"
     notify_client_when_started: bool = True
-    sms_credits: int = 0
+    address: str = ""
     ask_to_confirm: bool = False
     confirm_message: str = ""
     errors: dict[str, str] = {}
@@ -38,14 +38,14 @@ class PracticeSettingsState(AuthState):
             principal = await self._require(Action.PRACTICE_SETTINGS)
         except NotAllowed:
             return
-        values, credits, rows = await asyncio.to_thread(svc.get_settings_view, principal)
+        values, _credits, rows = await asyncio.to_thread(svc.get_settings_view, principal)
         self.allow_zoom = "yes" if values.allow_zoom else "no"
         self.standard_reminder_days = str(values.standard_reminder_days)
         self.telehealth_reminder_minutes = str(values.telehealth_reminder_minutes)
         self.reminder_includes_link = values.telehealth_reminder_includes_link
         self.location_name, self.location_address = values.telehealth_location_name, values.telehealth_location_address
         self.pos_code, self.notify_client_when_started = values.default_pos_code, values.notify_client_when_started
-        self.sms_credits, self.errors, self.saved_message = credits, {}, ""
+        self.address, self.errors, self.saved_message = values.address, {}, ""
         self._show_practitioners(rows)
         self.ask_to_confirm = await asyncio.to_thread(svc.confirmations_asked, principal)
         self.confirm_message = ""
@@ -73,7 +73,7 @@ class PracticeSettingsState(AuthState):
     @rx.event
     def set_field(self, name: str, value: str | bool):
         if name in {"standard_reminder_days", "telehealth_reminder_minutes", "location_name", "location_address",
-                    "pos_code", "reminder_includes_link", "notify_client_when_started"}:
+                    "address", "pos_code", "reminder_includes_link", "notify_client_when_started"}:
             setattr(self, name, value)
             self.saved_message = ""
 
@@ -89,7 +89,8 @@ class PracticeSettingsState(AuthState):
                 telehealth_location_name=self.location_name.strip(),
                 telehealth_location_address=self.location_address.strip(),
                 default_pos_code=self.pos_code,
-                notify_client_when_started=bool(self.notify_client_when_started))
+                notify_client_when_started=bool(self.notify_client_when_started),
+                address=self.address.strip())
             await asyncio.to_thread(svc.save_settings, principal, values)
         except ValueError:
             self.errors = {"form": "Some values are not numbers."}

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
-from sqlmodel import select
+from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, Client, Meeting, Practice, SyncState, User, ZoomConnection
+from rxapp.models import Appointment, Client, Meeting, Notification, Practice, SyncState, User, ZoomConnection
 from rxapp.services import crypto, reminders
 from rxapp.services.timezones import format_local
 from tests.e2e.conftest import in_thread
@@ -196,6 +196,10 @@ def test_reminders_reach_alex_by_email_and_sms_and_follow_a_move(
         passcode = crypto.decrypt(meeting.passcode_encrypted or "") if meeting.passcode_encrypted else ""
         patel = s.get(User, patel_on_zoom)
         assert patel is not None
+        # The outbox keeps the messages carrying the join link and passcode sealed (encrypted at rest).
+        stored = s.exec(select(Notification).where(
+            col(Notification.idempotency_key).startswith(f"reminder:{appointment_id}:telehealth:"))).all()
+        assert len(stored) == 2 and all(n.sealed and join_url not in n.body_text + n.body_html for n in stored)
     assert f"Join link: {join_url}" in soon[0].text and "Meeting ID:" in soon[0].text
     assert str(zoom_id)[:3] in soon[0].text and (not passcode or f"Passcode: {passcode}" in soon[0].text)
     assert "start" not in join_url and "/s/" not in soon[0].text  # never a host start link

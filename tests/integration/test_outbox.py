@@ -251,3 +251,18 @@ def test_a_sender_whose_lease_ran_out_does_not_overwrite_the_newer_claim(practic
     assert row.status == NotificationStatus.SENDING and row.attempts == 0 and row.last_error == ""
     assert notifications._record_all({row.id or 0: ""}, {}, newer) == 1
     assert _row("k8").status == NotificationStatus.SENT
+
+
+def test_a_sealed_message_is_stored_encrypted_and_sent_in_clear(practice) -> None:
+    secret = notifications.OutgoingEmail(to="alex@demo.client", subject="Your session starts soon",
+                                         text="Join link: https://zoom.example/j/123?pwd=abc",
+                                         html="<a href='https://zoom.example/j/123?pwd=abc'>Join</a>")
+    with unit_of_work() as s:
+        notifications.queue_email(s, practice_id=1, key="sealed", email=secret, sealed=True)
+    with unit_of_work() as s:
+        row = s.exec(select(Notification).where(Notification.idempotency_key == "sealed")).one()
+        assert row.sealed and "zoom.example" not in row.body_text + row.body_html
+        assert notifications.opened(row) == (secret.text, secret.html)
+    sent: list[notifications.OutgoingEmail] = []
+    assert notifications.deliver_due(sent.append) == 1
+    assert [(m.text, m.html) for m in sent] == [(secret.text, secret.html)]

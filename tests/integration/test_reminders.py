@@ -143,7 +143,7 @@ def test_cancelling_cancels_and_converting_to_in_person_drops_the_telehealth_one
     assert left[ReminderKind.STANDARD].status == ReminderStatus.PENDING
     assert _run(datetime(2026, 12, 11, 9, 50, tzinfo=NY)) == 1  # only the second's standard reminder
     [mail] = _reminder_mail()
-    assert "In person at" in mail.body_text
+    assert "In person at Demo Practice, 120 Harbor Street, Suite 4, Boston, MA 02110" in mail.body_text
 
 
 def test_a_cancel_the_job_did_not_see_planned_is_caught_at_send_time(desk) -> None:

@@ -3,6 +3,8 @@ message per field; only owners and managers change it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlmodel import select
 
@@ -67,3 +69,16 @@ def test_the_settings_section_saves_and_shows_field_errors(demo: None) -> None:
     assert toasts(run(page.save())) == [("success", "Self-booking settings saved.")]
     assert page.errors == {} and _practice().cancellation_window_hours == 12
     assert _practice().self_booking_any_practitioner and _practice().cancellation_message.endswith("555-0100.")
+
+
+def test_the_practice_address_is_saved_and_named_where_in_person_visits_take_place(demo: None) -> None:
+    owner = principal_of("owner@demo.clinic")
+    current = svc.get_settings_view(owner)[0]
+    with pytest.raises(svc.InvalidSettings) as refused:
+        svc.save_settings(owner, replace(current, address="x" * 501))
+    assert refused.value.errors == {"address": "Use at most 500 characters."}
+    assert _practice().address == current.address  # nothing half-saved
+    svc.save_settings(owner, replace(current, address="7 Quay Lane, Salem, MA 01970"))
+    practice = _practice()
+    assert practice.address == "7 Quay Lane, Salem, MA 01970"
+    assert practice.in_person_place == f"{practice.name}, 7 Quay Lane, Salem, MA 01970"

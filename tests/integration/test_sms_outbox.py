@@ -220,3 +220,15 @@ def test_every_demo_clients_phone_number_is_valid(catcher: Path) -> None:
     with unit_of_work() as s:
         phones = [c.phone for c in s.exec(select(Client)).all()]
     assert phones and all(parse_phone(p or "") == (p, "") for p in phones)
+
+
+def test_a_sealed_sms_is_stored_encrypted_and_the_client_gets_it_in_clear(catcher: Path) -> None:
+    body = "Your session starts in 20 minutes. Join: https://zoom.example/j/123 Passcode 4821"
+    alex = _alex()
+    with unit_of_work() as s:
+        assert notifications.queue_sms(s, practice_id=alex.practice_id, key="sealed-sms", to=alex.phone or "",
+                                       body=body, telehealth=True, client_id=alex.id, sealed=True) == ""
+    row = _row("sealed-sms")
+    assert row.sealed and "zoom.example" not in row.body_text and row.segments == 1
+    assert notifications.deliver_due() == 1
+    assert [c["body"] for c in _caught(catcher)] == [body]

@@ -28,8 +28,11 @@ def test_a_standard_reminder_names_time_in_the_clients_zone_and_the_telehealth_l
     assert "Mon 09 Mar 2026, 10:00 CDT (America/Chicago)" in mail.text
     assert "Telehealth (video): Demo Clinic telehealth, 1 Main St, Springfield" in mail.text
     assert "client portal" in mail.text and "Confirm" not in mail.text
-    in_person = content.email(_facts(ReminderKind.STANDARD, telehealth=False))
+    visit = _facts(ReminderKind.STANDARD, telehealth=False)
+    in_person = content.email(visit)
     assert "Where: In person at Demo Clinic" in in_person.text and "portal" not in in_person.text
+    visit.practice.address = "9 Elm Road, Springfield"  # the practice's address, once the owner sets it
+    assert "Where: In person at Demo Clinic, 9 Elm Road, Springfield" in content.email(visit).text
 
 
 def test_a_telehealth_reminder_carries_the_join_details_when_chosen_never_a_start_link() -> None:

@@ -47,7 +47,7 @@ def _when(f: ReminderFacts) -> str:
 def where(f: ReminderFacts) -> str:
     """The address in person; the practice's telehealth location for a telehealth session."""
     if not f.appointment.telehealth:
-        return f"In person at {f.practice.name}"
+        return f"In person at {f.practice.in_person_place}"
     place = ", ".join(p for p in (f.practice.telehealth_location_name.strip(),
                                   f.practice.telehealth_location_address.strip()) if p)
     return f"Telehealth (video){': ' + place if place else ''}"

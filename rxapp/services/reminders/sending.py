@@ -114,7 +114,8 @@ def _queue_sms(session: Session, f: content.ReminderFacts, key: str) -> str:
     """Queue the SMS; returns "" or why it was skipped (opted out, no mobile number). Too few
     credits is decided when the outbox sends it (recorded on the message)."""
     return queue_sms(session, practice_id=f.appointment.practice_id, key=key, to=f.client.phone or "",
-                     body=content.sms(f), telehealth=f.kind == ReminderKind.TELEHEALTH, client_id=f.client.id)
+                     body=content.sms(f), telehealth=f.kind == ReminderKind.TELEHEALTH, client_id=f.client.id,
+                     sealed=f.zoom is not None)
 
 
 def send_batch(ids: list[int], until: datetime, at: datetime | None = None) -> int:
@@ -167,7 +168,9 @@ def _send(session: Session, reminder_id: int, at: datetime) -> bool:
     elif not f.client.email:
         reminder.email_outcome = "skipped: no email address"
     else:
-        queue_email(session, practice_id=appointment.practice_id, key=f"{key}:email", email=content.email(f))
+        # With the Zoom join link and passcode in it, the stored message is sealed (encrypted at rest).
+        queue_email(session, practice_id=appointment.practice_id, key=f"{key}:email", email=content.email(f),
+                    sealed=f.zoom is not None)
         reminder.email_outcome = "queued"
     skipped = _queue_sms(session, f, f"{key}:sms")
     reminder.sms_outcome = f"skipped: {skipped}" if skipped else "queued"
