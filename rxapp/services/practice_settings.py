@@ -83,6 +83,15 @@ def validate(values: PracticeSettings) -> dict[str, str]:
     return errors
 
 
+def _apply(practice: Practice, values: PracticeSettings | SelfBookingSettings) -> dict[str, object]:
+    """Copy a settings section onto the practice; returns what changed (for the audit record)."""
+    changed = {f.name: getattr(values, f.name) for f in fields(values)
+               if getattr(practice, f.name) != getattr(values, f.name)}
+    for name, value in changed.items():
+        setattr(practice, name, value)
+    return changed
+
+
 def save_settings(principal: Principal, values: PracticeSettings) -> None:
     """Save all settings at once, or nothing (raises `InvalidSettings`). Turning Zoom off keeps
     every stored connection and meeting; it only stops new Zoom work."""
@@ -93,10 +102,7 @@ def save_settings(principal: Principal, values: PracticeSettings) -> None:
     with unit_of_work() as session:
         practice = session.get(Practice, principal.practice_id)
         assert practice is not None
-        changed = {f.name: getattr(values, f.name) for f in fields(PracticeSettings)
-                   if getattr(practice, f.name) != getattr(values, f.name)}
-        for name, value in changed.items():
-            setattr(practice, name, value)
+        changed = _apply(practice, values)
         if changed.keys() & {"standard_reminder_days", "telehealth_reminder_minutes"}:
             session.flush()
             reminders.replan_practice(session, practice.id or 0)  # future reminders follow the new times
@@ -186,10 +192,7 @@ def save_self_booking(principal: Principal, values: SelfBookingSettings) -> None
     with unit_of_work() as session:
         practice = session.get(Practice, principal.practice_id)
         assert practice is not None
-        changed = {f.name: getattr(values, f.name) for f in fields(SelfBookingSettings)
-                   if getattr(practice, f.name) != getattr(values, f.name)}
-        for name, value in changed.items():
-            setattr(practice, name, value)
+        changed = _apply(practice, values)
         if changed:
             audit.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
                          action="practice.self_booking_changed", subject_type="practice", subject_id=practice.id or 0,

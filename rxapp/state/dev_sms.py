@@ -8,12 +8,12 @@ from datetime import datetime
 import reflex as rx
 
 from rxapp.services import profiles
-from rxapp.services.permissions import Action, NotAllowed
 from rxapp.services.phrases import count
 from rxapp.services.sms.caught import caught_sms_of_practice
 from rxapp.services.timezones import format_local
 from rxapp.settings import get_settings
 from rxapp.state.auth import AuthState
+from rxapp.state.dev_mail import catcher_reader
 
 
 class DevSmsState(AuthState):
@@ -23,11 +23,8 @@ class DevSmsState(AuthState):
     async def load(self):
         settings = get_settings()
         self.messages = []
-        if settings.app_env not in ("development", "test"):
-            return
-        try:
-            principal = await self._require(Action.VIEW_CAUGHT_MAIL)
-        except NotAllowed:
+        principal = await catcher_reader(self)
+        if principal is None:
             return
         found = await asyncio.to_thread(caught_sms_of_practice, principal, settings.sms_catcher_dir)
         tz = await asyncio.to_thread(profiles.viewer_timezone, principal)
