@@ -76,7 +76,7 @@ def allow_zoom(page: Page, stack: Stack, allowed: bool = True) -> Page:
     """As the owner or a manager: Practice settings → Allow Zoom Integration? Yes/No → Save."""
     page.goto(f"{stack.url}/settings")
     page.get_by_label("Yes" if allowed else "No", exact=True).click()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#settings-saved")).to_contain_text("is allowed" if allowed else "is not allowed")
     return page
 

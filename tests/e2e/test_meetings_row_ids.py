@@ -8,6 +8,7 @@ import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
@@ -18,6 +19,8 @@ from rxapp.services.meetings.sync import sync_meeting
 from tests.e2e.conftest import in_thread, sign_in
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import sign_in as service_sign_in
+
+pytestmark = pytest.mark.usefixtures("forget_bookings")  # Alex's later journeys see only their own bookings
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHOSEN, INSERTED = "Chosen session", "Inserted session"

@@ -118,7 +118,7 @@ def test_every_page_fits_a_phone_and_its_main_actions_can_be_tapped(browser: Bro
     if who == "owner":
         page.goto(f"{stack.url}/settings")
         _settled(page)
-        _assert_reachable(page.get_by_role("button", name="Save"))
+        _assert_reachable(page.get_by_role("button", name="Save", exact=True))
     if who == "lee":
         page.goto(f"{stack.url}/meetings")
         _settled(page)

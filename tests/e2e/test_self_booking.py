@@ -162,9 +162,10 @@ def test_alex_books_moves_and_cannot_cancel_inside_the_window_while_lee_watches(
     assert_accessible(alex, "/portal as Alex, with Reschedule and Cancel")
     assert alex.evaluate("document.scrollingElement.scrollWidth") <= 390
 
-    # Alex moves it to 10:00 New York (9:00 AM Chicago).
+    # Alex moves it to 10:00 New York (9:00 AM Chicago). (Other journeys may have left Alex other
+    # appointments that day: the card is the one at this journey's time.)
     card = alex.locator("#portal-upcoming .client-visit").filter(has_text="Telehealth").filter(
-        has_text=tuesday.strftime("%d %b"))
+        has_text=f"{tuesday.strftime('%d %b')} {tuesday.year}, 08:00")
     card.get_by_role("button", name=re.compile("^Reschedule")).click()
     expect(alex).to_have_url(re.compile(rf"/portal/book\?move={booked.id}$"))
     expect(alex.locator("#moving")).to_contain_text("Moving your appointment")
@@ -187,7 +188,7 @@ def test_alex_books_moves_and_cannot_cancel_inside_the_window_while_lee_watches(
 
     alex.reload()
     card = alex.locator("#portal-upcoming .client-visit").filter(has_text="Telehealth").filter(
-        has_text=tuesday.strftime("%d %b"))
+        has_text=f"{tuesday.strftime('%d %b')} {tuesday.year}, 09:00")
     card.get_by_role("button", name="Cancel appointment").click()
     alex.get_by_role("alertdialog").get_by_role("button", name="Cancel appointment").click()
     expect(alex.locator("#portal-change-problem")).to_contain_text(MESSAGE)

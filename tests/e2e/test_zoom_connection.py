@@ -71,7 +71,7 @@ def test_owner_allows_zoom_and_lee_connects_loses_and_restores_it(browser: Brows
     sign_in(owner, stack, "owner@demo.clinic", landing="/calendar")
     owner.get_by_role("link", name="Practice settings").click()
     owner.get_by_label("Yes", exact=True).click()
-    owner.get_by_role("button", name="Save").click()
+    owner.get_by_role("button", name="Save", exact=True).click()
     expect(owner.locator("#settings-saved")).to_have_text("Saved. Zoom integration is allowed.")
 
     context = browser.new_context()
@@ -124,7 +124,7 @@ def test_practitioners_see_why_they_cannot_connect_while_zoom_is_not_allowed(bro
     sign_in(owner, stack, "owner@demo.clinic", landing="/calendar")
     owner.goto(f"{stack.url}/settings")
     owner.get_by_label("No", exact=True).click()
-    owner.get_by_role("button", name="Save").click()
+    owner.get_by_role("button", name="Save", exact=True).click()
     expect(owner.locator("#settings-saved")).to_have_text("Saved. Zoom integration is not allowed.")
     patel = browser.new_context().new_page()
     sign_in(patel, stack, "dr.patel@demo.clinic", landing="/calendar")
@@ -132,7 +132,7 @@ def test_practitioners_see_why_they_cannot_connect_while_zoom_is_not_allowed(bro
     expect(patel.locator("#zoom-not-allowed")).to_be_visible()
     expect(patel.get_by_role("button", name="Connect to Zoom")).to_have_count(0)
     owner.get_by_label("Yes", exact=True).click()
-    owner.get_by_role("button", name="Save").click()
+    owner.get_by_role("button", name="Save", exact=True).click()
     expect(owner.locator("#settings-saved")).to_have_text("Saved. Zoom integration is allowed.")
 
 
