@@ -234,9 +234,11 @@ def test_two_workers_racing_over_1000_due_reminders_send_each_exactly_once(desk)
     set_clock(None)
     _many_due(1000)
     sent, errors = [], []
+    start_together = threading.Barrier(2)
 
     def worker() -> None:
         try:
+            start_together.wait()
             total = 0
             while True:
                 done = reminders.run_due(limit=50, rounds=1)
@@ -253,7 +255,9 @@ def test_two_workers_racing_over_1000_due_reminders_send_each_exactly_once(desk)
     for t in threads:
         t.join(timeout=300)
     assert not errors and len(sent) == 2
-    assert sum(sent) == 1000 and all(n > 0 for n in sent), sent  # both worked, neither doubled
+    # Neither doubled (how the work splits between them is up to the scheduler: under load one
+    # worker can take every batch, which is still correct).
+    assert sum(sent) == 1000, sent
     with unit_of_work() as s:
         keys = s.exec(select(func.count(), func.count(func.distinct(Notification.idempotency_key)))
                       .where(Notification.idempotency_key.like("reminder:%"))).one()  # type: ignore[attr-defined]
