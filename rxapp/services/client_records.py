@@ -197,30 +197,32 @@ def practice_region(practice_id: int) -> str:
         return phones.region_for_timezone(practice.timezone if practice else "")
 
 
+def _set_consent(principal: Principal, client_id: int, field: str, opted_out: bool,
+                 actions: tuple[str, str]) -> str:
+    """Set one of the client's opt-out flags, audited (`actions`: opted out, opted back in) when
+    it changes; returns the client's name. Raises `NotAllowed`, `ClientNotFound`."""
+    with unit_of_work() as session:
+        client = _managed_client(session, principal, client_id)
+        if getattr(client, field) != opted_out:
+            setattr(client, field, opted_out)
+            audit.record(session, practice_id=client.practice_id, actor_user_id=principal.user_id,
+                         action=actions[0] if opted_out else actions[1],
+                         subject_type="client", subject_id=client.id or "")
+        return client.full_name
+
+
 def set_sms_opt_out(principal: Principal, client_id: int, opted_out: bool) -> str:
     """Record the client's SMS consent (opted out: no SMS is sent to them); returns their name.
     Raises `NotAllowed`, `ClientNotFound`."""
-    with unit_of_work() as session:
-        client = _managed_client(session, principal, client_id)
-        if client.sms_opted_out != opted_out:
-            client.sms_opted_out = opted_out
-            audit.record(session, practice_id=client.practice_id, actor_user_id=principal.user_id,
-                         action="client.sms_opted_out" if opted_out else "client.sms_opted_in",
-                         subject_type="client", subject_id=client.id or "")
-        return client.full_name
+    return _set_consent(principal, client_id, "sms_opted_out", opted_out,
+                        ("client.sms_opted_out", "client.sms_opted_in"))
 
 
 def set_email_reminders_opt_out(principal: Principal, client_id: int, opted_out: bool) -> str:
     """Stop (or resume) reminder emails to the client, as the link in a reminder does; booking,
     change and cancellation emails still go. Returns their name. Raises `NotAllowed`, `ClientNotFound`."""
-    with unit_of_work() as session:
-        client = _managed_client(session, principal, client_id)
-        if client.email_reminders_opt_out != opted_out:
-            client.email_reminders_opt_out = opted_out
-            audit.record(session, practice_id=client.practice_id, actor_user_id=principal.user_id,
-                         action="client.email_reminders_opt_out" if opted_out else "client.email_reminders_opt_in",
-                         subject_type="client", subject_id=client.id or "")
-        return client.full_name
+    return _set_consent(principal, client_id, "email_reminders_opt_out", opted_out,
+                        ("client.email_reminders_opt_out", "client.email_reminders_opt_in"))
 
 
 def _managed_client(session: Session, principal: Principal, client_id: int) -> Client:
