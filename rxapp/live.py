@@ -4,7 +4,8 @@ Pages register the browser's Reflex client token under a topic (`meeting:<id>`,
 `practitioner:<id>`, `client:<id>`) when they load. Services announce changes through
 `services.changes`; this module pushes them with `app.modify_state`, which with Redis reaches
 a browser connected to any worker. The registry lives in memory with one worker and in Redis
-when REDIS_URL is set. Pages also poll, so a lost push only delays an update.
+when REDIS_URL is set. While its socket is up a page sends nothing on its own but a rare keep-alive;
+it polls slowly only while push is unavailable (see state/portal.py).
 """
 
 from __future__ import annotations

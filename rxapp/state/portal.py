@@ -157,7 +157,9 @@ class WaitingRoomState(AuthState):
 
     @rx.event
     async def poll(self):
-        """The safety poll, only while push is unavailable."""
+        """The safety poll, only while push is unavailable: look again, and ask for pushes again (a
+        restarted worker without Redis has forgotten every watch)."""
+        await self.keep_alive()
         await self._refresh()
 
     @rx.event

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -19,13 +21,17 @@ from tests.integration.zoom_helpers import sign_in
 S = TypeVar("S", bound=rx.State)
 
 
-def page_state(cls: type[S], path: str, email: str | None = None, root: rx.State | None = None) -> S:
-    """`cls` of a browser on `path`, signed in as `email` (or signed out), in a new state tree
-    unless `root` is given (the same browser tab moving on)."""
+def page_state(cls: type[S], path: str, email: str | None = None, root: rx.State | None = None,
+               query: dict[str, str] | None = None) -> S:
+    """`cls` of a browser tab on `path` (with `query`), signed in as `email` (or signed out), in a new
+    state tree unless `root` is given (the same browser tab moving on)."""
     cookie = f"{get_settings().session_cookie_name}={sign_in(email).token}" if email else ""
     root = root or rx.State(_reflex_internal_init=True)
+    tab = root.router_data.get("token") if root.router_data else None
     root.router_data = root._update_router_vars(
-        {"headers": {"cookie": cookie} if cookie else {}, "pathname": path, "asPath": path, "query": {}},
+        {"headers": {"cookie": cookie} if cookie else {}, "pathname": path,
+         "asPath": f"{path}?{urlencode(query)}" if query else path, "query": query or {},
+         "token": tab or str(uuid.uuid4())},  # the tab's Reflex client token
         root.router_data or {})
     return run(root.get_state(cls))
 

@@ -300,3 +300,24 @@ def test_a_join_link_redeemed_twice_at_the_same_moment_works_only_once(lee, alex
         attempts = [pool.submit(portal.redeem_join_link, token, alex.principal) for _ in range(2)]
     outcomes = ["joined" if a.exception() is None else str(a.exception()) for a in attempts]
     assert outcomes.count("joined") == 1, outcomes
+
+
+def test_the_safety_poll_asks_for_pushes_again_after_the_worker_forgot_them(lee, alex, monkeypatch) -> None:
+    """Without Redis the watches live in the worker's memory: a restarted worker has none, and the
+    page's safety poll (it runs while the socket is down) must register its watch again."""
+    from rxapp import live
+    from rxapp.state.portal import WaitingRoomState
+    from tests.integration.page_states import page_state, run
+
+    meeting_id = _schedule(lee, "alex@demo.client", _at(2, "10:00"))
+    monkeypatch.setattr(live, "_registry", live._MemoryRegistry())
+    room = page_state(WaitingRoomState, "/portal/waiting", "alex@demo.client", query={"meeting": str(meeting_id)})
+    run(room.load())
+    tab = room.router.session.client_token
+    assert (room.status, room.push_ready) == ("waiting", True)
+    assert asyncio.run(live.registry().watchers(f"meeting:{meeting_id}")) == [tab]
+
+    monkeypatch.setattr(live, "_registry", live._MemoryRegistry())  # the worker restarted
+    run(room.poll())
+    assert asyncio.run(live.registry().watchers(f"meeting:{meeting_id}")) == [tab]
+    assert room.status == "waiting"
