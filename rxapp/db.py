@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, create_engine
 
 from rxapp.settings import get_settings
@@ -44,3 +44,13 @@ def unit_of_work() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def reading() -> Iterator[Connection]:
+    """A connection for reads that need no transaction: each statement sees the data as it is when it
+    runs (autocommit), so there is no BEGIN and no COMMIT round trip. For pages that only read, like
+    the meeting list; anything that writes, or must read several rows at one instant, uses
+    `unit_of_work`."""
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn

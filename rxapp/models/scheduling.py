@@ -32,6 +32,10 @@ class Appointment(SQLModel, table=True):
         # Keyset pages on (start_at, id): the whole practice (PostgreSQL) and one client (both).
         Index("ix_appointment_practice_list", "practice_id", "start_at", "id", sqlite_where=text("0")),
         Index("ix_appointment_client_list", "client_id", "start_at", "id"),
+        # PostgreSQL: where a telehealth appointment sits in the lists, by id, so reading the few
+        # meetings that need attention (services.meeting_list._with_status) never visits the wide rows.
+        Index("ix_appointment_telehealth_key", "id", postgresql_include=["practice_id", "practitioner_id", "start_at"],
+              postgresql_where=text("telehealth IS TRUE"), sqlite_where=text("0")),
         # SQLite: covering indexes, so paging and counting a large practice never reads the wide rows
         # (PostgreSQL: empty, as its btree entries must stay under ~2.7 kB and search_text can be longer).
         Index("ix_appointment_sqlite_practitioner_list", "practice_id", "practitioner_id", "start_at", "id",
@@ -102,7 +106,8 @@ class Meeting(SQLModel, table=True):
     ended, the client waiting) is recorded here as Zoom and the waiting room report it.
     """
 
-    __table_args__ = (Index("ix_meeting_sync", "sync_state", "next_sync_at"),)
+    # id too: the Meetings page reads the few meetings needing attention from this index alone.
+    __table_args__ = (Index("ix_meeting_sync", "sync_state", "next_sync_at", "id"),)
 
     id: int = Field(sa_column=Column(Integer, ForeignKey("appointment.id"), primary_key=True, autoincrement=False))
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

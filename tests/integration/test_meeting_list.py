@@ -266,6 +266,38 @@ def test_another_practices_meetings_never_appear(demo: str) -> None:
     assert patients_for_filter(principal("owner@demo.clinic"), other_doctor) == []
 
 
+def test_rare_statuses_page_search_and_stay_in_the_practice(demo: str) -> None:
+    """Needs attention and Syncing are read from the few meetings in those sync states (not by walking
+    every meeting): paging both ways, a search, a practitioner and another practice's stuck meetings."""
+    stuck = [add_meeting("dr.lee@demo.clinic", "Alex Rivera", topic=f"Stuck {n}", start_at=MONDAY + timedelta(hours=n),
+                         sync_state=SyncState.NEEDS_ATTENTION, status=AppointmentStatus.BOOKED if n % 2 else
+                         AppointmentStatus.CANCELLED) for n in range(25)]
+    syncing = add_meeting("dr.lee@demo.clinic", "Alex Rivera", start_at=MONDAY, sync_state=SyncState.PENDING_UPDATE)
+    cancelled_syncing = add_meeting("dr.lee@demo.clinic", "Alex Rivera", start_at=MONDAY,
+                                    status=AppointmentStatus.CANCELLED, sync_state=SyncState.PENDING_UPDATE)
+    for n in range(30):
+        add_meeting("dr.lee@demo.clinic", "Alex Rivera", start_at=MONDAY + timedelta(hours=n, minutes=30))
+    add_other_practice()
+    add_meeting("dr.else@else.clinic", "Alex Rivera Elsewhere", sync_state=SyncState.NEEDS_ATTENTION)
+    owner = principal("owner@demo.clinic")
+
+    first = list_meetings(owner, MeetingFilters(status="needs_attention"))
+    assert ([r.id for r in first.rows], first.has_previous, first.has_next) == (stuck[:20], False, True)
+    second = list_meetings(owner, MeetingFilters(status="needs_attention", after=first.next_cursor))
+    assert ([r.id for r in second.rows], second.has_previous, second.has_next) == (stuck[20:], True, False)
+    back = list_meetings(owner, MeetingFilters(status="needs_attention", before=second.previous_cursor))
+    assert [r.id for r in back.rows] == stuck[:20]
+    newest = list_meetings(owner, MeetingFilters(status="needs_attention", newest_first=True, page_size=3))
+    assert [r.id for r in newest.rows] == stuck[::-1][:3]
+    assert ids(MeetingFilters(status="needs_attention", search="stuck 1")) == [
+        m for n, m in enumerate(stuck) if "1" in str(n)]  # every word appears: "Stuck 21" has a "1"
+    assert ids(MeetingFilters(status="needs_attention", practitioner_id=principal("dr.patel@demo.clinic").user_id)) \
+        == []
+    assert ids(MeetingFilters(status="pending_sync")) == [syncing]  # a cancelled one is "Cancelled"
+    assert cancelled_syncing in ids(MeetingFilters(status="cancelled"))
+    assert ids(MeetingFilters(status="needs_attention", page_size=100), who="dr.lee@demo.clinic") == stuck
+
+
 def test_the_benchmark_runs_quickly_and_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_meeting_list.main(["--quick", "--no-results"]) == 0
     out = capsys.readouterr().out
