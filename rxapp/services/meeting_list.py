@@ -243,27 +243,26 @@ def _rare_sync_states(key: str) -> tuple[str, ...]:
     return tuple(sorted(syncs)) if syncs and syncs <= {s.value for s in _RARE_SYNC_STATES} else ()
 
 
-# Built once: aliasing a table builds a proxy for each of its columns.
-_PRACTITIONER, _PATIENT = User.__table__.alias("practitioner"), Client.__table__.alias("patient")
+# The names, as one-row lookups beside each of the page's rows rather than joins: PostgreSQL plans
+# the page in about half the time (planning was most of a plain page's cost). Built once.
+_PRACTITIONER_NAME = select(User.full_name).where(col(User.id) == Appointment.practitioner_id).scalar_subquery()
+_PATIENT_NAME = select(Client.full_name).where(col(Client.id) == Appointment.client_id).scalar_subquery()
 
 
 def _page_rows(session: Connection, matching: Select[Any], descending: bool, limit: int) -> list[MeetingRow]:
     # The page's ids first, from the appointment table, so the planner walks a start-time
-    # index; the names are joined to those few rows only.
+    # index; the names are looked up for those few rows only.
     order = (col(Appointment.start_at).desc(), col(Appointment.id).desc()) if descending else \
         (col(Appointment.start_at), col(Appointment.id))
     page_ids = matching.order_by(*order).limit(limit).subquery()
-    practitioner, patient = _PRACTITIONER, _PATIENT
     found = session.execute(
-        select(Appointment.id, Appointment.practitioner_id, practitioner.c.full_name, Appointment.client_id,
-               patient.c.full_name, Appointment.topic, Appointment.notes, Appointment.start_at,
+        select(Appointment.id, Appointment.practitioner_id, _PRACTITIONER_NAME, Appointment.client_id,
+               _PATIENT_NAME, Appointment.topic, Appointment.notes, Appointment.start_at,
                Appointment.duration_minutes, Appointment.timezone, Appointment.status, Meeting.sync_state,
                Appointment.cancel_reason, Meeting.last_sync_error, Meeting.zoom_meeting_id,
                Meeting.client_waiting_since, Meeting.zoom_waiting_room_at, Appointment.confirmed_at)
         .join(page_ids, page_ids.c.id == Appointment.id)
         .join(Meeting, col(Meeting.id) == Appointment.id)
-        .join(practitioner, practitioner.c.id == Appointment.practitioner_id)
-        .join(patient, patient.c.id == Appointment.client_id)
         .order_by(*order)
     ).all()
     return [MeetingRow(id=m_id, practitioner_id=practitioner_id, practitioner_name=practitioner_name,
