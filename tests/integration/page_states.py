@@ -30,7 +30,7 @@ def page_state(cls: type[S], path: str, email: str | None = None, root: rx.State
     tab = root.router_data.get("token") if root.router_data else None
     root.router_data = root._update_router_vars(
         {"headers": {"cookie": cookie} if cookie else {}, "pathname": path,
-         "asPath": f"{path}?{urlencode(query)}" if query else path, "query": query or {},
+         "asPath": f"{path}?{urlencode(query, safe=',')}" if query else path, "query": query or {},
          "token": tab or str(uuid.uuid4())},  # the tab's Reflex client token
         root.router_data or {})
     return run(root.get_state(cls))

@@ -232,21 +232,10 @@ def test_the_calendar_week_carries_published_hours_and_the_page_draws_them_as_ba
 
 
 def _editor_page(email: str, query: dict[str, str]):
-    from urllib.parse import urlencode
-
-    import reflex as rx
-
-    from rxapp.settings import get_settings
     from rxapp.state.availability import AvailabilityState
-    from tests.integration.page_states import run
-    from tests.integration.zoom_helpers import sign_in
+    from tests.integration.page_states import page_state
 
-    cookie = f"{get_settings().session_cookie_name}={sign_in(email).token}"
-    root = rx.State(_reflex_internal_init=True)
-    root.router_data = root._update_router_vars(
-        {"headers": {"cookie": cookie}, "pathname": "/availability", "asPath": f"/availability?{urlencode(query)}",
-         "query": query}, root.router_data or {})
-    return run(root.get_state(AvailabilityState))
+    return page_state(AvailabilityState, "/availability", email, query=query)
 
 
 def test_the_editor_page_keeps_what_was_typed_and_refuses_a_forged_practitioner(database: str) -> None:

@@ -5,27 +5,17 @@ that keep what was typed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlencode
-
-import reflex as rx
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment
-from rxapp.settings import get_settings
 from rxapp.state.appointment_dialog import AppointmentDialogState
 from rxapp.state.calendar import CalendarState
 from tests.integration.page_states import page_state, run, toasts
-from tests.integration.zoom_helpers import sign_in, user_id
+from tests.integration.zoom_helpers import user_id
 
 
 def _calendar(email: str, query: dict[str, str]) -> CalendarState:
-    cookie = f"{get_settings().session_cookie_name}={sign_in(email).token}"
-    root = rx.State(_reflex_internal_init=True)
-    path = "/calendar"
-    root.router_data = root._update_router_vars(
-        {"headers": {"cookie": cookie}, "pathname": path, "asPath": f"{path}?{urlencode(query, safe=',')}",
-         "query": query}, root.router_data or {})
-    return run(root.get_state(CalendarState))
+    return page_state(CalendarState, "/calendar", email, query=query)
 
 
 def test_a_bookmarked_calendar_opens_on_its_day_view_and_practitioners(demo: None) -> None:
