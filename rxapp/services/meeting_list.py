@@ -7,17 +7,21 @@ says and what the filter finds cannot drift apart.
 
 Pages are read by keyset on (start_at, id): a page is "the next N after this row" (or "before"),
 so every page costs an index seek and N rows however deep it is, and nothing is counted; the
-page says whether there is a previous and a next one instead of a total.
+page says whether there is a previous and a next one instead of a total (the page's own statement
+asks whether rows lie on the cursor's other side, so a page is one round trip).
+
+The SQL is built once per shape of question (`_Shape`: which filters are set, how many search
+words) with the values as parameters, so asking for a page builds no SQL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, false, or_, tuple_
+from sqlalchemy import ColumnElement, Connection, Exists, Integer, Select, String, and_, bindparam, false, or_, tuple_
 from sqlmodel import col, select
 
 from rxapp.db import reading, unit_of_work
@@ -91,33 +95,32 @@ def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
     of ours gives the first. Raises `NotAllowed` for anyone without the Meetings page,
     `ValueError` for an unknown status.
     """
-    conditions = _visible(principal, filters.practitioner_id)
-    matching = _telehealth(select(Appointment.id)) if filters.status is None else _with_status(filters.status)
-    if filters.client_id is not None:
-        conditions.append(col(Appointment.client_id) == filters.client_id)
-    if filters.period == "upcoming":
-        conditions.append(col(Appointment.start_at) >= now() - RECENT)
-    elif filters.period == "past":
-        conditions.append(col(Appointment.start_at) < now() - RECENT)
-    conditions.extend(col(Appointment.search_text).contains(word, autoescape=True)
-                      for word in filters.search.casefold().split()[:MAX_SEARCH_WORDS])
+    practitioner_id = _practitioner_scope(principal, filters.practitioner_id)
+    if filters.status is not None and filters.status not in DISPLAY_STATUSES:
+        raise ValueError(f"unknown meeting status {filters.status!r}")
+    words = filters.search.casefold().split()[:MAX_SEARCH_WORDS]
+    period = filters.period if filters.period in ("upcoming", "past") else "all"
+    shape = _Shape(filters.status, practitioner_id is not None, filters.client_id is not None, period, len(words))
     page_size = min(max(filters.page_size, 1), MAX_PAGE_SIZE)
+    values: dict[str, Any] = {"practice_id": principal.practice_id, "page_limit": page_size + 1,
+                              **{f"word_{i}": _like_escaped(word) for i, word in enumerate(words)}}
+    if practitioner_id is not None:
+        values["practitioner_id"] = practitioner_id
+    if filters.client_id is not None:
+        values["client_id"] = filters.client_id
+    if period != "all":
+        values["since"] = now() - RECENT
     before, after = decode_cursor(filters.before), decode_cursor(filters.after)
     newest = filters.newest_first
-    matching = matching.where(*conditions)
-    with reading() as session:
+    with reading() as conn:
         if before is not None:  # read backwards from the cursor, then show in page order
-            rows = _page_rows(session, matching.where(_beyond(before, not newest)), not newest, page_size + 1)
+            rows, has_next = _read(conn, shape, values, before, not newest)
             has_previous, rows = len(rows) > page_size, rows[:page_size][::-1]
-            has_next = _exists(session, matching.where(_beyond(before, newest, inclusive=True)))
         else:
-            keyset = [_beyond(after, newest)] if after is not None else []
-            rows = _page_rows(session, matching.where(*keyset), newest, page_size + 1)
+            rows, has_previous = _read(conn, shape, values, after, newest)
             has_next, rows = len(rows) > page_size, rows[:page_size]
-            has_previous = after is not None and _exists(session, matching.where(_beyond(after, not newest,
-                                                                                         inclusive=True)))
             if not rows and has_previous:  # past the end: the last page instead
-                rows = _page_rows(session, matching, not newest, page_size + 1)
+                rows, _ = _read(conn, shape, values, None, not newest)
                 has_previous, rows = len(rows) > page_size, rows[:page_size][::-1]
     return MeetingPage(rows=rows, page_size=page_size, has_previous=has_previous, has_next=has_next,
                        previous_cursor=encode_cursor(rows[0]) if has_previous and rows else "",
@@ -140,20 +143,17 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def _beyond(cursor: tuple[datetime, int], descending: bool, *, inclusive: bool = False) -> ColumnElement[bool]:
-    """Rows after the cursor in (start_at, id) order (before it when `descending`): a row-value
+# The cursor's (start_at, id) as parameters of the page's statement.
+_AT = tuple_(bindparam("at_start", type_=Appointment.__table__.c.start_at.type), bindparam("at_id", type_=Integer))
+
+
+def _beyond(descending: bool, *, inclusive: bool = False) -> ColumnElement[bool]:
+    """Rows after the cursor (`_AT`) in (start_at, id) order (before it when `descending`): a row-value
     comparison, which the (..., start_at, id) indexes serve as a range."""
     key = tuple_(col(Appointment.start_at), col(Appointment.id))
-    at = tuple_(bindparam(None, cursor[0], type_=Appointment.__table__.c.start_at.type), bindparam(None, cursor[1]))
     if descending:
-        return key <= at if inclusive else key < at
-    return key >= at if inclusive else key > at
-
-
-def _exists(session: Connection, matching: Select[Any]) -> bool:
-    # Ordered like the list, so the planner seeks the same index rather than scanning the table.
-    query = matching.order_by(col(Appointment.start_at), col(Appointment.id)).limit(1)
-    return session.execute(query).first() is not None
+        return key <= _AT if inclusive else key < _AT
+    return key >= _AT if inclusive else key > _AT
 
 
 def patients_for_filter(principal: Principal, practitioner_id: int | None = None) -> list[tuple[int, str]]:
@@ -176,7 +176,7 @@ def _telehealth(query: Select[Any]) -> Select[Any]:
     return query.join(Meeting, col(Meeting.id) == Appointment.id).where(col(Appointment.telehealth).is_(True))
 
 
-@cache  # SQL constructs are immutable: built once per status, extended per call with `.where`
+@cache  # SQL constructs are immutable: built once per status, extended per shape with `.where`
 def _with_status(key: str) -> Select[Any]:
     """The ids of the telehealth appointments whose display status is `key` (see `_telehealth`).
 
@@ -195,11 +195,16 @@ def _with_status(key: str) -> Select[Any]:
         .where(col(Appointment.telehealth).is_(True), _status_condition(key, flagged.c.sync_state))
 
 
+def _practitioner_scope(principal: Principal, practitioner_id: int | None) -> int | None:
+    """Whose meetings the principal sees when asking for `practitioner_id` (None: the whole practice):
+    practitioners only ever their own. Raises `NotAllowed` for anyone without the Meetings page."""
+    require(principal, Action.VIEW_MEETINGS)
+    return practitioner_id if can(principal, Action.VIEW_PRACTICE_MEETINGS) else principal.user_id
+
+
 def _visible(principal: Principal, practitioner_id: int | None) -> list[ColumnElement[bool]]:
     """Conditions limiting meetings to what the principal may see, for the practitioner asked."""
-    require(principal, Action.VIEW_MEETINGS)
-    if not can(principal, Action.VIEW_PRACTICE_MEETINGS):
-        practitioner_id = principal.user_id
+    practitioner_id = _practitioner_scope(principal, practitioner_id)
     conditions = [col(Appointment.practice_id) == principal.practice_id]
     if practitioner_id is not None:
         conditions.append(col(Appointment.practitioner_id) == practitioner_id)
@@ -243,29 +248,94 @@ def _rare_sync_states(key: str) -> tuple[str, ...]:
     return tuple(sorted(syncs)) if syncs and syncs <= {s.value for s in _RARE_SYNC_STATES} else ()
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What the SQL of a page depends on besides its values. Each shape's statements are built once
+    and run with the values as parameters: a page builds no SQL, SQLAlchemy finds it compiled, and
+    PostgreSQL sees the same text each time (planned with the values, as before)."""
+    status: str | None  # a DISPLAY_STATUSES key, or None for all
+    practitioner: bool  # :practitioner_id
+    client: bool  # :client_id
+    period: str  # "upcoming" (start_at >= :since), "past" (start_at < :since) or "all"
+    words: int  # :word_0 ... (LIKE patterns, `_like_escaped`)
+
+
+def _like_escaped(word: str) -> str:
+    """`word` for `LIKE '%' || word || '%' ESCAPE '/'`: its own %, _ and / match themselves."""
+    return word.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+@lru_cache(maxsize=512)
+def _matching(shape: _Shape) -> Select[Any]:
+    """The ids of the meetings of this shape, with the values as parameters."""
+    matching = _telehealth(select(Appointment.id)) if shape.status is None else _with_status(shape.status)
+    conditions = [col(Appointment.practice_id) == bindparam("practice_id")]
+    if shape.practitioner:
+        conditions.append(col(Appointment.practitioner_id) == bindparam("practitioner_id"))
+    if shape.client:
+        conditions.append(col(Appointment.client_id) == bindparam("client_id"))
+    since = bindparam("since", type_=Appointment.__table__.c.start_at.type)
+    if shape.period == "upcoming":
+        conditions.append(col(Appointment.start_at) >= since)
+    elif shape.period == "past":
+        conditions.append(col(Appointment.start_at) < since)
+    conditions.extend(col(Appointment.search_text).contains(bindparam(f"word_{i}", type_=String), escape="/")
+                      for i in range(shape.words))
+    return matching.where(*conditions)
+
+
+def _order(descending: bool) -> tuple[ColumnElement[Any], ...]:
+    return (col(Appointment.start_at).desc(), col(Appointment.id).desc()) if descending else \
+        (col(Appointment.start_at), col(Appointment.id))
+
+
+@lru_cache(maxsize=512)
+def _other_side(shape: _Shape, descending: bool) -> Exists:
+    """Whether a matching row lies at the cursor or on its other side: whether the page read from the
+    cursor in this direction has neighbours the other way. Ordered like the list, so the planner
+    seeks the same index rather than scanning the table."""
+    return _matching(shape).where(_beyond(not descending, inclusive=True)).order_by(*_order(not descending)) \
+        .limit(1).exists()
+
+
 # The names, as one-row lookups beside each of the page's rows rather than joins: PostgreSQL plans
 # the page in about half the time (planning was most of a plain page's cost). Built once.
 _PRACTITIONER_NAME = select(User.full_name).where(col(User.id) == Appointment.practitioner_id).scalar_subquery()
 _PATIENT_NAME = select(Client.full_name).where(col(Client.id) == Appointment.client_id).scalar_subquery()
 
 
-def _page_rows(session: Connection, matching: Select[Any], descending: bool, limit: int) -> list[MeetingRow]:
-    # The page's ids first, from the appointment table, so the planner walks a start-time
-    # index; the names are looked up for those few rows only.
-    order = (col(Appointment.start_at).desc(), col(Appointment.id).desc()) if descending else \
-        (col(Appointment.start_at), col(Appointment.id))
-    page_ids = matching.order_by(*order).limit(limit).subquery()
-    found = session.execute(
-        select(Appointment.id, Appointment.practitioner_id, _PRACTITIONER_NAME, Appointment.client_id,
-               _PATIENT_NAME, Appointment.topic, Appointment.notes, Appointment.start_at,
-               Appointment.duration_minutes, Appointment.timezone, Appointment.status, Meeting.sync_state,
-               Appointment.cancel_reason, Meeting.last_sync_error, Meeting.zoom_meeting_id,
-               Meeting.client_waiting_since, Meeting.zoom_waiting_room_at, Appointment.confirmed_at)
-        .join(page_ids, page_ids.c.id == Appointment.id)
-        .join(Meeting, col(Meeting.id) == Appointment.id)
-        .order_by(*order)
-    ).all()
-    return [MeetingRow(id=m_id, practitioner_id=practitioner_id, practitioner_name=practitioner_name,
+@lru_cache(maxsize=1024)
+def _page_statement(shape: _Shape, descending: bool, from_cursor: bool) -> Select[Any]:
+    """Up to :page_limit rows of this shape in start order (from the cursor `_AT` on, exclusive, when
+    `from_cursor`, each row then also saying `_other_side`). The page's ids come first, from the
+    appointment table, so the planner walks a start-time index; the names are looked up for those
+    few rows only."""
+    matching = _matching(shape).where(_beyond(descending)) if from_cursor else _matching(shape)
+    page_ids = matching.order_by(*_order(descending)).limit(bindparam("page_limit", type_=Integer)).subquery()
+    other_side = _other_side(shape, descending) if from_cursor else false()
+    return (select(Appointment.id, Appointment.practitioner_id, _PRACTITIONER_NAME, Appointment.client_id,
+                   _PATIENT_NAME, Appointment.topic, Appointment.notes, Appointment.start_at,
+                   Appointment.duration_minutes, Appointment.timezone, Appointment.status, Meeting.sync_state,
+                   Appointment.cancel_reason, Meeting.last_sync_error, Meeting.zoom_meeting_id,
+                   Meeting.client_waiting_since, Meeting.zoom_waiting_room_at, Appointment.confirmed_at, other_side)
+            .join(page_ids, page_ids.c.id == Appointment.id)
+            .join(Meeting, col(Meeting.id) == Appointment.id)
+            .order_by(*_order(descending)))
+
+
+def _read(conn: Connection, shape: _Shape, values: dict[str, Any], cursor: tuple[datetime, int] | None,
+          descending: bool) -> tuple[list[MeetingRow], bool]:
+    """The rows after `cursor` (all from the start when None) in this direction, up to
+    :page_limit, and whether any matching row lies at the cursor or beyond it the other way
+    (False without a cursor). One statement; a second only when no row comes back."""
+    if cursor is not None:
+        values = {**values, "at_start": cursor[0], "at_id": cursor[1]}
+    found = conn.execute(_page_statement(shape, descending, cursor is not None), values).all()
+    if found:
+        other_side = bool(found[0][-1])
+    else:
+        other_side = cursor is not None and bool(conn.execute(select(_other_side(shape, descending)), values).scalar())
+    rows = [MeetingRow(id=m_id, practitioner_id=practitioner_id, practitioner_name=practitioner_name,
                        client_id=client_id, patient_name=patient_name, topic=topic, description=description,
                        start_at=start_at, duration_minutes=duration, timezone=timezone,
                        status=display_status(status, sync_state), cancel_reason=cancel_reason,
@@ -274,4 +344,5 @@ def _page_rows(session: Connection, matching: Select[Any], descending: bool, lim
                        confirmed=confirmed_at is not None)
             for (m_id, practitioner_id, practitioner_name, client_id, patient_name, topic, description, start_at,
                  duration, timezone, status, sync_state, cancel_reason, sync_error, zoom_meeting_id, waiting_since,
-                 zoom_waiting, confirmed_at) in found]
+                 zoom_waiting, confirmed_at, _) in found]
+    return rows, other_side

@@ -113,6 +113,7 @@ def test_search_finds_topic_description_and_patient_name_whatever_the_case(demo:
     by_description = add_meeting("dr.lee@demo.clinic", "Alex Rivera", description="Review the SLEEP diary")
     by_patient = add_meeting("dr.patel@demo.clinic", "Jo Kim", topic="Speech therapy")
     percent = add_meeting("dr.lee@demo.clinic", "Sam Taylor", topic="Done 100% of homework")
+    slash = add_meeting("dr.lee@demo.clinic", "Sam Taylor", topic="Session 1/2")
 
     def found(text: str) -> set[int]:
         return set(ids(MeetingFilters(search=text, page_size=100)))
@@ -125,7 +126,8 @@ def test_search_finds_topic_description_and_patient_name_whatever_the_case(demo:
     assert found("rivera review") == {by_description}
     assert found("100%") == {percent}  # LIKE wildcards are taken literally
     assert found("_") == set()
-    assert found("") == found("   ") == {by_topic, by_description, by_patient, percent}
+    assert found("1/2") == {slash}  # and so is the escape character
+    assert found("") == found("   ") == {by_topic, by_description, by_patient, percent, slash}
 
 
 def test_patient_filter_and_its_choices(demo: str) -> None:
