@@ -27,7 +27,9 @@ protocol-level client (see `waiting_room_clients.py`: own token, Alex's cookie, 
 on_load of its own meeting's waiting room, pings answered; like the page, it sends nothing else
 while connected). The backend's CPU use is the CPU time of the `reflex run` process tree over the
 wall time of each block of runs (100% = one core; this machine has `os.cpu_count()` cores), and
-with nothing measured ("idle") for a few seconds at each load.
+with nothing measured ("idle") at each load over one whole heartbeat cycle (the server pings every
+page every 40 s, `rxapp/heartbeat.py`): rooms opened together are pinged together, so a shorter
+window would measure where it fell in the cycle (10 s windows read 1.9-4.6% for the same rooms).
 
 Push-to-render floor: before each measured trigger, the same page gets a push that changes nothing
 but a hidden number (`rxapp/push_probe.py`, POST /dev/push-probe; no database work beyond the
@@ -73,6 +75,7 @@ import httpx
 import psutil
 
 from benchmarks import results
+from rxapp import heartbeat
 
 os.environ.setdefault("E2E_WEB_WORKDIR", ".web-bench")  # own build folder: no clash with test runs
 
@@ -120,7 +123,7 @@ class Size:
     idle_seconds: float
 
 
-FULL = Size(runs=30, warmup=2, background=(200, 1000), idle_seconds=10.0)
+FULL = Size(runs=30, warmup=2, background=(200, 1000), idle_seconds=heartbeat.PING_INTERVAL_SECONDS)
 QUICK = Size(runs=5, warmup=1, background=(20,), idle_seconds=4.0)
 
 

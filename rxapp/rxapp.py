@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxapp import api, jobs, live, redaction, state_store
+from rxapp import api, heartbeat, jobs, live, redaction, state_store
 from rxapp.pages import (  # noqa: F401  (registers pages)
     accounts,
     attention,
@@ -47,3 +47,4 @@ app.add_middleware(BrowserOwnerCheck())
 app.register_lifespan_task(jobs.scheduler_lifespan)
 app.register_lifespan_task(live.push_lifespan)
 app.register_lifespan_task(state_store.state_store_lifespan)
+app.register_lifespan_task(heartbeat.heartbeat_lifespan)
