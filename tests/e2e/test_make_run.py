@@ -77,7 +77,8 @@ class MakeRun:
         # Its output goes through a pipe, as into a terminal or `| tee`: a reader that goes away (a closed
         # terminal, a killed tee) must not stop the clean-up half-way.
         self.proc = subprocess.Popen(["make", "--no-print-directory", target], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_as_from_a_terminal)
         self._reader = threading.Thread(target=self._copy_output, daemon=True)
         self._reader.start()
 
@@ -113,6 +114,14 @@ class MakeRun:
                 if not isinstance(exc, httpx.ConnectError):
                     in_use.append(port)
         return in_use
+
+
+def _as_from_a_terminal() -> None:
+    """In the child before `make` starts: Ctrl-C, hang-up and quit do what they do to a terminal's job.
+    A runner started in the background (`nohup`, `cmd &` in a script) passes them on ignored, and
+    a shell cannot trap a signal it started with ignored, so the stops below would test nothing."""
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 @pytest.fixture
