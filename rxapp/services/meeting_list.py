@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Exists, Integer, Select, String, and_, bindparam, false, or_, tuple_
 from sqlmodel import col, select
 
-from rxapp.db import reading, unit_of_work
+from rxapp.db import reading
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, SyncState, User
 from rxapp.services.clock import now
 from rxapp.services.meetings.decisions import DisplayStatus, display_status
@@ -159,14 +159,17 @@ def _beyond(descending: bool, *, inclusive: bool = False) -> ColumnElement[bool]
 def patients_for_filter(principal: Principal, practitioner_id: int | None = None) -> list[tuple[int, str]]:
     """(client id, name) of every client with a meeting the principal may see, by name: the
     choices of the patient filter. Raises `NotAllowed` like `list_meetings`."""
-    conditions = _visible(principal, practitioner_id)
-    has_meeting = _telehealth(select(Appointment.id)).where(col(Appointment.client_id) == Client.id,
-                                                            *conditions).exists()
-    with unit_of_work() as session:
-        found = session.exec(
+    practitioner_id = _practitioner_scope(principal, practitioner_id)
+    values = {"practice_id": principal.practice_id}
+    if practitioner_id is not None:
+        values["practitioner_id"] = practitioner_id
+    has_meeting = _matching(_Shape(None, practitioner_id is not None, False, "all", 0)) \
+        .where(col(Appointment.client_id) == Client.id).exists()
+    with reading() as conn:
+        found = conn.execute(
             select(Client.id, Client.full_name)
             .where(Client.practice_id == principal.practice_id, has_meeting)
-            .order_by(col(Client.full_name), col(Client.id))
+            .order_by(col(Client.full_name), col(Client.id)), values
         ).all()
     return [(client_id or 0, name) for client_id, name in found]
 
@@ -200,15 +203,6 @@ def _practitioner_scope(principal: Principal, practitioner_id: int | None) -> in
     practitioners only ever their own. Raises `NotAllowed` for anyone without the Meetings page."""
     require(principal, Action.VIEW_MEETINGS)
     return practitioner_id if can(principal, Action.VIEW_PRACTICE_MEETINGS) else principal.user_id
-
-
-def _visible(principal: Principal, practitioner_id: int | None) -> list[ColumnElement[bool]]:
-    """Conditions limiting meetings to what the principal may see, for the practitioner asked."""
-    practitioner_id = _practitioner_scope(principal, practitioner_id)
-    conditions = [col(Appointment.practice_id) == principal.practice_id]
-    if practitioner_id is not None:
-        conditions.append(col(Appointment.practitioner_id) == practitioner_id)
-    return conditions
 
 
 @cache
