@@ -4,6 +4,7 @@ as it found it. Slow (each start builds the frontend), so it lives with the brow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,6 +45,16 @@ def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             pass
     return alive
+
+
+def _command_lines(processes: list[psutil.Process]) -> list[str]:
+    """The command lines of those still running; one that exits meanwhile is skipped (run.sh's
+    `sleep 1` and `ps` come and go every second)."""
+    lines = []
+    for p in _alive(processes):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            lines.append(" ".join(p.cmdline()))
+    return lines
 
 
 class MakeRun:
@@ -163,14 +174,14 @@ def test_make_run_leaves_no_process_behind(make_run: MakeRun, how: str) -> None:
     make_run.wait_until_serving()
     started = _descendants(make_run.proc.pid)
     make_run.started.extend(started)  # type: ignore[attr-defined]
-    names = " ".join(" ".join(p.cmdline()) for p in _alive(started))
+    names = " ".join(_command_lines(started))
     assert "zoom_sandbox" in names and "mail_catcher" in names and "reflex" in names, names
 
     STOPS[how](make_run)
     deadline = time.time() + 30
     while (make_run.proc.poll() is None or _alive(started)) and time.time() < deadline:
         time.sleep(0.5)
-    survivors = [" ".join(p.cmdline())[:120] for p in _alive(started)]
+    survivors = [line[:120] for line in _command_lines(started)]
     assert not survivors, f"still running after {how}: {survivors}\n{make_run.output.read_text()[-2000:]}"
     assert make_run.proc.poll() is not None, "make itself did not stop"
     assert not make_run.ports_in_use()
