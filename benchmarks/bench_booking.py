@@ -54,9 +54,9 @@ def _run(runs: int) -> int:
     from sqlmodel import select
 
     from rxapp import api, migrate
+    from rxapp.clock import now
     from rxapp.db import unit_of_work
     from rxapp.models import Client, Meeting, SyncState
-    from rxapp.services.clock import now
     from rxapp.services.scheduling.appointments import AppointmentDraft, book_appointments, push_to_zoom
     from rxapp.settings import get_settings
     from tests.conftest import reset_app_caches

@@ -36,8 +36,8 @@ from benchmarks.seed_meetings import SeededPractice, seed
 from devtools import postgres
 from rxapp import db, migrate
 from rxapp.models import Role
-from rxapp.services.meeting_list import MeetingFilters, MeetingPage, list_meetings
 from rxapp.services.permissions import Principal
+from rxapp.services.telehealth.meeting_list import MeetingFilters, MeetingPage, list_meetings
 from rxapp.settings import get_settings
 
 TARGET_P95_MS = 10.0

@@ -55,11 +55,11 @@ def _worker(env: dict[str, str], count: int, deadline: float) -> None:
 
     from rxapp.db import unit_of_work
     from rxapp.models import Notification, NotificationStatus, Reminder, ReminderStatus
-    from rxapp.services import notifications, reminders
+    from rxapp.services.notify import outbox, reminders
 
     while time.monotonic() < deadline:
         queued = reminders.run_due(limit=200, rounds=1)
-        delivered = notifications.deliver_due(limit=500)
+        delivered = outbox.deliver_due(limit=500)
         if queued or delivered:
             continue
         with unit_of_work() as s:
@@ -95,10 +95,10 @@ def _seed(count: int) -> None:
 
     from sqlmodel import select
 
+    from rxapp.clock import now
     from rxapp.db import unit_of_work
     from rxapp.models import Appointment, Client, Practice, Reminder, ReminderKind
-    from rxapp.services.clock import now
-    from rxapp.services.sms import credits
+    from rxapp.services.notify.sms import credits
     from tests.integration.zoom_helpers import demo_practice, user_id
 
     demo_practice(allow_zoom=False)

@@ -236,11 +236,11 @@ def _schedule(topic: str, minutes_ahead: int, sandbox_url: str, at_zoom: bool) -
     """A meeting of Dr. Lee's with Alex (as the New meeting modal makes it); (id, Zoom id)."""
     from sqlmodel import select
 
+    from rxapp.clock import now
     from rxapp.db import unit_of_work
     from rxapp.models import Client, Meeting, SyncState
-    from rxapp.services.clock import now
-    from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
-    from rxapp.services.meetings.sync import sync_meeting
+    from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+    from rxapp.services.telehealth.meetings.sync import sync_meeting
 
     lee = _lee()
     with unit_of_work() as s:
@@ -272,10 +272,10 @@ def _background_meetings(count: int, first: int) -> list[int]:
     rooms are needed (scheduling each through the services checks overlaps with all the others)."""
     from sqlmodel import select
 
+    from rxapp.clock import now
     from rxapp.db import unit_of_work
     from rxapp.models import Client, SyncState, User
-    from rxapp.services.clock import now
-    from rxapp.services.meeting_list import meeting_search_text
+    from rxapp.services.telehealth.meeting_list import meeting_search_text
     from tests.factories import telehealth_visit
 
     with unit_of_work() as s:
@@ -324,7 +324,7 @@ class Bench:
 
     def trigger(self, kind: str, meeting_id: int, zoom_id: int) -> None:
         if kind == "start":
-            from rxapp.services.auth import request_token
+            from rxapp.services.identity.auth import request_token
 
             t = request_token(self.lee_token, f"start:{meeting_id}")
             response = self.http.get(f"{self.stack.url}/meetings/{meeting_id}/start", params={"t": t},

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, func, insert, select
 from sqlmodel import SQLModel
 
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, Practice, Role, SyncState, User
-from rxapp.services.meeting_list import meeting_search_text
+from rxapp.services.telehealth.meeting_list import meeting_search_text
 
 PRACTITIONERS = 10
 _CHUNK = 5000

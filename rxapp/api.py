@@ -17,17 +17,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from rxapp.clock import now
 from rxapp.push_probe import push_probe
-from rxapp.services import audit_log, auth, portal, profiles
-from rxapp.services.clock import now
-from rxapp.services.meetings import actions
-from rxapp.services.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
+from rxapp.services.audit import entries
+from rxapp.services.identity import auth
+from rxapp.services.notify.reminders import answers
+from rxapp.services.notify.sms import twilio_hooks
+from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH
 from rxapp.services.permissions import Action, NotAllowed, can, home_path
-from rxapp.services.reminders import answers
-from rxapp.services.sms import twilio_hooks
-from rxapp.services.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH
-from rxapp.services.zoom import connections, webhooks
-from rxapp.services.zoom.errors import ZoomError, ZoomNotConnected
+from rxapp.services.practice import profiles
+from rxapp.services.telehealth import portal
+from rxapp.services.telehealth.meetings import actions
+from rxapp.services.telehealth.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
+from rxapp.services.telehealth.zoom import connections, webhooks
+from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNotConnected
 from rxapp.settings import get_settings
 from rxapp.web_security import SecurityHeaders, same_origin
 
@@ -246,9 +249,9 @@ async def audit_export(request: Request) -> Response:
         return _page("Not allowed", "Only owners and managers can export the audit trail.", 403)
     timezone = await asyncio.to_thread(profiles.viewer_timezone, principal)
     try:
-        filters = audit_log.parse_filters(dict(request.query_params), timezone)
-        rows = await asyncio.to_thread(audit_log.export_rows, principal, filters)
-    except audit_log.InvalidAuditFilter as exc:
+        filters = entries.parse_filters(dict(request.query_params), timezone)
+        rows = await asyncio.to_thread(entries.export_rows, principal, filters)
+    except entries.InvalidAuditFilter as exc:
         return _page("Cannot export", str(exc), 400, back=("/audit", "Back to the audit page"))
 
     def lines() -> Iterator[str]:  # a sync iterator: Starlette reads it in a worker thread

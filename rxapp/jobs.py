@@ -14,10 +14,10 @@ from contextlib import asynccontextmanager
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from rxapp.services import notifications, reminders
-from rxapp.services.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
-from rxapp.services.meetings import sync
-from rxapp.services.zoom import webhooks
+from rxapp.services.notify import outbox, reminders
+from rxapp.services.telehealth.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
+from rxapp.services.telehealth.meetings import sync
+from rxapp.services.telehealth.zoom import webhooks
 from rxapp.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def _deliver_outbox(rounds: int = 20) -> None:
     """Batches until one sends nothing (or `rounds`): a burst (10,000 reminders due in one minute)
     drains in one run instead of 50 messages per poll."""
     for _ in range(rounds):
-        if not notifications.deliver_due(limit=notifications.BATCH):
+        if not outbox.deliver_due(limit=outbox.BATCH):
             return
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from rxapp import migrate
-from rxapp.services import crypto, demo_data
+from rxapp.dev import demo_data
+from rxapp.services import crypto
 from rxapp.settings import get_settings
 
 

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rxapp import live
-from rxapp.services import auth, portal
+from rxapp.services.identity import auth
 from rxapp.services.permissions import NotAllowed
+from rxapp.services.telehealth import portal
 from rxapp.settings import get_settings
 
 

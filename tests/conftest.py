@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 
 from devtools import postgres
 from rxapp import db, migrate
+from rxapp.clock import set_clock
 from rxapp.services import crypto
-from rxapp.services.clock import set_clock
 from rxapp.settings import get_settings
 
 # One key for the whole run, so nothing falls back to a developer's local key file.

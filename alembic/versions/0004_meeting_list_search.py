@@ -53,7 +53,7 @@ def downgrade() -> None:
 
 
 def _backfill_search_text() -> None:
-    # The same value as rxapp.services.meeting_list.meeting_search_text at the time of writing,
+    # The same value as rxapp.services.telehealth.meeting_list.meeting_search_text at the time of writing,
     # copied so this migration never changes with the app.
     bind = op.get_bind()
     meeting = sa.table("meeting", sa.column("id", sa.Integer), sa.column("topic", sa.String),

@@ -35,7 +35,7 @@ def upgrade() -> None:
     _minimise_stored_payloads()
 
 
-# The allow-list of rxapp.services.zoom.webhooks.minimal_event at the time of writing, copied so
+# The allow-list of rxapp.services.telehealth.zoom.webhooks.minimal_event at the time of writing, copied so
 # this migration never changes with the app.
 _KEEP_PAYLOAD = ("account_id", "user_id", "deauthorization_time")
 _KEEP_OBJECT = ("id", "uuid", "host_id", "topic", "type", "start_time", "end_time", "duration", "timezone")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxapp.services.client_records import NAME_LIMIT, NOTES_LIMIT
+from rxapp.services.clients.records import NAME_LIMIT, NOTES_LIMIT
 from rxapp.services.timezones import all_timezones
 from rxapp.state.clients import ClientFormState
 

@@ -27,13 +27,13 @@ class Practice(SQLModel, table=True):
     default_pos_code: str = Field(default="10", max_length=2)
     # Where in-person visits take place: reminders, booking emails and calendar invites name it.
     address: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    # The SMS credit balance is the sum of `SmsCreditEntry` rows (services.sms.credits). Below the
+    # The SMS credit balance is the sum of `SmsCreditEntry` rows (services.notify.sms.credits). Below the
     # threshold the owner is warned (Needs attention) and emailed once, until credits are added.
     sms_low_balance_threshold: int = Field(default=20, sa_column=Column(Integer, nullable=False, server_default="20"))
     sms_low_balance_warned: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
                                                                          server_default=false()))
     notify_client_when_started: bool = True
-    # Client self-booking in the portal (services.self_booking): on/off, any active practitioner or
+    # Client self-booking in the portal (services.scheduling.self_booking): on/off, any active practitioner or
     # only those the client trusts, and how close to the start a client may still move or cancel.
     self_booking_enabled: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
     self_booking_any_practitioner: bool = Field(
@@ -76,7 +76,7 @@ class PractitionerProfile(SQLModel, table=True):
     # What Zoom did to the connection that the practitioner has not acknowledged yet
     # (e.g. the app was removed in Zoom); shown on the Meeting tab.
     zoom_notice: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    # The length a new appointment starts with (services.profiles.default_length).
+    # The length a new appointment starts with (services.practice.profiles.default_length).
     default_length_minutes: int = Field(default=50, sa_column=Column(Integer, nullable=False, server_default="50"))
     # How clients see the practitioner: a name and credentials such as "PhD, Licensed Psychologist".
     display_name: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
@@ -88,7 +88,7 @@ class PractitionerProfile(SQLModel, table=True):
 
 class Client(SQLModel, table=True):
     """A client (patient) record. `full_name` is the display name everything else shows (emails,
-    meeting search); services.client_records keeps it "<preferred or first> <last>" on every save."""
+    meeting search); services.clients.records keeps it "<preferred or first> <last>" on every save."""
 
     __table_args__ = (
         # The Clients page: keyset pages by name within a practice.

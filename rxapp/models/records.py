@@ -116,7 +116,7 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (
         Index("ix_audit_practice_created", "practice_id", "created_at"),
-        # The audit page's keyset pages (services.audit_log) filtered by person or by action.
+        # The audit page's keyset pages (services.audit.entries) filtered by person or by action.
         Index("ix_audit_practice_actor", "practice_id", "actor_user_id", "created_at", "id"),
         Index("ix_audit_practice_action", "practice_id", "action", "created_at", "id"),
     )

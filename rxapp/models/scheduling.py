@@ -22,7 +22,7 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),
         Index("ix_appointment_practice_start", "practice_id", "start_at"),
         Index("ix_appointment_series", "series_id", "start_at"),
-        # The Meetings page (services.meeting_list: telehealth appointments) needs different indexes
+        # The Meetings page (services.telehealth.meeting_list: telehealth appointments) needs different indexes
         # on each database; each one is declared for both and kept empty (an always-false WHERE)
         # where it does not help. PostgreSQL: a trigram index serves `search_text LIKE '%word%'`.
         Index("ix_appointment_search_trgm", "search_text", postgresql_using="gin",
@@ -33,7 +33,7 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_practice_list", "practice_id", "start_at", "id", sqlite_where=text("0")),
         Index("ix_appointment_client_list", "client_id", "start_at", "id"),
         # PostgreSQL: where a telehealth appointment sits in the lists, by id, so reading the few
-        # meetings that need attention (services.meeting_list._with_status) never visits the wide rows.
+        # meetings that need attention (services.telehealth.meeting_list._with_status) never visits the wide rows.
         Index("ix_appointment_telehealth_key", "id", postgresql_include=["practice_id", "practitioner_id", "start_at"],
               postgresql_where=text("telehealth IS TRUE"), sqlite_where=text("0")),
         # SQLite: covering indexes, so paging and counting a large practice never reads the wide rows
@@ -66,7 +66,7 @@ class Appointment(SQLModel, table=True):
     # Occurrences of one Repeat share a series id; "this and following" edits work on it.
     series_id: str | None = Field(default=None, max_length=36)
     # Case-folded topic, notes and client name for the Meetings page search; whoever writes an
-    # appointment (or renames its client) sets it with services.meeting_list.meeting_search_text.
+    # appointment (or renames its client) sets it with services.telehealth.meeting_list.meeting_search_text.
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # When the client confirmed (a reminder's Confirm link or an SMS reply YES); cleared by a move.
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

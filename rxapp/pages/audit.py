@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from rxapp.components.shell import app_shell, empty_state
-from rxapp.services.audit_log import ACTION_GROUPS, ACTION_LABELS
+from rxapp.services.audit.entries import ACTION_GROUPS, ACTION_LABELS
 from rxapp.state.audit import AuditState
 from rxapp.state.auth import AuthState
 

@@ -6,7 +6,7 @@ import reflex as rx
 
 from rxapp.components.dialogs import reconnect_banner
 from rxapp.components.shell import app_shell, empty_state
-from rxapp.services.meeting_list import DISPLAY_STATUSES, PERIODS
+from rxapp.services.telehealth.meeting_list import DISPLAY_STATUSES, PERIODS
 from rxapp.state.auth import AuthState
 from rxapp.state.meetings import SEARCH_MAX, MeetingsState
 from rxapp.state.new_meeting import NewMeetingState

@@ -11,7 +11,7 @@ from rxapp.components.visits import visit_list
 from rxapp.push_probe import PushProbeState
 from rxapp.state.auth import AuthState
 from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalState, WaitingRoomState
-from rxapp.state.portal_booking import PortalChangeState
+from rxapp.state.portal_book import PortalChangeState
 from rxapp.state.portal_history import PortalHistoryState
 
 P, W = PortalState, WaitingRoomState

@@ -7,7 +7,7 @@ import reflex as rx
 
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.state.auth import AuthState
-from rxapp.state.portal_booking import PortalBookingState
+from rxapp.state.portal_book import PortalBookingState
 
 B = PortalBookingState
 

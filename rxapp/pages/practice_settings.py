@@ -7,7 +7,7 @@ import reflex as rx
 from rxapp.components.dialogs import confirm_button
 from rxapp.components.shell import app_shell
 from rxapp.components.sms_credits import sms_credits_section
-from rxapp.services.practice_settings import POS_CODES
+from rxapp.services.practice.settings import POS_CODES
 from rxapp.state.auth import AuthState
 from rxapp.state.practice_settings import PracticeSettingsState
 from rxapp.state.self_booking_settings import SelfBookingSettingsState
@@ -99,7 +99,7 @@ def _practitioner(row: rx.Var[dict[str, str]]) -> rx.Component:
 
 
 def _self_booking_form() -> rx.Component:
-    """Client self-booking: its own section and Save (services.practice_settings.save_self_booking)."""
+    """Client self-booking: its own section and Save (services.practice.settings.save_self_booking)."""
     B = SelfBookingSettingsState
 
     def error(name: str) -> rx.Component:

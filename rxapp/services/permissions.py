@@ -34,7 +34,7 @@ class Action(StrEnum):
 
 
 # Client records (add, edit, archive, invite) are the front desk's; a practitioner only views the
-# clients they work with (services.clients.visible_clients).
+# clients they work with (services.clients.directory.visible_clients).
 _CLIENT_RECORDS = {Action.MANAGE_CLIENTS, Action.SEND_PORTAL_INVITE}
 _PRACTITIONER = {Action.VIEW_CALENDAR, Action.MANAGE_APPOINTMENTS, Action.VIEW_CLIENTS, Action.VIEW_CAUGHT_MAIL,
                  Action.VIEW_MEETINGS, Action.HOST_MEETINGS, Action.OWN_PROFILE, Action.CONNECT_OWN_ZOOM}

@@ -12,8 +12,8 @@ from typing import Any
 
 import reflex as rx
 
-from rxapp.services import accounts
-from rxapp.services.passwords import password_problem
+from rxapp.services.identity import accounts
+from rxapp.services.identity.passwords import password_problem
 from rxapp.state.auth import post_to_server
 
 

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
+from rxapp.clock import now
 from rxapp.models.types import AppointmentStatus, Role
-from rxapp.services import clients, profiles
-from rxapp.services.clock import now
+from rxapp.services.clients import directory
 from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.practice import profiles
 from rxapp.services.scheduling import appointments as book
 from rxapp.services.scheduling import calendar
 from rxapp.state.auth import AuthState
@@ -189,7 +190,7 @@ class AppointmentDialogState(AuthState):
             self.client_results = []
             return
         principal = await self._require(Action.MANAGE_APPOINTMENTS)
-        found = await asyncio.to_thread(clients.search_clients, principal, text, CLIENT_RESULTS)
+        found = await asyncio.to_thread(directory.search_clients, principal, text, CLIENT_RESULTS)
         self.client_results = [{"value": str(c.id), "label": c.name, "detail": c.email} for c in found]
 
     @rx.event

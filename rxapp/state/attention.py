@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rxapp.services import attention, profiles
-from rxapp.services.clock import now
-from rxapp.services.meetings.attention import meetings_needing_attention
+from rxapp.clock import now
+from rxapp.services.audit import attention
 from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.phrases import count
+from rxapp.services.practice import profiles
+from rxapp.services.telehealth.meetings.attention import meetings_needing_attention
 from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
 

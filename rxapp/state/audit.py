@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from rxapp.services import audit_log, profiles
+from rxapp.services.audit import entries as audit_log
 from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.practice import profiles
 from rxapp.state.auth import AuthState
 from rxapp.state.keyset_pages import KeysetPages
 

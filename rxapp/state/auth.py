@@ -12,7 +12,7 @@ from reflex.app import default_backend_exception_handler
 from reflex.event import Event, EventSpec
 from reflex.middleware import Middleware
 
-from rxapp.services import auth
+from rxapp.services.identity import auth
 from rxapp.services.permissions import Action, NotAllowed, Principal, can, navigation_for, page_action
 
 

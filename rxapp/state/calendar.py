@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import reflex as rx
 
 from rxapp import live
-from rxapp.services import profiles
-from rxapp.services.clock import now
+from rxapp.clock import now
 from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.practice import profiles
 from rxapp.services.scheduling import calendar
 from rxapp.services.scheduling.calendar import CalendarAppointment, CalendarPractitioner, MeetingState, ZoomState
 from rxapp.services.timezones import is_valid

@@ -6,10 +6,13 @@ import asyncio
 
 import reflex as rx
 
-from rxapp.services import accounts, client_history, client_records, profiles
-from rxapp.services.client_history import Visit
-from rxapp.services.client_records import ClientNotFound
+from rxapp.services.clients import history as client_history
+from rxapp.services.clients import records as client_records
+from rxapp.services.clients.history import Visit
+from rxapp.services.clients.records import ClientNotFound
+from rxapp.services.identity import accounts
 from rxapp.services.permissions import Action, NotAllowed, can
+from rxapp.services.practice import profiles
 from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
 from rxapp.state.clients import archive_or_restore, invite_outcome

@@ -8,8 +8,10 @@ from typing import Any
 
 import reflex as rx
 
-from rxapp.services import accounts, client_records, clients
-from rxapp.services.client_records import ClientForm, ClientInvalid, ClientNotFound
+from rxapp.services.clients import directory
+from rxapp.services.clients import records as client_records
+from rxapp.services.clients.records import ClientForm, ClientInvalid, ClientNotFound
+from rxapp.services.identity import accounts
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.state.auth import AuthState
 from rxapp.state.keyset_pages import KeysetPages
@@ -46,7 +48,7 @@ class ClientsState(KeysetPages, AuthState):
             self.rows = []
             return
         self.can_manage = can(principal, Action.MANAGE_CLIENTS)
-        page = await asyncio.to_thread(clients.list_clients, principal, self.search, archived=self.show_archived,
+        page = await asyncio.to_thread(directory.list_clients, principal, self.search, archived=self.show_archived,
                                        after=self._after, before=self._before)
         self._show_page(page.has_previous, page.has_next, page.previous_cursor, page.next_cursor)
         invited = set()

@@ -7,7 +7,7 @@ import dataclasses
 
 import reflex as rx
 
-from rxapp.services.mailbox import caught_mail_of_practice
+from rxapp.services.notify.mailbox import caught_mail_of_practice
 from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.settings import get_settings
 from rxapp.state.auth import AuthState

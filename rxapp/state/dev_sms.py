@@ -7,9 +7,9 @@ from datetime import datetime
 
 import reflex as rx
 
-from rxapp.services import profiles
+from rxapp.services.notify.sms.caught import caught_sms_of_practice
 from rxapp.services.phrases import count
-from rxapp.services.sms.caught import caught_sms_of_practice
+from rxapp.services.practice import profiles
 from rxapp.services.timezones import format_local
 from rxapp.settings import get_settings
 from rxapp.state.auth import AuthState

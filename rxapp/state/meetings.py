@@ -10,14 +10,16 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from rxapp import live
-from rxapp.services import auth, meeting_list, profiles
-from rxapp.services.meetings import actions, decisions
-from rxapp.services.meetings.decisions import MeetingDecisions
-from rxapp.services.meetings.schedule import zoom_blocker
+from rxapp.services.identity import auth
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
-from rxapp.services.practice_settings import get_settings_view
+from rxapp.services.practice import profiles
+from rxapp.services.practice.settings import get_settings_view
+from rxapp.services.telehealth import meeting_list
+from rxapp.services.telehealth.meetings import actions, decisions
+from rxapp.services.telehealth.meetings.decisions import MeetingDecisions
+from rxapp.services.telehealth.meetings.schedule import zoom_blocker
+from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.services.timezones import format_local
-from rxapp.services.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.state.auth import AuthState
 from rxapp.state.keyset_pages import KeysetPages
 from rxapp.state.zoom_connect import start_zoom_connect

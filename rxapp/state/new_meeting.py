@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from rxapp.services import profiles
-from rxapp.services.clock import now
-from rxapp.services.meetings import schedule, sync
+from rxapp.clock import now
 from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.practice import profiles
+from rxapp.services.telehealth.meetings import schedule, sync
 from rxapp.services.timezones import all_timezones
 from rxapp.state.auth import AuthState
 from rxapp.state.meetings import MeetingsState

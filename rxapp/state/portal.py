@@ -9,10 +9,12 @@ from datetime import timedelta
 import reflex as rx
 
 from rxapp import live
-from rxapp.services import auth, portal, profiles
+from rxapp.clock import now
 from rxapp.services.changes import AppointmentChanged
-from rxapp.services.clock import now
+from rxapp.services.identity import auth
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
+from rxapp.services.practice import profiles
+from rxapp.services.telehealth import portal
 from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
 

@@ -7,8 +7,9 @@ import asyncio
 import reflex as rx
 
 from rxapp import live
-from rxapp.services import client_history, profiles
+from rxapp.services.clients import history as client_history
 from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.practice import profiles
 from rxapp.state.auth import AuthState
 from rxapp.state.client_record import visit_row
 from rxapp.state.portal import PortalState

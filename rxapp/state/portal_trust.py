@@ -6,8 +6,8 @@ import asyncio
 
 import reflex as rx
 
-from rxapp.services import trust
 from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.practice import trust
 from rxapp.state.auth import AuthState
 
 

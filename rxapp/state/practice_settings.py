@@ -6,11 +6,11 @@ import asyncio
 
 import reflex as rx
 
-from rxapp.services import practice_settings as svc
 from rxapp.services.permissions import Action, NotAllowed
 from rxapp.services.phrases import count
-from rxapp.services.zoom import connections
-from rxapp.services.zoom.errors import ZoomNotConnected
+from rxapp.services.practice import settings as svc
+from rxapp.services.telehealth.zoom import connections
+from rxapp.services.telehealth.zoom.errors import ZoomNotConnected
 from rxapp.state.auth import AuthState
 from rxapp.state.zoom_connect import start_zoom_connect
 from rxapp.state.zoom_tab import STATUS_LABELS

@@ -7,8 +7,8 @@ import asyncio
 
 import reflex as rx
 
-from rxapp.services import profiles
 from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.practice import profiles
 from rxapp.state.auth import AuthState
 
 

@@ -7,8 +7,8 @@ import asyncio
 
 import reflex as rx
 
-from rxapp.services import practice_settings as svc
 from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.practice import settings as svc
 from rxapp.state.auth import AuthState
 
 FIELDS = {"enabled", "who", "window_hours", "message"}

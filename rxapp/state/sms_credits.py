@@ -6,10 +6,10 @@ import asyncio
 
 import reflex as rx
 
-from rxapp.services import profiles
+from rxapp.services.notify.sms import account
 from rxapp.services.permissions import Action, NotAllowed
 from rxapp.services.phrases import count
-from rxapp.services.sms import account
+from rxapp.services.practice import profiles
 from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
 

@@ -12,8 +12,8 @@ from typing import TypeVar
 
 import reflex as rx
 
-from rxapp.services import profiles, team
 from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.practice import profiles, team
 from rxapp.services.timezones import all_timezones
 from rxapp.state.auth import AuthState
 

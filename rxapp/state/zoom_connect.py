@@ -7,8 +7,8 @@ import asyncio
 import reflex as rx
 
 from rxapp.services.permissions import NotAllowed, Principal
-from rxapp.services.zoom import connections
-from rxapp.services.zoom.errors import ZoomNotConnected
+from rxapp.services.telehealth.zoom import connections
+from rxapp.services.telehealth.zoom.errors import ZoomNotConnected
 from rxapp.state.auth import AuthState
 
 

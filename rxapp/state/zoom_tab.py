@@ -6,12 +6,12 @@ import asyncio
 
 import reflex as rx
 
-from rxapp.services import profiles
 from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.practice import profiles
+from rxapp.services.telehealth.zoom import connections
+from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
+from rxapp.services.telehealth.zoom.oauth import SCOPE_DESCRIPTIONS
 from rxapp.services.timezones import all_timezones, format_local
-from rxapp.services.zoom import connections
-from rxapp.services.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
-from rxapp.services.zoom.oauth import SCOPE_DESCRIPTIONS
 from rxapp.state.auth import AuthState, sign_in_again
 from rxapp.state.zoom_connect import start_zoom_connect
 

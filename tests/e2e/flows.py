@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
+from rxapp.dev.demo_data import DEMO_PASSWORD
 from rxapp.models import AppointmentStatus, Client, SyncState, User
-from rxapp.services.clock import now
-from rxapp.services.demo_data import DEMO_PASSWORD
-from rxapp.services.meeting_list import meeting_search_text
-from rxapp.services.meetings.sync import sync_meeting
+from rxapp.services.telehealth.meeting_list import meeting_search_text
+from rxapp.services.telehealth.meetings.sync import sync_meeting
 from tests.e2e.stack import Stack
 from tests.factories import telehealth_visit
 

@@ -14,7 +14,7 @@ import httpx
 
 from mail_catcher.__main__ import start as start_mail_catcher
 from rxapp import migrate
-from rxapp.services.mailbox import CaughtMail, list_caught_mail
+from rxapp.services.notify.mailbox import CaughtMail, list_caught_mail
 from tests.conftest import free_port
 from zoom_sandbox.config import SandboxConfig
 from zoom_sandbox.testing import run_sandbox

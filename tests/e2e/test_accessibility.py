@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AppointmentStatus, Meeting
-from rxapp.services.meetings import actions
+from rxapp.services.telehealth.meetings import actions
 from tests.e2e.conftest import in_thread, sign_in
 from tests.e2e.flows import quiet_meeting_at_zoom
 from tests.e2e.stack import ROOT, Stack

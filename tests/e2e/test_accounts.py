@@ -8,8 +8,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Client, Practice
-from rxapp.services import demo_data
 from tests.e2e.conftest import sign_in
 from tests.e2e.stack import Stack
 

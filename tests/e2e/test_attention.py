@@ -9,10 +9,10 @@ from datetime import timedelta
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Notification, NotificationStatus, Practice, WebhookEvent
-from rxapp.services import profiles
-from rxapp.services.clock import now
+from rxapp.services.practice import profiles
 from rxapp.services.timezones import format_local
 from tests.conftest import reset_app_caches
 from tests.e2e.conftest import sign_in

@@ -100,7 +100,7 @@ def both_connected(stack: Stack, zoom_ready: None) -> Iterator[None]:
         in_thread(connect, stack.sandbox_url, service_sign_in("dr.patel@demo.clinic"), "patel@zoom.demo")
     yield
     if connected is None:
-        from rxapp.services.zoom import connections
+        from rxapp.services.telehealth.zoom import connections
         patel_principal = service_sign_in("dr.patel@demo.clinic").principal
         in_thread(lambda: asyncio.run(connections.disconnect(patel_principal, patel_principal.user_id)))
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
+from rxapp.dev.demo_data import DEMO_PASSWORD
 from rxapp.models import Appointment, Client, User
-from rxapp.services.client_records import PHONE_PROBLEM
-from rxapp.services.clock import now
-from rxapp.services.demo_data import DEMO_PASSWORD
-from rxapp.services.passwords import hash_password
+from rxapp.services.clients.records import PHONE_PROBLEM
+from rxapp.services.identity.passwords import hash_password
 from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
 

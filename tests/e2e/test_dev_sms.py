@@ -15,8 +15,8 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Notification, Practice, SmsCreditEntry
-from rxapp.services import notifications
-from rxapp.services.sms import credits
+from rxapp.services.notify import outbox
+from rxapp.services.notify.sms import credits
 from tests.e2e import flows
 from tests.e2e.stack import Stack
 
@@ -33,7 +33,7 @@ def queued_sms(stack: Stack) -> Iterator[int]:
     with unit_of_work() as s:
         practice_id = s.exec(select(Practice.id)).first()
         before = credits.balance(s, practice_id)
-        assert notifications.queue_sms(s, practice_id=practice_id, key=KEY, to=TO, body=BODY, telehealth=True) == ""
+        assert outbox.queue_sms(s, practice_id=practice_id, key=KEY, to=TO, body=BODY, telehealth=True) == ""
     yield before - 4
     with unit_of_work() as s:  # leave the shared stack as it was: no charge, no message, no caught file
         row = s.exec(select(Notification).where(Notification.idempotency_key == KEY)).one()

@@ -8,10 +8,10 @@ from datetime import timedelta
 from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, Meeting, SyncState, User
-from rxapp.services.clock import now
-from rxapp.services.meeting_list import meeting_search_text
+from rxapp.services.telehealth.meeting_list import meeting_search_text
 from tests.e2e.conftest import sign_in
 from tests.e2e.stack import Stack
 from tests.factories import telehealth_visit

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, Page, expect
 
-from rxapp.services.mailbox import CaughtMail
+from rxapp.services.notify.mailbox import CaughtMail
 from tests.e2e.conftest import sign_in
 from tests.e2e.stack import Stack
 

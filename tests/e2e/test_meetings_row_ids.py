@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client
-from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
-from rxapp.services.meetings.sync import sync_meeting
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.telehealth.meetings.sync import sync_meeting
 from tests.e2e.conftest import in_thread, sign_in
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import sign_in as service_sign_in

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from rxapp.services.meetings import actions
+from rxapp.services.telehealth.meetings import actions
 from tests.e2e.conftest import in_thread
 from tests.e2e.flows import quiet_meeting_at_zoom, sign_in_as
 from tests.e2e.stack import Stack

@@ -26,7 +26,8 @@ from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, Meeting, Notification, Practice, SyncState, User, ZoomConnection
-from rxapp.services import crypto, reminders
+from rxapp.services import crypto
+from rxapp.services.notify import reminders
 from rxapp.services.timezones import format_local
 from tests.e2e.conftest import in_thread
 from tests.e2e.flows import sign_in_as
@@ -47,7 +48,7 @@ def _wait(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> No
 @pytest.fixture
 def patel_on_zoom(stack: Stack, zoom_ready: None) -> Iterator[int]:
     """Dr. Patel connected to Zoom for this test, disconnected again afterwards; yields his id."""
-    from rxapp.services.zoom import connections
+    from rxapp.services.telehealth.zoom import connections
     from tests.integration.zoom_helpers import connect
     from tests.integration.zoom_helpers import sign_in as service_sign_in
 

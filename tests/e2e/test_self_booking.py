@@ -71,7 +71,7 @@ def journey(stack: Stack) -> Iterator[Journey]:
         for name, value in settings.items():
             setattr(practice, name, value)
     if not was_connected:
-        from rxapp.services.zoom import connections
+        from rxapp.services.telehealth.zoom import connections
         from tests.integration.zoom_helpers import principal_of
 
         lee = principal_of("dr.lee@demo.clinic")

@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Client
-from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
-from rxapp.services.notifications import OutgoingEmail, queue_email
+from rxapp.services.notify.outbox import OutgoingEmail, queue_email
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
 from tests.e2e.conftest import in_thread, sign_in
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import principal_of

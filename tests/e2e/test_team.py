@@ -9,11 +9,12 @@ from datetime import timedelta
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Appointment, Client, PractitionerProfile, Role, User
-from rxapp.services import demo_data, profiles
-from rxapp.services.clock import now
-from rxapp.services.passwords import hash_password
+from rxapp.services.identity.passwords import hash_password
+from rxapp.services.practice import profiles
 from tests.e2e.conftest import sign_in
 from tests.e2e.stack import Stack
 

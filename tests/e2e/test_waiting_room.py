@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Client, Meeting
-from rxapp.services.clock import now
-from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
-from rxapp.services.meetings.sync import sync_meeting
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.telehealth.meetings.sync import sync_meeting
 from tests.e2e.conftest import in_thread
 from tests.e2e.flows import meeting_row, open_waiting_room, sign_in_as, start_meeting
 from tests.e2e.stack import Stack

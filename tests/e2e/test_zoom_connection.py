@@ -15,7 +15,7 @@ from sqlmodel import select
 from rxapp.db import unit_of_work
 from rxapp.models import ZoomConnection
 from rxapp.services import crypto
-from rxapp.services.zoom import connections
+from rxapp.services.telehealth.zoom import connections
 from tests.conftest import reset_app_caches
 from tests.e2e.conftest import allow_zoom_and_connect_lee, in_thread, sign_in
 from tests.e2e.flows import zoom_sign_in_and_allow

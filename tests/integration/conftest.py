@@ -48,7 +48,7 @@ def zoom(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ZoomSandbox
 @pytest.fixture
 def demo(database: str) -> None:
     """The demo practice in a fresh database (Zoom not allowed, nobody connected)."""
-    from rxapp.services import demo_data
+    from rxapp.dev import demo_data
 
     demo_data.load_demo_data()
 

@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
+from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import AuditEvent, Client, LoginSession, LoginThrottle, Notification, Role, User
-from rxapp.services import accounts, auth, demo_data
-from rxapp.services.clock import now, set_clock
+from rxapp.services.identity import accounts, auth
 from rxapp.services.permissions import NotAllowed, Principal
 from rxapp.settings import get_settings
 from tests.integration.zoom_helpers import principal_of

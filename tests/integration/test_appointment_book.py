@@ -12,10 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, Meeting, Notification, Practice
-from rxapp.services.clock import now
-from rxapp.services.meetings import sync
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.scheduling.appointments import (
     AppointmentChange,
@@ -29,6 +28,7 @@ from rxapp.services.scheduling.appointments import (
     change_appointment,
     set_outcome,
 )
+from rxapp.services.telehealth.meetings import sync
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, connect, control, demo_practice, sign_in, user_id, visit
 
@@ -296,7 +296,7 @@ def test_outcomes_are_recorded_only_once_a_visit_has_started(zoom: ZoomSandbox, 
 
 
 def test_an_archived_client_cannot_be_booked_or_picked(zoom: ZoomSandbox, lee: SignedIn, desk: SignedIn) -> None:
-    from rxapp.services.meetings.schedule import trusted_patients
+    from rxapp.services.telehealth.meetings.schedule import trusted_patients
 
     with unit_of_work() as s:
         alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()

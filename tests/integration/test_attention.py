@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Notification, NotificationStatus, Practice, WebhookEvent
-from rxapp.services import attention
+from rxapp.services.audit import attention
 from rxapp.services.permissions import NotAllowed
 from tests.factories import telehealth_visit
 from tests.integration.zoom_helpers import principal_of

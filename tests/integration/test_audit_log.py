@@ -15,9 +15,12 @@ from starlette.testclient import TestClient
 from rxapp import api
 from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, Client, Practice, PractitionerProfile, User
-from rxapp.services import audit, portal, practice_settings, profiles
-from rxapp.services.audit_log import AuditFilters, InvalidAuditFilter, export_rows, list_entries, parse_filters
+from rxapp.services.audit import trail
+from rxapp.services.audit.entries import AuditFilters, InvalidAuditFilter, export_rows, list_entries, parse_filters
 from rxapp.services.permissions import NotAllowed
+from rxapp.services.practice import profiles
+from rxapp.services.practice import settings as practice_settings
+from rxapp.services.telehealth import portal
 from rxapp.settings import get_settings
 from tests.factories import telehealth_visit
 from tests.integration.zoom_helpers import principal_of, sign_in, user_id
@@ -31,7 +34,7 @@ def practice_id(demo: None) -> int:
 
 def _add(practice_id: int, action: str, at: datetime, actor: int | None = None, **detail: object) -> None:
     with unit_of_work() as s:
-        audit.record(s, practice_id=practice_id, actor_user_id=actor, action=action, **detail)
+        trail.record(s, practice_id=practice_id, actor_user_id=actor, action=action, **detail)
         s.flush()
         s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first().created_at = at  # type: ignore[union-attr]
 
@@ -130,7 +133,7 @@ def test_only_owners_and_managers_see_it_and_only_their_own_practice(practice_id
         other = Practice(name="Elsewhere")
         s.add(other)
         s.flush()
-        audit.record(s, practice_id=other.id or 0, actor_user_id=None, action="user.signed_in")
+        trail.record(s, practice_id=other.id or 0, actor_user_id=None, action="user.signed_in")
     for email in ("owner@demo.clinic", "manager@demo.clinic"):
         assert list_entries(principal_of(email), AuditFilters(action="user.signed_in")).entries == []
     for email in ("dr.lee@demo.clinic", "frontdesk@demo.clinic", "alex@demo.client"):

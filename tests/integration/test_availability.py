@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
+from rxapp.clock import set_clock
 from rxapp.db import unit_of_work
 from rxapp.models import (
     Appointment,
@@ -21,7 +22,6 @@ from rxapp.models import (
     PractitionerProfile,
     ZoomConnection,
 )
-from rxapp.services.clock import set_clock
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.scheduling import availability_editor as editor
 from rxapp.services.scheduling.availability import open_slots_for, slot_is_open

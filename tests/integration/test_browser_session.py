@@ -15,7 +15,8 @@ import reflex as rx
 from reflex.event import Event
 
 from rxapp import live
-from rxapp.services import auth, changes
+from rxapp.services import changes
+from rxapp.services.identity import auth
 from rxapp.state.auth import AuthState, BrowserOwnerCheck, NotSignedIn, on_backend_error
 from rxapp.state.clients import ClientsState
 from rxapp.state.dev_mail import DevMailState

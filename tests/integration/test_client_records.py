@@ -8,10 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AuditEvent, Client, Notification, Practice
-from rxapp.services import client_history
-from rxapp.services.client_records import (
+from rxapp.services.clients import history as client_history
+from rxapp.services.clients.directory import list_clients, search_clients
+from rxapp.services.clients.records import (
     PHONE_PROBLEM,
     ClientForm,
     ClientInvalid,
@@ -22,10 +24,8 @@ from rxapp.services.client_records import (
     set_archived,
     update_client,
 )
-from rxapp.services.clients import list_clients, search_clients
-from rxapp.services.clock import now
-from rxapp.services.meeting_list import meeting_search_text
 from rxapp.services.permissions import NotAllowed
+from rxapp.services.telehealth.meeting_list import meeting_search_text
 from rxapp.state.client_record import ClientRecordState
 from rxapp.state.clients import ClientFormState, ClientsState
 from rxapp.state.portal import PortalState
@@ -394,7 +394,7 @@ def test_a_phone_without_a_country_code_is_of_the_practices_country_and_an_inval
 
 
 def test_the_sms_consent_is_set_on_the_record_by_a_manager_of_the_practice_only(demo) -> None:
-    from rxapp.services.client_records import set_sms_opt_out
+    from rxapp.services.clients.records import set_sms_opt_out
 
     alex = _client_id("Alex Rivera")
     assert set_sms_opt_out(principal_of(DESK), alex, True) == "Alex Rivera"

@@ -14,7 +14,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from rxapp import api
-from rxapp.services import auth, demo_data
+from rxapp.dev import demo_data
+from rxapp.services.identity import auth
 from rxapp.settings import get_settings
 from rxapp.web_security import SecurityHeaders
 

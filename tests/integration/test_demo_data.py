@@ -2,9 +2,9 @@ import pytest
 from sqlmodel import func, select
 
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Client, TrustedPractitioner, User
-from rxapp.services import demo_data
-from rxapp.services.clients import list_clients
+from rxapp.services.clients.directory import list_clients
 from rxapp.services.permissions import NotAllowed, Principal
 
 
@@ -67,7 +67,7 @@ def test_the_demo_week_is_a_living_calendar_loaded_once(database: str) -> None:
 def test_the_demo_availability_gives_lee_and_patel_open_slots_once(database: str) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from rxapp.services.clock import set_clock
+    from rxapp.clock import set_clock
     from rxapp.services.scheduling.availability import open_slots_for
     from tests.integration.zoom_helpers import user_id
 

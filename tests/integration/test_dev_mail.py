@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Practice
-from rxapp.services import demo_data, mailbox
-from rxapp.services.notifications import OutgoingEmail, build_message, queue_email
+from rxapp.services.notify import mailbox
+from rxapp.services.notify.outbox import OutgoingEmail, build_message, queue_email
 from rxapp.services.permissions import NotAllowed
 from tests.integration.zoom_helpers import principal_of
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Practice
-from rxapp.services import demo_data
+from rxapp.services.notify.sms.caught import caught_sms_of_practice
+from rxapp.services.notify.sms.providers import CatcherProvider, OutgoingSms
 from rxapp.services.permissions import NotAllowed
-from rxapp.services.sms.caught import caught_sms_of_practice
-from rxapp.services.sms.providers import CatcherProvider, OutgoingSms
 from rxapp.state.dev_sms import DevSmsState
 from tests.integration.page_states import page_state, run
 from tests.integration.zoom_helpers import principal_of

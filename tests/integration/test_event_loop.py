@@ -21,13 +21,13 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from rxapp import api, db
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Client, ZoomConnection
-from rxapp.services import auth
-from rxapp.services.clock import now
-from rxapp.services.meetings import actions, sync
-from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
-from rxapp.services.zoom import connections, tokens
+from rxapp.services.identity import auth
+from rxapp.services.telehealth.meetings import actions, sync
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.telehealth.zoom import connections, tokens
 from rxapp.settings import get_settings
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, authorize, demo_practice, sign_in

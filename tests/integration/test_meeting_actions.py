@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, Notification, SyncState
-from rxapp.services import portal
-from rxapp.services.clock import now, set_clock
-from rxapp.services.meetings import actions, sync
-from rxapp.services.meetings.schedule import MeetingDraft, MeetingInvalid, latest_day, schedule_meeting
 from rxapp.services.permissions import NotAllowed, Principal
-from rxapp.services.zoom import connections
+from rxapp.services.telehealth import portal
+from rxapp.services.telehealth.meetings import actions, sync
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, MeetingInvalid, latest_day, schedule_meeting
+from rxapp.services.telehealth.zoom import connections
 from rxapp.state.meetings import MeetingsState
 from rxapp.state.new_meeting import NewMeetingState
 from tests.integration.zoom_helpers import SignedIn, control, sign_in, visit

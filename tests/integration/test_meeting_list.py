@@ -11,9 +11,10 @@ from sqlmodel import select
 
 from benchmarks import bench_meeting_list
 from rxapp.db import unit_of_work
+from rxapp.dev.demo_data import load_demo_data
 from rxapp.models import AppointmentStatus, Client, Meeting, Practice, Role, SyncState, User
-from rxapp.services.demo_data import load_demo_data
-from rxapp.services.meeting_list import (
+from rxapp.services.permissions import NotAllowed, Principal
+from rxapp.services.telehealth.meeting_list import (
     DISPLAY_STATUSES,
     MeetingFilters,
     display_status,
@@ -21,7 +22,6 @@ from rxapp.services.meeting_list import (
     meeting_search_text,
     patients_for_filter,
 )
-from rxapp.services.permissions import NotAllowed, Principal
 from tests.factories import telehealth_visit
 
 MONDAY = datetime(2031, 3, 3, 14, 0, tzinfo=UTC)

@@ -14,14 +14,14 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, Client, Meeting, Notification
 from rxapp.services import crypto
-from rxapp.services.clock import now
-from rxapp.services.meetings import actions, sync
-from rxapp.services.meetings.schedule import MeetingDraft, MeetingInvalid, schedule_meeting, trusted_patients
 from rxapp.services.permissions import NotAllowed
-from rxapp.services.zoom import webhooks
+from rxapp.services.telehealth.meetings import actions, sync
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, MeetingInvalid, schedule_meeting, trusted_patients
+from rxapp.services.telehealth.zoom import webhooks
 from tests.integration.conftest import WEBHOOK_SECRET, ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, control, demo_practice, sign_in, visit, wait_until
 

@@ -10,9 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from rxapp.services import accounts, auth, demo_data, portal
-from rxapp.services.passwords import hash_password
-from rxapp.services.zoom import connections
+from rxapp.dev import demo_data
+from rxapp.services.identity import accounts, auth
+from rxapp.services.identity.passwords import hash_password
+from rxapp.services.telehealth import portal
+from rxapp.services.telehealth.zoom import connections
 from tests.integration.test_accounts import _invite, _mails, _new_client, _token_in
 from tests.integration.test_portal import _live, _token
 from tests.integration.zoom_helpers import SignedIn, demo_practice, sign_in

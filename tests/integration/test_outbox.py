@@ -9,21 +9,22 @@ import pytest
 from sqlmodel import select
 
 from mail_catcher.__main__ import start as start_catcher
+from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Notification, NotificationStatus
-from rxapp.services import demo_data, notifications
-from rxapp.services.clock import now, set_clock
-from rxapp.services.mailbox import list_caught_mail
+from rxapp.services.notify import outbox
+from rxapp.services.notify.mailbox import list_caught_mail
 from rxapp.settings import get_settings
 from tests.conftest import free_port, reset_app_caches
 
-EMAIL = notifications.OutgoingEmail(to="alex@demo.client", subject="Your session", text="See you soon",
+EMAIL = outbox.OutgoingEmail(to="alex@demo.client", subject="Your session", text="See you soon",
                                     html="<p>See you soon</p>", ics="BEGIN:VCALENDAR\nEND:VCALENDAR\n")
 
 
 def _queue(key: str) -> None:
     with unit_of_work() as s:
-        notifications.queue_email(s, practice_id=1, key=key, email=EMAIL)
+        outbox.queue_email(s, practice_id=1, key=key, email=EMAIL)
 
 
 @pytest.fixture
@@ -40,34 +41,34 @@ def test_the_same_key_is_queued_once(practice) -> None:
 
 def test_nothing_is_queued_when_the_change_rolls_back(practice) -> None:
     with pytest.raises(RuntimeError), unit_of_work() as s:
-        notifications.queue_email(s, practice_id=1, key="k2", email=EMAIL)
+        outbox.queue_email(s, practice_id=1, key="k2", email=EMAIL)
         raise RuntimeError("the change failed")
     with unit_of_work() as s:
         assert s.exec(select(Notification)).all() == []
 
 
 def test_a_message_is_sent_once_even_when_delivery_runs_twice(practice) -> None:
-    sent: list[notifications.OutgoingEmail] = []
+    sent: list[outbox.OutgoingEmail] = []
     _queue("k3")
-    assert notifications.deliver_due(sent.append) == 1
-    assert notifications.deliver_due(sent.append) == 0
+    assert outbox.deliver_due(sent.append) == 1
+    assert outbox.deliver_due(sent.append) == 0
     assert [m.subject for m in sent] == ["Your session"]
 
 
 def test_a_failed_send_is_retried_later(practice) -> None:
-    def down(_: notifications.OutgoingEmail) -> None:
+    def down(_: outbox.OutgoingEmail) -> None:
         raise smtplib.SMTPServerDisconnected("down")
 
     _queue("k4")
-    assert notifications.deliver_due(down) == 0
+    assert outbox.deliver_due(down) == 0
     with unit_of_work() as s:
         row = s.exec(select(Notification)).one()
         assert row.status == NotificationStatus.FAILED and row.attempts == 1 and "down" in row.last_error
         assert row.next_attempt_at > row.created_at
-    assert notifications.deliver_due(lambda _: None) == 0  # not before its retry time
+    assert outbox.deliver_due(lambda _: None) == 0  # not before its retry time
     later = now() + timedelta(minutes=1)
     set_clock(lambda: later)
-    assert notifications.deliver_due(lambda _: None) == 1
+    assert outbox.deliver_due(lambda _: None) == 1
 
 
 def _row(key: str) -> Notification:
@@ -78,7 +79,7 @@ def _row(key: str) -> Notification:
 def test_any_send_error_marks_the_message_failed_with_its_reason_and_the_others_still_go(practice) -> None:
     sent: list[str] = []
 
-    def picky(email: notifications.OutgoingEmail) -> None:
+    def picky(email: outbox.OutgoingEmail) -> None:
         if email.subject == "boom":
             raise ValueError("cannot encode this message")
         sent.append(email.subject)
@@ -87,40 +88,40 @@ def test_any_send_error_marks_the_message_failed_with_its_reason_and_the_others_
     set_clock(lambda: start)
     with unit_of_work() as s:
         for key, subject in (("a", "first"), ("b", "boom"), ("c", "third")):
-            notifications.queue_email(s, practice_id=1, key=key, email=notifications.OutgoingEmail(
+            outbox.queue_email(s, practice_id=1, key=key, email=outbox.OutgoingEmail(
                 to="alex@demo.client", subject=subject, text="x"))
-    assert notifications.deliver_due(picky) == 2
+    assert outbox.deliver_due(picky) == 2
     assert sent == ["first", "third"]
     failed = _row("b")
     assert failed.status == NotificationStatus.FAILED and failed.claimed_until is None
     assert failed.last_error == "ValueError: cannot encode this message"
-    assert failed.next_attempt_at == start + notifications.retry_delay(1)
+    assert failed.next_attempt_at == start + outbox.retry_delay(1)
 
 
 def test_a_message_that_keeps_failing_stops_after_the_last_attempt(practice) -> None:
-    def down(_: notifications.OutgoingEmail) -> None:
+    def down(_: outbox.OutgoingEmail) -> None:
         raise OSError("connection refused")
 
     _queue("k6")
     moment = now()
-    for _ in range(notifications.MAX_ATTEMPTS):
+    for _ in range(outbox.MAX_ATTEMPTS):
         set_clock(lambda m=moment: m)
-        assert notifications.deliver_due(down) == 0
+        assert outbox.deliver_due(down) == 0
         moment = _row("k6").next_attempt_at + timedelta(seconds=1)
     row = _row("k6")
-    assert row.status == NotificationStatus.FAILED and row.attempts == notifications.MAX_ATTEMPTS
+    assert row.status == NotificationStatus.FAILED and row.attempts == outbox.MAX_ATTEMPTS
     set_clock(lambda: moment + timedelta(days=1))
-    assert notifications.deliver_due(lambda _: None) == 0
+    assert outbox.deliver_due(lambda _: None) == 0
 
 
 def test_a_message_left_in_sending_by_a_crash_is_sent_after_its_lease(practice) -> None:
     _queue("k7")
-    [claimed] = notifications._claim_due(10)  # a sender took it and died before recording anything
+    [claimed] = outbox._claim_due(10)  # a sender took it and died before recording anything
     assert _row("k7").status == NotificationStatus.SENDING
-    assert notifications.deliver_due(lambda _: None) == 0
-    later = now() + notifications.LEASE + timedelta(seconds=1)
+    assert outbox.deliver_due(lambda _: None) == 0
+    later = now() + outbox.LEASE + timedelta(seconds=1)
     set_clock(lambda: later)
-    assert notifications.deliver_due(lambda _: None) == 1
+    assert outbox.deliver_due(lambda _: None) == 1
     assert _row("k7").status == NotificationStatus.SENT and claimed.id == _row("k7").id
 
 
@@ -144,12 +145,12 @@ def test_a_newline_in_a_topic_or_name_never_leaves_a_message_in_sending(sqlite_d
     controller = _catch_mail(tmp_path, monkeypatch)
     try:
         with unit_of_work() as s:
-            notifications.queue_email(s, practice_id=1, key="nl-subject", email=notifications.OutgoingEmail(
+            outbox.queue_email(s, practice_id=1, key="nl-subject", email=outbox.OutgoingEmail(
                 to="alex@demo.client", subject="Zoom meeting deleted: Check-in\r\nBcc: evil@example.com",
                 text="x"))
-            notifications.queue_email(s, practice_id=1, key="nl-to", email=notifications.OutgoingEmail(
+            outbox.queue_email(s, practice_id=1, key="nl-to", email=outbox.OutgoingEmail(
                 to="alex@demo.client\nBcc: evil@example.com", subject="Hello", text="x"))
-        assert notifications.deliver_due() == 1
+        assert outbox.deliver_due() == 1
         [mail] = _caught(tmp_path)
         assert mail.subject == "Zoom meeting deleted: Check-in Bcc: evil@example.com"
         assert mail.to == "alex@demo.client"
@@ -171,7 +172,7 @@ def test_smtp_delivery_reaches_the_mail_catcher(sqlite_database: str, tmp_path: 
     controller = start_catcher("127.0.0.1", port, tmp_path / "mail")
     try:
         _queue("k5")
-        assert notifications.deliver_due() == 1
+        assert outbox.deliver_due() == 1
         deadline = time.time() + 5
         while not list_caught_mail(tmp_path / "mail") and time.time() < deadline:
             time.sleep(0.05)
@@ -190,14 +191,14 @@ def test_two_senders_racing_over_the_same_due_rows_deliver_each_exactly_once(pra
     import threading
 
     from rxapp.models import Client, CreditKind, SmsCreditEntry
-    from rxapp.services.sms.providers import Accepted, OutgoingSms
+    from rxapp.services.notify.sms.providers import Accepted, OutgoingSms
 
     with unit_of_work() as s:
         alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
         for i in range(120):
-            notifications.queue_email(s, practice_id=alex.practice_id, key=f"race-mail-{i}", email=EMAIL)
+            outbox.queue_email(s, practice_id=alex.practice_id, key=f"race-mail-{i}", email=EMAIL)
         for i in range(60):
-            notifications.queue_sms(s, practice_id=alex.practice_id, key=f"race-sms-{i}", to=alex.phone or "",
+            outbox.queue_sms(s, practice_id=alex.practice_id, key=f"race-sms-{i}", to=alex.phone or "",
                                     body=f"Reminder {i}", telehealth=False, client_id=alex.id)
     mail: list[int] = []
     texts: list[int] = []
@@ -211,7 +212,7 @@ def test_two_senders_racing_over_the_same_due_rows_deliver_each_exactly_once(pra
                 texts.append(sms.notification_id)
             return Accepted(message_id=f"SM{sms.notification_id}", status="queued")
 
-    def catch(email: notifications.OutgoingEmail) -> None:
+    def catch(email: outbox.OutgoingEmail) -> None:
         with lock:
             mail.append(id(email))
         time.sleep(0.001)  # let the other sender interleave
@@ -221,7 +222,7 @@ def test_two_senders_racing_over_the_same_due_rows_deliver_each_exactly_once(pra
             barrier.wait()
             sent = 1
             while sent:
-                sent = notifications.deliver_due(catch, limit=7, sms_provider=Provider())
+                sent = outbox.deliver_due(catch, limit=7, sms_provider=Provider())
         except BaseException as exc:  # reported by the test
             errors.append(exc)
 
@@ -241,28 +242,28 @@ def test_two_senders_racing_over_the_same_due_rows_deliver_each_exactly_once(pra
 
 def test_a_sender_whose_lease_ran_out_does_not_overwrite_the_newer_claim(practice) -> None:
     _queue("k8")
-    _, until = notifications._claim(10)  # a slow sender: its lease runs out before it records
-    later = now() + notifications.LEASE + timedelta(seconds=1)
+    _, until = outbox._claim(10)  # a slow sender: its lease runs out before it records
+    later = now() + outbox.LEASE + timedelta(seconds=1)
     set_clock(lambda: later)
-    rows, newer = notifications._claim(10)  # another sender takes it again
+    rows, newer = outbox._claim(10)  # another sender takes it again
     assert [r.idempotency_key for r in rows] == ["k8"]
-    assert notifications._record_all({rows[0].id or 0: "SMTPServerDisconnected: down"}, {}, until) == 0
+    assert outbox._record_all({rows[0].id or 0: "SMTPServerDisconnected: down"}, {}, until) == 0
     row = _row("k8")
     assert row.status == NotificationStatus.SENDING and row.attempts == 0 and row.last_error == ""
-    assert notifications._record_all({row.id or 0: ""}, {}, newer) == 1
+    assert outbox._record_all({row.id or 0: ""}, {}, newer) == 1
     assert _row("k8").status == NotificationStatus.SENT
 
 
 def test_a_sealed_message_is_stored_encrypted_and_sent_in_clear(practice) -> None:
-    secret = notifications.OutgoingEmail(to="alex@demo.client", subject="Your session starts soon",
+    secret = outbox.OutgoingEmail(to="alex@demo.client", subject="Your session starts soon",
                                          text="Join link: https://zoom.example/j/123?pwd=abc",
                                          html="<a href='https://zoom.example/j/123?pwd=abc'>Join</a>")
     with unit_of_work() as s:
-        notifications.queue_email(s, practice_id=1, key="sealed", email=secret, sealed=True)
+        outbox.queue_email(s, practice_id=1, key="sealed", email=secret, sealed=True)
     with unit_of_work() as s:
         row = s.exec(select(Notification).where(Notification.idempotency_key == "sealed")).one()
         assert row.sealed and "zoom.example" not in row.body_text + row.body_html
-        assert notifications.opened(row) == (secret.text, secret.html)
-    sent: list[notifications.OutgoingEmail] = []
-    assert notifications.deliver_due(sent.append) == 1
+        assert outbox.opened(row) == (secret.text, secret.html)
+    sent: list[outbox.OutgoingEmail] = []
+    assert outbox.deliver_due(sent.append) == 1
     assert [(m.text, m.html) for m in sent] == [(secret.text, secret.html)]

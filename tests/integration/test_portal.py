@@ -19,14 +19,16 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, Client, ZoomConnection
-from rxapp.services import audit, changes, crypto, portal
-from rxapp.services.clock import now, set_clock
-from rxapp.services.meetings import actions, sync
-from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services import changes, crypto
+from rxapp.services.audit import trail
 from rxapp.services.permissions import NotAllowed
-from rxapp.services.portal import JoinRefused
+from rxapp.services.telehealth import portal
+from rxapp.services.telehealth.meetings import actions, sync
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.telehealth.portal import JoinRefused
 from tests.integration.zoom_helpers import SignedIn, sign_in, user_id, visit, wait_until
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -288,14 +290,14 @@ def test_a_join_link_redeemed_twice_at_the_same_moment_works_only_once(lee, alex
     # Hold each redemption just before it commits until the other one got there too (a fixed
     # version lets only one through, so the wait simply times out and it goes on).
     both_checked = threading.Barrier(2)
-    record = audit.record
+    record = trail.record
 
     def record_when_both_checked(*args: object, **kwargs: object) -> None:
         with contextlib.suppress(threading.BrokenBarrierError):
             both_checked.wait(timeout=2)
         record(*args, **kwargs)
 
-    monkeypatch.setattr(audit, "record", record_when_both_checked)
+    monkeypatch.setattr(trail, "record", record_when_both_checked)
     with ThreadPoolExecutor(2) as pool:
         attempts = [pool.submit(portal.redeem_join_link, token, alex.principal) for _ in range(2)]
     outcomes = ["joined" if a.exception() is None else str(a.exception()) for a in attempts]

@@ -7,8 +7,8 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment
-from rxapp.services import self_booking
-from rxapp.state.portal_booking import PortalBookingState, PortalChangeState
+from rxapp.services.scheduling import self_booking
+from rxapp.state.portal_book import PortalBookingState, PortalChangeState
 from tests.integration.page_states import page_state, run, toasts
 from tests.integration.test_self_booking import _at, _next, _practice, _publish
 from tests.integration.zoom_helpers import SignedIn, sign_in, user_id

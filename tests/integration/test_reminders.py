@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
 from rxapp.models import (
     Appointment,
@@ -23,10 +24,9 @@ from rxapp.models import (
     ReminderKind,
     ReminderStatus,
 )
-from rxapp.services import reminders
-from rxapp.services.clock import now, set_clock
-from rxapp.services.notifications import deliver_due
-from rxapp.services.reminders import answers, links
+from rxapp.services.notify import reminders
+from rxapp.services.notify.outbox import deliver_due
+from rxapp.services.notify.reminders import answers, links
 from rxapp.services.scheduling.appointments import (
     AppointmentChange,
     AppointmentDraft,
@@ -198,7 +198,7 @@ def _all_mail() -> list[Notification]:
 def test_changing_the_practice_settings_replans_future_reminders(desk) -> None:
     from dataclasses import replace
 
-    from rxapp.services import practice_settings
+    from rxapp.services.practice import settings as practice_settings
 
     appointment_id = _book(desk)
     owner = principal_of("owner@demo.clinic")
@@ -296,7 +296,7 @@ def test_a_worker_that_crashes_after_claiming_is_replaced_after_the_lease(desk) 
 
 
 def test_reply_yes_confirms_the_clients_next_appointment(desk) -> None:
-    from rxapp.services.sms import inbound
+    from rxapp.services.notify.sms import inbound
 
     with unit_of_work() as s:
         s.exec(select(Practice)).one().ask_clients_to_confirm = True
@@ -325,11 +325,11 @@ def test_sms_opt_out_is_skipped_and_recorded(desk) -> None:
 
 
 def test_email_reminders_can_be_turned_off_on_the_client_record(desk) -> None:
-    from rxapp.services import client_records
+    from rxapp.services.clients import records
 
     appointment_id = _book(desk, telehealth=False)
-    assert client_records.set_email_reminders_opt_out(desk, _alex(), True) == "Alex Rivera"
-    assert client_records.client_detail(desk, _alex()).email_reminders_opt_out
+    assert records.set_email_reminders_opt_out(desk, _alex(), True) == "Alex Rivera"
+    assert records.client_detail(desk, _alex()).email_reminders_opt_out
     assert _run(datetime(2026, 12, 8, 10, 0, tzinfo=NY)) == 1
     assert _reminder_mail() == [] and len(_reminder_mail(Channel.SMS)) == 1
     assert _reminders(appointment_id)[ReminderKind.STANDARD].email_outcome.startswith("skipped: opted out")

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import (
     Appointment,
@@ -29,12 +30,10 @@ from rxapp.models import (
     TrustedPractitioner,
     User,
 )
-from rxapp.services import self_booking
-from rxapp.services.clock import now
 from rxapp.services.permissions import Principal
-from rxapp.services.scheduling import availability, booking_lock
+from rxapp.services.scheduling import availability, booking_lock, self_booking
 from rxapp.services.scheduling.appointments import AppointmentDraft, OverlapWarning, book_appointments
-from rxapp.services.self_booking import SelfBookingRefused, SlotTaken
+from rxapp.services.scheduling.self_booking import SelfBookingRefused, SlotTaken
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, principal_of, sign_in, user_id
 

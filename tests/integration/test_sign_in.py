@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from rxapp.services import auth, demo_data
-from rxapp.services.clock import now, set_clock
+from rxapp.clock import now, set_clock
+from rxapp.dev import demo_data
+from rxapp.services.identity import auth
 
 PASSWORD = demo_data.DEMO_PASSWORD
 

@@ -7,9 +7,10 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, Client, Practice
-from rxapp.services import attention, notifications
+from rxapp.services.audit import attention
+from rxapp.services.notify import outbox
+from rxapp.services.notify.sms import account, credits
 from rxapp.services.permissions import NotAllowed
-from rxapp.services.sms import account, credits
 from rxapp.state.attention import AttentionState
 from rxapp.state.sms_credits import SmsCreditsState
 from tests.integration.page_states import page_state, run, toasts
@@ -82,9 +83,9 @@ def test_a_low_balance_and_unsent_sms_show_on_needs_attention(demo) -> None:
     with unit_of_work() as s:
         alex = s.exec(select(Client).where(Client.first_name == "Alex")).one()
         credits.grant(s, practice_id=alex.practice_id, amount=-100, note="spent", user_id=None)
-        notifications.queue_sms(s, practice_id=alex.practice_id, key="low-1", to=alex.phone or "", body="Hi",
+        outbox.queue_sms(s, practice_id=alex.practice_id, key="low-1", to=alex.phone or "", body="Hi",
                                 telehealth=False, client_id=alex.id)
-    notifications.deliver_due(lambda _: None)
+    outbox.deliver_due(lambda _: None)
     warning = attention.sms_credit_warning(owner)
     assert warning == attention.CreditWarning(balance=0, threshold=150, unsent=1)
     page = page_state(AttentionState, "/attention", OWNER)

@@ -9,10 +9,11 @@ import pytest
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Client, CreditKind, Notification, NotificationStatus, SmsCreditEntry
-from rxapp.services import demo_data, notifications
-from rxapp.services.sms import credits
-from rxapp.services.sms.providers import CatcherProvider
+from rxapp.services.notify import outbox
+from rxapp.services.notify.sms import credits
+from rxapp.services.notify.sms.providers import CatcherProvider
 from rxapp.settings import get_settings
 from tests.conftest import reset_app_caches
 
@@ -36,7 +37,7 @@ def _queue(key: str, body: str = "Reminder: your session is tomorrow at 10:00.",
            to: str | None = None, client_id: int | None = None) -> str:
     alex = _alex()
     with unit_of_work() as s:
-        return notifications.queue_sms(s, practice_id=alex.practice_id, key=key, to=alex.phone if to is None else to,
+        return outbox.queue_sms(s, practice_id=alex.practice_id, key=key, to=alex.phone if to is None else to,
                                        body=body, telehealth=telehealth,
                                        client_id=alex.id if client_id is None else client_id)
 
@@ -59,8 +60,8 @@ def test_an_sms_is_caught_once_with_its_segments_and_charged_when_sent(catcher: 
     assert _queue("sms-1") == ""
     assert _queue("sms-1") == ""  # same key: nothing more
     assert _balance() == 100
-    assert notifications.deliver_due() == 1
-    assert notifications.deliver_due() == 0
+    assert outbox.deliver_due() == 1
+    assert outbox.deliver_due() == 0
     caught = _caught(catcher)
     assert len(caught) == 1
     assert caught[0]["to"] == "+13125550101" and caught[0]["segments"] == 1 and caught[0]["encoding"] == "GSM-7"
@@ -73,7 +74,7 @@ def test_an_sms_is_caught_once_with_its_segments_and_charged_when_sent(catcher: 
 def test_a_telehealth_sms_with_emoji_costs_two_credits_per_ucs2_segment(catcher: Path) -> None:
     body = "Your video session starts in 20 minutes 🙂 " + "x" * 40  # 83 UTF-16 units: 2 UCS-2 parts
     _queue("sms-2", body, telehealth=True)
-    notifications.deliver_due()
+    outbox.deliver_due()
     row = _row("sms-2")
     assert (row.segments, row.sms_encoding, row.credits) == (2, "UCS-2", 4)
     assert _balance() == 96
@@ -84,14 +85,14 @@ def test_an_opted_out_client_or_a_missing_number_is_skipped_and_recorded(catcher
     alex = _alex()
     with unit_of_work() as s:
         s.get(Client, alex.id).sms_opted_out = True
-    assert _queue("sms-3") == notifications.OPTED_OUT
+    assert _queue("sms-3") == outbox.OPTED_OUT
     with unit_of_work() as s:
         s.get(Client, alex.id).sms_opted_out = False
-    assert _queue("sms-4", to="") == notifications.NO_MOBILE
-    assert _queue("sms-5", to="not a number") == notifications.NO_MOBILE
-    assert notifications.deliver_due() == 0
-    assert _row("sms-3").status == NotificationStatus.SKIPPED and _row("sms-3").last_error == notifications.OPTED_OUT
-    assert _row("sms-4").last_error == notifications.NO_MOBILE
+    assert _queue("sms-4", to="") == outbox.NO_MOBILE
+    assert _queue("sms-5", to="not a number") == outbox.NO_MOBILE
+    assert outbox.deliver_due() == 0
+    assert _row("sms-3").status == NotificationStatus.SKIPPED and _row("sms-3").last_error == outbox.OPTED_OUT
+    assert _row("sms-4").last_error == outbox.NO_MOBILE
     assert _caught(catcher) == [] and _balance() == 100
 
 
@@ -99,7 +100,7 @@ def test_opting_out_after_queuing_still_skips_the_sms(catcher: Path) -> None:
     _queue("sms-6")
     with unit_of_work() as s:
         s.get(Client, _alex().id).sms_opted_out = True
-    notifications.deliver_due()
+    outbox.deliver_due()
     assert _row("sms-6").status == NotificationStatus.SKIPPED
     assert _caught(catcher) == [] and _balance() == 100
 
@@ -111,11 +112,11 @@ def test_too_few_credits_fail_the_sms_the_email_still_goes_and_the_owner_is_emai
     assert _balance() == 1
     _queue("sms-7", telehealth=True)  # costs 2
     with unit_of_work() as s:
-        notifications.queue_email(s, practice_id=alex.practice_id, key="mail-7", email=notifications.OutgoingEmail(
+        outbox.queue_email(s, practice_id=alex.practice_id, key="mail-7", email=outbox.OutgoingEmail(
             to="alex@demo.client", subject="Your session", text="See you"))
-    sent: list[notifications.OutgoingEmail] = []
-    notifications.deliver_due(sent.append)
-    notifications.deliver_due(sent.append)  # the warning queued while sending
+    sent: list[outbox.OutgoingEmail] = []
+    outbox.deliver_due(sent.append)
+    outbox.deliver_due(sent.append)  # the warning queued while sending
     row = _row("sms-7")
     assert row.status == NotificationStatus.FAILED and row.last_error == "not enough SMS credits"
     assert _caught(catcher) == [] and _balance() == 1
@@ -124,15 +125,15 @@ def test_too_few_credits_fail_the_sms_the_email_still_goes_and_the_owner_is_emai
     assert [m.to for m in warnings] == ["owner@demo.clinic"]
     _queue("sms-8", telehealth=True)
     sent.clear()
-    notifications.deliver_due(sent.append)
-    notifications.deliver_due(sent.append)
+    outbox.deliver_due(sent.append)
+    outbox.deliver_due(sent.append)
     assert not [m for m in sent if m.subject.startswith("SMS credits are low")]  # once
-    assert notifications.deliver_due(sent.append) == 0  # a failed-for-credits SMS is not retried
+    assert outbox.deliver_due(sent.append) == 0  # a failed-for-credits SMS is not retried
 
 
 def test_a_charge_is_made_once_per_message(catcher: Path) -> None:
     _queue("sms-9")
-    notifications.deliver_due()
+    outbox.deliver_due()
     row = _row("sms-9")
     with unit_of_work() as s:
         credits.lock_practice(s, row.practice_id)
@@ -142,7 +143,7 @@ def test_a_charge_is_made_once_per_message(catcher: Path) -> None:
 
 
 def test_the_catcher_is_the_default_provider(catcher: Path) -> None:
-    from rxapp.services.sms.providers import get_provider
+    from rxapp.services.notify.sms.providers import get_provider
 
     assert isinstance(get_provider(), CatcherProvider)
 
@@ -161,7 +162,7 @@ def test_two_workers_sending_at_once_never_overdraw_the_credits(catcher: Path) -
     def worker() -> None:
         try:
             barrier.wait()
-            while notifications.deliver_due(limit=3) or _pending():
+            while outbox.deliver_due(limit=3) or _pending():
                 pass
         except BaseException as exc:  # reported by the test
             errors.append(exc)
@@ -215,7 +216,7 @@ def test_charges_racing_on_one_balance_take_exactly_what_is_there(catcher: Path)
 
 
 def test_every_demo_clients_phone_number_is_valid(catcher: Path) -> None:
-    from rxapp.services.sms.phones import parse_phone
+    from rxapp.services.notify.sms.phones import parse_phone
 
     with unit_of_work() as s:
         phones = [c.phone for c in s.exec(select(Client)).all()]
@@ -226,9 +227,9 @@ def test_a_sealed_sms_is_stored_encrypted_and_the_client_gets_it_in_clear(catche
     body = "Your session starts in 20 minutes. Join: https://zoom.example/j/123 Passcode 4821"
     alex = _alex()
     with unit_of_work() as s:
-        assert notifications.queue_sms(s, practice_id=alex.practice_id, key="sealed-sms", to=alex.phone or "",
+        assert outbox.queue_sms(s, practice_id=alex.practice_id, key="sealed-sms", to=alex.phone or "",
                                        body=body, telehealth=True, client_id=alex.id, sealed=True) == ""
     row = _row("sealed-sms")
     assert row.sealed and "zoom.example" not in row.body_text and row.segments == 1
-    assert notifications.deliver_due() == 1
+    assert outbox.deliver_due() == 1
     assert [c["body"] for c in _caught(catcher)] == [body]

@@ -12,10 +12,11 @@ import pytest
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Client, Notification, NotificationStatus
-from rxapp.services import demo_data, notifications
-from rxapp.services.sms import credits, inbound
-from rxapp.services.sms.providers import TwilioProvider, get_provider
+from rxapp.services.notify import outbox
+from rxapp.services.notify.sms import credits, inbound
+from rxapp.services.notify.sms.providers import TwilioProvider, get_provider
 from tests.conftest import reset_app_caches
 from tests.fake_twilio import FakeTwilio, post_signed, run_fake_twilio
 from zoom_sandbox.testing import serve_app
@@ -56,7 +57,7 @@ def _alex() -> Client:
 def _queue(key: str, body: str = "Reminder: your session is tomorrow at 10:00.", telehealth: bool = False) -> None:
     alex = _alex()
     with unit_of_work() as s:
-        assert notifications.queue_sms(s, practice_id=alex.practice_id, key=key, to=alex.phone, body=body,
+        assert outbox.queue_sms(s, practice_id=alex.practice_id, key=key, to=alex.phone, body=body,
                                        telehealth=telehealth, client_id=alex.id) == ""
 
 
@@ -73,7 +74,7 @@ def _balance() -> int:
 def test_twilio_is_chosen_by_settings_and_gets_the_real_rest_shape(twilio: Stack) -> None:
     assert isinstance(get_provider(), TwilioProvider)
     _queue("t-1", telehealth=True)
-    assert notifications.deliver_due() == 1
+    assert outbox.deliver_due() == 1
     [sent] = twilio.fake.messages
     assert sent["To"] == "+13125550101" and sent["From"] == twilio.fake.sender
     assert sent["Body"] == "Reminder: your session is tomorrow at 10:00."
@@ -89,24 +90,24 @@ def test_a_provider_error_is_recorded_with_its_code_and_never_charges(twilio: St
                                                                       retried: bool) -> None:
     twilio.fake.fail_next(status)
     _queue("t-2")
-    assert notifications.deliver_due() == 0
+    assert outbox.deliver_due() == 0
     row = _row("t-2")
     assert row.status == NotificationStatus.FAILED and row.error_code == str(status)
     assert f"provider error {status}" in row.last_error and "Twilio error" in row.last_error
     assert _balance() == 100
-    assert (row.attempts < notifications.MAX_ATTEMPTS) is retried
+    assert (row.attempts < outbox.MAX_ATTEMPTS) is retried
     assert twilio.fake.auth_token not in row.last_error
 
 
 def test_a_retried_sms_is_sent_and_charged_once_after_a_429(twilio: Stack) -> None:
-    from rxapp.services.clock import now, set_clock
+    from rxapp.clock import now, set_clock
 
     twilio.fake.fail_next(429)
     _queue("t-3")
-    notifications.deliver_due()
-    later = now() + notifications.retry_delay(1) + notifications.LEASE
+    outbox.deliver_due()
+    later = now() + outbox.retry_delay(1) + outbox.LEASE
     set_clock(lambda: later)
-    assert notifications.deliver_due() == 1
+    assert outbox.deliver_due() == 1
     assert len(twilio.fake.messages) == 1 and _balance() == 99 and _row("t-3").status == NotificationStatus.SENT
 
 
@@ -114,16 +115,16 @@ def test_a_wrong_auth_token_is_a_401_that_fails_for_good(twilio: Stack, monkeypa
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "not-the-token")
     reset_app_caches()
     _queue("t-4")
-    notifications.deliver_due()
+    outbox.deliver_due()
     row = _row("t-4")
-    assert row.error_code == "401" and row.attempts >= notifications.MAX_ATTEMPTS and _balance() == 100
+    assert row.error_code == "401" and row.attempts >= outbox.MAX_ATTEMPTS and _balance() == 100
     assert "not-the-token" not in row.last_error
 
 
 def test_signed_status_callbacks_are_recorded_and_failures_refunded(twilio: Stack) -> None:
     _queue("t-5")
     _queue("t-6", body="Second reminder")
-    notifications.deliver_due()
+    outbox.deliver_due()
     first, second = twilio.fake.messages
     assert _balance() == 98
     assert twilio.fake.deliver(first["sid"], "sent") == 204
@@ -140,7 +141,7 @@ def test_signed_status_callbacks_are_recorded_and_failures_refunded(twilio: Stac
 
 def test_a_status_callback_with_a_bad_signature_is_refused(twilio: Stack, caplog: pytest.LogCaptureFixture) -> None:
     _queue("t-7")
-    notifications.deliver_due()
+    outbox.deliver_due()
     [sent] = twilio.fake.messages
     assert twilio.fake.deliver(sent["sid"], "failed", "30003", token="wrong-token") == 403
     unsigned = httpx.post(f"{twilio.app_url}/sms/twilio/status",
@@ -166,9 +167,9 @@ def test_stop_and_start_replies_change_the_clients_sms_consent(twilio: Stack) ->
         assert not _alex().sms_opted_out
     _inbound(twilio, "stop")
     with unit_of_work() as s:
-        reason = notifications.queue_sms(s, practice_id=_alex().practice_id, key="t-8", to="+13125550101",
+        reason = outbox.queue_sms(s, practice_id=_alex().practice_id, key="t-8", to="+13125550101",
                                          body="hi", telehealth=False, client_id=_alex().id)
-    assert reason == notifications.OPTED_OUT
+    assert reason == outbox.OPTED_OUT
     _inbound(twilio, "unstop")
     assert not _alex().sms_opted_out
 
@@ -203,7 +204,7 @@ def test_the_auth_token_is_never_logged(twilio: Stack, caplog: pytest.LogCapture
     caplog.set_level(logging.DEBUG)
     twilio.fake.fail_next(401)
     _queue("t-9")
-    notifications.deliver_due()
+    outbox.deliver_due()
     assert twilio.fake.auth_token not in caplog.text
     from rxapp.settings import get_settings
 

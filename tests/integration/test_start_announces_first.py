@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AuditEvent, Client, Notification
 from rxapp.services import changes
-from rxapp.services.clock import now
-from rxapp.services.meetings import actions, sync
-from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
-from rxapp.services.zoom.client import ZoomApi, ZoomMeeting
-from rxapp.services.zoom.errors import ZoomError
+from rxapp.services.telehealth.meetings import actions, sync
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.telehealth.zoom.client import ZoomApi, ZoomMeeting
+from rxapp.services.telehealth.zoom.errors import ZoomError
 from tests.integration.zoom_helpers import SignedIn, control
 
 

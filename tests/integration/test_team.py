@@ -13,7 +13,9 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
+from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import (
     AccountToken,
     Appointment,
@@ -27,10 +29,11 @@ from rxapp.models import (
     User,
     ZoomConnection,
 )
-from rxapp.services import accounts, auth, crypto, demo_data, profiles, team
-from rxapp.services.clock import now, set_clock
-from rxapp.services.passwords import hash_password
+from rxapp.services import crypto
+from rxapp.services.identity import accounts, auth
+from rxapp.services.identity.passwords import hash_password
 from rxapp.services.permissions import NotAllowed
+from rxapp.services.practice import profiles, team
 from rxapp.settings import get_settings
 from tests.factories import telehealth_visit
 from tests.integration.conftest import ZoomSandbox
@@ -383,7 +386,7 @@ def test_a_practitioner_edits_only_their_own_profile(demo) -> None:
 
 
 def test_clients_see_the_display_name_and_credentials(demo) -> None:
-    from rxapp.services import trust
+    from rxapp.services.practice import trust
 
     profiles.update_profile(principal_of(OWNER), user_id(LEE), display_name="Dr. Dana Lee",
                             credentials="PhD, Licensed Psychologist", default_length_minutes=50)
@@ -393,7 +396,7 @@ def test_clients_see_the_display_name_and_credentials(demo) -> None:
 
 
 def test_deactivated_practitioners_are_not_offered_to_clients(demo) -> None:
-    from rxapp.services import trust
+    from rxapp.services.practice import trust
 
     asyncio.run(team.deactivate_member(principal_of(OWNER), user_id(PATEL)))
     offered = {c.practitioner_id for c in trust.practitioner_choices(principal_of("jo@demo.client"))}

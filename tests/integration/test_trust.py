@@ -7,8 +7,8 @@ from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, Client, PractitionerProfile, TrustedPractitioner, User
-from rxapp.services import trust
 from rxapp.services.permissions import NotAllowed
+from rxapp.services.practice import trust
 from tests.integration.zoom_helpers import principal_of
 
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
 from rxapp.models import WebhookEvent
-from rxapp.services.clock import now, set_clock
-from rxapp.services.zoom import webhooks
+from rxapp.services.telehealth.zoom import webhooks
 from tests.integration.conftest import WEBHOOK_SECRET, ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, wait_until
 

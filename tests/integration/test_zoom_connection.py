@@ -14,12 +14,12 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, Notification, WebhookEvent, ZoomConnection
 from rxapp.services import crypto
-from rxapp.services.clock import now, set_clock
-from rxapp.services.zoom import connections, tokens, webhooks
-from rxapp.services.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomUnavailable
+from rxapp.services.telehealth.zoom import connections, tokens, webhooks
+from rxapp.services.telehealth.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomUnavailable
 from tests.integration.conftest import WEBHOOK_SECRET, ZoomSandbox
 from tests.integration.zoom_helpers import (
     SignedIn,
@@ -151,7 +151,7 @@ def test_fifty_concurrent_requests_make_exactly_one_refresh(zoom: ZoomSandbox, l
 
 _CHILD = """
 import asyncio, json, sys
-from rxapp.services.zoom import tokens
+from rxapp.services.telehealth.zoom import tokens
 async def main():
     creds = await asyncio.gather(*(tokens.get_credentials(int(sys.argv[1])) for _ in range(25)))
     print(json.dumps([c.access_token for c in creds]))

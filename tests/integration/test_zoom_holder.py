@@ -13,12 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import AuditEvent, Client, Meeting, Notification, TrustedPractitioner, ZoomConnection
-from rxapp.services.clock import now
-from rxapp.services.meetings import actions, sync
-from rxapp.services.meetings.attention import meetings_needing_attention
-from rxapp.services.meetings.schedule import MeetingDraft, schedule_meeting
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.scheduling.appointments import (
     AppointmentChange,
@@ -26,7 +23,10 @@ from rxapp.services.scheduling.appointments import (
     AppointmentRefused,
     change_appointment,
 )
-from rxapp.services.zoom import connections, tokens
+from rxapp.services.telehealth.meetings import actions, sync
+from rxapp.services.telehealth.meetings.attention import meetings_needing_attention
+from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.telehealth.zoom import connections, tokens
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, connect, control, sign_in, user_id, visit, wait_until
 

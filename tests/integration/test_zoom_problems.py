@@ -6,10 +6,10 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import ZoomConnection, ZoomConnectionStatus
-from rxapp.services.meetings.schedule import zoom_blocker, zoom_problem
-from rxapp.services.zoom import connections
-from rxapp.services.zoom.connections import ConnectionState
-from rxapp.services.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomNotConnected
+from rxapp.services.telehealth.meetings.schedule import zoom_blocker, zoom_problem
+from rxapp.services.telehealth.zoom import connections
+from rxapp.services.telehealth.zoom.connections import ConnectionState
+from rxapp.services.telehealth.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomNotConnected
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, demo_practice, sign_in
 

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.models import WebhookEvent, ZoomConnection
-from rxapp.services.zoom import connections
+from rxapp.services.telehealth.zoom import connections
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, connect, control, wait_until
 

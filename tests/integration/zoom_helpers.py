@@ -13,10 +13,11 @@ import httpx
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
+from rxapp.dev import demo_data
 from rxapp.models import Appointment, Meeting, Practice, Role, User
-from rxapp.services import auth, demo_data
+from rxapp.services.identity import auth
 from rxapp.services.permissions import Principal
-from rxapp.services.zoom import connections
+from rxapp.services.telehealth.zoom import connections
 
 
 @dataclass

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from rxapp.services.client_records import (
+from rxapp.services.clients.records import (
     NOTES_LIMIT,
     PHONE_PROBLEM,
     ClientForm,

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from rxapp.models import Role, User
-from rxapp.services import accounts
-from rxapp.services.meetings import emails
-from rxapp.services.notifications import OutgoingEmail
-from rxapp.services.zoom import tokens
+from rxapp.services.identity import accounts
+from rxapp.services.notify.outbox import OutgoingEmail
+from rxapp.services.telehealth.meetings import emails
+from rxapp.services.telehealth.zoom import tokens
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 

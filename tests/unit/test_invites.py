@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar
 
-from rxapp.services.meetings import emails
+from rxapp.services.telehealth.meetings import emails
 
 START = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ def test_the_services_clock_is_the_one_clock() -> None:
     from datetime import UTC, datetime
 
     from rxapp import clock
-    from rxapp.services import clock as services_clock
+    from rxapp import clock as services_clock
 
     moment = datetime(2030, 1, 1, tzinfo=UTC)
     services_clock.set_clock(lambda: moment)

@@ -1,4 +1,4 @@
-"""What a viewer may do with a meeting, decided once by services/meetings/decisions.py (the
+"""What a viewer may do with a meeting, decided once by services/telehealth/meetings/decisions.py (the
 action services refuse with it, the Meetings page renders it)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rxapp.models import AppointmentStatus, Role, SyncState
-from rxapp.services.meetings.decisions import (
+from rxapp.services.permissions import Principal
+from rxapp.services.telehealth.meetings.decisions import (
     LAUNCH_WINDOW,
     DisplayStatus,
     MeetingAction,
@@ -17,7 +18,6 @@ from rxapp.services.meetings.decisions import (
     decide,
     display_status,
 )
-from rxapp.services.permissions import Principal
 
 START = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
 BEFORE = START - timedelta(days=1)

@@ -14,8 +14,8 @@ import pytest
 
 from rxapp import live
 from rxapp.models import AppointmentStatus, SyncState
-from rxapp.services.meetings import emails, passcodes, sync
-from rxapp.services.zoom.client import PasscodeRules
+from rxapp.services.telehealth.meetings import emails, passcodes, sync
+from rxapp.services.telehealth.zoom.client import PasscodeRules
 from zoom_sandbox.users import BASIC_RULES as SANDBOX_BASIC_RULES
 
 ZOOM_DEFAULT = PasscodeRules()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rxapp.models import Appointment, Client, Practice, ReminderKind
-from rxapp.services.reminders import content
+from rxapp.services.notify.reminders import content
 
 START = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)  # 11:00 EDT in New York, 10:00 CDT in Alex's Chicago
 

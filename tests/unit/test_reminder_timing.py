@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rxapp.services.reminders.timing import standard_due, telehealth_due
+from rxapp.services.notify.reminders.timing import standard_due, telehealth_due
 
 NY, LONDON, SYDNEY = ZoneInfo("America/New_York"), ZoneInfo("Europe/London"), ZoneInfo("Australia/Sydney")
 

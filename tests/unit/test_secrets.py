@@ -2,7 +2,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from rxapp.services import crypto
-from rxapp.services.passwords import hash_password, password_problem, verify_password
+from rxapp.services.identity.passwords import hash_password, password_problem, verify_password
 from rxapp.settings import get_settings
 
 

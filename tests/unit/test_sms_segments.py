@@ -2,7 +2,7 @@
 
 import pytest
 
-from rxapp.services.sms.segments import Encoding, count_segments, credits_for
+from rxapp.services.notify.sms.segments import Encoding, count_segments, credits_for
 
 
 @pytest.mark.parametrize(("body", "encoding", "segments", "units"), [

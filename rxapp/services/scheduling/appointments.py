@@ -2,7 +2,7 @@
 practitioner, mode, notes; this one or this and following), cancel, record the outcome.
 
 An appointment owns the visit. A telehealth appointment has a Zoom meeting row (same id) that
-the sync job (`services.meetings.sync`) keeps in step with Zoom: every use case writes the
+the sync job (`services.telehealth.meetings.sync`) keeps in step with Zoom: every use case writes the
 appointment and queues its Zoom work in one transaction, so Zoom being slow or down never loses
 a booking and nothing is created twice. The client's email goes to the outbox in that same
 transaction. `push_to_zoom` makes the first attempt right after the commit.
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import (
     Appointment,
@@ -29,17 +30,18 @@ from rxapp.models import (
     Role,
     User,
 )
-from rxapp.services import audit, changes, reminders
-from rxapp.services.clock import now
-from rxapp.services.meeting_list import meeting_search_text
-from rxapp.services.meetings import emails
-from rxapp.services.meetings.actions import REASON_MAX, cancel_in_session
-from rxapp.services.meetings.schedule import meeting_facts, overlapping, too_long
-from rxapp.services.notifications import queue_email
+from rxapp.services import changes
+from rxapp.services.audit import trail
+from rxapp.services.notify import reminders
+from rxapp.services.notify.outbox import queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can, require
 from rxapp.services.scheduling import booking_lock
 from rxapp.services.scheduling.recurrence import Repeat, check_length, local_start, occurrences
 from rxapp.services.scheduling.zoom_follow import follow_zoom, push_to_zoom, tell_practitioner, zoom_problem_for
+from rxapp.services.telehealth.meeting_list import meeting_search_text
+from rxapp.services.telehealth.meetings import emails
+from rxapp.services.telehealth.meetings.actions import REASON_MAX, cancel_in_session
+from rxapp.services.telehealth.meetings.schedule import meeting_facts, overlapping, too_long
 from rxapp.services.timezones import format_local, is_valid
 
 IN_PERSON_POS = "11"
@@ -94,7 +96,7 @@ class AppointmentChange:
     allow_overlap: bool = False
 
 
-# Self-booking (services.self_booking) passes these: run inside the use case's transaction right
+# Self-booking (services.scheduling.self_booking) passes these: run inside the use case's transaction right
 # after the booking lock, they re-check the client's rights and the slot, or raise to refuse.
 BookingGuard = Callable[[Session], None]
 OwnAppointment = Callable[[Session, int], Appointment]  # the client's own booked appointment with this id
@@ -236,7 +238,7 @@ def book_appointments(principal: Principal, draft: AppointmentDraft, *, guard: B
         first = booked[0]
         if problem:
             tell_practitioner(session, first, problem, principal.user_id)
-        audit.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
+        trail.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
                      action="appointment.booked", subject_type="appointment", subject_id=first.id or 0,
                      occurrences=len(booked), telehealth=draft.telehealth, overlaps=bool(warning))
         if client.email:
@@ -370,7 +372,7 @@ def _apply(session: Session, principal: Principal, practice: Practice, a: Appoin
     problem = follow_zoom(session, a) if what else ""  # notes alone never go to Zoom
     if problem:
         tell_practitioner(session, a, problem, principal.user_id)
-    audit.record(session, practice_id=a.practice_id, actor_user_id=principal.user_id, action="appointment.changed",
+    trail.record(session, practice_id=a.practice_id, actor_user_id=principal.user_id, action="appointment.changed",
                  subject_type="appointment", subject_id=a.id or 0, changed=",".join(what) or "notes",
                  practitioner_before=previous_practitioner, practitioner_after=a.practitioner_id)
     if what:
@@ -404,7 +406,7 @@ def cancel_appointment(principal: Principal, appointment_id: int, reason: str, s
         targets = _targets(session, anchor, scope)
         for target in targets:
             cancel_in_session(session, target, session.get(Meeting, target.id), reason, principal.user_id)
-            audit.record(session, practice_id=target.practice_id, actor_user_id=principal.user_id,
+            trail.record(session, practice_id=target.practice_id, actor_user_id=principal.user_id,
                          action="appointment.cancelled", subject_type="appointment", subject_id=target.id or 0)
         keys = [_key(t) for t in targets]
     _announce(keys)
@@ -425,7 +427,7 @@ def set_outcome(principal: Principal, appointment_id: int, status: AppointmentSt
             raise AppointmentRefused("This appointment has not started yet.")
         appointment.status, appointment.updated_at = status, now()
         appointment.changed_by_user_id = principal.user_id
-        audit.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
+        trail.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
                      action=f"appointment.{status.value}", subject_type="appointment", subject_id=appointment_id)
         key = _key(appointment)
     _announce([key])

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from rxapp.clock import now
 from rxapp.models import (
     Appointment,
     AppointmentStatus,
@@ -23,7 +24,6 @@ from rxapp.models import (
     User,
     ZoomConnection,
 )
-from rxapp.services.clock import now
 from rxapp.services.scheduling.slots import (
     BookingRules,
     Busy,

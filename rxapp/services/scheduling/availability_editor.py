@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, delete, select
 
+from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import AvailabilityBlock, AvailabilityOverride, BookingRule, PractitionerProfile, Role, User
-from rxapp.services import audit
-from rxapp.services.clock import now
+from rxapp.services.audit import trail
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
 from rxapp.services.scheduling.availability import parse_lengths, weekly_blocks
 from rxapp.services.scheduling.slots import MODE_LABELS, SlotMode
@@ -299,7 +299,7 @@ def save_availability(principal: Principal, practitioner_id: int, blocks: list[B
                      "min_notice_hours", "horizon_days", "max_per_day", "new_clients_may_self_book"):
             setattr(stored, name, getattr(rule, name))
         stored.updated_at = now()
-        audit.record(session, practice_id=practice_id, actor_user_id=principal.user_id, action="availability.saved",
+        trail.record(session, practice_id=practice_id, actor_user_id=principal.user_id, action="availability.saved",
                      subject_type="user", subject_id=practitioner_id,
                      blocks=[f"{WEEKDAYS[d][:3]} {hhmm(s)}-{hhmm(e)} {MODE_LABELS[SlotMode(m)]}"
                              for d, s, e, m in sorted(good_blocks)],

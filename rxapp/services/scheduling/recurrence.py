@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
 
-from rxapp.services.clock import now
-from rxapp.services.meetings.schedule import YEARS_AHEAD, latest_day
+from rxapp.clock import now
+from rxapp.services.telehealth.meetings.schedule import YEARS_AHEAD, latest_day
 from rxapp.services.timezones import is_valid
 
 MAX_OCCURRENCES = 52

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, select
 
+from rxapp.clock import now
 from rxapp.models import (
     Appointment,
     Meeting,
@@ -18,9 +19,8 @@ from rxapp.models import (
     ZoomConnection,
     ZoomConnectionStatus,
 )
-from rxapp.services.clock import now
-from rxapp.services.meetings import sync
-from rxapp.services.notifications import OutgoingEmail, queue_email
+from rxapp.services.notify.outbox import OutgoingEmail, queue_email
+from rxapp.services.telehealth.meetings import sync
 from rxapp.services.timezones import format_local
 
 

@@ -1,0 +1,289 @@
+"""The audit page's query: who did what and when in the practice, for owners and managers.
+
+Entries are written by `services.audit.trail.record`; this module reads them, newest first, filtered by
+person, kind of action and dates (in the viewer's timezone), a keyset page at a time (on
+(created_at, id), so a deep page costs what the first one does), and as CSV rows for the export.
+Details are shown only for keys known to be harmless: whatever a caller once put in an entry,
+nothing that looks like a secret leaves the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, bindparam, tuple_
+from sqlmodel import Session, col, select
+
+from rxapp.db import unit_of_work
+from rxapp.models import Appointment, AuditEvent, Client, User
+from rxapp.services.permissions import Action, Principal, require
+from rxapp.services.timezones import format_local, is_valid
+
+# What each recorded action means to a reader, grouped for the action filter.
+ACTION_LABELS: dict[str, str] = {
+    "user.signed_in": "Signed in",
+    "user.signed_out": "Signed out",
+    "account.locked": "Account locked after failed sign-ins",
+    "password_reset.requested": "Password reset requested",
+    "user.password_reset": "Password reset",
+    "portal_invite.sent": "Portal invite sent",
+    "portal_invite.accepted": "Portal invite accepted",
+    "zoom.connected": "Zoom connected",
+    "zoom.disconnected": "Zoom disconnected",
+    "zoom.needs_reconnect": "Zoom needs reconnecting",
+    "zoom.deauthorized": "Zoom app removed in Zoom",
+    "meeting.scheduled": "Meeting created",
+    "meeting.started": "Meeting started",
+    "meeting.start_failed": "Meeting start failed at Zoom",
+    "meeting.ended": "Meeting ended",
+    "meeting.cancelled": "Meeting cancelled",
+    "meeting.deleted": "Meeting deleted",
+    "meeting.waiting_room_entered": "Client entered the waiting room",
+    "meeting.client_joined": "Client joined the session",
+    "zoom.meeting.started": "Zoom: meeting started",
+    "zoom.meeting.ended": "Zoom: meeting ended",
+    "zoom.meeting.updated": "Zoom: meeting moved or changed",
+    "zoom.meeting.deleted": "Zoom: meeting deleted",
+    "zoom.meeting.participant_joined": "Zoom: participant joined",
+    "zoom.meeting.participant_joined_waiting_room": "Zoom: participant in the waiting room",
+    "practice.settings_changed": "Practice settings changed",
+    "practitioner.telehealth_changed": "Telehealth turned on or off",
+    "practice.sms_credits_added": "SMS credits added",
+    "practice.sms_threshold_changed": "SMS low-balance threshold changed",
+    "client.sms_opted_out": "Client's text messages turned off",
+    "client.sms_opted_in": "Client's text messages turned on",
+    "profile.timezone_changed": "Own timezone changed",
+    "trust.granted": "Client trusted a practitioner",
+    "trust.revoked": "Client stopped trusting a practitioner",
+}
+# The action filter offers these groups too (an action "meeting.x" belongs to "meeting.").
+ACTION_GROUPS: dict[str, str] = {"user.": "All sign-in activity", "zoom.": "All Zoom activity",
+                                 "meeting.": "All meeting activity"}
+# Detail keys shown to readers; anything else (present or future) stays in the database.
+SAFE_DETAIL_KEYS = frozenset({
+    "enabled", "practitioner_id", "meetings_needing_attention", "topic", "start_at", "status", "reason",
+    "allow_zoom", "standard_reminder_days", "telehealth_reminder_minutes", "telehealth_reminder_includes_link",
+    "telehealth_location_name", "telehealth_location_address", "default_pos_code", "sms_credits", "amount", "threshold",
+    "notify_client_when_started", "timezone", "email", "client_id", "client_name", "practitioner_name",
+    "overlaps", "replaced", "scopes", "expires_at", "warning", "force"})
+MAX_PAGE_SIZE = 100
+CSV_HEADER = ["time", "timezone", "who", "action", "action code", "subject", "details"]
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor_user_id: int | None = None
+    action: str = ""  # an ACTION_LABELS key, an ACTION_GROUPS key, or "" for all
+    date_from: date | None = None  # inclusive, in `timezone`
+    date_to: date | None = None  # inclusive, in `timezone`
+    timezone: str = "UTC"
+    after: str = ""  # AuditPage.next_cursor
+    before: str = ""  # AuditPage.previous_cursor (wins over `after`)
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime  # aware, UTC
+    when: str  # `at` in the viewer's timezone
+    who: str
+    action: str
+    action_label: str
+    subject: str
+    details: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    has_previous: bool
+    has_next: bool
+    previous_cursor: str
+    next_cursor: str
+
+
+class InvalidAuditFilter(ValueError):
+    """A filter the page cannot apply; the message says why."""
+
+
+def people(principal: Principal) -> list[tuple[int, str]]:
+    """(user id, "name (role)") of everyone in the practice, by name: the person filter's choices."""
+    require(principal, Action.VIEW_AUDIT)
+    with unit_of_work() as session:
+        rows = session.exec(select(User.id, User.full_name, User.role)
+                            .where(User.practice_id == principal.practice_id)
+                            .order_by(col(User.full_name), col(User.id))).all()
+    return [(user_id or 0, f"{name} ({str(role).capitalize()})") for user_id, name, role in rows]
+
+
+def list_entries(principal: Principal, filters: AuditFilters) -> AuditPage:
+    """One page of the practice's audit trail, newest first. Raises `NotAllowed` for anyone but
+    owners and managers, `InvalidAuditFilter` for an unknown action or reversed dates."""
+    conditions = _conditions(principal, filters)
+    size = min(max(filters.page_size, 1), MAX_PAGE_SIZE)
+    before, after = _decode(filters.before), _decode(filters.after)
+    with unit_of_work() as session:
+        if before is not None:  # the newer page: read upwards from the cursor, show newest first
+            rows = _rows(session, [*conditions, _key() > _at(before)], newest_first=False, limit=size + 1)
+            has_previous, rows = len(rows) > size, rows[:size][::-1]
+            has_next = _any(session, [*conditions, _key() <= _at(before)])
+        else:
+            keyset = [_key() < _at(after)] if after is not None else []
+            rows = _rows(session, [*conditions, *keyset], newest_first=True, limit=size + 1)
+            has_next, rows = len(rows) > size, rows[:size]
+            has_previous = after is not None and _any(session, [*conditions, _key() >= _at(after)])
+        entries = _entries(session, rows, filters.timezone)
+    return AuditPage(entries=entries, has_previous=has_previous and bool(entries), has_next=has_next,
+                     previous_cursor=_encode(rows[0]) if has_previous and rows else "",
+                     next_cursor=_encode(rows[-1]) if has_next and rows else "")
+
+
+def parse_filters(query: Mapping[str, str], timezone: str) -> AuditFilters:
+    """Filters from the page's URL query (`person`, `action`, `from`, `to`, `after`, `before`);
+    raises `InvalidAuditFilter` with a message for the page."""
+    person = query.get("person", "")
+    if person and not person.isdigit():
+        raise InvalidAuditFilter("Choose a person from the list.")
+    days: list[date | None] = []
+    for key, name in (("from", "start"), ("to", "end")):
+        text = query.get(key, "")
+        try:
+            days.append(date.fromisoformat(text) if text else None)
+        except ValueError:
+            raise InvalidAuditFilter(f"The {name} date is not a date (use the date picker).") from None
+    return AuditFilters(actor_user_id=int(person) if person else None, action=query.get("action", ""),
+                        date_from=days[0], date_to=days[1], timezone=timezone, after=query.get("after", "")[:40],
+                        before=query.get("before", "")[:40])
+
+
+def export_rows(principal: Principal, filters: AuditFilters, batch: int = 500) -> Iterator[list[str]]:
+    """Every matching entry as CSV cells (header first), newest first, read in keyset batches.
+    Cells that a spreadsheet would run as a formula are quoted with a leading apostrophe.
+    Checks the permission and filters at once (raises `NotAllowed`, `InvalidAuditFilter`)."""
+    return _export(_conditions(principal, filters), filters, batch)
+
+
+def _export(conditions: list[ColumnElement[bool]], filters: AuditFilters, batch: int) -> Iterator[list[str]]:
+    yield CSV_HEADER
+    cursor: tuple[datetime, int] | None = None
+    while True:
+        with unit_of_work() as session:
+            keyset = [_key() < _at(cursor)] if cursor is not None else []
+            rows = _rows(session, [*conditions, *keyset], newest_first=True, limit=batch)
+            entries = _entries(session, rows, filters.timezone)
+        for entry in entries:
+            yield [_cell(v) for v in (entry.when, filters.timezone, entry.who, entry.action_label, entry.action,
+                                      entry.subject, entry.details)]
+        if len(rows) < batch:
+            return
+        cursor = (rows[-1].created_at, rows[-1].id or 0)
+
+
+def _conditions(principal: Principal, filters: AuditFilters) -> list[ColumnElement[bool]]:
+    require(principal, Action.VIEW_AUDIT)
+    conditions: list[ColumnElement[bool]] = [col(AuditEvent.practice_id) == principal.practice_id]
+    if filters.actor_user_id is not None:
+        conditions.append(col(AuditEvent.actor_user_id) == filters.actor_user_id)
+    if filters.action in ACTION_GROUPS:
+        conditions.append(col(AuditEvent.action).startswith(filters.action, autoescape=True))
+    elif filters.action in ACTION_LABELS:
+        conditions.append(col(AuditEvent.action) == filters.action)
+    elif filters.action:
+        raise InvalidAuditFilter("Choose an action from the list.")
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise InvalidAuditFilter("The start date is after the end date.")
+    zone = ZoneInfo(filters.timezone if is_valid(filters.timezone) else "UTC")
+    if filters.date_from:
+        conditions.append(col(AuditEvent.created_at) >= _utc(filters.date_from, zone))
+    if filters.date_to:
+        conditions.append(col(AuditEvent.created_at) < _utc(filters.date_to + timedelta(days=1), zone))
+    return conditions
+
+
+def _utc(day: date, zone: ZoneInfo) -> datetime:
+    """Midnight at the start of `day` in `zone`, in UTC."""
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+def _key() -> ColumnElement:
+    return tuple_(col(AuditEvent.created_at), col(AuditEvent.id))
+
+
+def _at(cursor: tuple[datetime, int]) -> ColumnElement:
+    return tuple_(bindparam(None, cursor[0], type_=AuditEvent.__table__.c.created_at.type),
+                  bindparam(None, cursor[1]))
+
+
+def _rows(session: Session, conditions: list[ColumnElement[bool]], *, newest_first: bool,
+          limit: int) -> list[AuditEvent]:
+    order = (col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc()) if newest_first else \
+        (col(AuditEvent.created_at), col(AuditEvent.id))
+    return list(session.exec(select(AuditEvent).where(*conditions).order_by(*order).limit(limit)))
+
+
+def _any(session: Session, conditions: list[ColumnElement[bool]]) -> bool:
+    query = select(AuditEvent.id).where(*conditions).order_by(col(AuditEvent.created_at)).limit(1)
+    return session.exec(query).first() is not None
+
+
+def _encode(row: AuditEvent) -> str:
+    return f"{int(row.created_at.timestamp() * 1_000_000)}-{row.id}"
+
+
+def _decode(cursor: str) -> tuple[datetime, int] | None:
+    micros, _, entry_id = cursor.partition("-")
+    if not (micros.isdigit() and entry_id.isdigit()) or len(micros) > 18 or len(entry_id) > 18:
+        return None
+    try:
+        return datetime.fromtimestamp(int(micros) / 1_000_000, UTC), int(entry_id)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _entries(session: Session, rows: list[AuditEvent], timezone: str) -> list[AuditEntry]:
+    """Rows made readable: names for ids (one query per kind for the whole page), safe details."""
+    user_ids = {r.actor_user_id for r in rows if r.actor_user_id} | \
+        {int(r.subject_id) for r in rows if r.subject_type == "user" and r.subject_id.isdigit()}
+    client_ids = {int(r.subject_id) for r in rows if r.subject_type == "client" and r.subject_id.isdigit()}
+    meeting_ids = {int(r.subject_id) for r in rows if r.subject_type == "meeting" and r.subject_id.isdigit()}
+    users = dict(session.exec(select(User.id, User.full_name).where(col(User.id).in_(user_ids))).all()) \
+        if user_ids else {}
+    clients = dict(session.exec(select(Client.id, Client.full_name).where(col(Client.id).in_(client_ids))).all()) \
+        if client_ids else {}
+    topics = dict(session.exec(select(Appointment.id, Appointment.topic)
+                               .where(col(Appointment.id).in_(meeting_ids))).all()) if meeting_ids else {}
+    names = {"user": users, "client": clients, "meeting": topics}
+    found = []
+    for row in rows:
+        detail = _details(row.detail)
+        subject = ""
+        if row.subject_type:
+            known = names.get(row.subject_type, {}).get(int(row.subject_id)) if row.subject_id.isdigit() else None
+            if row.subject_type == "meeting":
+                known = known or detail.get("topic")
+            subject = f"{row.subject_type.capitalize()} #{row.subject_id}" + (f": {known}" if known else "")
+        who = users.get(row.actor_user_id, f"User #{row.actor_user_id}") if row.actor_user_id else "System"
+        found.append(AuditEntry(
+            id=row.id or 0, at=row.created_at, when=format_local(row.created_at, timezone, "%Y-%m-%d %H:%M:%S"),
+            who=who, action=row.action, action_label=ACTION_LABELS.get(row.action, row.action), subject=subject,
+            details="; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(detail.items()))))
+    return found
+
+
+def _details(raw: str) -> dict[str, str]:
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {k: str(v)[:200] for k, v in parsed.items() if k in SAFE_DETAIL_KEYS}
+
+
+def _cell(value: str) -> str:
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,95 @@
+"""A client's appointments, upcoming and past: on their record (staff) and in their portal (the client)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
+
+from rxapp.clock import now
+from rxapp.db import unit_of_work
+from rxapp.models import Appointment, User
+from rxapp.services.clients.directory import own_client_record, visible_client
+from rxapp.services.permissions import Action, Principal, require
+
+# Appointments still to come or under way; any other status is history.
+_ACTIVE = frozenset({"booked", "in_progress"})
+# No appointment is longer than this: older starts are history whatever their status, so the
+# recent window read in full stays small.
+_LONGEST = timedelta(hours=12)
+PAST_LIMIT = 50
+
+STATUS_TEXT = {"booked": "Booked", "in_progress": "In progress", "completed": "Completed",
+               "cancelled": "Cancelled", "no_show": "No-show"}
+
+
+@dataclass(frozen=True)
+class Visit:
+    appointment_id: int
+    start_at: datetime
+    duration_minutes: int
+    practitioner_name: str
+    telehealth: bool
+    status: str  # an AppointmentStatus value
+    cancel_reason: str
+
+    @property
+    def mode(self) -> str:
+        return "Telehealth" if self.telehealth else "In person"
+
+    @property
+    def status_text(self) -> str:
+        return STATUS_TEXT.get(self.status, self.status.replace("_", " ").capitalize())
+
+
+@dataclass(frozen=True)
+class History:
+    upcoming: list[Visit]  # soonest first
+    past: list[Visit]  # most recent first: ended, completed, cancelled (with the reason), no-show
+
+
+def _visits(session: Session, client_id: int, *conditions: ColumnElement[bool], newest_first: bool,
+            limit: int | None = None) -> list[Visit]:
+    query = (select(Appointment, User.full_name).join(User, col(User.id) == Appointment.practitioner_id)
+             .where(col(Appointment.client_id) == client_id, *conditions)
+             .order_by(col(Appointment.start_at).desc() if newest_first else col(Appointment.start_at),
+                       col(Appointment.id)))
+    if limit is not None:
+        query = query.limit(limit)
+    return [Visit(appointment_id=a.id or 0, start_at=a.start_at, duration_minutes=a.duration_minutes,
+                  practitioner_name=name, telehealth=a.telehealth, status=str(a.status),
+                  cancel_reason=a.cancel_reason)
+            for a, name in session.exec(query).all()]
+
+
+def _history(session: Session, client_id: int) -> History:
+    at = now()
+    recent = _visits(session, client_id, col(Appointment.start_at) >= at - _LONGEST, newest_first=False)
+    upcoming = [v for v in recent
+                if v.status in _ACTIVE and v.start_at + timedelta(minutes=v.duration_minutes) > at]
+    done = [v for v in recent if v not in upcoming]
+    older = _visits(session, client_id, col(Appointment.start_at) < at - _LONGEST, newest_first=True,
+                    limit=PAST_LIMIT)
+    past = sorted(done, key=lambda v: v.start_at, reverse=True) + older
+    return History(upcoming=upcoming, past=past[:PAST_LIMIT])
+
+
+def client_history(principal: Principal, client_id: int) -> History | None:
+    """The appointments of a client on their record page (None for a client the principal may not
+    see). Raises `NotAllowed` without `VIEW_CLIENTS`."""
+    with unit_of_work() as session:
+        if visible_client(session, principal, client_id) is None:
+            return None
+        return _history(session, client_id)
+
+
+def my_history(principal: Principal) -> History:
+    """The signed-in client's own appointments (their portal). Raises `NotAllowed` without `USE_PORTAL`."""
+    require(principal, Action.USE_PORTAL)
+    with unit_of_work() as session:
+        client = own_client_record(session, principal)
+        if client is None or client.id is None:
+            return History(upcoming=[], past=[])
+        return _history(session, client.id)

@@ -1,0 +1,194 @@
+"""The reminder job: claim due reminders, queue their email and SMS in the outbox, mark them sent.
+
+Exactly once, with any number of workers: a claim is ONE UPDATE that takes due rows and sets a
+lease (`claimed_until`). On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so
+two workers take disjoint batches without waiting; on SQLite the statement runs under the
+database's single write lock, so it is atomic as it stands. Sending one reminder is then one
+transaction that starts by re-asserting the lease (a write first, so SQLite takes its write
+lock before reading) and queues the messages with idempotency keys holding the appointment's
+start: a reminder retried after a crash (its lease ran out) can never queue a second copy, and a
+moved appointment gets a fresh reminder. The outbox retries failed sends with backoff and shows
+a message that failed for good on the Needs attention page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, update
+from sqlmodel import Session, col, select
+
+from rxapp.clock import now
+from rxapp.db import unit_of_work
+from rxapp.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Meeting,
+    Practice,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    User,
+)
+from rxapp.services import crypto
+from rxapp.services.notify.outbox import queue_email, queue_sms
+from rxapp.services.notify.reminders import content, links
+from rxapp.services.notify.reminders.planning import plan
+from rxapp.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+# How long a worker owns a claimed reminder; one left `sending` by a crash is taken again after it.
+LEASE = timedelta(minutes=2)
+BATCH = 200
+
+
+def _due(at: datetime) -> ColumnElement[bool]:
+    return and_(col(Reminder.due_at) <= at, or_(
+        col(Reminder.status) == ReminderStatus.PENDING,
+        and_(col(Reminder.status) == ReminderStatus.SENDING, col(Reminder.claimed_until) < at)))
+
+
+def claim_due(limit: int = BATCH, at: datetime | None = None,
+              only: Collection[int] = ()) -> tuple[list[int], datetime]:
+    """Claim up to `limit` due reminders for this worker; returns their ids and the lease end.
+    `only`: just these appointments' (a browser test runs the job as of a later time for its own)."""
+    at = at or now()
+    until = at + LEASE
+    picked = select(Reminder.id).where(_due(at))
+    if only:
+        picked = picked.where(col(Reminder.appointment_id).in_(list(only)))
+    picked = (picked.order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)
+              .with_for_update(skip_locked=True))  # FOR UPDATE SKIP LOCKED on PostgreSQL, nothing on SQLite
+    statement = (update(Reminder).where(col(Reminder.id).in_(picked), _due(at))
+                 .values(status=ReminderStatus.SENDING, claimed_until=until, attempts=Reminder.attempts + 1)
+                 .returning(Reminder.id).execution_options(synchronize_session=False))
+    with unit_of_work() as session:
+        ids = list(session.execute(statement).scalars())
+    return ids, until
+
+
+def _zoom(session: Session, appointment: Appointment, practice: Practice) -> content.ZoomDetails | None:
+    """The client's join details for the reminder, when the practice sends them and Zoom has them."""
+    if not practice.telehealth_reminder_includes_link:
+        return None
+    meeting = session.get(Meeting, appointment.id)
+    if meeting is None or not meeting.join_url_encrypted:
+        return None
+    passcode = crypto.decrypt(meeting.passcode_encrypted) if meeting.passcode_encrypted else ""
+    return content.ZoomDetails(join_url=crypto.decrypt(meeting.join_url_encrypted),
+                               meeting_id=meeting.zoom_meeting_id, passcode=passcode)
+
+
+def facts(session: Session, reminder: Reminder, appointment: Appointment) -> content.ReminderFacts:
+    """What the reminder says, from the appointment as it is now."""
+    client = session.get(Client, appointment.client_id)
+    practice = session.get(Practice, appointment.practice_id)
+    assert client is not None and practice is not None
+    confirm = links.url(links.CONFIRM, appointment.id or 0, client.id or 0) \
+        if practice.ask_clients_to_confirm and appointment.confirmed_at is None else ""
+    return content.ReminderFacts(
+        kind=ReminderKind(reminder.kind), appointment=appointment, client=client, practice=practice,
+        practitioner_name=content.practitioner_name(session.get(User, appointment.practitioner_id)),
+        portal_url=f"{get_settings().app_url.rstrip('/')}/portal",
+        zoom=_zoom(session, appointment, practice) if reminder.kind == ReminderKind.TELEHEALTH else None,
+        confirm_url=confirm, stop_email_url=links.url(links.STOP_EMAIL, client.id or 0, client.id or 0))
+
+
+def _why_not(reminder: Reminder, appointment: Appointment | None, at: datetime) -> str:
+    if appointment is None:
+        return "appointment deleted"
+    if AppointmentStatus(appointment.status) != AppointmentStatus.BOOKED:
+        return f"appointment {AppointmentStatus(appointment.status).value.replace('_', ' ')}"
+    if reminder.kind == ReminderKind.TELEHEALTH and not appointment.telehealth:
+        return "no longer telehealth"
+    if appointment.start_at <= at:
+        return "the appointment had started"
+    return ""
+
+
+def _queue_sms(session: Session, f: content.ReminderFacts, key: str) -> str:
+    """Queue the SMS; returns "" or why it was skipped (opted out, no mobile number). Too few
+    credits is decided when the outbox sends it (recorded on the message)."""
+    return queue_sms(session, practice_id=f.appointment.practice_id, key=key, to=f.client.phone or "",
+                     body=content.sms(f), telehealth=f.kind == ReminderKind.TELEHEALTH, client_id=f.client.id,
+                     sealed=f.zoom is not None)
+
+
+def send_batch(ids: list[int], until: datetime, at: datetime | None = None) -> int:
+    """Queue the messages of claimed reminders and mark them sent, in one transaction (one
+    savepoint each: a reminder that fails stays claimed and is taken again after its lease);
+    returns how many were sent. A reminder whose lease was lost (another worker took it after
+    the lease ran out) is left alone; a cancelled or moved appointment's is cancelled or re-planned."""
+    at = at or now()
+    sent = 0
+    with unit_of_work() as session:
+        # The first statement writes (SQLite takes its write lock before any read) and re-asserts the lease.
+        owned = list(session.execute(update(Reminder).where(
+            col(Reminder.id).in_(ids), col(Reminder.status) == ReminderStatus.SENDING,
+            col(Reminder.claimed_until) == until).values(updated_at=at).returning(Reminder.id)
+            .execution_options(synchronize_session=False)).scalars())
+        # Loaded together (the identity map then answers each reminder's `session.get`).
+        loaded = session.exec(select(Reminder).where(col(Reminder.id).in_(owned))).all()
+        session.exec(select(Appointment).where(col(Appointment.id).in_({r.appointment_id for r in loaded}))).all()
+        for reminder_id in sorted(owned):
+            try:
+                with session.begin_nested():
+                    sent += _send(session, reminder_id, at)
+            except Exception:  # retried after the lease; the reason is in the log
+                log.exception("reminder %s not sent", reminder_id)
+    return sent
+
+
+def send_one(reminder_id: int, until: datetime, at: datetime | None = None) -> bool:
+    """`send_batch` for one reminder."""
+    return send_batch([reminder_id], until, at) == 1
+
+
+def _send(session: Session, reminder_id: int, at: datetime) -> bool:
+    reminder = session.get(Reminder, reminder_id)
+    assert reminder is not None
+    appointment = session.get(Appointment, reminder.appointment_id)
+    why = _why_not(reminder, appointment, at)
+    if why:
+        reminder.status, reminder.claimed_until, reminder.note = (
+            ReminderStatus.SKIPPED if why == "the appointment had started" else ReminderStatus.CANCELLED, None, why)
+        return False
+    assert appointment is not None
+    if appointment.start_at != reminder.planned_start_at:  # moved by a path that did not re-plan
+        plan(session, appointment)
+        return False
+    f = facts(session, reminder, appointment)
+    key = f"reminder:{appointment.id}:{reminder.kind}:{appointment.start_at.isoformat()}"
+    if f.client.email_reminders_opt_out:
+        reminder.email_outcome = "skipped: opted out of email reminders"
+    elif not f.client.email:
+        reminder.email_outcome = "skipped: no email address"
+    else:
+        # With the Zoom join link and passcode in it, the stored message is sealed (encrypted at rest).
+        queue_email(session, practice_id=appointment.practice_id, key=f"{key}:email", email=content.email(f),
+                    sealed=f.zoom is not None)
+        reminder.email_outcome = "queued"
+    skipped = _queue_sms(session, f, f"{key}:sms")
+    reminder.sms_outcome = f"skipped: {skipped}" if skipped else "queued"
+    reminder.status, reminder.sent_at, reminder.sent_for_start_at = ReminderStatus.SENT, at, appointment.start_at
+    reminder.claimed_until, reminder.note = None, ""
+    return True
+
+
+def run_due(at: datetime | None = None, limit: int = BATCH, rounds: int = 50, only: Collection[int] = ()) -> int:
+    """Claim and send due reminders until none are left (at most `rounds` batches); returns how
+    many were sent. Blocking: run it in a worker thread."""
+    sent = 0
+    for _ in range(rounds):
+        ids, until = claim_due(limit, at, only)
+        if not ids:
+            break
+        try:
+            sent += send_batch(ids, until, at)
+        except Exception:  # the batch is taken again after its lease
+            log.exception("%d reminders not sent", len(ids))
+    return sent
