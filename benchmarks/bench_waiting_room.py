@@ -32,7 +32,8 @@ page every 40 s, `rxapp/heartbeat.py`): rooms opened together are pinged togethe
 window would measure where it fell in the cycle (10 s windows read 1.9-4.6% for the same rooms).
 
 Push-to-render floor: before each measured trigger, the same page gets a push that changes nothing
-but a hidden number (`rxapp/push_probe.py`, POST /dev/push-probe; no database work beyond the
+but a hidden number (`benchmarks/push_probe.py`, mounted only for this benchmark through
+`DEV_PLUGINS`; POST /dev/push-probe; no database work beyond the
 permission check), timed the same way; every latency is also shown as a multiple of its p50.
 
 Targets (issue 15): p95 <= 100 ms with 200 other rooms, <= 250 ms with 1,000; idle CPU of 1,000
@@ -503,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
             cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
         cleanup.callback(_pool.shutdown)
         print(f"starting the app (build folder {os.environ['E2E_WEB_WORKDIR']}, work folder {workdir})", flush=True)
-        stack = cleanup.enter_context(run_stack(workdir))
+        stack = cleanup.enter_context(run_stack(workdir, extra_env={"DEV_PLUGINS": "benchmarks.push_probe"}))
         print(f"  up in {time.perf_counter() - started:.0f} s at {stack.url}, reflex pid {stack.pid}", flush=True)
         lee_token = in_thread(_prepare_practice, stack.sandbox_url)
 

@@ -8,7 +8,7 @@ import html
 import io
 import logging
 from collections.abc import Iterator
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
@@ -18,9 +18,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from rxapp.clock import now
-from rxapp.push_probe import push_probe
 from rxapp.services.audit import entries
 from rxapp.services.identity import auth
+from rxapp.services.identity.auth import safe_next
 from rxapp.services.notify.reminders import answers
 from rxapp.services.notify.sms import twilio_hooks
 from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH
@@ -35,16 +35,6 @@ from rxapp.settings import get_settings
 from rxapp.web_security import SecurityHeaders, same_origin
 
 log = logging.getLogger(__name__)
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Only same-site paths are followed after sign-in (no open redirects)."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
 
 
 def _set_session_cookie(response: Response, token: str, max_age: int) -> None:
@@ -300,9 +290,7 @@ async def health(_: Request) -> Response:
 
 def build() -> Starlette:
     """Our routes; the middleware also covers everything Reflex mounts inside (events, the frontend)."""
-    # The benchmark's push-to-render floor (rxapp/push_probe.py): never in production.
-    probe = [] if get_settings().is_production else [Route("/dev/push-probe", push_probe, methods=["POST"])]
-    return Starlette(middleware=[Middleware(SecurityHeaders)], routes=[*probe,
+    return Starlette(middleware=[Middleware(SecurityHeaders)], routes=[
         Route("/auth/session", start_session, methods=["POST"]),
         Route("/auth/session", to_sign_in, methods=["GET"]),
         Route("/auth/signed-out", signed_out, methods=["POST"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import reflex as rx
 
 from rxapp import api, heartbeat, jobs, live, redaction, state_store
@@ -11,6 +13,7 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     audit,
     availability,
     calendar,
+    client_record,
     clients,
     dev_mail,
     dev_sms,
@@ -33,8 +36,9 @@ _problems = production_problems(get_settings())
 if _problems:
     raise RuntimeError("Refusing to start in production: " + "; ".join(_problems))
 
+http = api.build()
 app = rx.App(
-    api_transformer=api.build(),
+    api_transformer=http,
     theme=rx.theme(accent_color="indigo", radius="medium"),
     backend_exception_handler=on_backend_error,
     # assets/: the shared layout rules (phones), the favicon, and keyboard help (skip link, focus return).
@@ -44,6 +48,8 @@ app = rx.App(
                      rx.script(src="/a11y.js")],
 )
 app.add_middleware(BrowserOwnerCheck())
+for _plugin in get_settings().dev_plugin_modules:  # development and benchmarks only (refused in production)
+    importlib.import_module(_plugin).install(app, http)
 app.register_lifespan_task(jobs.scheduler_lifespan)
 app.register_lifespan_task(live.push_lifespan)
 app.register_lifespan_task(state_store.state_store_lifespan)

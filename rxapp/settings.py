@@ -68,10 +68,17 @@ class Settings(BaseSettings):
     zoom_sandbox_port: int = 8765
     zoom_http_timeout_seconds: float = 10.0
     webhook_retention_days: int = 30
+    # Development plugins: comma-separated modules whose `install(app, http)` adds to the app (the
+    # benchmarks' push probe, `benchmarks.push_probe`). Refused in production.
+    dev_plugins: str = ""
 
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def dev_plugin_modules(self) -> list[str]:
+        return [name.strip() for name in self.dev_plugins.split(",") if name.strip()]
 
     @property
     def zoom_callback_url(self) -> str:
@@ -93,6 +100,8 @@ def production_problems(settings: Settings) -> list[str]:
     if settings.sms_provider == "twilio" and not (settings.twilio_account_sid and settings.twilio_auth_token
                                                   and settings.twilio_from):
         problems.append("SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM")
+    if settings.dev_plugin_modules:
+        problems.append("DEV_PLUGINS is for development and benchmarks only")
     if not settings.cookie_secure or not settings.app_url.startswith("https://"):
         problems.append("APP_URL must be https:// and COOKIE_SECURE=true")
     return problems

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxapp.services.clients.records import NAME_LIMIT, NOTES_LIMIT
-from rxapp.services.timezones import all_timezones
-from rxapp.state.clients import ClientFormState
+from rxapp.state.client_form import NAME_LIMIT, NOTES_LIMIT, ClientFormState, all_timezones
 
 F = ClientFormState
 

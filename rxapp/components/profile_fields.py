@@ -8,7 +8,7 @@ from typing import Any
 
 import reflex as rx
 
-from rxapp.services.practice.profiles import CREDENTIALS_MAX, MAX_LENGTH_MINUTES, MIN_LENGTH_MINUTES, NAME_MAX
+from rxapp.state.profile import CREDENTIALS_MAX, MAX_LENGTH_MINUTES, MIN_LENGTH_MINUTES, NAME_MAX
 
 
 def _error(state: Any, name: str) -> rx.Component:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from rxapp.components.shell import app_shell
-from rxapp.services.audit.attention import LATEST
-from rxapp.state.attention import AttentionState
+from rxapp.state.attention import LATEST, AttentionState
 from rxapp.state.auth import AuthState
 
 S = AttentionState

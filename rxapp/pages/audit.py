@@ -5,8 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from rxapp.components.shell import app_shell, empty_state
-from rxapp.services.audit.entries import ACTION_GROUPS, ACTION_LABELS
-from rxapp.state.audit import AuditState
+from rxapp.state.audit import ACTION_GROUPS, ACTION_LABELS, AuditState
 from rxapp.state.auth import AuthState
 
 A = AuditState

@@ -6,9 +6,8 @@ from __future__ import annotations
 import reflex as rx
 
 from rxapp.components.shell import app_shell
-from rxapp.services.scheduling.availability_editor import WEEKDAYS
 from rxapp.state.auth import AuthState
-from rxapp.state.availability import MODE_OPTIONS, AvailabilityState
+from rxapp.state.availability import MODE_OPTIONS, WEEKDAYS, AvailabilityState
 
 S = AvailabilityState
 _SELECT = {"padding": "0.35em", "border_radius": "6px"}

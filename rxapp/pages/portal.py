@@ -8,11 +8,9 @@ from reflex.components.core.banner import has_connection_errors
 from rxapp.components.dialogs import confirm_button
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.components.visits import visit_list
-from rxapp.push_probe import PushProbeState
 from rxapp.state.auth import AuthState
-from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalState, WaitingRoomState
+from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalHistoryState, PortalState, WaitingRoomState
 from rxapp.state.portal_book import PortalChangeState
-from rxapp.state.portal_history import PortalHistoryState
 
 P, W = PortalState, WaitingRoomState
 
@@ -118,7 +116,6 @@ def waiting_room_page() -> rx.Component:
             _waiting_body(),
             align="center", spacing="4", padding="2em", width="100%"), width="100%", max_width="40em"),
         rx.link("Back to My sessions", href="/portal"),
-        rx.el.span(PushProbeState.stamp, id="push-probe", hidden=True),  # the benchmark's push floor
         # Changes are pushed the moment they happen, and a reconnect re-runs the page's load: while the
         # socket is up an idle room sends nothing but a keep-alive every 20 minutes. Only while push is
         # unavailable does it poll, slowly.

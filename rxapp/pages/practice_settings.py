@@ -7,10 +7,8 @@ import reflex as rx
 from rxapp.components.dialogs import confirm_button
 from rxapp.components.shell import app_shell
 from rxapp.components.sms_credits import sms_credits_section
-from rxapp.services.practice.settings import POS_CODES
 from rxapp.state.auth import AuthState
-from rxapp.state.practice_settings import PracticeSettingsState
-from rxapp.state.self_booking_settings import SelfBookingSettingsState
+from rxapp.state.practice_settings import POS_CODES, PracticeSettingsState, SelfBookingSettingsState
 from rxapp.state.sms_credits import SmsCreditsState
 
 S = PracticeSettingsState

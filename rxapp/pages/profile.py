@@ -9,8 +9,7 @@ from rxapp.components.dialogs import confirm_button, reconnect_banner
 from rxapp.components.profile_fields import profile_fields
 from rxapp.components.shell import app_shell
 from rxapp.state.auth import AuthState
-from rxapp.state.profile_details import ProfileDetailsState
-from rxapp.state.zoom_tab import ZoomReviewState, ZoomTabState
+from rxapp.state.profile import ProfileDetailsState, ZoomReviewState, ZoomTabState
 
 S = ZoomTabState
 

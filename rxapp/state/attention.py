@@ -14,6 +14,7 @@ import reflex as rx
 
 from rxapp.clock import now
 from rxapp.services.audit import attention
+from rxapp.services.audit.attention import LATEST as LATEST  # re-exported for the page
 from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.phrases import count
 from rxapp.services.practice import profiles

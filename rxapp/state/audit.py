@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from rxapp.services.audit import entries as audit_log
+from rxapp.services.audit.entries import ACTION_GROUPS as ACTION_GROUPS  # re-exported for the page
+from rxapp.services.audit.entries import ACTION_LABELS as ACTION_LABELS
 from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.practice import profiles
 from rxapp.state.auth import AuthState

@@ -14,6 +14,7 @@ import reflex as rx
 
 from rxapp.services.permissions import Action, NotAllowed
 from rxapp.services.scheduling import availability_editor as svc
+from rxapp.services.scheduling.availability_editor import WEEKDAYS as WEEKDAYS  # re-exported for the page
 from rxapp.services.scheduling.slots import MODE_LABELS, SlotMode
 from rxapp.state.auth import AuthState
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxapp.api import safe_next
 from rxapp.clock import now
 from rxapp.services.identity import auth
+from rxapp.services.identity.auth import safe_next
 from rxapp.services.permissions import home_path
 from rxapp.state.auth import AuthState, post_to_server
 

@@ -15,6 +15,8 @@ from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.practice import profiles
 from rxapp.services.practice.settings import get_settings_view
 from rxapp.services.telehealth import meeting_list
+from rxapp.services.telehealth.meeting_list import DISPLAY_STATUSES as DISPLAY_STATUSES  # re-exported for the page
+from rxapp.services.telehealth.meeting_list import PERIODS as PERIODS
 from rxapp.services.telehealth.meetings import actions, decisions
 from rxapp.services.telehealth.meetings.decisions import MeetingDecisions
 from rxapp.services.telehealth.meetings.schedule import zoom_blocker

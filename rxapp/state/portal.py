@@ -1,4 +1,4 @@
-"""Client portal: My sessions and the live waiting room."""
+"""Client portal: My sessions (upcoming and past visits) and the live waiting room."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import reflex as rx
 from rxapp import live
 from rxapp.clock import now
 from rxapp.services.changes import AppointmentChanged
+from rxapp.services.clients import history as client_history
 from rxapp.services.identity import auth
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.practice import profiles
 from rxapp.services.telehealth import portal
 from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
+from rxapp.state.client_record import visit_row
 
 log = logging.getLogger(__name__)
 
@@ -177,3 +179,29 @@ class WaitingRoomState(AuthState):
 
 live.on_change("client", PortalState, lambda state, change: state._changed(change))
 live.on_change("meeting", WaitingRoomState, lambda state, change: state._changed(change))
+
+
+class PortalHistoryState(AuthState):
+    upcoming_visits: list[dict[str, str]] = []
+    past_visits: list[dict[str, str]] = []
+
+    @rx.event
+    async def load(self):
+        try:
+            principal = await self._require(Action.USE_PORTAL)
+        except NotAllowed:
+            self.upcoming_visits, self.past_visits = [], []
+            return
+        history, tz = await asyncio.gather(asyncio.to_thread(client_history.my_history, principal),
+                                           asyncio.to_thread(profiles.viewer_timezone, principal))
+        self.upcoming_visits = [visit_row(v, tz) for v in history.upcoming]
+        self.past_visits = [visit_row(v, tz) for v in history.past]
+
+    async def _changed(self) -> None:
+        """A pushed change of this client's visits, while this browser shows My sessions (the portal
+        page's own watch: PortalState)."""
+        if (await self.get_state(PortalState))._client_id:
+            await self.load()
+
+
+live.on_change("client", PortalHistoryState, lambda state, change: state._changed())

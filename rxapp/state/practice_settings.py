@@ -1,4 +1,5 @@
-"""Practice settings page: Zoom allowed, reminders, telehealth location, practitioners."""
+"""Practice settings: the main form (Zoom, telehealth, reminders, SMS), the practitioners' telehealth
+switches, and the client self-booking section with its own Save."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import reflex as rx
 from rxapp.services.permissions import Action, NotAllowed
 from rxapp.services.phrases import count
 from rxapp.services.practice import settings as svc
+from rxapp.services.practice.settings import POS_CODES as POS_CODES  # re-exported for the page
 from rxapp.services.telehealth.zoom import connections
 from rxapp.services.telehealth.zoom.errors import ZoomNotConnected
 from rxapp.state.auth import AuthState
+from rxapp.state.profile import STATUS_LABELS
 from rxapp.state.zoom_connect import start_zoom_connect
-from rxapp.state.zoom_tab import STATUS_LABELS
 
 
 class PracticeSettingsState(AuthState):
@@ -152,3 +154,54 @@ class PracticeSettingsState(AuthState):
         note = f" {count(attention, 'upcoming meeting')} {'needs' if attention == 1 else 'need'} attention." \
             if attention else ""
         return rx.toast.success(f"Zoom disconnected.{note}")
+
+
+FIELDS = {"enabled", "who", "window_hours", "message"}
+
+
+class SelfBookingSettingsState(AuthState):
+    enabled: bool = True
+    who: str = "trusted"  # "trusted" | "any", for the radio group
+    window_hours: str = "24"
+    message: str = ""
+    errors: dict[str, str] = {}
+    saved_message: str = ""
+
+    @rx.event
+    async def load(self):
+        try:
+            principal = await self._require(Action.PRACTICE_SETTINGS)
+        except NotAllowed:
+            return
+        values = await asyncio.to_thread(svc.get_self_booking, principal)
+        self.enabled = values.self_booking_enabled
+        self.who = "any" if values.self_booking_any_practitioner else "trusted"
+        self.window_hours, self.message = str(values.cancellation_window_hours), values.cancellation_message
+        self.errors, self.saved_message = {}, ""
+
+    @rx.event
+    def set_value(self, name: str, value: str | bool):
+        if name in FIELDS:
+            setattr(self, name, value)
+            self.saved_message = ""
+
+    @rx.event
+    async def save(self):
+        principal = await self._require(Action.PRACTICE_SETTINGS)
+        try:
+            hours = int(str(self.window_hours).strip())
+        except ValueError:
+            self.errors = {"cancellation_window_hours": "Enter whole hours, e.g. 24."}
+            return rx.toast.error("Self-booking settings not saved: check the highlighted fields.")
+        values = svc.SelfBookingSettings(self_booking_enabled=bool(self.enabled),
+                                         self_booking_any_practitioner=self.who == "any",
+                                         cancellation_window_hours=hours, cancellation_message=self.message)
+        try:
+            await asyncio.to_thread(svc.save_self_booking, principal, values)
+        except svc.InvalidSettings as exc:
+            self.errors = exc.errors
+            return rx.toast.error("Self-booking settings not saved: check the highlighted fields.")
+        self.errors = {}
+        self.saved_message = "Saved. Clients can book in the portal." if values.self_booking_enabled else \
+            "Saved. Clients cannot book in the portal."
+        return rx.toast.success("Self-booking settings saved.")

@@ -26,10 +26,10 @@ from rxapp.services.clients.records import (
 )
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.telehealth.meeting_list import meeting_search_text
+from rxapp.state.client_form import ClientFormState
 from rxapp.state.client_record import ClientRecordState
-from rxapp.state.clients import ClientFormState, ClientsState
-from rxapp.state.portal import PortalState
-from rxapp.state.portal_history import PortalHistoryState
+from rxapp.state.clients import ClientsState
+from rxapp.state.portal import PortalHistoryState, PortalState
 from tests.integration.page_states import page_state, run, toasts
 from tests.integration.zoom_helpers import principal_of, user_id
 

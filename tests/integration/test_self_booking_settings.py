@@ -12,7 +12,7 @@ from rxapp.db import unit_of_work
 from rxapp.models import Practice
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.practice import settings as svc
-from rxapp.state.self_booking_settings import SelfBookingSettingsState
+from rxapp.state.practice_settings import SelfBookingSettingsState
 from tests.integration.page_states import page_state, run, toasts
 from tests.integration.zoom_helpers import principal_of
 

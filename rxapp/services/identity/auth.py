@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import and_, case, literal, null, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -265,3 +266,13 @@ def session_token_from_cookie_header(header: str | None) -> str | None:
         return None
     morsel = jar.get(get_settings().session_cookie_name)
     return morsel.value if morsel else None
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths are followed after sign-in (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target

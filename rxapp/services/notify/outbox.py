@@ -36,12 +36,12 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import Channel, Client, Notification, NotificationStatus
+from rxapp.models import Channel, Client, Notification, NotificationStatus, Practice, SmsCreditEntry
 from rxapp.redaction import redact
 from rxapp.services import crypto
 from rxapp.services.notify.sms import credits as sms_credits
@@ -319,8 +319,26 @@ def _reserve_sms(rows: list[Notification], until: datetime) -> list[OutgoingSms]
                 else:
                     _finish(stored, NotificationStatus.FAILED, sms_credits.NOT_ENOUGH)
                     log.warning("sms %s not sent: %s", stored.id, sms_credits.NOT_ENOUGH)
-            sms_credits.warn_if_low(session, practice_id)  # the owners are emailed once, below the threshold
+            _warn_if_low_credits(session, practice_id)  # the owners are emailed once, below the threshold
     return reserved
+
+
+def _warn_if_low_credits(session: Session, practice_id: int) -> None:
+    """Email the owners once when the balance is below the threshold (re-armed by `grant`)."""
+    practice = session.get(Practice, practice_id)
+    low = sms_credits.low_balance(session, practice_id)
+    if practice is None or low is None or practice.sms_low_balance_warned:
+        return
+    practice.sms_low_balance_warned = True
+    current, threshold = low
+    marker = session.exec(select(func.max(SmsCreditEntry.id)).where(SmsCreditEntry.practice_id == practice_id)).one()
+    for owner in sms_credits.owners(session, practice_id):
+        queue_email(session, practice_id=practice_id, key=f"sms-low-balance:{practice_id}:{marker or 0}:{owner.id}",
+                    email=OutgoingEmail(
+                        to=owner.email, subject=f"SMS credits are low: {current} left",
+                        text=(f"Hello {owner.full_name},\n\n{practice.name} has {current} SMS credits left, below "
+                              f"the {threshold} you set. SMS reminders stop when credits run out (emails still "
+                              "go). Add credits in Practice settings.\n")))
 
 
 def _record_sms(session: Session, stored: Notification, accepted_id: str, accepted_status: str,

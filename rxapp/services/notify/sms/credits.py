@@ -132,23 +132,3 @@ def low_balance(session: Session, practice_id: int) -> tuple[int, int] | None:
         return None
     current = balance(session, practice_id)
     return (current, practice.sms_low_balance_threshold) if current < practice.sms_low_balance_threshold else None
-
-
-def warn_if_low(session: Session, practice_id: int) -> None:
-    """Email the owners once when the balance is below the threshold (re-armed by `grant`)."""
-    from rxapp.services.notify.outbox import OutgoingEmail, queue_email  # the outbox imports this module
-
-    practice = session.get(Practice, practice_id)
-    low = low_balance(session, practice_id)
-    if practice is None or low is None or practice.sms_low_balance_warned:
-        return
-    practice.sms_low_balance_warned = True
-    current, threshold = low
-    marker = session.exec(select(func.max(SmsCreditEntry.id)).where(SmsCreditEntry.practice_id == practice_id)).one()
-    for owner in owners(session, practice_id):
-        queue_email(session, practice_id=practice_id, key=f"sms-low-balance:{practice_id}:{marker or 0}:{owner.id}",
-                    email=OutgoingEmail(
-                        to=owner.email, subject=f"SMS credits are low: {current} left",
-                        text=(f"Hello {owner.full_name},\n\n{practice.name} has {current} SMS credits left, below "
-                              f"the {threshold} you set. SMS reminders stop when credits run out (emails still "
-                              "go). Add credits in Practice settings.\n")))

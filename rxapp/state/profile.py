@@ -1,4 +1,5 @@
-"""The practitioner's Meeting tab: Zoom connection status and actions, default timezone."""
+"""My profile: the Details tab (display name, credentials, default length) and the Meeting tab (Zoom
+connection status and actions, default timezone), and the page Zoom's consent returns to."""
 
 from __future__ import annotations
 
@@ -8,12 +9,59 @@ import reflex as rx
 
 from rxapp.services.permissions import Action, NotAllowed
 from rxapp.services.practice import profiles
+from rxapp.services.practice.profiles import CREDENTIALS_MAX as CREDENTIALS_MAX  # re-exported for the page
+from rxapp.services.practice.profiles import MAX_LENGTH_MINUTES as MAX_LENGTH_MINUTES
+from rxapp.services.practice.profiles import MIN_LENGTH_MINUTES as MIN_LENGTH_MINUTES
+from rxapp.services.practice.profiles import NAME_MAX as NAME_MAX
 from rxapp.services.telehealth.zoom import connections
 from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.services.telehealth.zoom.oauth import SCOPE_DESCRIPTIONS
 from rxapp.services.timezones import all_timezones, format_local
 from rxapp.state.auth import AuthState, sign_in_again
 from rxapp.state.zoom_connect import start_zoom_connect
+
+
+class ProfileDetailsState(AuthState):
+    has_details: bool = False
+    edit_display_name: str = ""
+    edit_credentials: str = ""
+    edit_length: str = ""
+    edit_errors: dict[str, str] = {}
+
+    @rx.event
+    async def load(self):
+        self.edit_errors = {}
+        try:
+            principal = await self._require(Action.OWN_PROFILE)
+            details = await asyncio.to_thread(profiles.profile_details, principal, principal.user_id)
+        except NotAllowed:  # not a practitioner: no profile fields to edit
+            self.has_details = False
+            return
+        self.edit_display_name, self.edit_credentials = details.display_name, details.credentials
+        self.edit_length = str(details.default_length_minutes)
+        self.has_details = True
+
+    @rx.event
+    def set_edit(self, field: str, value: str):
+        if field in ("display_name", "credentials", "length"):
+            setattr(self, f"edit_{field}", value[:300])
+
+    @rx.event
+    async def save(self):
+        principal = await self._require(Action.OWN_PROFILE)
+        try:
+            await asyncio.to_thread(
+                profiles.update_profile, principal, principal.user_id, display_name=self.edit_display_name,
+                credentials=self.edit_credentials, default_length_minutes=self.edit_length)
+        except profiles.ProfileInvalid as exc:
+            self.edit_errors = exc.errors
+            return
+        except NotAllowed:
+            yield rx.toast.error("You have no practitioner profile.")
+            return
+        self.edit_errors = {}
+        yield rx.toast.success("Your profile was saved.")
+
 
 STATUS_LABELS = {"not_connected": "Not connected", "connected": "Connected", "needs_reconnect": "Needs reconnect"}
 
