@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Practice
+from rxapp.models import Practice, ZoomConnection
 from tests.conftest import reset_app_caches
 from tests.e2e.flows import sign_in  # noqa: F401  (re-exported: the tests' one way to sign in)
 from tests.e2e.stack import Stack, run_stack
@@ -145,6 +146,21 @@ def allow_zoom_and_connect_lee(stack: Stack) -> None:
     # In a worker thread: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(connect, stack.sandbox_url, service_sign_in("dr.lee@demo.clinic"), "lee@zoom.demo").result()
+
+
+def ensure_lee_disconnected() -> None:
+    """Earlier tests may have connected Dr. Lee through the services; this journey starts without."""
+    from tests.integration.zoom_helpers import sign_in as service_sign_in
+
+    reset_app_caches()
+    lee = service_sign_in("dr.lee@demo.clinic")
+    with unit_of_work() as s:
+        connected = s.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == lee.principal.user_id)
+                           ).first()
+    if connected is not None:
+        from rxapp.services.telehealth.zoom import connections
+
+        in_thread(lambda: asyncio.run(connections.disconnect(lee.principal, lee.principal.user_id)))
 
 
 @pytest.fixture

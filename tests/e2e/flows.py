@@ -1,15 +1,5 @@
-"""Page helpers that speak the domain, for writing a browser journey in a few lines.
-
-    from tests.e2e.flows import allow_zoom, connect_zoom, new_meeting, open_waiting_room, sign_in_as, start_meeting
-
-    def test_alex_joins(browser, stack):
-        owner, lee, alex = (browser.new_context().new_page() for _ in range(3))
-        allow_zoom(sign_in_as(owner, stack, "owner"))
-        connect_zoom(sign_in_as(lee, stack, "lee"))
-        new_meeting(lee, stack, "Check-in", patient="Alex Rivera", minutes_ahead=10)
-        open_waiting_room(sign_in_as(alex, stack, "alex"), stack, "Check-in")
-        start_meeting(lee, stack, "Check-in").close()
-        expect(alex.get_by_role("link", name="Join session")).to_be_visible()
+"""Page helpers that speak the domain, for writing a browser journey in a few lines: the README's
+"Testing flows in the browser" shows one (tests/e2e/test_readme_example.py runs it as written).
 
 Every helper drives the real pages (no service shortcuts), waits until its step has visibly
 happened, and returns the page (or the row / tab it produced) so steps chain. The demo people are

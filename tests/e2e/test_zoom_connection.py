@@ -3,7 +3,6 @@ connection by Zoom's action, reconnect; no token ever reaches the browser or the
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import secrets
@@ -15,12 +14,10 @@ from sqlmodel import select
 from rxapp.db import unit_of_work
 from rxapp.models import ZoomConnection
 from rxapp.services import crypto
-from rxapp.services.telehealth.zoom import connections
 from tests.conftest import reset_app_caches
-from tests.e2e.conftest import allow_zoom_and_connect_lee, in_thread, sign_in
+from tests.e2e.conftest import allow_zoom_and_connect_lee, ensure_lee_disconnected, sign_in
 from tests.e2e.flows import zoom_sign_in_and_allow
 from tests.e2e.stack import Stack
-from tests.integration.zoom_helpers import sign_in as service_sign_in
 
 
 def _connect_from_meeting_tab(page: Page, button: str = "Connect to Zoom") -> None:
@@ -54,19 +51,8 @@ def _stored_tokens() -> list[str]:
         return [crypto.decrypt(t) for r in rows for t in (r.access_token_encrypted, r.refresh_token_encrypted)]
 
 
-def _ensure_lee_disconnected() -> None:
-    """Earlier tests may have connected Dr. Lee through the services; this journey starts without."""
-    reset_app_caches()
-    lee = service_sign_in("dr.lee@demo.clinic")
-    with unit_of_work() as s:
-        connected = s.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == lee.principal.user_id)
-                           ).first()
-    if connected is not None:
-        in_thread(lambda: asyncio.run(connections.disconnect(lee.principal, lee.principal.user_id)))
-
-
 def test_owner_allows_zoom_and_lee_connects_loses_and_restores_it(browser: Browser, stack: Stack) -> None:
-    _ensure_lee_disconnected()
+    ensure_lee_disconnected()
     owner = browser.new_context().new_page()
     sign_in(owner, stack, "owner@demo.clinic", landing="/calendar")
     owner.get_by_role("link", name="Practice settings").click()
