@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make run` and `make test`.
-.PHONY: run run-scaled test e2e lint bench install clean
+.PHONY: run run-scaled test e2e clock-check lint bench install clean
 
 run:
 	@bash scripts/bootstrap.sh run
@@ -18,6 +18,11 @@ test:
 e2e:
 	@bash scripts/bootstrap.sh test
 	@K="$(K)" HEADED="$(HEADED)" bash scripts/e2e.sh
+
+# The date-dependent tests with the clock on each day of a week and on both clock-change days.
+clock-check:
+	@bash scripts/bootstrap.sh test
+	@bash scripts/clock_check.sh
 
 lint:
 	@bash scripts/bootstrap.sh test

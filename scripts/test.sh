@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: unit, integration (SQLite and PostgreSQL) and Zoom sandbox contract tests, then the
-# Playwright end-to-end tests in a separate pytest process (their event loop clashes with anyio's).
+# `make test`: unit, integration (SQLite and PostgreSQL) and Zoom sandbox contract tests, the date-dependent
+# tests again with the clock on a Saturday night and a clock-change night (scripts/clock_check.sh quick;
+# `make clock-check` tries every day of a week), then the Playwright end-to-end tests in a separate pytest
+# process (their event loop clashes with anyio's).
 # The first process spreads its tests over the machine's cores (pytest-xdist, at most 4 workers;
 # TEST_WORKERS=N to choose, 0 for one process): each worker has its own SQLite files and PostgreSQL server.
 # TEST_PARALLEL=1 runs the two processes at the same time (quicker on a machine with spare cores;
@@ -18,6 +20,7 @@ xdist=(-n "$workers")
 [[ "$workers" == "0" ]] && xdist=()
 if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
   python -m pytest tests --ignore=tests/e2e -q -p no:playwright "${xdist[@]}" "$@" || status=$?
+  [[ $# -eq 0 ]] && { bash scripts/clock_check.sh quick || status=$?; }
   python -m pytest tests/e2e -q "$@" || status=$?
   exit $status
 fi
@@ -28,6 +31,7 @@ python -m pytest tests/e2e -q "$@" > "$e2e_log" 2>&1 &
 e2e_pid=$!
 trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
 python -m pytest tests --ignore=tests/e2e -q -p no:playwright "${xdist[@]}" "$@" || status=$?
+[[ $# -eq 0 ]] && { bash scripts/clock_check.sh quick || status=$?; }
 printf '\n\033[1;34m==>\033[0m Playwright end-to-end tests (output below once they finish)\n'
 wait "$e2e_pid" || status=$?
 cat "$e2e_log"

@@ -11,6 +11,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from devtools import postgres
-from rxapp import db, migrate
+from rxapp import clock, db, migrate
 from rxapp.clock import set_clock
 from rxapp.services import crypto
 from rxapp.settings import get_settings
@@ -26,6 +27,14 @@ from rxapp.settings import get_settings
 # One key for the whole run, so nothing falls back to a developer's local key file.
 os.environ.setdefault("SECRET_KEYS", Fernet.generate_key().decode())
 os.environ.setdefault("APP_ENV", "test")
+
+# TEST_NOW=<ISO instant with offset>: the app's clock runs on from that instant for the whole run (the
+# wall clock shifted, so leases and timeouts still pass), so that date-dependent tests can be tried on
+# any day of the week and on clock-change days (scripts/clock_check.sh).
+if os.environ.get("TEST_NOW"):
+    _shift = datetime.fromisoformat(os.environ["TEST_NOW"]) - datetime.now(UTC)
+    clock._wall_clock = lambda: datetime.now(UTC) + _shift
+    set_clock(None)
 
 
 def free_port() -> int:

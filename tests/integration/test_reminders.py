@@ -133,6 +133,79 @@ def test_a_move_inside_the_window_sends_no_late_reminder(desk) -> None:
     assert _run(datetime(2026, 12, 9, 12, 0, tzinfo=NY)) == 0
 
 
+def _texts(prefix: str) -> list[Notification]:
+    with unit_of_work() as s:
+        return list(s.exec(select(Notification).where(
+            Notification.idempotency_key.like(f"{prefix}%"), Notification.channel == Channel.SMS)))  # type: ignore[attr-defined]
+
+
+def _run_two_workers(at: datetime) -> int:
+    """The reminder job as two workers run it, at the same moment."""
+    set_clock(lambda: at)
+    done: list[int] = []
+    start_together = threading.Barrier(2)
+
+    def worker() -> None:
+        start_together.wait()
+        done.append(reminders.run_due())
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return sum(done)
+
+
+@pytest.mark.parametrize(("hours_ahead", "skipped"), [
+    (3, {ReminderKind.STANDARD}),  # 1 day before has passed; 30 minutes before is still ahead
+    (25 / 60, {ReminderKind.STANDARD, ReminderKind.TELEHEALTH}),  # both have passed
+])
+def test_a_visit_booked_inside_its_reminder_window_gets_no_late_reminder(desk, hours_ahead, skipped) -> None:
+    with unit_of_work() as s:
+        practice = s.exec(select(Practice)).one()
+        practice.standard_reminder_days, practice.telehealth_reminder_minutes = 1, 30
+    start = (T0 + timedelta(hours=hours_ahead)).astimezone(NY)
+    appointment_id = _book(desk, day=start.date().isoformat(), hour=start.strftime("%H:%M"))
+    planned = _reminders(appointment_id)
+    assert {k for k, r in planned.items() if r.status == ReminderStatus.SKIPPED} == skipped
+    assert "booking or change email told the client" in planned[ReminderKind.STANDARD].note
+    # Both workers' job, now and a minute later: no reminder (and no SMS credit) for a passed time.
+    assert _run_two_workers(T0) == 0 and _run_two_workers(T0 + timedelta(minutes=1)) == 0
+    assert _reminder_mail() == [] and _reminder_mail(Channel.SMS) == []
+    # The booking email told Alex the time and how to join; a text did too (Alex has texts on).
+    with unit_of_work() as s:
+        booked = s.exec(select(Notification).where(
+            Notification.idempotency_key == f"appointment-booked:{appointment_id}")).one()
+    assert "waiting room" in booked.body_text
+    [text] = _texts("inside-window:")
+    assert text.status == "pending" and "is booked for" in text.body_text and "/portal" in text.body_text
+    if ReminderKind.TELEHEALTH not in skipped:  # the one still ahead goes once, at its time
+        assert _run_two_workers(start - timedelta(minutes=30)) == 1
+        assert [r.kind for r in _reminders(appointment_id).values() if r.status == ReminderStatus.SENT] == [
+            ReminderKind.TELEHEALTH]
+
+
+def test_moving_or_turning_telehealth_inside_the_window_skips_and_texts_the_change(desk) -> None:
+    with unit_of_work() as s:
+        practice = s.exec(select(Practice)).one()
+        practice.standard_reminder_days, practice.telehealth_reminder_minutes = 2, 30
+    in_person = _book(desk, telehealth=False)  # Thu 10 Dec, 10:00: far outside the window
+    assert _reminders(in_person)[ReminderKind.STANDARD].status == ReminderStatus.PENDING
+    # Moved to this afternoon: inside both windows.
+    change_appointment(desk, in_person, AppointmentChange(date="2026-12-07", hour="10:20", telehealth=True,
+                                                          allow_overlap=True))
+    moved = _reminders(in_person)
+    assert {r.status for r in moved.values()} == {ReminderStatus.SKIPPED}
+    [text] = _texts("inside-window:")
+    assert "is now Mon 07 Dec 09:20" in text.body_text and "waiting room" in text.body_text
+    assert _run_two_workers(T0 + timedelta(minutes=1)) == 0 and _reminder_mail() == []
+    # A notes-only edit changes nothing and sends nothing more.
+    change_appointment(desk, in_person, AppointmentChange(notes="Bring the forms", allow_overlap=True))
+    assert {r.status for r in _reminders(in_person).values()} == {ReminderStatus.SKIPPED}
+    assert len(_texts("inside-window:")) == 1
+
+
 def test_cancelling_cancels_and_converting_to_in_person_drops_the_telehealth_one(desk) -> None:
     first, second = _book(desk), _book(desk, day="2026-12-11")
     cancel_appointment(desk, first, "Client is unwell")

@@ -174,14 +174,17 @@ def test_a_both_slot_needs_the_clients_choice_and_books_in_person(alex: Principa
 
 def test_a_client_moves_their_appointment_to_another_open_slot_overlapping_its_old_time(alex: Principal) -> None:
     lee_id = user_id("dr.lee@demo.clinic")
-    self_booking.book_slot(alex, lee_id, _at(_next(1), 9), 50, "telehealth")
+    tuesday = _next(1)
+    self_booking.book_slot(alex, lee_id, _at(tuesday, 9), 50, "telehealth")
     [appointment] = _booked()
-    # 9:30 overlaps the appointment's own 9:00-9:50: its own time does not count as taken.
-    week = self_booking.week_of_slots(alex, lee_id, _next(0), moving_appointment_id=appointment.id)
-    assert _at(_next(1), 9, 30) in [s.start_at for _, slots in week.days for s in slots]
-    self_booking.reschedule_own(alex, appointment.id or 0, _at(_next(1), 9, 30), 50, "telehealth")
+    # 9:30 overlaps the appointment's own 9:00-9:50: its own time does not count as taken. The week
+    # asked for is the one that holds the booking (its Monday), whatever day the test runs.
+    week = self_booking.week_of_slots(alex, lee_id, tuesday - timedelta(days=tuesday.weekday()),
+                                      moving_appointment_id=appointment.id)
+    assert _at(tuesday, 9, 30) in [s.start_at for _, slots in week.days for s in slots]
+    self_booking.reschedule_own(alex, appointment.id or 0, _at(tuesday, 9, 30), 50, "telehealth")
     [moved] = _booked()
-    assert moved.id == appointment.id and moved.start_at == _at(_next(1), 9, 30)
+    assert moved.id == appointment.id and moved.start_at == _at(tuesday, 9, 30)
     with unit_of_work() as s:
         subjects = [n.subject for n in s.exec(select(Notification)).all()]
     assert any("changed" in subject.lower() for subject in subjects)

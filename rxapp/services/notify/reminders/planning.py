@@ -5,8 +5,9 @@ Rules (DESIGN.md, Notifications):
   appointment's zone: see `timing`) and, when telehealth, a telehealth reminder (M minutes before);
 - moving re-plans: `due_at` follows the new start; a reminder already sent for the old time goes
   out again only when the new time's reminder is still ahead;
-- a reminder whose time has already passed when it is planned (booked or moved inside the
-  reminder window) is skipped: the booking or change email just told the client the time;
+- a reminder whose time has already passed when it is planned (booked, moved or turned telehealth
+  inside the reminder window) is skipped: the booking or change email just told the client the
+  time, and a text tells a client who has texts on (the SMS the reminder would have sent);
 - cancelling (or any status other than booked, or leaving telehealth) cancels what is not sent.
 The content is built when the reminder is sent, so a re-assignment needs no re-planning.
 """
@@ -31,6 +32,7 @@ from rxapp.models import (
 from rxapp.services.notify.outbox import queue_sms
 from rxapp.services.notify.reminders.timing import standard_due, telehealth_due
 from rxapp.services.timezones import format_local
+from rxapp.settings import get_settings
 
 _OPEN = (ReminderStatus.PENDING, ReminderStatus.SENDING)
 
@@ -56,8 +58,10 @@ def plan(session: Session, appointment: Appointment) -> None:
     existing = {ReminderKind(r.kind): r for r in session.exec(
         select(Reminder).where(Reminder.appointment_id == appointment.id))}
     new_time = not existing or any(r.planned_start_at != appointment.start_at for r in existing.values())
+    asked = False
     if due_times and new_time and practice.ask_clients_to_confirm and appointment.start_at > at:
-        _ask_to_confirm_by_sms(session, appointment, practice)
+        asked = _ask_to_confirm_by_sms(session, appointment, practice)
+    skipped = False
     for kind in ReminderKind:
         row, due = existing.get(kind), due_times.get(kind)
         if due is None:
@@ -71,45 +75,75 @@ def plan(session: Session, appointment: Appointment) -> None:
             row = Reminder(practice_id=appointment.practice_id, appointment_id=appointment.id, kind=kind,
                            due_at=due, planned_start_at=appointment.start_at)
             session.add(row)
-        _arm(row, appointment.start_at, due, at)
+        skipped = _arm(row, appointment.start_at, due, at) or skipped
+    if skipped and not asked and appointment.start_at > at:
+        _tell_by_sms_inside_the_window(session, appointment, practice, changed=bool(existing))
 
 
-def _ask_to_confirm_by_sms(session: Session, appointment: Appointment, practice: Practice) -> None:
+def _ask_to_confirm_by_sms(session: Session, appointment: Appointment, practice: Practice) -> bool:
     """Booked or moved, and the practice asks for confirmations: a text "Reply YES to confirm"
     (the email's Confirm link goes with the booking/change email). Only for the client's next
-    appointment, as a YES confirms the next one (a weekly series gets one text, not one each)."""
+    appointment, as a YES confirms the next one (a weekly series gets one text, not one each).
+    True when the text was queued (it tells the time too)."""
     client = session.get(Client, appointment.client_id)
     if client is None or not client.phone or appointment.confirmed_at is not None:
-        return
+        return False
     session.flush()  # the appointment's new time must be visible to the query below
     earlier = session.exec(select(Appointment.id).where(
         Appointment.client_id == appointment.client_id, Appointment.status == AppointmentStatus.BOOKED,
         col(Appointment.start_at) > now(), col(Appointment.start_at) < appointment.start_at)).first()
     if earlier is not None:
-        return
+        return False
     practitioner = session.get(User, appointment.practitioner_id)
     when = format_local(appointment.start_at, client.timezone, "%a %d %b %H:%M")
     body = (f"{practice.name}: your appointment with {practitioner.full_name if practitioner else 'us'} on {when} "
             "is booked. Reply YES to confirm.")
-    queue_sms(session, practice_id=appointment.practice_id, key=f"confirm-request:{appointment.id}:"
-              f"{appointment.start_at.isoformat()}", to=client.phone, body=body, telehealth=False,
+    return queue_sms(session, practice_id=appointment.practice_id, key=f"confirm-request:{appointment.id}:"
+                     f"{appointment.start_at.isoformat()}", to=client.phone, body=body, telehealth=False,
+                     client_id=client.id) == ""
+
+
+def _tell_by_sms_inside_the_window(session: Session, appointment: Appointment, practice: Practice,
+                                   changed: bool) -> None:
+    """A reminder was skipped (booked or moved inside its window): the booking or change email
+    tells the time, and this text does for a client with texts on (opted-out clients and numbers
+    that cannot take texts are recorded as skipped by the outbox). A telehealth visit's text says
+    how to join: from the waiting room of the client portal."""
+    client = session.get(Client, appointment.client_id)
+    if client is None or not client.phone:
+        return
+    practitioner = session.get(User, appointment.practitioner_id)
+    with_whom = practitioner.full_name if practitioner else "us"
+    when = format_local(appointment.start_at, client.timezone, "%a %d %b %H:%M")
+    kind = "video session" if appointment.telehealth else "appointment"
+    body = f"{practice.name}: your {kind} with {with_whom} {'is now' if changed else 'is booked for'} {when}."
+    if appointment.telehealth:
+        body += f" Join from your portal's waiting room: {get_settings().app_url.rstrip('/')}/portal"
+    queue_sms(session, practice_id=appointment.practice_id, key=f"inside-window:{appointment.id}:"
+              f"{appointment.start_at.isoformat()}", to=client.phone, body=body, telehealth=appointment.telehealth,
               client_id=client.id)
 
 
-def _arm(row: Reminder, start: datetime, due: datetime, at: datetime) -> None:
+def _arm(row: Reminder, start: datetime, due: datetime, at: datetime) -> bool:
+    """Re-time `row` for `start`; True when it is skipped now because its time had already passed.
+    A row created in this transaction (no id yet) is always armed: it was never planned before."""
     status = ReminderStatus(row.status)
     if status == ReminderStatus.SENT and row.sent_for_start_at == start:
         row.due_at, row.planned_start_at = due, start  # sent for this very time: nothing to send again
-        return
-    if status in _OPEN and row.planned_start_at == start and row.due_at == due:
-        return  # unchanged (a notes-only edit): a claim in progress stays valid
+        return False
+    unchanged = row.id is not None and row.planned_start_at == start and row.due_at == due
+    if unchanged and status in (*_OPEN, ReminderStatus.SKIPPED):
+        return False  # a notes-only edit: a claim in progress stays valid, a skip stays skipped
     row.due_at, row.planned_start_at, row.updated_at = due, start, at
     row.claimed_until = None
     if due > at:
         row.status, row.note = ReminderStatus.PENDING, ""
-    elif status != ReminderStatus.SENT:
-        row.status = ReminderStatus.SKIPPED
-        row.note = "due before it was planned: the booking or change email told the client the time"
+        return False
+    if status == ReminderStatus.SENT:
+        return False
+    row.status = ReminderStatus.SKIPPED
+    row.note = "due before it was planned: the booking or change email told the client the time"
+    return True
 
 
 def replan_practice(session: Session, practice_id: int) -> int:
