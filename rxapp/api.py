@@ -185,11 +185,29 @@ async def twilio_inbound(request: Request) -> Response:
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
+# The app's look for the few pages served here (links opened from emails, refusals): the theme's
+# indigo, system fonts, one card, a full-width button on a phone; a viewport so a phone does not zoom out.
+_PAGE_STYLE = (
+    "body{margin:0;background:#f9f9fb;color:#1c2024;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,"
+    "sans-serif}main{box-sizing:border-box;max-width:34rem;margin:2rem auto;padding:0 1rem}"
+    ".card{background:#fff;border:1px solid #e0e1e6;border-radius:12px;padding:1.5rem;overflow-wrap:anywhere}"
+    "h1{font-size:1.5rem;line-height:1.25;margin:0 0 .75rem}p{margin:0 0 1rem}"
+    "a{color:#3a5bc7}button{font:inherit;font-weight:600;color:#fff;background:#3e63dd;border:0;"
+    "border-radius:8px;min-height:44px;padding:.6rem 1.25rem;cursor:pointer}button:hover{background:#3358d4}"
+    "@media (max-width:600px){main{margin:1rem auto}button{width:100%}}")
+
+
 def _page(title: str, message: str, status: int,
-          back: tuple[str, str] = ("/meetings", "Back to meetings")) -> HTMLResponse:
-    body = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title></head>"
-            f"<body style='font-family:sans-serif;max-width:40em;margin:3em auto'><h1>{html.escape(title)}</h1>"
-            f"<p>{html.escape(message)}</p><p><a href='{back[0]}'>{html.escape(back[1])}</a></p></body></html>")
+          back: tuple[str, str] | None = ("/meetings", "Back to meetings"), button: str = "") -> HTMLResponse:
+    """A server-rendered page in the app's look; `button` adds a form posting back to this URL."""
+    e = html.escape
+    form = f"<form method=post><button type=submit>{e(button)}</button></form>" if button else ""
+    link = f"<p><a href='{e(back[0])}'>{e(back[1])}</a></p>" if back else ""
+    body = ("<!doctype html><html lang=en><head><meta charset=utf-8>"
+            "<meta name=viewport content='width=device-width, initial-scale=1'>"
+            f"<title>{e(title)} · Telehealth</title><link rel=icon href='/favicon.svg' type='image/svg+xml'>"
+            f"<style>{_PAGE_STYLE}</style></head><body><main><div class=card><h1>{e(title)}</h1>"
+            f"<p>{e(message)}</p>{form}{link}</div></main></body></html>")
     return HTMLResponse(body, status_code=status, headers=_NO_STORE)
 
 
@@ -276,12 +294,10 @@ async def reminder_link(request: Request) -> Response:
     found = await asyncio.to_thread(answers.check, purpose, token)
     if not found.ok:
         return _answer_page(found)
+    if not found.pending:  # already confirmed / already stopped: it says so, with nothing left to press
+        return _answer_page(found)
     label = "Confirm" if purpose == "confirm" else "Stop email reminders"
-    body = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(found.title)}</title>"
-            "</head><body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
-            f"<h1>{html.escape(found.title)}</h1><p>{html.escape(found.message)}</p>"
-            f"<form method=post><button type=submit>{label}</button></form></body></html>")
-    return HTMLResponse(body, headers=_NO_STORE)
+    return _page(found.title, found.message, 200, back=None, button=label)
 
 
 async def health(_: Request) -> Response:

@@ -67,3 +67,57 @@ def test_a_caught_sms_shows_its_segments_encoding_and_credits(browser: Browser, 
     expect(page.locator("#sms-balance")).to_have_text(str(queued_sms))
     expect(page.locator("#sms-history")).to_contain_text(f"SMS to {TO}")
     page.context.close()
+
+
+def test_a_tester_answers_a_text_as_the_client_yes_confirms_stop_and_start_opt_out_and_in(
+        browser: Browser, stack: Stack, forget_bookings: None) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from rxapp.clock import now
+    from rxapp.models import Appointment, Client
+    from rxapp.services.scheduling.appointments import AppointmentDraft, book_appointments
+    from tests.e2e.conftest import in_thread
+    from tests.integration.zoom_helpers import principal_of, user_id
+
+    folder = Path(stack.env["SMS_CATCHER_DIR"])
+    before = set(folder.glob("*.json")) if folder.exists() else set()
+    with unit_of_work() as s:
+        practice = s.exec(select(Practice)).one()
+        asked, practice.ask_clients_to_confirm = practice.ask_clients_to_confirm, True
+        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
+        alex_id, alex_phone = alex.id or 0, alex.phone
+    start = (now() + timedelta(days=1)).astimezone(ZoneInfo("America/New_York"))
+    try:
+        [visit] = in_thread(lambda: book_appointments(principal_of("frontdesk@demo.clinic"), AppointmentDraft(
+            client_id=alex_id, practitioner_id=user_id("dr.lee@demo.clinic"), date=start.date().isoformat(),
+            hour="06:40", duration_minutes=30, telehealth=False, timezone="America/New_York",
+            allow_overlap=True)).ids)
+        page = flows.sign_in_as(browser.new_context().new_page(), stack, "frontdesk")
+        page.goto(f"{stack.url}/dev/sms")
+        card = page.locator(".caught-sms").filter(has_text=f"To {alex_phone}").filter(has_text="Reply YES to confirm")
+        for _ in range(20):
+            if card.count():
+                break
+            page.get_by_role("button", name="Refresh").click()
+            page.wait_for_timeout(500)
+        card = card.first
+        card.get_by_role("button", name="Reply YES").click()
+        expect(card.locator(".sms-reply-outcome")).to_contain_text("The app answered: Thank you: your appointment")
+        with unit_of_work() as s:
+            assert s.get(Appointment, visit).confirmed_at is not None  # type: ignore[union-attr]
+        for word, opted_out in (("STOP", True), ("START", False)):
+            card.get_by_role("button", name=f"Reply {word}").click()
+            expect(card.locator(".sms-reply-outcome")).to_contain_text(f"Replied \u201c{word}\u201d")
+            with unit_of_work() as s:
+                assert s.get(Client, alex_id).sms_opted_out is opted_out  # type: ignore[union-attr]
+        card.get_by_label("Reply text").fill("See you then")
+        card.get_by_role("button", name="Send reply").click()
+        expect(card.locator(".sms-reply-outcome")).to_contain_text("The app sent no answer")
+        page.context.close()
+    finally:
+        with unit_of_work() as s:
+            s.exec(select(Practice)).one().ask_clients_to_confirm = asked
+            s.get(Client, alex_id).sms_opted_out = False  # type: ignore[union-attr]
+        for path in set(folder.glob("*.json")) - before:
+            path.unlink(missing_ok=True)

@@ -197,3 +197,53 @@ def test_every_page_has_a_favicon(page: Page, stack: Stack) -> None:
     for href in icons:
         response = httpx.get(href)
         assert response.status_code == 200 and response.headers["content-type"].startswith("image/"), href
+
+
+def test_pages_a_client_opens_from_an_email_fit_a_phone_and_a_used_link_says_so(browser: Browser, stack: Stack,
+                                                                                forget_bookings: None) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlmodel import select
+
+    from rxapp.clock import now
+    from rxapp.db import unit_of_work
+    from rxapp.models import Client
+    from rxapp.services.notify.reminders import links
+    from rxapp.services.scheduling.appointments import AppointmentDraft, book_appointments
+    from tests.integration.zoom_helpers import principal_of, user_id
+
+    with unit_of_work() as s:
+        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
+        alex_id, opted_out = alex.id or 0, alex.email_reminders_opt_out
+    start = (now() + timedelta(days=9)).astimezone(ZoneInfo("America/New_York"))
+    [visit] = in_thread(lambda: book_appointments(principal_of("frontdesk@demo.clinic"), AppointmentDraft(
+        client_id=alex_id, practitioner_id=user_id("dr.lee@demo.clinic"), date=start.date().isoformat(),
+        hour="07:10", duration_minutes=50, telehealth=False, timezone="America/New_York", allow_overlap=True)).ids)
+    page = _phone(browser)
+    try:
+        for purpose, token, button, done, used in (
+                ("confirm", links.make_token(links.CONFIRM, visit, alex_id), "Confirm", "Appointment confirmed",
+                 "Already confirmed"),
+                ("stop-email", links.make_token(links.STOP_EMAIL, alex_id, alex_id), "Stop email reminders",
+                 "Email reminders stopped", "Email reminders are off")):
+            url = f"{stack.url}/r/{purpose}/{token}"
+            page.goto(url)
+            assert page.locator("meta[name=viewport]").count() == 1
+            _assert_fits(page, url)
+            press = page.get_by_role("button", name=button)
+            _assert_reachable(press)
+            press.click()
+            expect(page.get_by_role("heading", level=1)).to_have_text(done)
+            _assert_fits(page, f"{url} (answered)")
+            page.goto(url)  # the same link again: it says so, and there is nothing left to press
+            expect(page.get_by_role("heading", level=1)).to_have_text(used)
+            expect(page.get_by_role("button")).to_have_count(0)
+            _assert_fits(page, f"{url} (used)")
+        for path in ("/r/confirm/not-a-token", "/join/not-a-token"):
+            page.goto(f"{stack.url}{path}")
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            _assert_fits(page, path)
+    finally:
+        with unit_of_work() as s:
+            s.get(Client, alex_id).email_reminders_opt_out = opted_out  # type: ignore[union-attr]

@@ -54,8 +54,9 @@ def test_what_people_did_is_listed_newest_first_with_names(practice_id: int) -> 
     assert _actions(page)[:3] == ["profile.timezone_changed", "practice.settings_changed", "user.signed_in"]
     changed, settings, signed_in = page.entries[:3]
     assert (changed.who, changed.action_label, changed.details) == ("Dr. Dana Lee", "Own timezone changed",
-                                                                    "timezone: Europe/Paris")
-    assert settings.who == owner.full_name and f"allow zoom: {not current.allow_zoom}" in settings.details
+                                                                    "Timezone: Europe/Paris")
+    assert settings.who == owner.full_name and \
+        f"Zoom allowed: {'yes' if not current.allow_zoom else 'no'}" in settings.details
     assert signed_in.subject == f"User #{user_id('dr.lee@demo.clinic')}: Dr. Dana Lee"
     assert changed.at.tzinfo is not None and changed.when.startswith(str(date.today().year)[:2])
 
@@ -151,7 +152,7 @@ def test_secrets_recorded_by_mistake_never_leave_the_server(practice_id: int) ->
     exported = "\n".join(",".join(row) for row in export_rows(owner, AuditFilters(action="meeting.deleted")))
     for shown in (entry.details, exported):
         assert "SECRET" not in shown
-    assert entry.details == "topic: Weekly"
+    assert entry.details == "Topic: Weekly"
 
 
 def _cookie(email: str) -> dict[str, str]:
@@ -178,7 +179,7 @@ def test_the_csv_route_checks_the_session_and_role_again(practice_id: int) -> No
     assert rows[0] == ["time", "timezone", "who", "action", "action code", "subject", "details"]
     assert rows[1][:5] == ["2031-03-02 10:00:00 EST", "America/New_York", owner.full_name, "Meeting deleted",
                            "meeting.deleted"]
-    assert rows[1][6] == "topic: =HYPERLINK(\"http://evil.example\")"  # inside the cell: not at its start
+    assert rows[1][6] == "Topic: =HYPERLINK(\"http://evil.example\")"  # inside the cell: not at its start
     assert len(rows) == 2
     with unit_of_work() as s:  # a name a spreadsheet would run as a formula
         s.exec(select(User).where(User.email == "alex@demo.client")).one().full_name = "=1+2 Alex"

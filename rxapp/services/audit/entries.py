@@ -59,17 +59,65 @@ ACTION_LABELS: dict[str, str] = {
     "profile.timezone_changed": "Own timezone changed",
     "trust.granted": "Client trusted a practitioner",
     "trust.revoked": "Client stopped trusting a practitioner",
+    "team_invite.accepted": "Team invite accepted",
+    "zoom.connect_refused": "Zoom connection refused (account held by a colleague)",
+    "meeting.sync_retried": "Meeting sent to Zoom again",
+    "zoom.meeting.participant_left": "Zoom: participant left",
+    "appointment.booked": "Appointment booked",
+    "appointment.changed": "Appointment changed",
+    "appointment.cancelled": "Appointment cancelled",
+    "appointment.confirmed": "Client confirmed an appointment",
+    "appointment.completed": "Appointment recorded as completed",
+    "appointment.no_show": "Appointment recorded as a no-show",
+    "availability.saved": "Availability changed",
+    "client.added": "Client added",
+    "client.updated": "Client record edited",
+    "client.archived": "Client archived",
+    "client.restored": "Client restored",
+    "client.email_reminders_opt_out": "Client's reminder emails turned off",
+    "client.email_reminders_opt_in": "Client's reminder emails turned on",
+    "practice.self_booking_changed": "Self-booking settings changed",
+    "profile.updated": "Practitioner profile changed",
+    "team.invited": "Team member invited",
+    "team.invite_resent": "Team invite sent again",
+    "team.role_changed": "Team member's role changed",
+    "team.deactivated": "Team member deactivated",
+    "team.reactivated": "Team member reactivated",
 }
 # The action filter offers these groups too (an action "meeting.x" belongs to "meeting.").
 ACTION_GROUPS: dict[str, str] = {"user.": "All sign-in activity", "zoom.": "All Zoom activity",
-                                 "meeting.": "All meeting activity"}
-# Detail keys shown to readers; anything else (present or future) stays in the database.
-SAFE_DETAIL_KEYS = frozenset({
-    "enabled", "practitioner_id", "meetings_needing_attention", "topic", "start_at", "status", "reason",
-    "allow_zoom", "standard_reminder_days", "telehealth_reminder_minutes", "telehealth_reminder_includes_link",
-    "telehealth_location_name", "telehealth_location_address", "default_pos_code", "sms_credits", "amount", "threshold",
-    "notify_client_when_started", "timezone", "email", "client_id", "client_name", "practitioner_name",
-    "overlaps", "replaced", "scopes", "expires_at", "warning", "force"})
+                                 "meeting.": "All meeting activity", "appointment.": "All appointment activity",
+                                 "client.": "All client record activity", "team.": "All team activity",
+                                 "practice.": "All practice settings activity"}
+# Detail keys shown to readers, with their readable names; anything else (present or future) stays
+# in the database, so nothing that looks like a secret leaves the server.
+DETAIL_LABELS: dict[str, str] = {
+    "enabled": "Turned on", "practitioner_id": "Practitioner",
+    "meetings_needing_attention": "Meetings needing attention",
+    "topic": "Topic", "start_at": "Start", "status": "Status", "reason": "Reason", "allow_zoom": "Zoom allowed",
+    "standard_reminder_days": "Reminder days before",
+    "telehealth_reminder_minutes": "Telehealth reminder minutes before",
+    "telehealth_reminder_includes_link": "Zoom link in reminders", "telehealth_location_name": "Telehealth location",
+    "telehealth_location_address": "Telehealth location address", "default_pos_code": "Place of service code",
+    "notify_client_when_started": "Tell the client when the session starts", "address": "Practice address",
+    "ask_clients_to_confirm": "Ask clients to confirm", "sms_credits": "SMS credits", "amount": "Amount",
+    "threshold": "Low-balance threshold", "timezone": "Timezone", "email": "Email", "client_id": "Client",
+    "client_name": "Client", "practitioner_name": "Practitioner", "overlaps": "Overlaps other appointments",
+    "replaced": "Replaced", "scopes": "Zoom permissions", "expires_at": "Expires", "warning": "Warning",
+    "force": "Forced", "role": "Role", "occurrences": "Appointments", "telehealth": "Telehealth",
+    "changed": "Changed", "by": "By", "sessions_ended": "Sessions ended", "requeued": "Meetings handed back to Zoom",
+    "refused": "Refused", "display_name": "Display name", "credentials": "Credentials",
+    "default_length_minutes": "Default length (minutes)", "self_booking_enabled": "Self-booking on",
+    "self_booking_any_practitioner": "Clients may book any practitioner",
+    "cancellation_window_hours": "Cancellation window (hours)", "cancellation_message": "Cancellation message",
+    "blocks": "Weekly hours", "overrides": "Date overrides", "lengths": "Lengths", "interval": "Interval (minutes)",
+    "buffer_before": "Buffer before (minutes)", "buffer_after": "Buffer after (minutes)",
+    "notice_hours": "Notice (hours)", "horizon_days": "Horizon (days)", "max_per_day": "Maximum per day",
+    "new_clients_may_self_book": "New clients may self-book"}
+# Two keys read as one change: "Role: practitioner → manager".
+PAIRS: dict[tuple[str, str], str] = {("before", "after"): "Role", ("practitioner_before", "practitioner_after"):
+                                     "Practitioner"}
+SAFE_DETAIL_KEYS = frozenset(DETAIL_LABELS) | {k for pair in PAIRS for k in pair}
 MAX_PAGE_SIZE = 100
 CSV_HEADER = ["time", "timezone", "who", "action", "action code", "subject", "details"]
 
@@ -247,8 +295,10 @@ def _decode(cursor: str) -> tuple[datetime, int] | None:
 
 def _entries(session: Session, rows: list[AuditEvent], timezone: str) -> list[AuditEntry]:
     """Rows made readable: names for ids (one query per kind for the whole page), safe details."""
+    details = {r.id: _details(r.detail) for r in rows}
     user_ids = {r.actor_user_id for r in rows if r.actor_user_id} | \
-        {int(r.subject_id) for r in rows if r.subject_type == "user" and r.subject_id.isdigit()}
+        {int(r.subject_id) for r in rows if r.subject_type == "user" and r.subject_id.isdigit()} | \
+        {int(v) for d in details.values() for k, v in d.items() if k.startswith("practitioner") and v.isdigit()}
     client_ids = {int(r.subject_id) for r in rows if r.subject_type == "client" and r.subject_id.isdigit()}
     meeting_ids = {int(r.subject_id) for r in rows if r.subject_type == "meeting" and r.subject_id.isdigit()}
     users = dict(session.exec(select(User.id, User.full_name).where(col(User.id).in_(user_ids))).all()) \
@@ -260,7 +310,7 @@ def _entries(session: Session, rows: list[AuditEvent], timezone: str) -> list[Au
     names = {"user": users, "client": clients, "meeting": topics}
     found = []
     for row in rows:
-        detail = _details(row.detail)
+        detail = details[row.id]
         subject = ""
         if row.subject_type:
             known = names.get(row.subject_type, {}).get(int(row.subject_id)) if row.subject_id.isdigit() else None
@@ -271,8 +321,33 @@ def _entries(session: Session, rows: list[AuditEvent], timezone: str) -> list[Au
         found.append(AuditEntry(
             id=row.id or 0, at=row.created_at, when=format_local(row.created_at, timezone, "%Y-%m-%d %H:%M:%S"),
             who=who, action=row.action, action_label=ACTION_LABELS.get(row.action, row.action), subject=subject,
-            details="; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(detail.items()))))
+            details=readable_details(detail, users)))
     return found
+
+
+def _value(value: str) -> str:
+    return {"True": "yes", "False": "no", "": "(none)"}.get(value, value)
+
+
+def readable_details(detail: Mapping[str, str], users: Mapping[int, str] | None = None) -> str:
+    """An entry's safe details as a reader says them: "Role: practitioner → manager; Overlaps other
+    appointments: no". People's ids are named when known."""
+    names = users or {}
+
+    def shown(key: str, value: str) -> str:
+        if key.startswith("practitioner") and value.isdigit():
+            return names.get(int(value), f"User #{value}")
+        return _value(value)
+
+    parts, used = [], set()
+    for (before, after), label in PAIRS.items():
+        if before in detail and after in detail:
+            used |= {before, after}
+            if detail[before] != detail[after]:
+                parts.append(f"{label}: {shown(before, detail[before])} \u2192 {shown(after, detail[after])}")
+    parts += [f"{DETAIL_LABELS[k]}: {shown(k, v)}" for k, v in sorted(detail.items()) if k not in used and
+              k in DETAIL_LABELS]
+    return "; ".join(parts)
 
 
 def _details(raw: str) -> dict[str, str]:
@@ -282,7 +357,8 @@ def _details(raw: str) -> dict[str, str]:
         return {}
     if not isinstance(parsed, dict):
         return {}
-    return {k: str(v)[:200] for k, v in parsed.items() if k in SAFE_DETAIL_KEYS}
+    return {k: (", ".join(map(str, v)) if isinstance(v, list) else str(v))[:200]
+            for k, v in parsed.items() if k in SAFE_DETAIL_KEYS}
 
 
 def _cell(value: str) -> str:

@@ -25,9 +25,15 @@ class Answer:
     ok: bool
     title: str
     message: str
+    pending: bool = False  # the link's button still has something to do (not yet confirmed / stopped)
 
 
 _BAD_LINK = Answer(False, "Link not valid", "This link is not valid or has expired. Contact your practice.")
+
+
+def _closed(when: str) -> Answer:
+    return Answer(False, "Nothing to confirm", f"Your appointment on {when} is no longer open for confirmation. "
+                  "Contact your practice if you have questions.")
 
 
 def confirm(token: str) -> Answer:
@@ -43,8 +49,7 @@ def confirm(token: str) -> Answer:
             return _BAD_LINK
         when = format_local(appointment.start_at, client.timezone)
         if AppointmentStatus(appointment.status) != AppointmentStatus.BOOKED or appointment.start_at <= now():
-            return Answer(False, "Nothing to confirm", f"Your appointment on {when} is no longer open for "
-                          "confirmation. Contact your practice if you have questions.")
+            return _closed(when)
         first = _mark_confirmed(session, appointment, "link")
         key = (appointment.id or 0, appointment.practice_id, appointment.practitioner_id, appointment.client_id)
     if first:
@@ -102,16 +107,21 @@ def check(purpose: str, token: str) -> Answer:
             client = session.get(Client, found[0])
             if client is None:
                 return _BAD_LINK
+            if client.email_reminders_opt_out:
+                return Answer(True, "Email reminders are off", "You receive no reminder emails. Your practice still "
+                              "emails you when an appointment is booked, changed or cancelled.")
             return Answer(True, "Stop email reminders?", f"{client.full_name}, press the button to stop reminder "
-                          "emails about your appointments.")
+                          "emails about your appointments.", pending=True)
         appointment, client = session.get(Appointment, found[0]), session.get(Client, found[1])
         if appointment is None or client is None or appointment.client_id != client.id:
             return _BAD_LINK
         when = format_local(appointment.start_at, client.timezone)
+        if AppointmentStatus(appointment.status) != AppointmentStatus.BOOKED or appointment.start_at <= now():
+            return _closed(when)
         if appointment.confirmed_at is not None:
             return Answer(True, "Already confirmed", f"Your appointment on {when} is confirmed. Thank you.")
         return Answer(True, "Confirm your appointment", f"{client.full_name}, please confirm your appointment on "
-                      f"{when}.")
+                      f"{when}.", pending=True)
 
 
 # "Reply YES to confirm" (never CANCEL: Twilio treats it as an opt-out from every text).

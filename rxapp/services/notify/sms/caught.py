@@ -9,7 +9,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rxapp.services.permissions import Action, Principal, require
+from rxapp.db import unit_of_work
+from rxapp.services.notify.sms import inbound
+from rxapp.services.permissions import Action, NotAllowed, Principal, require
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,22 @@ def caught_sms_of_practice(principal: Principal, directory: Path, limit: int = 1
     """The newest caught SMS that the principal's practice sent. Raises `NotAllowed`."""
     require(principal, Action.VIEW_CAUGHT_MAIL)
     return [s for s in list_caught_sms(directory, limit=limit * 5) if s.practice_id == principal.practice_id][:limit]
+
+
+REPLY_MAX = 320  # two GSM-7 segments: what a tester types stays a plausible text
+
+
+def reply_as_client(principal: Principal, directory: Path, message_id: str, body: str) -> str | None:
+    """A tester answers a caught SMS as its recipient would: `body` goes from the number it was sent
+    to through the same inbound code as Twilio's webhook (STOP/START, YES...). Returns the app's
+    answer (what Twilio would text back), or None. Only the principal's practice's messages.
+    Raises `NotAllowed` (not one of the practice's caught messages) and `ValueError` (empty text)."""
+    text = body.strip()[:REPLY_MAX]
+    if not text:
+        raise ValueError("Type a reply first.")
+    sent = next((s for s in caught_sms_of_practice(principal, directory, limit=1000) if s.message_id == message_id),
+                None)
+    if sent is None or not message_id:
+        raise NotAllowed("not a caught message of this practice")
+    with unit_of_work() as session:
+        return inbound.handle_inbound(session, sent.to, text)
