@@ -230,7 +230,7 @@ class AppointmentDialogState(AuthState):
             if self.repeat_end == "until":
                 try:
                     if date.fromisoformat(self.until) <= date.fromisoformat(self.date):
-                        errors["until"] = "The last date is after the first appointment."
+                        errors["until"] = "The last date must be after the first appointment."
                 except ValueError:
                     errors["until"] = "Enter the date of the last appointment."
         return errors

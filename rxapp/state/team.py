@@ -31,6 +31,17 @@ def _assignable(principal: Principal) -> list[str]:
     return [r.value for r in team.TEAM_ROLES if r not in team.OWNER_CONTROLLED or principal.role == "owner"]
 
 
+def _visits_kept(total: int) -> str:
+    """What happens to a deactivated practitioner's future appointments, in words that agree with the number."""
+    if not total:
+        return "They have no future appointments."
+    if total == 1:
+        return ("Their 1 future appointment stays booked and is listed here for re-assignment to another "
+                "practitioner; nothing is cancelled.")
+    return (f"Their {total:,} future appointments stay booked and are listed here for re-assignment to another "
+            "practitioner; nothing is cancelled.")
+
+
 def _visits_message(total: int) -> str:
     return (f"{total} future appointment{'s' if total != 1 else ''} need{'s' if total == 1 else ''} another "
             "practitioner")
@@ -162,9 +173,7 @@ class TeamState(AuthState):
         lines = [f"{row['name']} can no longer sign in; every open session of theirs ends now."]
         if row["zoom"] in ("Connected", "Needs reconnect"):
             lines.append("Their Zoom connection is disconnected (meetings already in Zoom are not deleted).")
-        lines.append(f"Their {total} future appointment{'s' if total != 1 else ''} stay booked and are listed here "
-                     "for re-assignment to another practitioner; nothing is cancelled." if total else
-                     "They have no future appointments.")
+        lines.append(_visits_kept(total))
         self.confirm_id, self.confirm_name, self.confirm_lines = user_id, row["name"], lines
         self.confirm_open = True
 

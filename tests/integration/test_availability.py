@@ -98,6 +98,8 @@ def test_front_desk_and_owner_edit_any_practitioner_a_practitioner_only_their_ow
     ([], [OverrideInput("n5", "2027-02-28", True)], RULES,
      {"n5.date": "That date has passed. Choose today or a later date."}),
     ([], [OverrideInput("n5", "soon", True)], RULES, {"n5.date": "Enter a date like 2027-03-02."}),
+    ([], [OverrideInput("n5", "9999-12-31", True)], RULES,  # the appointments' 2-year limit holds here too
+     {"n5.date": "Choose a date within 2 years, on or before 01 Mar 2029."}),
     ([], [OverrideInput("n5", "2027-03-09", True), OverrideInput("n6", "2027-03-09", False, "09:00", "10:00", "both")],
      RULES, {"n6.date": "2027-03-09 is also marked as a day off: keep one or the other."}),
     ([], [], RulesInput(lengths="0, 50", interval_minutes="3", min_notice_hours="-1", horizon_days="400",

@@ -143,7 +143,7 @@ def check_form(form: ClientForm, today: date, region: str | None = None) -> Clea
             if birth > today:
                 errors["date_of_birth"] = "The date of birth cannot be in the future."
             elif birth.year < 1900:
-                errors["date_of_birth"] = "Enter a date of birth after 1900."
+                errors["date_of_birth"] = "Enter a date of birth from 1 January 1900 on."
     notes = form.notes.strip()
     if len(notes) > NOTES_LIMIT:
         errors["notes"] = f"Notes can be at most {NOTES_LIMIT} characters (these have {len(notes)})."

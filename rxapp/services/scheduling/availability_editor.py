@@ -23,6 +23,7 @@ from rxapp.services.permissions import Action, NotAllowed, Principal, require
 from rxapp.services.scheduling.availability import parse_lengths, weekly_blocks
 from rxapp.services.scheduling.slots import MODE_LABELS, SlotMode
 from rxapp.services.scheduling.zoom_follow import zoom_problem_for
+from rxapp.services.telehealth.meetings.schedule import YEARS_AHEAD, latest_day
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 INTERVAL_RANGE = (5, 240)
@@ -253,6 +254,10 @@ def _checked(blocks: list[BlockInput], overrides: list[OverrideInput], rules: Ru
             continue
         if on < today:
             errors[f"{o.key}.date"] = "That date has passed. Choose today or a later date."
+            continue
+        if on > latest_day(today):  # the same limit as appointments: a later date is a typo (or 9999-12-31)
+            errors[f"{o.key}.date"] = (f"Choose a date within {YEARS_AHEAD} years, on or before "
+                                       f"{latest_day(today):%d %b %Y}.")
             continue
         if o.day_off:
             day_off[on] = o.key
