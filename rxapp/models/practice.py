@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint, false, true
+from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint, event, false, true
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
 from rxapp.models.types import Role, UTCDateTime
+from rxapp.text import fold
 
 # What a client trying to move or cancel inside the cancellation window reads, until the practice words it.
 CANCELLATION_MESSAGE = "Please contact the practice to change or cancel it."
@@ -115,6 +116,20 @@ class Client(SQLModel, table=True):
                                                                            server_default=false()))
     user_id: int | None = Field(default=None, foreign_key="user.id", unique=True)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    # Names and email folded (rxapp.text.fold), kept by `_keep_search_key` on every insert and update:
+    # the Clients list and every client picker search it, whatever the case and accents typed.
+    search_key: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+def client_search_key(client: Client) -> str:
+    return fold(" ".join(p for p in (client.full_name, client.preferred_name, client.first_name, client.last_name,
+                                     client.email or "") if p))
+
+
+@event.listens_for(Client, "before_insert")
+@event.listens_for(Client, "before_update")
+def _keep_search_key(_mapper: object, _connection: object, client: Client) -> None:
+    client.search_key = client_search_key(client)
 
 
 class TrustedPractitioner(SQLModel, table=True):

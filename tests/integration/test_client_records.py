@@ -30,6 +30,7 @@ from rxapp.state.client_form import ClientFormState
 from rxapp.state.client_record import ClientRecordState
 from rxapp.state.clients import ClientsState
 from rxapp.state.portal import PortalHistoryState, PortalState
+from tests.factories import telehealth_visit
 from tests.integration.page_states import page_state, run, toasts
 from tests.integration.zoom_helpers import principal_of, user_id
 
@@ -168,6 +169,30 @@ def test_the_picker_search_takes_wildcards_literally_and_respects_its_limit(demo
     desk = principal_of(DESK)
     assert search_clients(desk, "%") == [] and search_clients(desk, "_") == []
     assert len(search_clients(desk, "", limit=2)) == 2
+
+
+def test_names_are_found_whatever_their_case_and_accents(demo) -> None:
+    """Clients list, the pickers' search and the Meetings search fold case and accents alike."""
+    from rxapp.services.telehealth.meeting_list import MeetingFilters, list_meetings
+
+    desk = principal_of(DESK)
+    for first, last, email in (("Élodie", "Durand", "elodie@new.client"), ("Jürgen", "Müller", "jm@new.client"),
+                               ("Zoë", "Adams", "zoe@new.client")):
+        add_client(desk, _form(first_name=first, last_name=last, email=email))
+    cases = {"élodie": "Élodie Durand", "Élo": "Élodie Durand", "ELODIE": "Élodie Durand",
+             "elodie": "Élodie Durand", "muller": "Jürgen Müller", "MÜLLER": "Jürgen Müller", "jurgen": "Jürgen Müller",
+             "zoe": "Zoë Adams", "ZOË": "Zoë Adams"}
+    for typed, name in cases.items():
+        assert [r.name for r in list_clients(desk, typed).rows] == [name], typed
+        assert [o.name for o in search_clients(desk, typed)] == [name], typed
+    with unit_of_work() as s:  # a telehealth visit, its search text written as the booking use case writes it
+        visit = telehealth_visit(s, practice_id=desk.practice_id, practitioner_id=user_id(LEE),
+                                 client_id=_client_id("Élodie Durand"), topic="Check-in",
+                                 start_at=now() + timedelta(hours=30), duration_minutes=50,
+                                 search_text=meeting_search_text("Check-in", "", "Élodie Durand")).id
+    owner = principal_of(OWNER)
+    for typed in ("elodie", "ÉLODIE", "durand élo"):
+        assert visit in [r.id for r in list_meetings(owner, MeetingFilters(search=typed, page_size=100)).rows], typed
 
 
 # Who may do what, for the record's id

@@ -108,3 +108,24 @@ def test_clients_written_by_the_old_schema_keep_their_names(database: str) -> No
         ("Cher", "Cher", "", "", "c2@old.client", None),
         ("  Jo  Kim ", "Jo", "Kim", "", "c3@old.client", None),
     ]
+
+
+def test_folded_search_keys_are_back_filled_for_clients_and_appointments(database: str) -> None:
+    """Migration 0009a: rows written before it are found by a folded search afterwards."""
+    migrate.downgrade(database, "0008a")
+    engine = create_engine(database)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO practice (id, name, timezone, allow_zoom, standard_reminder_days, telehealth_reminder_minutes,"
+            " telehealth_reminder_includes_link, telehealth_location_name, telehealth_location_address,"
+            " default_pos_code, notify_client_when_started, created_at)"
+            " VALUES (1, 'Old Practice', 'UTC', false, 1, 15, false, '', '', '10', true, :at)"), {"at": "2026-01-01"})
+        practice_id = 1
+        conn.execute(text("INSERT INTO client (id, practice_id, full_name, first_name, last_name, email, timezone,"
+                          " created_at) VALUES (901, :p, 'Élodie Durand', 'Élodie', 'Durand', 'E@old.client', 'UTC',"
+                          " :at)"), {"p": practice_id, "at": "2026-01-01"})
+    migrate.upgrade(database)
+    with engine.connect() as conn:
+        key = conn.execute(text("SELECT search_key FROM client WHERE id = 901")).scalar()
+    engine.dispose()
+    assert key == "elodie durand elodie durand e@old.client"

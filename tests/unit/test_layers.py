@@ -97,7 +97,7 @@ def _within(name: str, *prefixes: str) -> bool:
 
 APP_EDGES = ("rxapp.rxapp", "rxapp.api", "rxapp.jobs", "rxapp.web_security", "rxapp.heartbeat", "rxapp.state_store",
              "rxapp.manage", "rxapp.migrate")
-BASE = ("rxapp.models", "rxapp.db", "rxapp.settings", "rxapp.clock", "rxapp.redaction")
+BASE = ("rxapp.models", "rxapp.db", "rxapp.settings", "rxapp.clock", "rxapp.text", "rxapp.redaction")
 LEAVES = ("rxapp.services.crypto", "rxapp.services.timezones", "rxapp.services.permissions",
           "rxapp.services.changes", "rxapp.services.phrases")
 # (who, what it must never import)

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, TrustedPractitioner, User
 from rxapp.services.permissions import Action, Principal, can, require
+from rxapp.text import fold
 
 PAGE_SIZE = 25
 
@@ -84,9 +85,8 @@ def visible_client(session: Session, principal: Principal, client_id: int) -> Cl
 def _matching(search: str) -> list[ColumnElement[bool]]:
     if not search.strip():
         return []
-    like = contains_pattern(search.strip().lower())
-    return [or_(*(col(c).ilike(like, escape="\\") for c in (Client.full_name, Client.email, Client.first_name,
-                                                               Client.last_name)))]
+    # The folded key (rxapp.text.fold): "elodie", "ÉLO" and "Élodie" all find Élodie Durand.
+    return [col(Client.search_key).like(contains_pattern(fold(search.strip())), escape="\\")]
 
 
 def _key() -> ColumnElement:

@@ -29,6 +29,7 @@ from rxapp.db import reading
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, SyncState, User
 from rxapp.services.permissions import Action, Principal, can, require
 from rxapp.services.telehealth.meetings.decisions import DisplayStatus, display_status
+from rxapp.text import fold
 
 DISPLAY_STATUSES: dict[DisplayStatus, str] = {status: status.label for status in DisplayStatus}
 MAX_PAGE_SIZE = 100
@@ -85,7 +86,7 @@ class MeetingPage:
 def meeting_search_text(topic: str, description: str, patient_name: str) -> str:
     """The value for `Appointment.search_text`: set it whenever a meeting's topic, description or
     client changes, and on every meeting of a client whose name changes."""
-    return "\n".join((topic, description, patient_name)).casefold()
+    return fold("\n".join((topic, description, patient_name)))
 
 
 def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
@@ -98,7 +99,7 @@ def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
     practitioner_id = _practitioner_scope(principal, filters.practitioner_id)
     if filters.status is not None and filters.status not in DISPLAY_STATUSES:
         raise ValueError(f"unknown meeting status {filters.status!r}")
-    words = filters.search.casefold().split()[:MAX_SEARCH_WORDS]
+    words = fold(filters.search).split()[:MAX_SEARCH_WORDS]
     period = filters.period if filters.period in ("upcoming", "past") else "all"
     shape = _Shape(filters.status, practitioner_id is not None, filters.client_id is not None, period, len(words))
     page_size = min(max(filters.page_size, 1), MAX_PAGE_SIZE)
