@@ -61,8 +61,7 @@ def journey(stack: Stack) -> Iterator[Journey]:
     if not was_connected:
         allow_zoom_and_connect_lee(stack)
     mail_before = set(stack.mail_dir.glob("*.eml")) if stack.mail_dir.exists() else set()
-    day = datetime.now(NY).date() + timedelta(days=3)
-    yield Journey(lee_id=lee_id, tuesday=day + timedelta(days=(1 - day.weekday()) % 7))
+    yield Journey(lee_id=lee_id, tuesday=_free_tuesday(lee_id))
     with unit_of_work() as s:
         for table in (AvailabilityBlock, AvailabilityOverride):
             s.execute(delete(table).where(table.practitioner_id == lee_id))
@@ -78,6 +77,23 @@ def journey(stack: Stack) -> Iterator[Journey]:
         in_thread(lambda: asyncio.run(connections.disconnect(lee, lee.user_id)))
     for path in set(stack.mail_dir.glob("*.eml")) - mail_before:
         path.unlink(missing_ok=True)
+
+
+def _free_tuesday(lee_id: int) -> date:
+    """The first Tuesday (New York) at least three days ahead on which Dr. Lee has nothing booked: the
+    demo week's appointments (or another journey's) must not take the slots this journey expects,
+    whatever day of the week the suite runs on."""
+    day = datetime.now(NY).date() + timedelta(days=3)
+    tuesday = day + timedelta(days=(1 - day.weekday()) % 7)
+    while True:
+        start = datetime(tuesday.year, tuesday.month, tuesday.day, tzinfo=NY)
+        with unit_of_work() as s:
+            taken = s.exec(select(Appointment.id).where(
+                Appointment.practitioner_id == lee_id, Appointment.status == "booked",
+                Appointment.start_at >= start, Appointment.start_at < start + timedelta(days=2))).first()
+        if taken is None:
+            return tuesday
+        tuesday += timedelta(days=7)
 
 
 def _publish(lee: Page, stack: Stack) -> None:
