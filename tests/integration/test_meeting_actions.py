@@ -106,6 +106,8 @@ def test_cancel_acts_on_the_meeting_chosen_when_a_push_puts_another_above_it(zoo
     assert "Meeting cancelled" in _toast(asyncio.run(page.confirm_cancel()))
     assert _row(chosen).status == AppointmentStatus.CANCELLED and _row(inserted).status == AppointmentStatus.BOOKED
     assert len(_mail("alex@demo.client", "cancelled")) == 1 and _mail("sam@demo.client", "cancelled") == []
+    # It had a Zoom meeting (synced above), so the email says its link no longer works.
+    assert "The Zoom meeting was removed" in _mail("alex@demo.client", "cancelled")[0].body_text
 
 
 def test_a_foreign_meeting_id_is_refused_by_the_page_and_by_the_services(zoom, lee, monkeypatch) -> None:

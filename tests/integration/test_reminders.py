@@ -210,6 +210,9 @@ def test_cancelling_cancels_and_converting_to_in_person_drops_the_telehealth_one
     first, second = _book(desk), _book(desk, day="2026-12-11")
     cancel_appointment(desk, first, "Client is unwell")
     assert {r.status for r in _reminders(first).values()} == {ReminderStatus.CANCELLED}
+    with unit_of_work() as s:  # Zoom is not allowed here: no Zoom meeting ever existed, so none is mentioned
+        told = s.exec(select(Notification).where(Notification.idempotency_key == f"meeting-cancelled:{first}")).one()
+    assert "Client is unwell" in told.body_text and "Zoom" not in told.body_text
     change_appointment(desk, second, AppointmentChange(telehealth=False, allow_overlap=True))
     left = _reminders(second)
     assert left[ReminderKind.TELEHEALTH].status == ReminderStatus.CANCELLED

@@ -29,7 +29,7 @@ def _user() -> User:
 
 BUILDERS = {
     "scheduled": lambda: emails.scheduled(_facts()),
-    "cancelled": lambda: emails.cancelled(_facts(), HOSTILE),
+    "cancelled": lambda: emails.cancelled(_facts(), HOSTILE, had_zoom_meeting=True),
     "provider_started": lambda: emails.provider_started(_facts()),
     "portal_invite": lambda: accounts._invite_email("alex@demo.client", HOSTILE, HOSTILE, "https://x/invite?t=1"),
     "password_reset": lambda: accounts._reset_email("alex@demo.client", HOSTILE, HOSTILE, "https://x/reset?t=1"),

@@ -51,7 +51,7 @@ def test_a_change_keeps_the_uid_and_raises_the_sequence() -> None:
 
 
 def test_a_cancellation_is_method_cancel() -> None:
-    calendar, event = _event(emails.cancelled(_facts(sequence=2), "Ill").ics)
+    calendar, event = _event(emails.cancelled(_facts(sequence=2), "Ill", had_zoom_meeting=True).ics)
     assert str(calendar["METHOD"]) == "CANCEL"
     assert str(event["STATUS"]) == "CANCELLED"
     assert int(event["SEQUENCE"]) == 2

@@ -229,7 +229,8 @@ def cancel_in_session(session: Session, appointment: Appointment, meeting: Meeti
     appointment.changed_by_user_id, appointment.updated_at = actor_id, now()
     appointment.ics_sequence += 1  # the cancellation's invite replaces the calendar entry
     reminders.plan(session, appointment)
-    has_zoom_work = meeting is not None and (meeting.zoom_meeting_id is not None or meeting.sync_attempts > 0)
+    had_zoom_meeting = meeting is not None and meeting.zoom_meeting_id is not None
+    has_zoom_work = meeting is not None and (had_zoom_meeting or meeting.sync_attempts > 0)
     if meeting is not None:
         meeting.sync_state = SyncState.PENDING_DELETE if has_zoom_work else SyncState.SYNCED
         meeting.next_sync_at = now() if has_zoom_work else None
@@ -237,7 +238,7 @@ def cancel_in_session(session: Session, appointment: Appointment, meeting: Meeti
     facts = meeting_facts(session, appointment)
     if facts.client_email:
         queue_email(session, practice_id=appointment.practice_id, key=f"meeting-cancelled:{appointment.id}",
-                    email=emails.cancelled(facts, reason))
+                    email=emails.cancelled(facts, reason, had_zoom_meeting=had_zoom_meeting))
     return has_zoom_work
 
 

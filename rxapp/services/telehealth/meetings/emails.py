@@ -123,9 +123,10 @@ def _confirm_html(facts: MeetingFacts) -> list[str]:
     return [f"<a href=\"{html.escape(facts.confirm_url)}\"><strong>Confirm</strong></a> that you will attend."]
 
 
-def cancelled(facts: MeetingFacts, reason: str) -> OutgoingEmail:
+def cancelled(facts: MeetingFacts, reason: str, *, had_zoom_meeting: bool) -> OutgoingEmail:
+    """The cancellation; it mentions the Zoom meeting only when one had been created at Zoom."""
     when, kind = _when(facts), _kind(facts)
-    removed = "The Zoom meeting was removed, so its link no longer works. " if facts.telehealth else ""
+    removed = "The Zoom meeting was removed, so its link no longer works. " if had_zoom_meeting else ""
     text = (f"Hello {facts.client_name},\n\nYour {kind} with {facts.practitioner_name} on {when} "
             f"was cancelled.\n\nReason: {reason}\n\n{removed}"
             f"Contact {facts.practice_name} to book another time.\n")
