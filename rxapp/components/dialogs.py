@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 
-def confirm_button(label: str, title: str, description: str, confirm_label: str, on_confirm: rx.EventHandler,
+def confirm_button(label: str, title: str, description: str, confirm_label: str,
+                   on_confirm: rx.EventHandler | list,
                    color: str | None = None, **button_props) -> rx.Component:
     """A button that asks before it acts (keyboard accessible: Radix alert dialog). `color`
     defaults to the theme's accent."""

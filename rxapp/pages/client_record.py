@@ -24,14 +24,16 @@ def _record_actions() -> rx.Component:
     return rx.cond(R.can_manage, rx.flex(
         rx.button("Edit", on_click=ClientFormState.open_edit(R.client_id_shown), id="edit-client"),
         rx.cond(R.archived,
-                rx.button("Restore", variant="soft", on_click=R.restore(R.client_id_shown), id="restore-client"),
+                rx.button("Restore", variant="soft", id="restore-client",
+                          on_click=[ClientFormState.clear_notice, R.restore(R.client_id_shown)]),
                 rx.fragment(
                     rx.button(R.invite_label, variant="soft", on_click=R.send_invite(R.client_id_shown),
                               id="invite-client"),
                     confirm_button("Archive", "Archive " + R.name + "?",
                                    "Archived clients are hidden from the client list and from pickers; their "
                                    "appointments and history are kept. You can restore them at any time.",
-                                   "Archive", R.archive(R.client_id_shown), color="red", variant="soft",
+                                   "Archive", [ClientFormState.clear_notice, R.archive(R.client_id_shown)],
+                                   color="red", variant="soft",
                                    id="archive-client"))),
         spacing="3", wrap="wrap"))
 

@@ -41,6 +41,11 @@ class ClientFormState(AuthState):
     notes: str = ""
     _client_id: int = 0  # the client being edited, set by open_edit after the server's check
 
+    @rx.event
+    def clear_notice(self):
+        """Another action on the page (archive, restore) makes the last save's notice stale."""
+        self.notice = ""
+
     @rx.var
     def notes_count(self) -> str:
         return f"{len(self.notes):,} / {client_records.NOTES_LIMIT:,} characters"

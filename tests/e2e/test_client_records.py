@@ -65,10 +65,14 @@ def test_the_front_desk_adds_a_client_invites_archives_and_restores(page: Page, 
     expect(page).to_have_url(re.compile(r"/clients/\d+$"))
     expect(page.locator("#client-name")).to_have_text("Robin Okafor")
     expect(page.get_by_text("Prefers evening sessions.")).to_be_visible()
+    page.get_by_role("button", name="Edit").click()
+    page.locator("#client-save").click()
+    expect(page.locator("#client-notice")).to_have_text("Saved Robin Okafor.")
     page.get_by_role("button", name="Archive").click()
     page.get_by_role("alertdialog").get_by_role("button", name="Archive").click()
     expect(page.locator("#archived-badge")).to_be_visible()
     expect(page.get_by_role("button", name="Restore")).to_be_visible()
+    expect(page.locator("#client-notice")).to_have_count(0)  # the save's notice is stale after Archive
 
     page.get_by_role("link", name="All clients").click()
     expect(_row(page, "Alex Rivera")).to_be_visible()
