@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import delete
-from sqlmodel import select
+from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import (
@@ -31,6 +31,7 @@ from rxapp.models import (
     User,
     ZoomConnection,
 )
+from rxapp.services.scheduling.availability import HOLDING_STATUSES
 from tests.e2e.conftest import allow_zoom_and_connect_lee, in_thread
 from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
@@ -80,16 +81,17 @@ def journey(stack: Stack) -> Iterator[Journey]:
 
 
 def _free_tuesday(lee_id: int) -> date:
-    """The first Tuesday (New York) at least three days ahead on which Dr. Lee has nothing booked: the
-    demo week's appointments (or another journey's) must not take the slots this journey expects,
-    whatever day of the week the suite runs on."""
+    """The first Tuesday (New York) at least three days ahead on which Dr. Lee has no appointment that
+    holds its time (booked, in progress or completed): another journey's (the Meetings journey runs a
+    meeting three days ahead at 09:00, a Tuesday on Saturday nights) must not take the slots this
+    journey expects, whatever day of the week the suite runs on."""
     day = datetime.now(NY).date() + timedelta(days=3)
     tuesday = day + timedelta(days=(1 - day.weekday()) % 7)
     while True:
         start = datetime(tuesday.year, tuesday.month, tuesday.day, tzinfo=NY)
         with unit_of_work() as s:
-            taken = s.exec(select(Appointment.id).where(
-                Appointment.practitioner_id == lee_id, Appointment.status == "booked",
+            taken = s.exec(select(Appointment.id).where(  # e.g. the Meetings journey's ended meeting
+                Appointment.practitioner_id == lee_id, col(Appointment.status).in_(HOLDING_STATUSES),
                 Appointment.start_at >= start, Appointment.start_at < start + timedelta(days=2))).first()
         if taken is None:
             return tuesday
