@@ -5,7 +5,6 @@ from __future__ import annotations
 import reflex as rx
 from reflex.components.core.banner import has_connection_errors
 
-from rxapp.components.dialogs import confirm_button
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.components.visits import visit_list
 from rxapp.state.auth import AuthState
@@ -26,6 +25,28 @@ def _session(row: rx.Var[dict[str, str]]) -> rx.Component:
         align="center", width="100%"), width="100%", class_name="portal-session")
 
 
+def _cancel_button(appointment_id: rx.Var[int]) -> rx.Component:
+    """Cancel, asked first, with an optional reason the practice reads (the server re-checks the id)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button("Cancel appointment", color_scheme="red", size="1", variant="soft")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Cancel this appointment?"),
+            rx.alert_dialog.description("Your practitioner's time is freed for someone else and you get an email."),
+            rx.el.label("Reason (optional)", html_for="cancel-reason", style={"font_weight": "500"}),
+            rx.text_area(id="cancel-reason", value=PortalChangeState.cancel_reason, width="100%", rows="2",
+                         max_length=300, on_change=PortalChangeState.set_cancel_reason),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button("Cancel appointment", color_scheme="red",
+                                                 on_click=PortalChangeState.cancel(appointment_id))),
+                spacing="3", justify="end", margin_top="1em", wrap="wrap",
+            ),
+        ),
+        # Each opening starts with an empty reason (the dialog's Cancel action reads it before this runs).
+        on_open_change=lambda _open: PortalChangeState.set_cancel_reason(""),
+    )
+
+
 def _change_buttons(row: rx.Var[dict[str, str]]) -> rx.Component:
     """Reschedule and Cancel for a booked appointment; each sends the appointment's id and the server
     checks it is the client's own and outside the practice's cancellation window."""
@@ -33,10 +54,7 @@ def _change_buttons(row: rx.Var[dict[str, str]]) -> rx.Component:
     return rx.cond(row["status"] == "Booked", rx.hstack(
         rx.button("Reschedule", size="1", variant="soft", on_click=PortalChangeState.reschedule(appointment_id),
                   aria_label="Reschedule the appointment on " + row["when"]),
-        confirm_button("Cancel appointment", "Cancel this appointment?",
-                       "Your practitioner's time is freed for someone else and you get an email.",
-                       "Cancel appointment", PortalChangeState.cancel(appointment_id), color="red", size="1",
-                       variant="soft"),
+        _cancel_button(appointment_id),
         spacing="2", wrap="wrap", class_name="portal-change"))
 
 

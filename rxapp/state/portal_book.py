@@ -211,10 +211,15 @@ class PortalChangeState(AuthState):
     """The Reschedule and Cancel buttons of the client's upcoming appointments on My sessions."""
 
     problem: str = ""
+    cancel_reason: str = ""  # optional, typed in the Cancel dialog
 
     @rx.event
     def clear(self):
         self.problem = ""
+
+    @rx.event
+    def set_cancel_reason(self, value: str):
+        self.cancel_reason = value[:self_booking.CLIENT_REASON_MAX]
 
     @rx.event
     async def reschedule(self, appointment_id: int):
@@ -231,9 +236,9 @@ class PortalChangeState(AuthState):
     async def cancel(self, appointment_id: int):
         principal = await self._require(Action.USE_PORTAL)
         try:
-            await asyncio.to_thread(self_booking.cancel_own, principal, int(appointment_id))
+            await asyncio.to_thread(self_booking.cancel_own, principal, int(appointment_id), self.cancel_reason)
         except self_booking.SelfBookingRefused as exc:
             self.problem = str(exc)
             return rx.toast.error(str(exc))
-        self.problem = ""
+        self.problem = self.cancel_reason = ""
         return rx.toast.success("Your appointment is cancelled. We emailed you a confirmation.")

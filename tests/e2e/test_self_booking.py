@@ -213,3 +213,18 @@ def test_alex_books_moves_and_cannot_cancel_inside_the_window_while_lee_watches(
     expect(alex.locator("#portal-change-problem")).to_contain_text("cannot be cancelled online")
     assert _alex_booked().status == "booked"
     expect(lee.get_by_role("button", name=_calendar_button(tuesday, "10:00-10:50"))).to_be_visible()
+
+    # Outside the window the client cancels, and may say why (the practice reads it).
+    booked_id = _alex_booked().id
+    with unit_of_work() as s:
+        s.exec(select(Practice)).one().cancellation_window_hours = 0
+    alex.reload()
+    card.get_by_role("button", name="Cancel appointment").click()
+    dialog = alex.get_by_role("alertdialog")
+    dialog.get_by_label("Reason (optional)").fill("Feeling unwell")
+    dialog.get_by_role("button", name="Cancel appointment").click()
+    expect(alex.get_by_text("Your appointment is cancelled.")).to_be_visible()
+    with unit_of_work() as s:
+        cancelled = s.get(Appointment, booked_id)
+        assert cancelled is not None and cancelled.status == "cancelled"
+        assert cancelled.cancel_reason.endswith("Reason given: Feeling unwell")

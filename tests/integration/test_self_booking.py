@@ -206,6 +206,19 @@ def test_a_client_cancels_outside_the_window_and_is_refused_inside_it(alex: Prin
         assert row is not None and (row.status, row.cancel_reason) == ("cancelled", self_booking.CLIENT_CANCEL_REASON)
 
 
+def test_a_client_may_say_why_they_cancel(alex: Principal) -> None:
+    lee_id = user_id("dr.lee@demo.clinic")
+    self_booking.book_slot(alex, lee_id, _at(_next(1), 9), 50, "telehealth")
+    [appointment] = _booked()
+    self_booking.cancel_own(alex, appointment.id or 0, "  My car broke\n down  ")
+    with unit_of_work() as s:
+        row = s.get(Appointment, appointment.id)
+        told = s.exec(select(Notification).where(Notification.idempotency_key == f"meeting-cancelled:{row.id}")).one()
+    assert row.cancel_reason == "Cancelled by you in your portal. Reason given: My car broke down"
+    assert "Reason given: My car broke down" in told.body_text
+    assert len(self_booking.client_cancel_reason("x" * 1000)) == len(self_booking.CLIENT_CANCEL_REASON) + 300 + 15
+
+
 # -- bad input: a clear message, nothing written ----------------------------------------------------
 
 def test_a_slot_no_longer_open_is_refused_as_just_taken(alex: Principal) -> None:

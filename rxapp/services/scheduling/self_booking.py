@@ -57,6 +57,7 @@ __all__ = ["BookablePractitioner", "Moving", "SelfBookingRefused", "SlotTaken", 
 
 DEFAULT_CANCELLATION_MESSAGE = CANCELLATION_MESSAGE
 CLIENT_CANCEL_REASON = "Cancelled by you in your portal."
+CLIENT_REASON_MAX = 300
 
 
 class SelfBookingRefused(Exception):
@@ -319,14 +320,22 @@ def reschedule_own(principal: Principal, appointment_id: int, start_at: datetime
     return _for_the_client(lambda: change_appointment(principal, appointment_id, change, own=own))
 
 
-def cancel_own(principal: Principal, appointment_id: int) -> Saved:
-    """Cancel the client's own booked appointment (its Zoom meeting goes, the client is emailed).
-    Refused inside the practice's cancellation window with the practice's message. Raises
-    `SelfBookingRefused`, `NotAllowed`."""
+def client_cancel_reason(reason: str = "") -> str:
+    """What the appointment records (and the emails say) when a client cancels: the client's own
+    words, when given, on one line and at most CLIENT_REASON_MAX characters."""
+    said = " ".join(reason.split())[:CLIENT_REASON_MAX]
+    return f"{CLIENT_CANCEL_REASON} Reason given: {said}" if said else CLIENT_CANCEL_REASON
+
+
+def cancel_own(principal: Principal, appointment_id: int, reason: str = "") -> Saved:
+    """Cancel the client's own booked appointment (its Zoom meeting goes, the client is emailed);
+    `reason` is optional. Refused inside the practice's cancellation window with the practice's
+    message. Raises `SelfBookingRefused`, `NotAllowed`."""
     def own(session: Session, wanted: int) -> Appointment:
         client, practice = _client(session, principal)
         appointment = _own_booked(session, client, wanted)
         _outside_window(practice, appointment, "cancelled")
         return appointment
 
-    return _for_the_client(lambda: cancel_appointment(principal, appointment_id, CLIENT_CANCEL_REASON, own=own))
+    return _for_the_client(lambda: cancel_appointment(principal, appointment_id, client_cancel_reason(reason),
+                                                      own=own))
