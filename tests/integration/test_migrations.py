@@ -115,15 +115,12 @@ def test_folded_search_keys_are_back_filled_for_clients_and_appointments(databas
     migrate.downgrade(database, "0008a")
     engine = create_engine(database)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO practice (id, name, timezone, allow_zoom, standard_reminder_days, telehealth_reminder_minutes,"
-            " telehealth_reminder_includes_link, telehealth_location_name, telehealth_location_address,"
-            " default_pos_code, notify_client_when_started, created_at)"
-            " VALUES (1, 'Old Practice', 'UTC', false, 1, 15, false, '', '', '10', true, :at)"), {"at": "2026-01-01"})
-        practice_id = 1
-        conn.execute(text("INSERT INTO client (id, practice_id, full_name, first_name, last_name, email, timezone,"
-                          " created_at) VALUES (901, :p, 'Élodie Durand', 'Élodie', 'Durand', 'E@old.client', 'UTC',"
-                          " :at)"), {"p": practice_id, "at": "2026-01-01"})
+        _insert(conn, "practice", id=1, name="Old Practice", timezone="UTC", allow_zoom=False,
+                standard_reminder_days=1, telehealth_reminder_minutes=15, telehealth_reminder_includes_link=False,
+                telehealth_location_name="", telehealth_location_address="", default_pos_code="10",
+                notify_client_when_started=True, created_at="2026-01-01")
+        _insert(conn, "client", id=901, practice_id=1, full_name="Élodie Durand", first_name="Élodie",
+                last_name="Durand", email="E@old.client", timezone="UTC", created_at="2026-01-01")
     migrate.upgrade(database)
     with engine.connect() as conn:
         key = conn.execute(text("SELECT search_key FROM client WHERE id = 901")).scalar()
