@@ -292,9 +292,7 @@ async def reminder_link(request: Request) -> Response:
             return _cross_site()
         return _answer_page(await asyncio.to_thread(act, token))
     found = await asyncio.to_thread(answers.check, purpose, token)
-    if not found.ok:
-        return _answer_page(found)
-    if not found.pending:  # already confirmed / already stopped: it says so, with nothing left to press
+    if not found.pending:  # not valid, already confirmed or already stopped: it says so, nothing to press
         return _answer_page(found)
     label = "Confirm" if purpose == "confirm" else "Stop email reminders"
     return _page(found.title, found.message, 200, back=None, button=label)

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         return [name.strip() for name in self.dev_plugins.split(",") if name.strip()]
 
     @property
+    def portal_url(self) -> str:
+        """The client portal (My sessions), as emails and texts link to it."""
+        return f"{self.app_url.rstrip('/')}/portal"
+
+    @property
     def zoom_callback_url(self) -> str:
         """Where Zoom sends the browser back after consent (an HTTP route of ours)."""
         return self.zoom_redirect_uri or f"{self.app_url.rstrip('/')}/auth/zoom/callback"

@@ -36,7 +36,6 @@ class DevSmsState(AuthState):
                           "segments": count(m.segments, "segment"), "credits": count(m.credits, "credit"),
                           "caught_at": _when(m.caught_at, tz)} for m in found]
 
-
     @rx.event
     async def reply(self, message_id: str, body: str):
         """Answer one caught SMS as its recipient, through the inbound code Twilio's webhook uses."""

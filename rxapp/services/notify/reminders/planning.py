@@ -14,6 +14,7 @@ The content is built when the reminder is sent, so a re-assignment needs no re-p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -85,8 +86,7 @@ def _ask_to_confirm_by_sms(session: Session, appointment: Appointment, practice:
     (the email's Confirm link goes with the booking/change email). Only for the client's next
     appointment, as a YES confirms the next one (a weekly series gets one text, not one each).
     True when the text was queued (it tells the time too)."""
-    client = session.get(Client, appointment.client_id)
-    if client is None or not client.phone or appointment.confirmed_at is not None:
+    if appointment.confirmed_at is not None:
         return False
     session.flush()  # the appointment's new time must be visible to the query below
     earlier = session.exec(select(Appointment.id).where(
@@ -94,13 +94,8 @@ def _ask_to_confirm_by_sms(session: Session, appointment: Appointment, practice:
         col(Appointment.start_at) > now(), col(Appointment.start_at) < appointment.start_at)).first()
     if earlier is not None:
         return False
-    practitioner = session.get(User, appointment.practitioner_id)
-    when = format_local(appointment.start_at, client.timezone, "%a %d %b %H:%M")
-    body = (f"{practice.name}: your appointment with {practitioner.full_name if practitioner else 'us'} on {when} "
-            "is booked. Reply YES to confirm.")
-    return queue_sms(session, practice_id=appointment.practice_id, key=f"confirm-request:{appointment.id}:"
-                     f"{appointment.start_at.isoformat()}", to=client.phone, body=body, telehealth=False,
-                     client_id=client.id) == ""
+    return _text_the_client(session, appointment, "confirm-request", telehealth=False, words=lambda who, when: (
+        f"{practice.name}: your appointment with {who} on {when} is booked. Reply YES to confirm."))
 
 
 def _tell_by_sms_inside_the_window(session: Session, appointment: Appointment, practice: Practice,
@@ -109,19 +104,25 @@ def _tell_by_sms_inside_the_window(session: Session, appointment: Appointment, p
     tells the time, and this text does for a client with texts on (opted-out clients and numbers
     that cannot take texts are recorded as skipped by the outbox). A telehealth visit's text says
     how to join: from the waiting room of the client portal."""
+    kind = "video session" if appointment.telehealth else "appointment"
+    join = f" Join from your portal's waiting room: {get_settings().portal_url}" if appointment.telehealth else ""
+    _text_the_client(session, appointment, "inside-window", telehealth=appointment.telehealth, words=lambda who, when: (
+        f"{practice.name}: your {kind} with {who} {'is now' if changed else 'is booked for'} {when}.{join}"))
+
+
+def _text_the_client(session: Session, appointment: Appointment, purpose: str, *, telehealth: bool,
+                     words: Callable[[str, str], str]) -> bool:
+    """Queue a text about the appointment to its client, once per purpose and start time; its body is
+    `words(practitioner's name, local time)`. True when queued (False: no phone, opted out, no mobile)."""
     client = session.get(Client, appointment.client_id)
     if client is None or not client.phone:
-        return
+        return False
     practitioner = session.get(User, appointment.practitioner_id)
-    with_whom = practitioner.full_name if practitioner else "us"
     when = format_local(appointment.start_at, client.timezone, "%a %d %b %H:%M")
-    kind = "video session" if appointment.telehealth else "appointment"
-    body = f"{practice.name}: your {kind} with {with_whom} {'is now' if changed else 'is booked for'} {when}."
-    if appointment.telehealth:
-        body += f" Join from your portal's waiting room: {get_settings().app_url.rstrip('/')}/portal"
-    queue_sms(session, practice_id=appointment.practice_id, key=f"inside-window:{appointment.id}:"
-              f"{appointment.start_at.isoformat()}", to=client.phone, body=body, telehealth=appointment.telehealth,
-              client_id=client.id)
+    body = words(practitioner.full_name if practitioner else "us", when)
+    return queue_sms(session, practice_id=appointment.practice_id, key=f"{purpose}:{appointment.id}:"
+                     f"{appointment.start_at.isoformat()}", to=client.phone, body=body, telehealth=telehealth,
+                     client_id=client.id) == ""
 
 
 def _arm(row: Reminder, start: datetime, due: datetime, at: datetime) -> bool:

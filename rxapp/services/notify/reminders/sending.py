@@ -93,7 +93,7 @@ def facts(session: Session, reminder: Reminder, appointment: Appointment) -> con
     return content.ReminderFacts(
         kind=ReminderKind(reminder.kind), appointment=appointment, client=client, practice=practice,
         practitioner_name=content.practitioner_name(session.get(User, appointment.practitioner_id)),
-        portal_url=f"{get_settings().app_url.rstrip('/')}/portal",
+        portal_url=get_settings().portal_url,
         zoom=_zoom(session, appointment, practice) if reminder.kind == ReminderKind.TELEHEALTH else None,
         confirm_url=confirm, stop_email_url=links.url(links.STOP_EMAIL, client.id or 0, client.id or 0))
 

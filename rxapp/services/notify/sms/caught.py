@@ -71,8 +71,8 @@ def reply_as_client(principal: Principal, directory: Path, message_id: str, body
     if not text:
         raise ValueError("Type a reply first.")
     sent = next((s for s in caught_sms_of_practice(principal, directory, limit=1000) if s.message_id == message_id),
-                None)
-    if sent is None or not message_id:
+                None) if message_id else None
+    if sent is None:
         raise NotAllowed("not a caught message of this practice")
     with unit_of_work() as session:
         return inbound.handle_inbound(session, sent.to, text)

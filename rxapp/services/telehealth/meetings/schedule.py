@@ -219,7 +219,7 @@ def meeting_facts(session: Session, appointment: Appointment) -> emails.MeetingF
         meeting_id=appointment.id or 0, topic=appointment.topic or "Appointment",
         practitioner_name=practitioner.full_name, practice_name=practice.name, client_name=client.full_name,
         client_email=client.email or "", client_timezone=client.timezone, start_at=appointment.start_at,
-        duration_minutes=appointment.duration_minutes, portal_url=f"{get_settings().app_url.rstrip('/')}/portal",
+        duration_minutes=appointment.duration_minutes, portal_url=get_settings().portal_url,
         telehealth=appointment.telehealth, location=practice.in_person_place if not appointment.telehealth else "",
         sequence=appointment.ics_sequence, status=AppointmentStatus(appointment.status),
         confirm_url=links.url(links.CONFIRM, appointment.id or 0, client.id or 0)
