@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from rxapp.db import unit_of_work
 from rxapp.dev import demo_data
@@ -73,3 +74,37 @@ def _registered_routes(app_env: str) -> str:
 def test_the_caught_sms_page_exists_only_in_development() -> None:
     assert "/dev/sms" in _registered_routes("development")
     assert "/dev/sms" not in _registered_routes("production")
+
+
+def test_a_reply_as_the_client_acts_only_on_the_practices_own_caught_texts(database: str, tmp_path: Path) -> None:
+    from rxapp.models import Client
+    from rxapp.services.notify.sms.caught import list_caught_sms, reply_as_client
+
+    demo_data.load_demo_data()
+    with unit_of_work() as s:
+        other = Practice(name="Other Practice")
+        s.add(other)
+        s.flush()
+        other_id = other.id or 0
+        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
+        alex_id, alex_phone = alex.id, alex.phone or ""
+    desk = principal_of("frontdesk@demo.clinic")
+    for practice_id in (desk.practice_id, other_id):
+        CatcherProvider(tmp_path).send(OutgoingSms(to=alex_phone, body="Reply YES to confirm.",
+                                                   practice_id=practice_id, notification_id=1, segments=1,
+                                                   encoding="GSM-7", credits=1))
+    caught = list_caught_sms(tmp_path)
+    theirs = next(m for m in caught if m.practice_id == desk.practice_id)
+    foreign = next(m.message_id for m in caught if m.practice_id == other_id)
+    for wrong in (foreign, "not-an-id", ""):  # another practice's text, an unknown id, none: nothing happens
+        with pytest.raises(NotAllowed):
+            reply_as_client(desk, tmp_path, wrong, "STOP")
+    with pytest.raises(ValueError, match="Type a reply first"):
+        reply_as_client(desk, tmp_path, theirs.message_id, "   ")
+    with pytest.raises(NotAllowed):  # a client may not use the testers' page
+        reply_as_client(principal_of("alex@demo.client"), tmp_path, theirs.message_id, "STOP")
+    with unit_of_work() as s:
+        assert s.get(Client, alex_id).sms_opted_out is False  # type: ignore[union-attr]
+    assert reply_as_client(desk, tmp_path, theirs.message_id, "STOP") is None
+    with unit_of_work() as s:
+        assert s.get(Client, alex_id).sms_opted_out is True  # type: ignore[union-attr]
