@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxapp.state.appointment_dialog import AppointmentDialogState
+from rxapp.state.appointment_dialog import PAST_MESSAGE, AppointmentDialogState
 
 D = AppointmentDialogState
 _SELECT = {"padding": "0.4em", "border_radius": "6px", "min_width": "10em"}
@@ -173,6 +173,8 @@ def appointment_dialog() -> rx.Component:
                 _error("form"),
                 rx.cond(D.overlap != "", rx.callout(D.overlap, icon="triangle-alert", color_scheme="amber",
                                                     role="alert", id="appt-overlap")),
+                rx.cond(D.past, rx.callout(PAST_MESSAGE, icon="history", color_scheme="amber", role="alert",
+                                           id="appt-past")),
                 rx.cond(D.cancel_open, _cancel_panel(), _edit_actions()),
                 rx.flex(
                     rx.button("Close", variant="soft", color_scheme="gray", type="button", on_click=D.close),

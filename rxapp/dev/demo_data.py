@@ -124,7 +124,6 @@ def load_demo_week() -> int:
             today = now().astimezone(zone).date()
             monday = today - timedelta(days=today.weekday())
             series = str(uuid.uuid4()) if weeks > 1 else None
-            topic = f"Telehealth session with {practitioner.full_name}" if telehealth else ""
             for week in range(weeks):
                 day = monday + timedelta(days=weekday, weeks=week)
                 start = datetime.combine(day, time.fromisoformat(hour), zone).astimezone(UTC)
@@ -135,8 +134,8 @@ def load_demo_week() -> int:
                     practice_id=practice.id or 0, practitioner_id=practitioner.id or 0, client_id=client.id or 0,
                     start_at=start, duration_minutes=minutes, timezone=str(zone), telehealth=telehealth,
                     pos_code=practice.default_pos_code if telehealth else IN_PERSON_POS, status=status,
-                    cancel_reason=cancel_reason, topic=topic, series_id=series,
-                    search_text=meeting_search_text(topic, "", client.full_name),
+                    cancel_reason=cancel_reason, series_id=series,
+                    search_text=meeting_search_text("", "", client.full_name),
                     created_by_user_id=people["frontdesk@demo.clinic"].id)
                 session.add(appointment)
                 session.flush()

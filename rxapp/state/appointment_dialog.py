@@ -4,6 +4,7 @@ the server (services.scheduling.appointments) decides, this state only shows wha
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ FIELDS = ("client", "practitioner", "date", "start", "length", "mode", "notes", 
 DEFAULT_LENGTH = 50
 LENGTHS = ("15", "20", "30", "45", "50", "60", "75", "90", "120")
 CLIENT_RESULTS = 8
+PAST_MESSAGE = book.PastTimeWarning.MESSAGE  # shown by the dialog when the server says the time has passed
 
 
 class AppointmentDialogState(AuthState):
@@ -55,6 +57,7 @@ class AppointmentDialogState(AuthState):
     timezone: str = "UTC"
     errors: dict[str, str] = {}
     overlap: str = ""  # the server's overlap warning; the next Save books anyway
+    past: bool = False  # the server said the time has passed; the next Save records a past visit
     saving: bool = False
     cancel_open: bool = False
     cancel_reason: str = ""
@@ -62,6 +65,7 @@ class AppointmentDialogState(AuthState):
     cancel_error: str = ""
     _appointment_id: int = 0  # the appointment being edited, chosen by the server on open
     _saved_ids: list[int] = []  # saved here, pushed to Zoom by push_to_zoom; never a browser-chosen id
+    _undo: dict[str, str] = {}  # the last drag's appointment and where it was (Undo puts it back)
 
     @rx.var
     def lengths(self) -> list[str]:
@@ -69,6 +73,8 @@ class AppointmentDialogState(AuthState):
 
     @rx.var
     def save_label(self) -> str:
+        if self.past and not self.overlap:
+            return "Record past visit"
         if self.overlap:
             return "Book anyway"
         return "Save changes" if self.editing else "Book appointment"
@@ -86,7 +92,7 @@ class AppointmentDialogState(AuthState):
         shown = mine if self.practitioner_fixed else options
         self.practitioner_options = [{"value": str(p.id), "label": p.name} for p in shown]
         self.client = self.client_name = self.client_query = self.notes = self.overlap = self.meeting_note = ""
-        self.client_results, self.errors = [], {}
+        self.client_results, self.errors, self.past = [], {}, False
         self.repeat, self.repeat_end, self.occurrences, self.until, self.scope = "none", "count", "6", "", "this"
         self.mode, self.reassigning, self.in_series, self.status, self.is_past = "in_person", False, False, "", False
         self.cancel_open, self.cancel_reason, self.cancel_error, self.cancel_scope = False, "", "", "this"
@@ -95,17 +101,22 @@ class AppointmentDialogState(AuthState):
     @rx.event
     async def open_new(self, practitioner_id: str, day: str, start: str):
         """An empty slot (or New appointment) was pressed: the form, prefilled with that slot."""
+        problem = await self._open_new(practitioner_id, day, start)
+        return rx.toast.error(problem) if problem else None
+
+    async def _open_new(self, practitioner_id: str, day: str, start: str) -> str:
+        """Open the New appointment form; what stopped it ("" when it opened)."""
         try:
             principal, options, tz = await self._context()
         except NotAllowed:
-            return rx.toast.error("You are not allowed to book appointments.")
+            return "You are not allowed to book appointments."
         self._reset_form(principal, options, tz)
         if self.practitioner_fixed:
             practitioner_id = str(principal.user_id)
         elif practitioner_id not in {o["value"] for o in self.practitioner_options}:
             practitioner_id = self.practitioner_options[0]["value"] if self.practitioner_options else ""
         if not practitioner_id:
-            return rx.toast.error("The practice has no practitioner to book with yet.")
+            return "The practice has no practitioner to book with yet."
         local_now = now().astimezone(ZoneInfo(tz))
         try:
             self.date = date.fromisoformat(day).isoformat()
@@ -115,35 +126,131 @@ class AppointmentDialogState(AuthState):
         self.practitioner = practitioner_id
         self.length = str(await asyncio.to_thread(profiles.default_length, int(practitioner_id)))
         self.editing, self.title, self.open = False, "New appointment", True
-        return None
+        return ""
 
     @rx.event
     def open_from_url(self):
         """on_load: `/calendar?appointment=<id>` opens that appointment, `?new=1` the New appointment
-        form (the Meetings page's New appointment button)."""
+        form (the Meetings page's New appointment button), `?new=1&client=<id>` with that client
+        chosen (the client page's Book appointment button)."""
         params = self.router.url.query_parameters
         if _int(params.get("appointment", "")):
             return AppointmentDialogState.open_edit(params["appointment"])
         if params.get("new") == "1":
-            return AppointmentDialogState.open_new("", "", "")
+            return AppointmentDialogState.open_new_for(params.get("client", ""))
+        return None
+
+    @rx.event
+    async def open_new_for(self, client_id: str):
+        """The New appointment form with this client chosen, when the signed-in person may book
+        them (the server decides, as the picker does; any other id leaves the client empty)."""
+        problem = await self._open_new("", "", "")
+        wanted = _int(client_id)
+        if problem or not wanted:
+            return rx.toast.error(problem) if problem else None
+        try:
+            principal = await self._require(Action.MANAGE_APPOINTMENTS)
+            found = await asyncio.to_thread(directory.pickable_client, principal, wanted)
+        except NotAllowed:
+            found = None
+        if found is None:
+            return rx.toast.error("That client cannot be booked from here: choose one in the form.")
+        self.client, self.client_name = str(found.id), found.name
         return None
 
     @rx.event
     async def open_edit(self, appointment_id: str):
         """An appointment was pressed: its edit dialog (the server re-reads it for this id)."""
+        problem = await self._load_edit(_int(appointment_id) or 0)
+        if problem:
+            return rx.toast.error(problem)
+        self.open = True
+        return None
+
+    async def _load_edit(self, appointment_id: int) -> str:
+        """The form filled with this appointment (re-read for the signed-in person, not yet shown);
+        what stopped it ("" when filled)."""
         try:
             principal, options, tz = await self._context()
-            detail = await asyncio.to_thread(calendar.appointment_detail, principal, _int(appointment_id) or 0)
+            detail = await asyncio.to_thread(calendar.appointment_detail, principal, appointment_id)
         except NotAllowed:
-            return rx.toast.error("You are not allowed to change appointments.")
+            return "You are not allowed to change appointments."
         except LookupError as exc:
-            return rx.toast.error(str(exc))
+            return str(exc)
         self._reset_form(principal, options, tz)
         if self.practitioner_fixed and detail.practitioner_id != principal.user_id:
             self.practitioner_options = [{"value": str(detail.practitioner_id), "label": detail.practitioner_name}]
         self._fill(detail, options)
-        self.editing, self.open = True, True
-        return None
+        self.editing = True
+        return ""
+
+    @rx.event
+    async def drop(self, payload: str):
+        """An appointment dragged on the grid (desktop) to another time or practitioner column, or its
+        bottom edge dragged to a new length: saved as the dialog saves it. What needs a person's
+        choice opens the dialog with the new values (an overlap to confirm, which occurrences of a
+        series, a refusal beside its field); a move done offers Undo."""
+        try:
+            data = json.loads(payload)
+            appointment_id, column, minute, length = (int(data[k]) for k in ("id", "column", "minute", "length"))
+        except (ValueError, KeyError, TypeError):
+            return
+        columns = (await self.get_state(CalendarState)).columns
+        if not (0 <= column < len(columns) and 0 <= minute < 24 * 60 and 0 < length <= 24 * 60):
+            return
+        problem = await self._load_edit(appointment_id)
+        if problem:
+            yield rx.toast.error(problem)
+            return
+        before = {"date": self.date, "start": self.start, "length": self.length, "practitioner": self.practitioner}
+        target = columns[column]
+        self.date, self.start, self.length = target["day"], f"{minute // 60:02d}:{minute % 60:02d}", str(length)
+        if target["practitioner_id"] != self.practitioner:
+            self.practitioner, self.reassigning = target["practitioner_id"], True
+        if before == {"date": self.date, "start": self.start, "length": self.length,
+                      "practitioner": self.practitioner}:
+            return
+        if self.in_series:  # "this one" or "this and following" is the person's choice
+            self.open = True
+            yield rx.toast.info("Choose which appointments of the series move, then save.")
+            return
+        principal = await self._require(Action.MANAGE_APPOINTMENTS)
+        self.saving = True
+        yield
+        try:
+            message = await asyncio.to_thread(self._write, principal, False, False)
+        except _Refused as exc:
+            self.saving, self.errors, self.overlap, self.open = False, exc.errors, exc.overlap, True
+            return
+        self.saving = False
+        self._undo = {"id": str(appointment_id), "timezone": self.timezone, **before}
+        yield rx.toast.success(message, action={"label": "Undo", "on_click": AppointmentDialogState.undo_move},
+                               duration=10_000)
+        yield CalendarState.refresh
+        yield AppointmentDialogState.push_to_zoom
+
+    @rx.event
+    async def undo_move(self):
+        """Put the last dragged appointment back (the server re-checks; the client is told again)."""
+        undo, self._undo = self._undo, {}
+        if not undo:
+            return
+        principal = await self._require(Action.MANAGE_APPOINTMENTS)
+        change = book.AppointmentChange(date=undo["date"], hour=undo["start"], timezone=undo["timezone"],
+                                        duration_minutes=int(undo["length"]),
+                                        practitioner_id=int(undo["practitioner"]), allow_overlap=True)
+        try:
+            saved = await asyncio.to_thread(book.change_appointment, principal, int(undo["id"]), change)
+        except book.AppointmentInvalid as exc:
+            yield rx.toast.error("Not moved back: " + "; ".join(exc.errors.values()))
+            return
+        except (book.AppointmentRefused, LookupError, NotAllowed) as exc:
+            yield rx.toast.error("Not moved back: " + _refusal(exc))
+            return
+        self._saved_ids = [*self._saved_ids, *saved.ids]
+        yield rx.toast.success(f"Moved back. {saved.zoom_notice}".strip())
+        yield CalendarState.refresh
+        yield AppointmentDialogState.push_to_zoom
 
     def _fill(self, detail: calendar.AppointmentDetail, options: list[calendar.CalendarPractitioner]) -> None:
         local = detail.start_at.astimezone(ZoneInfo(self.timezone))
@@ -175,7 +282,7 @@ class AppointmentDialogState(AuthState):
         if field in FIELDS:
             setattr(self, field, value)
             self.errors = {k: v for k, v in self.errors.items() if k not in (field, "form")}
-            self.overlap = ""
+            self.overlap, self.past = "", False
 
     @rx.event
     def start_reassign(self):
@@ -197,7 +304,7 @@ class AppointmentDialogState(AuthState):
     def choose_client(self, client_id: str, name: str):
         self.client, self.client_name, self.client_query, self.client_results = client_id, name, "", []
         self.errors = {k: v for k, v in self.errors.items() if k != "client"}
-        self.overlap = ""
+        self.overlap, self.past = "", False
 
     @rx.event
     def clear_client(self):
@@ -247,19 +354,19 @@ class AppointmentDialogState(AuthState):
         self.saving = True
         yield
         try:
-            message = await asyncio.to_thread(self._write, principal, bool(self.overlap))
+            message = await asyncio.to_thread(self._write, principal, bool(self.overlap), self.past)
         except _Refused as exc:
             self.saving = False
-            self.errors, self.overlap = exc.errors, exc.overlap
+            self.errors, self.overlap, self.past = exc.errors, exc.overlap, exc.past or self.past
             if exc.errors:
                 yield rx.toast.error("The appointment was not saved: check the highlighted fields.")
             return
-        self.saving, self.open, self.overlap = False, False, ""
+        self.saving, self.open, self.overlap, self.past = False, False, "", False
         yield rx.toast.success(message)
         yield CalendarState.refresh
         yield AppointmentDialogState.push_to_zoom
 
-    def _draft(self, allow_overlap: bool) -> book.AppointmentDraft:
+    def _draft(self, allow_overlap: bool, record_past: bool) -> book.AppointmentDraft:
         repeat = None
         if self.repeat != "none":
             repeat = book.Repeat(every_weeks=2 if self.repeat == "biweekly" else 1,
@@ -268,7 +375,7 @@ class AppointmentDialogState(AuthState):
         return book.AppointmentDraft(client_id=_int(self.client), practitioner_id=_int(self.practitioner),
                                      date=self.date, hour=self.start, duration_minutes=int(self.length),
                                      telehealth=self.mode == "telehealth", timezone=self.timezone, notes=self.notes,
-                                     repeat=repeat, allow_overlap=allow_overlap)
+                                     repeat=repeat, allow_overlap=allow_overlap, record_past=record_past)
 
     def _change(self, allow_overlap: bool) -> book.AppointmentChange:
         return book.AppointmentChange(date=self.date, hour=self.start, timezone=self.timezone,
@@ -277,16 +384,18 @@ class AppointmentDialogState(AuthState):
                                       telehealth=self.mode == "telehealth", notes=self.notes,
                                       allow_overlap=allow_overlap)
 
-    def _write(self, principal: Principal, allow_overlap: bool) -> str:
+    def _write(self, principal: Principal, allow_overlap: bool, record_past: bool) -> str:
         """Book or change through the appointment service; its refusals become `_Refused`."""
         try:
             if self.editing:
                 saved = book.change_appointment(principal, self._appointment_id, self._change(allow_overlap),
                                                 scope=self.scope if self.in_series else "this")
             else:
-                saved = book.book_appointments(principal, self._draft(allow_overlap))
+                saved = book.book_appointments(principal, self._draft(allow_overlap, record_past))
         except book.AppointmentInvalid as exc:
             raise _Refused(_on_fields(exc.errors)) from exc
+        except book.PastTimeWarning as exc:
+            raise _Refused({}, past=True) from exc
         except book.OverlapWarning as exc:
             raise _Refused({}, _overlap_message(exc.message, self.mode == "telehealth")) from exc
         except (book.AppointmentRefused, LookupError, NotAllowed) as exc:
@@ -402,11 +511,11 @@ def _refusal(exc: Exception) -> str:
 
 
 class _Refused(Exception):
-    """The server said no: errors by field, or an overlap warning to confirm."""
+    """The server said no: errors by field, or a warning to confirm (an overlap, a time that has passed)."""
 
-    def __init__(self, errors: dict[str, str], overlap: str = "") -> None:
+    def __init__(self, errors: dict[str, str], overlap: str = "", past: bool = False) -> None:
         super().__init__(overlap or "; ".join(errors.values()))
-        self.errors, self.overlap = errors, overlap
+        self.errors, self.overlap, self.past = errors, overlap, past
 
 
 def _meeting_note(detail: calendar.AppointmentDetail, options: list[calendar.CalendarPractitioner]) -> str:

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, Client, Meeting, Notification, Practice
+from rxapp.models import Appointment, AuditEvent, Client, Meeting, Notification, Practice
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.scheduling.appointments import (
     AppointmentChange,
@@ -22,12 +22,15 @@ from rxapp.services.scheduling.appointments import (
     AppointmentInvalid,
     AppointmentRefused,
     OverlapWarning,
+    PastTimeWarning,
     Repeat,
     book_appointments,
     cancel_appointment,
     change_appointment,
     set_outcome,
 )
+from rxapp.services.telehealth import portal
+from rxapp.services.telehealth.meeting_list import MeetingFilters, list_meetings
 from rxapp.services.telehealth.meetings import sync
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, connect, control, demo_practice, sign_in, user_id, visit
@@ -134,6 +137,44 @@ def test_reassigning_deletes_the_meeting_in_the_old_account_and_creates_it_in_th
     assert row.zoom_holder_practitioner_id == patel.principal.user_id and row.status == "booked"
     [mail] = _mails("changed")
     assert "Dr. Priya Patel" in mail.body_text and "new video meeting" in mail.body_text
+
+
+def test_after_a_reassign_every_name_is_the_new_practitioners(zoom: ZoomSandbox, lee: SignedIn,
+                                                              desk: SignedIn) -> None:
+    """The title is derived from the current practitioner: the Zoom topic in the new account, the
+    change email and its invite, Patel's Meetings row and the client's portal card all say Patel,
+    and nothing says "with X with X"."""
+    [appointment_id] = book_appointments(desk.principal, _draft()).ids
+    assert _sync(appointment_id)
+    patel = _patel_connected(zoom)
+    change_appointment(desk.principal, appointment_id, AppointmentChange(practitioner_id=patel.principal.user_id))
+    assert _sync(appointment_id)
+    [at_zoom] = _zoom_meetings(zoom)
+    assert at_zoom["topic"] == "Telehealth session with Dr. Priya Patel"
+    [mail] = _mails("changed")
+    assert "What: Telehealth session\nWith: Dr. Priya Patel" in mail.body_text
+    assert "Dana Lee" not in mail.body_text + mail.body_html + mail.ics
+    assert "SUMMARY:Telehealth session with Dr. Priya Patel" in mail.ics
+    [row] = list_meetings(patel.principal, MeetingFilters()).rows
+    assert (row.id, row.topic, row.practitioner_name) == (appointment_id, "Telehealth session", "Dr. Priya Patel")
+    [card] = portal.my_sessions(sign_in("alex@demo.client").principal)
+    assert (card.topic, card.practitioner_name) == ("Telehealth session", "Dr. Priya Patel")
+
+
+def test_a_topic_the_practitioner_typed_stays_the_visits_own(
+        zoom: ZoomSandbox, lee: SignedIn, desk: SignedIn) -> None:
+    """A topic the practitioner typed is the visit's own: the invite says "<topic> with <name>"."""
+    [appointment_id] = book_appointments(desk.principal, _draft()).ids
+    with unit_of_work() as s:
+        row = s.get(Appointment, appointment_id)
+        assert row is not None
+        row.topic = "Weekly check-in"
+    assert _sync(appointment_id)
+    [at_zoom] = _zoom_meetings(zoom)
+    assert at_zoom["topic"] == "Weekly check-in"
+    change_appointment(desk.principal, appointment_id, AppointmentChange(hour="11:00"))
+    [mail] = _mails("changed")
+    assert "SUMMARY:Weekly check-in with Dr. Dana Lee" in mail.ics and "What: Weekly check-in" in mail.body_text
 
 
 def test_reassigning_to_a_practitioner_without_zoom_keeps_the_appointment_and_marks_it_pending(
@@ -247,10 +288,23 @@ def test_bad_input_gets_a_message_per_field_and_saves_nothing(zoom: ZoomSandbox,
         with pytest.raises(AppointmentInvalid) as bad:
             book_appointments(desk.principal, _draft(**changes))
         assert text in bad.value.errors[field], (changes, bad.value.errors)
-    # In person, a past time is fine: the front desk records a visit that happened.
-    assert book_appointments(desk.principal, _draft(telehealth=False, days=-2)).ids
+    # In person, a past time is asked about first, then recorded: the front desk records a visit that
+    # happened. The client is not emailed about it (it is no news to them); the audit says so.
+    with pytest.raises(PastTimeWarning, match=r"This time has passed: record a past visit\?"):
+        book_appointments(desk.principal, _draft(telehealth=False, days=-2))
+    with unit_of_work() as s:
+        assert s.exec(select(Appointment)).all() == []
+    assert book_appointments(desk.principal, _draft(telehealth=False, days=-2, record_past=True)).ids
     with unit_of_work() as s:
         assert len(s.exec(select(Appointment)).all()) == 1 and s.exec(select(Meeting)).all() == []
+        [entry] = s.exec(select(AuditEvent).where(AuditEvent.action == "appointment.booked")).all()
+        assert '"recorded_after": true' in entry.detail
+    assert _mails("booked") == []
+    # Earlier today counts too (the hour has passed, the day has not).
+    earlier = (now() - timedelta(minutes=5)).astimezone(NY)
+    with pytest.raises(PastTimeWarning):
+        book_appointments(desk.principal, _draft(telehealth=False, date=earlier.date().isoformat(),
+                                                  hour=earlier.strftime("%H:%M")))
 
 
 def test_who_may_book_and_change_for_whom(zoom: ZoomSandbox, lee: SignedIn, desk: SignedIn) -> None:
@@ -290,7 +344,7 @@ def test_outcomes_are_recorded_only_once_a_visit_has_started(zoom: ZoomSandbox, 
     [future] = book_appointments(desk.principal, _draft(telehealth=False)).ids
     with pytest.raises(AppointmentRefused):
         set_outcome(desk.principal, future, AppointmentStatus.NO_SHOW)
-    [past] = book_appointments(desk.principal, _draft(telehealth=False, days=-1)).ids
+    [past] = book_appointments(desk.principal, _draft(telehealth=False, days=-1, record_past=True)).ids
     set_outcome(desk.principal, past, AppointmentStatus.NO_SHOW)
     assert visit(past).status == "no_show"
 

@@ -126,3 +126,30 @@ def test_folded_search_keys_are_back_filled_for_clients_and_appointments(databas
         key = conn.execute(text("SELECT search_key FROM client WHERE id = 901")).scalar()
     engine.dispose()
     assert key == "elodie durand elodie durand e@old.client"
+
+
+def test_frozen_telehealth_titles_are_cleared_and_typed_topics_kept(database: str) -> None:
+    """Migration 0009b: "Telehealth session with <name>" stored at booking goes (the title is derived
+    from the current practitioner now), and the search text loses it; a typed topic stays."""
+    migrate.downgrade(database, "0009a")
+    engine = create_engine(database)
+    at = datetime(2027, 1, 5, 15, 0)
+    with engine.begin() as conn:
+        _insert(conn, "practice", id=1, name="P", timezone="UTC", allow_zoom=True, standard_reminder_days=1,
+                telehealth_reminder_minutes=15, telehealth_reminder_includes_link=False, telehealth_location_name="",
+                telehealth_location_address="", default_pos_code="02", notify_client_when_started=True,
+                created_at=at)
+        _insert(conn, "user", id=1, practice_id=1, email="lee@x", full_name="Dr. Dana Lee", role="practitioner",
+                is_active=True, created_at=at, updated_at=at)
+        _insert(conn, "client", id=1, practice_id=1, full_name="Élodie Durand", timezone="UTC", created_at=at)
+        for appointment_id, topic in ((1, "Telehealth session with Dr. Dana Lee"), (2, "Weekly check-in")):
+            _insert(conn, "appointment", id=appointment_id, practice_id=1, practitioner_id=1, client_id=1,
+                    start_at=at, duration_minutes=50, timezone="UTC", telehealth=True, pos_code="02",
+                    status="booked", cancel_reason="", topic=topic, notes="agenda",
+                    search_text=f"{topic.casefold()}\nagenda\nelodie durand", created_at=at, updated_at=at)
+    migrate.upgrade(database)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT topic, search_text FROM appointment ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("", "\nagenda\nelodie durand"),
+                                        ("Weekly check-in", "weekly check-in\nagenda\nelodie durand")]

@@ -17,7 +17,7 @@ HOSTILE = '<img src=x onerror="alert(1)">'
 
 
 def _facts() -> emails.MeetingFacts:
-    return emails.MeetingFacts(meeting_id=1, topic=HOSTILE, practitioner_name=HOSTILE, practice_name=HOSTILE,
+    return emails.MeetingFacts(meeting_id=1, title=HOSTILE, practitioner_name=HOSTILE, practice_name=HOSTILE,
                                client_name=HOSTILE, client_email="alex@demo.client", client_timezone="UTC",
                                start_at=datetime(2026, 12, 1, 10, tzinfo=UTC), duration_minutes=30,
                                portal_url='https://clinic.example/portal?a="b"')

@@ -13,7 +13,7 @@ START = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
 
 def _facts(**changes: object) -> emails.MeetingFacts:
     values: dict[str, object] = dict(
-        meeting_id=42, topic="Telehealth session with Dr. Lee", practitioner_name="Dr. Lee",
+        meeting_id=42, title="Telehealth session", practitioner_name="Dr. Lee",
         practice_name="Demo Clinic", client_name="Alex, \"A\"; Doe", client_email="alex@demo.client",
         client_timezone="America/New_York", start_at=START, duration_minutes=50,
         portal_url="http://localhost:3000/portal")

@@ -80,7 +80,7 @@ SPRING_FORWARD = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)
 
 def _facts(**changes: object) -> emails.MeetingFacts:
     facts = emails.MeetingFacts(
-        meeting_id=42, topic="Weekly session", practitioner_name="Dr. Dana Lee", practice_name="Demo Practice",
+        meeting_id=42, title="Weekly session", practitioner_name="Dr. Dana Lee", practice_name="Demo Practice",
         client_name="Alex Rivera", client_email="alex@demo.client", client_timezone="America/Chicago",
         start_at=FALL_BACK, duration_minutes=60, portal_url="https://clinic.example/portal")
     return replace(facts, **changes)  # type: ignore[arg-type]
@@ -125,12 +125,12 @@ def test_invite_times_are_utc_even_when_given_a_local_start() -> None:
 
 
 def test_the_summary_escapes_commas_semicolons_backslashes_and_newlines() -> None:
-    invite = emails.ics(_facts(topic="Plan, review; notes\\draft\nnext steps", practitioner_name="Lee, Dana"), 0)
+    invite = emails.ics(_facts(title="Plan, review; notes\\draft\nnext steps", practitioner_name="Lee, Dana"), 0)
     assert _field(invite, "SUMMARY") == "Plan\\, review\\; notes\\\\draft\\nnext steps with Lee\\, Dana"
 
 
 def test_a_windows_line_break_in_the_topic_stays_inside_the_summary() -> None:
-    invite = emails.ics(_facts(topic="First line\r\nSecond line"), 0)
+    invite = emails.ics(_facts(title="First line\r\nSecond line"), 0)
     assert _field(invite, "SUMMARY") == "First line\\nSecond line with Dr. Dana Lee"
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AuditEvent, Client, User
+from rxapp.services import phrases
 from rxapp.services.permissions import Action, Principal, require
 from rxapp.services.timezones import format_local, is_valid
 
@@ -103,6 +104,7 @@ DETAIL_LABELS: dict[str, str] = {
     "ask_clients_to_confirm": "Ask clients to confirm", "sms_credits": "SMS credits", "amount": "Amount",
     "threshold": "Low-balance threshold", "timezone": "Timezone", "email": "Email", "client_id": "Client",
     "client_name": "Client", "practitioner_name": "Practitioner", "overlaps": "Overlaps other appointments",
+    "recorded_after": "Recorded after the visit",
     "replaced": "Replaced", "scopes": "Zoom permissions", "expires_at": "Expires", "warning": "Warning",
     "force": "Forced", "role": "Role", "occurrences": "Appointments", "telehealth": "Telehealth",
     "changed": "Changed", "by": "By", "sessions_ended": "Sessions ended", "requeued": "Meetings handed back to Zoom",
@@ -305,8 +307,9 @@ def _entries(session: Session, rows: list[AuditEvent], timezone: str) -> list[Au
         if user_ids else {}
     clients = dict(session.exec(select(Client.id, Client.full_name).where(col(Client.id).in_(client_ids))).all()) \
         if client_ids else {}
-    topics = dict(session.exec(select(Appointment.id, Appointment.topic)
-                               .where(col(Appointment.id).in_(meeting_ids))).all()) if meeting_ids else {}
+    topics = {i: phrases.visit_title(topic, telehealth) for i, topic, telehealth in session.exec(
+        select(Appointment.id, Appointment.topic, Appointment.telehealth)
+        .where(col(Appointment.id).in_(meeting_ids))).all()} if meeting_ids else {}
     names = {"user": users, "client": clients, "meeting": topics}
     found = []
     for row in rows:

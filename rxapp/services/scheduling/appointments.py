@@ -64,6 +64,15 @@ class OverlapWarning(Exception):
         self.message, self.conflicts = message, conflicts
 
 
+class PastTimeWarning(Exception):
+    """The start has already passed; saving needs `record_past` (a visit recorded after the fact)."""
+
+    MESSAGE = "This time has passed: record a past visit?"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
 class AppointmentRefused(Exception):
     """The appointment's state does not allow this; the message says why."""
 
@@ -80,6 +89,7 @@ class AppointmentDraft:
     notes: str = ""
     repeat: Repeat | None = None
     allow_overlap: bool = False
+    record_past: bool = False  # the person confirmed that the time has passed (PastTimeWarning)
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,9 @@ def book_appointments(principal: Principal, draft: AppointmentDraft, *, guard: B
         if errors or found is None or client is None or not starts:
             raise AppointmentInvalid(errors or {"form": "Check the form."})
         practitioner, _ = found
+        past = starts[0] <= now()
+        if past and not draft.record_past:
+            raise PastTimeWarning()
         warning = _overlap_warning(session, practitioner, starts, draft.duration_minutes, draft.telehealth,
                                    frozenset())
         if warning is not None and not draft.allow_overlap:
@@ -220,15 +233,14 @@ def book_appointments(principal: Principal, draft: AppointmentDraft, *, guard: B
         practice = session.get(Practice, principal.practice_id)
         assert practice is not None
         series = str(uuid.uuid4()) if len(starts) > 1 else None
-        topic = f"Telehealth session with {practitioner.full_name}" if draft.telehealth else ""
         booked: list[Appointment] = []
         problem = ""
         for start in starts:
             appointment = Appointment(
                 practice_id=practice.id or 0, practitioner_id=practitioner.id or 0, client_id=client.id or 0,
                 start_at=start, duration_minutes=draft.duration_minutes, timezone=zone, telehealth=draft.telehealth,
-                pos_code=practice.default_pos_code if draft.telehealth else IN_PERSON_POS, topic=topic, notes=notes,
-                series_id=series, search_text=meeting_search_text(topic, notes, client.full_name),
+                pos_code=practice.default_pos_code if draft.telehealth else IN_PERSON_POS, notes=notes,
+                series_id=series, search_text=meeting_search_text("", notes, client.full_name),
                 created_by_user_id=principal.user_id, changed_by_user_id=principal.user_id)
             session.add(appointment)
             session.flush()
@@ -240,8 +252,9 @@ def book_appointments(principal: Principal, draft: AppointmentDraft, *, guard: B
             tell_practitioner(session, first, problem, principal.user_id)
         trail.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
                      action="appointment.booked", subject_type="appointment", subject_id=first.id or 0,
-                     occurrences=len(booked), telehealth=draft.telehealth, overlaps=bool(warning))
-        if client.email:
+                     occurrences=len(booked), telehealth=draft.telehealth, overlaps=bool(warning),
+                     **({"recorded_after": True} if past else {}))
+        if client.email and booked[-1].start_at > now():  # a visit recorded after the fact is no news
             later = [format_local(a.start_at, client.timezone) for a in booked[1:]]
             queue_email(session, practice_id=practice.id or 0, key=f"appointment-booked:{first.id}",
                         email=emails.booked(meeting_facts(session, first), later))
@@ -355,8 +368,6 @@ def _apply(session: Session, principal: Principal, practice: Practice, a: Appoin
     a.practitioner_id, a.telehealth, a.notes = change.practitioner_id, change.telehealth, change.notes or ""
     if "telehealth" in what:
         a.pos_code = practice.default_pos_code
-        practitioner = session.get(User, a.practitioner_id)
-        a.topic = a.topic or f"Telehealth session with {practitioner.full_name if practitioner else 'your provider'}"
     elif "in person" in what:
         a.pos_code = IN_PERSON_POS
     if series_id is not None:

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from rxapp.clock import now
 from rxapp.db import reading
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, SyncState, User
+from rxapp.services import phrases
 from rxapp.services.permissions import Action, Principal, can, require
 from rxapp.services.telehealth.meetings.decisions import DisplayStatus, display_status
 from rxapp.text import fold
@@ -331,7 +332,8 @@ def _read(conn: Connection, shape: _Shape, values: dict[str, Any], cursor: tuple
     else:
         other_side = cursor is not None and bool(conn.execute(select(_other_side(shape, descending)), values).scalar())
     rows = [MeetingRow(id=m_id, practitioner_id=practitioner_id, practitioner_name=practitioner_name,
-                       client_id=client_id, patient_name=patient_name, topic=topic, description=description,
+                       client_id=client_id, patient_name=patient_name, topic=phrases.visit_title(topic, True),
+                       description=description,
                        start_at=start_at, duration_minutes=duration, timezone=timezone,
                        status=display_status(status, sync_state), cancel_reason=cancel_reason,
                        sync_error=sync_error, has_zoom=zoom_meeting_id is not None,

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AppointmentStatus, Client, JoinLink, Meeting, SyncState, User
-from rxapp.services import changes, crypto
+from rxapp.services import changes, crypto, phrases
 from rxapp.services.audit import trail
 from rxapp.services.clients.directory import own_client_record
 from rxapp.services.identity import one_time
@@ -82,7 +82,7 @@ def _view(session: Session, appointment: Appointment, meeting: Meeting) -> Sessi
     practitioner = session.get(User, appointment.practitioner_id)
     status = _status(appointment, meeting)
     in_window = appointment.start_at - LAUNCH_WINDOW <= now() <= appointment.end_at
-    return SessionView(meeting_id=meeting.id, topic=appointment.topic,
+    return SessionView(meeting_id=meeting.id, topic=phrases.visit_title(appointment.topic, True),
                        practitioner_name=practitioner.full_name if practitioner else "",
                        start_at=appointment.start_at, duration_minutes=appointment.duration_minutes, status=status,
                        can_launch=status == SessionStatus.LIVE or (status == SessionStatus.WAITING and in_window))

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, SyncState, User
+from rxapp.services import phrases
 from rxapp.services.permissions import Action, Principal, can, require
 
 
@@ -42,7 +43,8 @@ def meetings_needing_attention(principal: Principal) -> list[MeetingNeedingAtten
         asked = {a.changed_by_user_id for a, _, _, _ in rows if a.changed_by_user_id is not None}
         names = {u.id: u.full_name for u in session.exec(select(User).where(col(User.id).in_(asked)))} if asked else {}
     return [MeetingNeedingAttention(
-        meeting_id=m.id, topic=a.topic, practitioner_name=practitioner, patient_name=patient,
+        meeting_id=m.id, topic=phrases.visit_title(a.topic, a.telehealth), practitioner_name=practitioner,
+        patient_name=patient,
         start_at=a.start_at, status=AppointmentStatus(a.status), reason=m.last_sync_error or "Zoom is not in step.",
         changed_by_name=names.get(a.changed_by_user_id, "") if a.changed_by_user_id else "")
         for a, m, practitioner, patient in rows]

@@ -22,7 +22,7 @@ from rxapp.settings import get_settings
 @dataclass(frozen=True)
 class MeetingFacts:
     meeting_id: int
-    topic: str
+    title: str  # phrases.visit_title: never a practitioner's name (said beside it)
     practitioner_name: str
     practice_name: str
     client_name: str
@@ -36,6 +36,7 @@ class MeetingFacts:
     sequence: int = 0  # the appointment's invite SEQUENCE (appointment.ics_sequence)
     status: str = "booked"
     confirm_url: str = ""  # the practice asks clients to confirm and this appointment is not confirmed yet
+    booked_by_client: bool = False  # the client booked it themselves (the portal's Book a session)
 
 
 def ics(facts: MeetingFacts, sequence: int, cancelled: bool = False) -> str:
@@ -56,7 +57,7 @@ def ics(facts: MeetingFacts, sequence: int, cancelled: bool = False) -> str:
     start = facts.start_at.astimezone(UTC)
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=facts.duration_minutes))
-    event.add("summary", f"{facts.topic} with {facts.practitioner_name}")
+    event.add("summary", f"{facts.title} with {facts.practitioner_name}")
     event.add("description", _how_to_attend(facts))
     event.add("location", _where(facts))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
@@ -82,6 +83,16 @@ def _kind(facts: MeetingFacts) -> str:
     return "telehealth session" if facts.telehealth else "appointment"
 
 
+def _lead(facts: MeetingFacts) -> str:
+    """Who booked the new visit, said as the client would: "You booked ..." when they did."""
+    kind = "a telehealth session" if facts.telehealth else "an appointment"
+    if facts.booked_by_client:
+        return f"You booked {kind} with {facts.practitioner_name}."
+    if facts.telehealth:
+        return f"{facts.practitioner_name} scheduled {kind} with you."
+    return f"{facts.practitioner_name} will see you for {kind}."
+
+
 def _when(facts: MeetingFacts) -> str:
     return f"{format_local(facts.start_at, facts.client_timezone)} ({facts.client_timezone})"
 
@@ -94,15 +105,15 @@ def wrap_html(paragraphs: list[str]) -> str:
 
 def scheduled(facts: MeetingFacts) -> OutgoingEmail:
     when = _when(facts)
-    text = (f"Hello {facts.client_name},\n\n{facts.practitioner_name} scheduled a telehealth session with you.\n\n"
-            f"What: {facts.topic}\nWhen: {when}\nLength: {facts.duration_minutes} minutes\n\n"
+    text = (f"Hello {facts.client_name},\n\n{_lead(facts)}\n\n"
+            f"What: {facts.title}\nWhen: {when}\nLength: {facts.duration_minutes} minutes\n\n"
             f"How to join: sign in to your client portal at {facts.portal_url} shortly before the start and open "
             f"the waiting room; the Join session button appears as soon as {facts.practitioner_name} starts.\n\n"
             f"{_confirm_text(facts)}{facts.practice_name}\n")
     e = html.escape
     page = wrap_html([f"Hello {e(facts.client_name)},",
-                  f"{e(facts.practitioner_name)} scheduled a telehealth session with you.",
-                  f"<strong>What:</strong> {e(facts.topic)}<br><strong>When:</strong> {e(when)}<br>"
+                  e(_lead(facts)),
+                  f"<strong>What:</strong> {e(facts.title)}<br><strong>When:</strong> {e(when)}<br>"
                   f"<strong>Length:</strong> {facts.duration_minutes} minutes",
                   f"<strong>How to join:</strong> sign in to <a href=\"{e(facts.portal_url)}\">your client portal"
                   f"</a> shortly before the start and open the waiting room; the <em>Join session</em> button "
@@ -145,11 +156,11 @@ def booked(facts: MeetingFacts, later: list[str]) -> OutgoingEmail:
         return scheduled(facts)
     when, kind = _when(facts), _kind(facts)
     series = f"\nThen also: {'; '.join(later)}\n" if later else ""
-    text = (f"Hello {facts.client_name},\n\n{facts.practitioner_name} will see you for an {kind}.\n\n"
+    text = (f"Hello {facts.client_name},\n\n{_lead(facts)}\n\n"
             f"When: {when}\nLength: {facts.duration_minutes} minutes\nWhere: {_how_to_attend(facts)}\n{series}\n"
             f"{_confirm_text(facts)}{facts.practice_name}\n")
     e = html.escape
-    paragraphs = [f"Hello {e(facts.client_name)},", f"{e(facts.practitioner_name)} will see you for an {kind}.",
+    paragraphs = [f"Hello {e(facts.client_name)},", e(_lead(facts)),
                   f"<strong>When:</strong> {e(when)}<br><strong>Length:</strong> {facts.duration_minutes} minutes"
                   f"<br><strong>Where:</strong> {e(_how_to_attend(facts))}"]
     if later:
@@ -174,11 +185,11 @@ def provider_started(facts: MeetingFacts) -> OutgoingEmail:
 def ended(facts: MeetingFacts) -> OutgoingEmail:
     when = _when(facts)
     text = (f"Hello {facts.client_name},\n\n{facts.practitioner_name} ended your telehealth session "
-            f"\"{facts.topic}\" of {when}. Its join link no longer works.\n\n"
+            f"\"{facts.title}\" of {when}. Its join link no longer works.\n\n"
             f"Contact {facts.practice_name} if you need another session.\n")
     e = html.escape
     page = wrap_html([f"Hello {e(facts.client_name)},",
-                  f"{e(facts.practitioner_name)} ended your telehealth session \u201c{e(facts.topic)}\u201d of "
+                  f"{e(facts.practitioner_name)} ended your telehealth session \u201c{e(facts.title)}\u201d of "
                   f"{e(when)}. Its join link no longer works.",
                   f"Contact {e(facts.practice_name)} if you need another session."])
     return OutgoingEmail(to=facts.client_email, subject="Telehealth session ended", text=text, html=page)
@@ -191,11 +202,11 @@ def moved(facts: MeetingFacts, sequence: int, note: str = "") -> OutgoingEmail:
     note = note or (f"You join as before, from your client portal at {facts.portal_url}." if facts.telehealth
                     else f"Where: {_how_to_attend(facts)}.")
     text = (f"Hello {facts.client_name},\n\nYour {kind} has changed.\n\n"
-            f"What: {facts.topic}\nWith: {facts.practitioner_name}\nWhen: {when}\n"
+            f"What: {facts.title}\nWith: {facts.practitioner_name}\nWhen: {when}\n"
             f"Length: {facts.duration_minutes} minutes\n\n{note}\n\n{_confirm_text(facts)}{facts.practice_name}\n")
     e = html.escape
     page = wrap_html([f"Hello {e(facts.client_name)},", f"Your {kind} has changed.",
-                  f"<strong>What:</strong> {e(facts.topic)}<br><strong>With:</strong> {e(facts.practitioner_name)}"
+                  f"<strong>What:</strong> {e(facts.title)}<br><strong>With:</strong> {e(facts.practitioner_name)}"
                   f"<br><strong>When:</strong> {e(when)}<br><strong>Length:</strong> {facts.duration_minutes} minutes",
                   e(note), *_confirm_html(facts), e(facts.practice_name)])
     day = format_local(facts.start_at, facts.client_timezone, "%a %d %b %Y")

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AppointmentStatus, Meeting, SyncState, User
-from rxapp.services import changes
+from rxapp.services import changes, phrases
 from rxapp.services.audit import trail
 from rxapp.services.notify.outbox import OutgoingEmail, queue_email
 from rxapp.services.telehealth.meeting_list import meeting_search_text
@@ -106,8 +106,8 @@ def _deleted(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], 
         when = format_local(a.start_at, a.timezone)
         queue_email(session, practice_id=a.practice_id, key=f"zoom-deleted:{a.id}",
                     email=OutgoingEmail(
-                        to=practitioner.email, subject=f"Zoom meeting deleted: {a.topic}",
-                        text=(f"Hello {practitioner.full_name},\n\nThe Zoom meeting for “{a.topic}” with "
+                        to=practitioner.email, subject=f"Zoom meeting deleted: {facts.title}",
+                        text=(f"Hello {practitioner.full_name},\n\nThe Zoom meeting for “{facts.title}” with "
                               f"{facts.client_name} on {when} was deleted in Zoom, so the session is now marked "
                               f"cancelled. {facts.client_name} has not been told; schedule a new meeting or "
                               "contact them.\n")))
@@ -125,9 +125,12 @@ def _updated(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], 
         a.duration_minutes, changed = int(obj["duration"]), True
     if obj.get("timezone") and obj["timezone"] != a.timezone:
         a.timezone, changed = str(obj["timezone"]), True
-    if obj.get("topic") and str(obj["topic"])[:200] != a.topic:
-        a.topic, changed = str(obj["topic"])[:200], True
-        a.search_text = meeting_search_text(a.topic, a.notes, meeting_facts(session, a).client_name)
+    facts = meeting_facts(session, a)
+    topic = str(obj.get("topic") or "")[:phrases.TOPIC_LIMIT]
+    if topic and topic != phrases.zoom_topic(a.topic, facts.practitioner_name):
+        # Renamed in Zoom: that is now the visit's own topic (our derived one stays derived).
+        a.topic, changed = topic, True
+        a.search_text = meeting_search_text(a.topic, a.notes, facts.client_name)
     return changed
 
 

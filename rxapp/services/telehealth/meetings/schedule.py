@@ -29,6 +29,7 @@ from rxapp.models import (
     ZoomConnection,
     ZoomConnectionStatus,
 )
+from rxapp.services import phrases
 from rxapp.services.audit import trail
 from rxapp.services.notify import reminders
 from rxapp.services.notify.outbox import queue_email
@@ -216,7 +217,7 @@ def meeting_facts(session: Session, appointment: Appointment) -> emails.MeetingF
     practice = session.get(Practice, appointment.practice_id)
     assert client is not None and practitioner is not None and practice is not None
     return emails.MeetingFacts(
-        meeting_id=appointment.id or 0, topic=appointment.topic or "Appointment",
+        meeting_id=appointment.id or 0, title=phrases.visit_title(appointment.topic, appointment.telehealth),
         practitioner_name=practitioner.full_name, practice_name=practice.name, client_name=client.full_name,
         client_email=client.email or "", client_timezone=client.timezone, start_at=appointment.start_at,
         duration_minutes=appointment.duration_minutes, portal_url=get_settings().portal_url,
@@ -224,7 +225,8 @@ def meeting_facts(session: Session, appointment: Appointment) -> emails.MeetingF
         sequence=appointment.ics_sequence, status=AppointmentStatus(appointment.status),
         confirm_url=links.url(links.CONFIRM, appointment.id or 0, client.id or 0)
         if practice.ask_clients_to_confirm and appointment.confirmed_at is None
-        and AppointmentStatus(appointment.status) == AppointmentStatus.BOOKED else "")
+        and AppointmentStatus(appointment.status) == AppointmentStatus.BOOKED else "",
+        booked_by_client=client.user_id is not None and appointment.created_by_user_id == client.user_id)
 
 
 def schedule_meeting(principal: Principal, draft: MeetingDraft, *, overlap_confirmed: bool = False) -> Scheduled:

@@ -23,8 +23,8 @@ from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, AppointmentStatus, JoinLink, Meeting, SyncState
-from rxapp.services import changes, crypto
+from rxapp.models import Appointment, AppointmentStatus, JoinLink, Meeting, SyncState, User
+from rxapp.services import changes, crypto, phrases
 from rxapp.services.telehealth.meetings import passcodes
 from rxapp.services.telehealth.zoom.client import PasscodeRules, ZoomApi, ZoomMeeting
 from rxapp.services.telehealth.zoom.errors import (
@@ -110,9 +110,15 @@ def _claim(meeting_id: int, force: bool = False) -> _Work | None:
         assert m is not None and a is not None
         return _Work(id=m.id, practice_id=a.practice_id, practitioner_id=a.practitioner_id, client_id=a.client_id,
                      state=SyncState(m.sync_state), status=AppointmentStatus(a.status), telehealth=a.telehealth,
-                     topic=a.topic, start_at=a.start_at, duration_minutes=a.duration_minutes, timezone=a.timezone,
-                     zoom_meeting_id=m.zoom_meeting_id, holder_id=m.zoom_holder_practitioner_id,
+                     topic=_topic(session, a), start_at=a.start_at, duration_minutes=a.duration_minutes,
+                     timezone=a.timezone, zoom_meeting_id=m.zoom_meeting_id, holder_id=m.zoom_holder_practitioner_id,
                      attempts=m.sync_attempts)
+
+
+def _topic(session: Session, a: Appointment) -> str:
+    """The Zoom topic the appointment has now (it names the current practitioner)."""
+    practitioner = session.get(User, a.practitioner_id)
+    return phrases.zoom_topic(a.topic, practitioner.full_name if practitioner else "")
 
 
 def _finish(work: _Work, zoom: ZoomMeeting | None = None, deleted: bool = False) -> None:
@@ -136,7 +142,7 @@ def _finish(work: _Work, zoom: ZoomMeeting | None = None, deleted: bool = False)
             if not a.telehealth:
                 session.delete(m)
                 return
-        moved = (a.start_at, a.duration_minutes, a.timezone, a.topic, a.practitioner_id) != (
+        moved = (a.start_at, a.duration_minutes, a.timezone, _topic(session, a), a.practitioner_id) != (
             work.start_at, work.duration_minutes, work.timezone, work.topic, work.practitioner_id)
         if not deleted and (a.status == AppointmentStatus.CANCELLED or not a.telehealth):
             m.sync_state, m.next_sync_at = SyncState.PENDING_DELETE, now()

@@ -31,7 +31,7 @@ from rxapp.models import (
     ZoomConnection,
     ZoomConnectionStatus,
 )
-from rxapp.services import crypto
+from rxapp.services import crypto, phrases
 from rxapp.services.audit import trail
 from rxapp.services.identity import auth, one_time
 from rxapp.services.notify.outbox import OutgoingEmail, queue_email
@@ -309,7 +309,8 @@ def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None
                     Meeting.zoom_holder_practitioner_id == practitioner_id, Appointment.start_at > now(),
                     Appointment.status == AppointmentStatus.BOOKED, col(Meeting.zoom_meeting_id).is_not(None))):
             meeting.sync_state, meeting.last_sync_error = SyncState.NEEDS_ATTENTION, why
-            flagged.append(f"{appointment.topic} ({format_local(appointment.start_at, timezone)})")
+            title = phrases.visit_title(appointment.topic, True)
+            flagged.append(f"{title} ({format_local(appointment.start_at, timezone)})")
         trail.record(session, practice_id=practice_id, actor_user_id=actor, action=action, subject_type="user",
                      subject_id=practitioner_id, meetings_needing_attention=len(flagged))
         profile, user = session.get(PractitionerProfile, practitioner_id), session.get(User, practitioner_id)
