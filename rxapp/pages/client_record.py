@@ -20,8 +20,16 @@ def _detail(item: rx.Var[dict[str, str]]) -> rx.Component:
                              rx.data_list.value(rx.text(item["value"], white_space="pre-wrap")))
 
 
+def _book_button() -> rx.Component:
+    """The New appointment form on the calendar with this client chosen (the server re-checks them)."""
+    return rx.cond(R.can_book, rx.button(
+        "Book appointment", id="book-for-client", variant="outline",
+        on_click=rx.redirect("/calendar?new=1&client=" + R.client_id_shown.to_string())))
+
+
 def _record_actions() -> rx.Component:
     return rx.cond(R.can_manage, rx.flex(
+        _book_button(),
         rx.button("Edit", on_click=ClientFormState.open_edit(R.client_id_shown), id="edit-client"),
         rx.cond(R.archived,
                 rx.button("Restore", variant="soft", id="restore-client",
@@ -35,7 +43,7 @@ def _record_actions() -> rx.Component:
                                    "Archive", [ClientFormState.clear_notice, R.archive(R.client_id_shown)],
                                    color="red", variant="soft",
                                    id="archive-client"))),
-        spacing="3", wrap="wrap"))
+        spacing="3", wrap="wrap"), _book_button())
 
 
 @rx.page(route="/clients/[client_id]", title="Client · Telehealth", on_load=[AuthState.guard, R.load])
@@ -66,6 +74,7 @@ def client_page() -> rx.Component:
                                           orientation={"initial": "vertical", "sm": "horizontal"}), width="100%"),
                 rx.text("Times are shown in ", R.timezone, ".", color_scheme="gray"),
                 visit_list("Upcoming appointments", R.upcoming, "No upcoming appointments.", "client-upcoming"),
+                visit_list("Cancelled", R.cancelled, None, "client-cancelled"),
                 visit_list("Past appointments", R.past, "No past appointments.", "client-past"),
                 client_form_dialog(),
                 spacing="4", width="100%", align="start"),

@@ -8,21 +8,10 @@ from reflex.components.core.banner import has_connection_errors
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.components.visits import visit_list
 from rxapp.state.auth import AuthState
-from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalHistoryState, PortalState, WaitingRoomState
+from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalState, WaitingRoomState
 from rxapp.state.portal_book import PortalChangeState
 
 P, W = PortalState, WaitingRoomState
-
-
-def _session(row: rx.Var[dict[str, str]]) -> rx.Component:
-    return rx.card(rx.hstack(
-        rx.vstack(rx.text(row["when"], weight="bold"), rx.text(row["topic"], " with ", row["practitioner"]),
-                  rx.badge(row["status"], high_contrast=True), spacing="1", align="start"),
-        rx.spacer(),
-        rx.cond(row["launch"] == "1",
-                rx.link(rx.text("Launch telehealth session"), href=row["href"], weight="bold", size="4"),
-                rx.link("Open waiting room", href=row["href"])),
-        align="center", width="100%"), width="100%", class_name="portal-session")
 
 
 def _cancel_button(appointment_id: rx.Var[int]) -> rx.Component:
@@ -47,42 +36,50 @@ def _cancel_button(appointment_id: rx.Var[int]) -> rx.Component:
     )
 
 
-def _change_buttons(row: rx.Var[dict[str, str]]) -> rx.Component:
-    """Reschedule and Cancel for a booked appointment; each sends the appointment's id and the server
-    checks it is the client's own and outside the practice's cancellation window."""
+def _actions(row: rx.Var[dict[str, str]]) -> rx.Component:
+    """An upcoming visit's actions: the waiting room for telehealth (Launch within the window), and
+    Reschedule and Cancel while it is booked; each sends the appointment's id and the server checks
+    it is the client's own and outside the practice's cancellation window."""
     appointment_id = row["id"].to(int)
-    return rx.cond(row["status"] == "Booked", rx.hstack(
-        rx.button("Reschedule", size="1", variant="soft", on_click=PortalChangeState.reschedule(appointment_id),
-                  aria_label="Reschedule the appointment on " + row["when"]),
-        _cancel_button(appointment_id),
-        spacing="2", wrap="wrap", class_name="portal-change"))
+    return rx.hstack(
+        rx.cond(row["href"] != "", rx.cond(
+            row["launch"] == "1",
+            rx.link(rx.text("Launch telehealth session"), href=row["href"], weight="bold", size="4"),
+            rx.link("Open waiting room", href=row["href"]))),
+        rx.cond(row["change"] == "1", rx.hstack(
+            rx.button("Reschedule", size="1", variant="soft", on_click=PortalChangeState.reschedule(appointment_id),
+                      aria_label="Reschedule the appointment on " + row["when"]),
+            _cancel_button(appointment_id),
+            spacing="2", wrap="wrap", class_name="portal-change")),
+        spacing="3", wrap="wrap", align="center", width="100%")
 
 
-def _appointments() -> rx.Component:
-    """The client's own history: upcoming and past appointments (cancelled ones with the reason)."""
+def _visits() -> rx.Component:
+    """Each visit once: upcoming ones with their actions, cancelled future ones under their own
+    heading (with the reason), then past ones."""
     return rx.vstack(
         rx.cond(PortalChangeState.problem != "",
                 rx.callout(PortalChangeState.problem, icon="phone", color_scheme="amber", role="alert",
                            id="portal-change-problem", width="100%")),
-        visit_list("Upcoming appointments", PortalHistoryState.upcoming_visits, "No upcoming appointments.",
-                   "portal-upcoming", _change_buttons),
-        visit_list("Past appointments", PortalHistoryState.past_visits, "No past appointments yet.", "portal-past"),
+        rx.cond(P.upcoming.length() > 0,
+                visit_list("Upcoming appointments", P.upcoming, "", "portal-upcoming", _actions),
+                empty_state("No upcoming appointments", "Visits you book or your practice books for you are "
+                            "listed here. You can join a telehealth session from 15 minutes before the start.",
+                            icon="calendar-clock")),
+        visit_list("Cancelled", P.cancelled, None, "portal-cancelled"),
+        visit_list("Past appointments", P.past, "No past appointments yet.", "portal-past"),
         spacing="4", width="100%")
 
 
 @rx.page(route="/portal", title="My sessions · Telehealth",
-         on_load=[AuthState.guard, P.load, PortalHistoryState.load, PortalChangeState.clear])
+         on_load=[AuthState.guard, P.load, PortalChangeState.clear])
 def portal_page() -> rx.Component:
     return app_shell(
         "/portal", "My sessions",
         rx.hstack(rx.text("Times are shown in ", P.timezone, "."), rx.spacer(),
                   rx.link("Book a session", href="/portal/book", id="book-a-session", weight="bold"),
                   rx.link("My practitioners", href="/portal/practitioners"), width="100%", wrap="wrap"),
-        rx.cond(P.sessions.length() > 0, rx.vstack(rx.foreach(P.sessions, _session), width="100%", spacing="3"),
-                empty_state("No upcoming sessions", "Sessions your practitioner schedules for you are listed here. "
-                                                    "You can join from 15 minutes before the start.",
-                            icon="calendar-clock")),
-        _appointments(),
+        _visits(),
         # Changes are pushed; this timer only follows the clock (next launch window or end) and, while push
         # is unavailable, looks again every 30 s. Keyed by its interval so a new interval restarts it.
         rx.cond(has_connection_errors | ~P.push_ready,

@@ -18,11 +18,15 @@ from rxapp.state.auth import AuthState
 from rxapp.state.clients import archive_or_restore, invite_outcome
 
 
-def visit_row(v: Visit, timezone: str) -> dict[str, str]:
-    """An appointment as the client page and the portal show it, in the viewer's timezone."""
+def visit_row(v: Visit, timezone: str, *, for_client: bool = False) -> dict[str, str]:
+    """An appointment as the client page and the portal (`for_client`) show it, in the viewer's
+    timezone; who booked it is said the way the reader would say it."""
+    booked_by = ("You booked this online" if for_client else "Booked by the client online") \
+        if v.booked_by_client else ""
     return {"id": str(v.appointment_id), "when": format_local(v.start_at, timezone),
             "minutes": f"{v.duration_minutes} min", "practitioner": v.practitioner_name, "mode": v.mode,
-            "status": v.status_text, "reason": v.cancel_reason if v.status == "cancelled" else ""}
+            "topic": v.topic, "status": v.status_text, "reason": v.cancel_reason if v.status == "cancelled" else "",
+            "booked_by": booked_by}
 
 
 class ClientRecordState(AuthState):
@@ -30,6 +34,7 @@ class ClientRecordState(AuthState):
     page_path: str = ""  # the path this state was loaded for (the shell shows the page only then)
     found: bool = False
     can_manage: bool = False
+    can_book: bool = False  # Book appointment: who books appointments, for a client not archived
     name: str = ""
     details: list[dict[str, str]] = []  # label, value
     email: str = ""
@@ -39,6 +44,7 @@ class ClientRecordState(AuthState):
     invite_label: str = "Send portal invite"
     timezone: str = ""
     upcoming: list[dict[str, str]] = []
+    cancelled: list[dict[str, str]] = []  # cancelled visits whose time is still to come
     past: list[dict[str, str]] = []
 
     def _url_client_id(self) -> int:
@@ -57,11 +63,13 @@ class ClientRecordState(AuthState):
         except (NotAllowed, ClientNotFound):
             self.found, self.client_id_shown, self.page_path = False, 0, self._path()
             self.name, self.email, self.details, self.upcoming, self.past = "", "", [], [], []
+            self.cancelled = []
             return
         self.found, self.client_id_shown, self.page_path = True, client_id, self._path()
         self.can_manage = can(principal, Action.MANAGE_CLIENTS)
         self.name, self.email, self.timezone = detail.name, detail.email, tz
         self.archived = detail.archived_at is not None
+        self.can_book = can(principal, Action.MANAGE_APPOINTMENTS) and not self.archived
         self.sms_allowed = not detail.sms_opted_out
         self.email_reminders = not detail.email_reminders_opt_out
         self.details = [{"label": label, "value": value} for label, value in (
@@ -76,6 +84,7 @@ class ClientRecordState(AuthState):
             ("Notes", detail.notes)) if value]
         self.invite_label = "Send password reset" if detail.has_portal else "Send portal invite"
         self.upcoming = [visit_row(v, tz) for v in history.upcoming] if history else []
+        self.cancelled = [visit_row(v, tz) for v in history.cancelled] if history else []
         self.past = [visit_row(v, tz) for v in history.past] if history else []
 
     @rx.event

@@ -1,4 +1,4 @@
-"""Client portal: My sessions (upcoming and past visits) and the live waiting room."""
+"""Client portal: My sessions (upcoming, cancelled and past visits) and the live waiting room."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ KEEP_ALIVE_MS = 20 * 60 * 1000
 # this often.
 SAFETY_POLL_MS = 30 * 1000
 
-STATUS_TEXT = {portal.SessionStatus.WAITING: "Scheduled", portal.SessionStatus.LIVE: "Your provider has started",
+# A telehealth visit's state as the client reads it (a booked one waiting for its start says "Booked").
+STATUS_TEXT = {portal.SessionStatus.WAITING: "Booked", portal.SessionStatus.LIVE: "Your provider has started",
                portal.SessionStatus.SETTING_UP: "Being set up: your practice has been told",
                portal.SessionStatus.ENDED: "Ended", portal.SessionStatus.CANCELLED: "Cancelled"}
 
@@ -45,8 +46,26 @@ async def _watch(topic: str, client_token: str) -> bool:
     return True
 
 
+def _upcoming_row(v: client_history.Visit, session: portal.SessionView | None, timezone: str) -> dict[str, str]:
+    """One upcoming visit with its actions: the waiting room (Launch within the window) for
+    telehealth; Reschedule and Cancel while it is booked and not started."""
+    row = visit_row(v, timezone, for_client=True)
+    live = session is not None and session.status == portal.SessionStatus.LIVE
+    row.update(change="1" if v.status == "booked" and not live else "",
+               launch="1" if session is not None and session.can_launch else "",
+               href=f"/portal/waiting?meeting={v.appointment_id}" if session is not None else "")
+    if session is not None:
+        row["status"] = STATUS_TEXT[session.status]
+    return row
+
+
 class PortalState(AuthState):
-    sessions: list[dict[str, str]] = []
+    """My sessions: one list of upcoming visits (each once, with its actions), cancelled future
+    visits under their own heading, then past visits; kept current by push."""
+
+    upcoming: list[dict[str, str]] = []
+    cancelled: list[dict[str, str]] = []
+    past: list[dict[str, str]] = []
     timezone: str = ""
     push_ready: bool = False
     # When the list changes by the clock alone (a launch window opens, a session ends), in ms.
@@ -58,7 +77,7 @@ class PortalState(AuthState):
         try:
             principal = await self._require(Action.USE_PORTAL)
         except NotAllowed:
-            self.sessions = []
+            self._clear()
             return
         await self._show(principal)
         # This browser left any waiting room: pushes about that meeting need no work there any more.
@@ -66,13 +85,18 @@ class PortalState(AuthState):
         self._client_id = await asyncio.to_thread(portal.client_id, principal)
         self.push_ready = await _watch(f"client:{self._client_id}", self.router.session.client_token)
 
+    def _clear(self) -> None:
+        self.upcoming, self.cancelled, self.past = [], [], []
+
     async def _show(self, principal: Principal) -> None:
-        views, tz = await asyncio.gather(asyncio.to_thread(portal.my_sessions, principal),
-                                         asyncio.to_thread(profiles.viewer_timezone, principal))
+        history, views, tz = await asyncio.gather(asyncio.to_thread(client_history.my_history, principal),
+                                                  asyncio.to_thread(portal.my_sessions, principal),
+                                                  asyncio.to_thread(profiles.viewer_timezone, principal))
         self.timezone = tz
-        self.sessions = [{"when": format_local(v.start_at, tz), "practitioner": v.practitioner_name,
-                          "topic": v.topic, "status": STATUS_TEXT[v.status], "launch": "1" if v.can_launch else "",
-                          "href": f"/portal/waiting?meeting={v.meeting_id}"} for v in views]
+        by_id = {v.meeting_id: v for v in views}
+        self.upcoming = [_upcoming_row(v, by_id.get(v.appointment_id), tz) for v in history.upcoming]
+        self.cancelled = [visit_row(v, tz, for_client=True) for v in history.cancelled]
+        self.past = [visit_row(v, tz, for_client=True) for v in history.past]
         at = now()
         moments = [t for v in views for t in (v.start_at - portal.LAUNCH_WINDOW,
                                               v.start_at + timedelta(minutes=v.duration_minutes)) if t > at]
@@ -84,7 +108,7 @@ class PortalState(AuthState):
         try:
             await self._show(await self._require(Action.USE_PORTAL))
         except NotAllowed:
-            self.sessions = []
+            self._clear()
             return
         if self._client_id:
             self.push_ready = await _watch(f"client:{self._client_id}", self.router.session.client_token)
@@ -95,7 +119,7 @@ class PortalState(AuthState):
         try:
             await self._show(await self._require(Action.USE_PORTAL))
         except NotAllowed:
-            self.sessions = []
+            self._clear()
 
 
 class WaitingRoomState(AuthState):
@@ -179,29 +203,3 @@ class WaitingRoomState(AuthState):
 
 live.on_change("client", PortalState, lambda state, change: state._changed(change))
 live.on_change("meeting", WaitingRoomState, lambda state, change: state._changed(change))
-
-
-class PortalHistoryState(AuthState):
-    upcoming_visits: list[dict[str, str]] = []
-    past_visits: list[dict[str, str]] = []
-
-    @rx.event
-    async def load(self):
-        try:
-            principal = await self._require(Action.USE_PORTAL)
-        except NotAllowed:
-            self.upcoming_visits, self.past_visits = [], []
-            return
-        history, tz = await asyncio.gather(asyncio.to_thread(client_history.my_history, principal),
-                                           asyncio.to_thread(profiles.viewer_timezone, principal))
-        self.upcoming_visits = [visit_row(v, tz) for v in history.upcoming]
-        self.past_visits = [visit_row(v, tz) for v in history.past]
-
-    async def _changed(self) -> None:
-        """A pushed change of this client's visits, while this browser shows My sessions (the portal
-        page's own watch: PortalState)."""
-        if (await self.get_state(PortalState))._client_id:
-            await self.load()
-
-
-live.on_change("client", PortalHistoryState, lambda state, change: state._changed())

@@ -136,7 +136,7 @@ def start_meeting(page: Page, stack: Stack, topic: str) -> Page:
 def open_waiting_room(page: Page, stack: Stack, topic: str) -> Page:
     """As a client: My sessions → the session's waiting room, waiting for the provider."""
     page.goto(f"{stack.url}/portal")
-    session = page.locator(".portal-session").filter(has_text=topic)
+    session = page.locator("#portal-upcoming .client-visit").filter(has_text=topic)
     session.get_by_role("link", name=re.compile("Launch telehealth session|Open waiting room")).click()
     expect(page.locator("#waiting-message")).to_be_visible(timeout=20_000)
     return page

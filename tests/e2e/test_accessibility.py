@@ -116,7 +116,7 @@ def test_the_practitioners_profile(page: Page, stack: Stack, zoom_ready) -> None
 
 def test_the_clients_sessions(page: Page, stack: Stack, alex_session: int) -> None:
     sign_in(page, stack, "alex@demo.client", landing="/portal")
-    expect(page.locator(".portal-session").filter(has_text=TOPIC)).to_be_visible()
+    expect(page.locator("#portal-upcoming .client-visit").filter(has_text=TOPIC)).to_be_visible()
     assert_accessible(page, "/portal as Alex")
 
 

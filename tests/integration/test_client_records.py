@@ -10,7 +10,8 @@ from sqlmodel import col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, AuditEvent, Client, Notification, Practice
+from rxapp.models import Appointment, AuditEvent, Client, Meeting, Notification, Practice
+from rxapp.services.changes import AppointmentChanged
 from rxapp.services.clients import history as client_history
 from rxapp.services.clients.directory import list_clients, search_clients
 from rxapp.services.clients.records import (
@@ -29,7 +30,7 @@ from rxapp.services.telehealth.meeting_list import meeting_search_text
 from rxapp.state.client_form import ClientFormState
 from rxapp.state.client_record import ClientRecordState
 from rxapp.state.clients import ClientsState
-from rxapp.state.portal import PortalHistoryState, PortalState
+from rxapp.state.portal import PortalState
 from tests.factories import telehealth_visit
 from tests.integration.page_states import page_state, run, toasts
 from tests.integration.zoom_helpers import principal_of, user_id
@@ -300,9 +301,11 @@ def test_a_clients_page_lists_upcoming_and_past_appointments(demo) -> None:
     assert [v.appointment_id for v in history.upcoming] == [soon, later]
     assert [(v.practitioner_name, v.mode) for v in history.upcoming] == [("Dr. Dana Lee", "Telehealth"),
                                                                         ("Dr. Priya Patel", "In person")]
-    assert [v.appointment_id for v in history.past] == [cancelled, missed, done]
-    assert [v.status_text for v in history.past] == ["Cancelled", "No-show", "Completed"]
-    assert [v.cancel_reason for v in history.past] == ["Client unwell", "", ""]
+    # A cancelled visit whose time is still to come is not history: it has its own list.
+    assert [(v.appointment_id, v.status_text, v.cancel_reason) for v in history.cancelled] == [
+        (cancelled, "Cancelled", "Client unwell")]
+    assert [v.appointment_id for v in history.past] == [missed, done]
+    assert [v.status_text for v in history.past] == ["No-show", "Completed"]
 
 
 def test_the_client_sees_their_own_history_in_the_portal_and_nobody_elses(demo) -> None:
@@ -394,17 +397,49 @@ def test_a_practitioner_opens_their_clients_page_read_only(demo) -> None:
 
 
 def test_the_portal_history_follows_a_pushed_change_while_my_sessions_is_open(demo) -> None:
-    history = page_state(PortalHistoryState, "/portal", ALEX)
-    portal = run(history.get_state(PortalState))
+    portal = page_state(PortalState, "/portal", ALEX)
     run(portal.load())
-    run(history.load())
-    assert history.upcoming_visits == []
+    assert portal.upcoming == []
 
     _appointment("Alex Rivera", LEE, hours_from_now=30, telehealth=True)
-    run(history._changed())
+    run(portal._changed(AppointmentChanged(appointment_id=0, practice_id=0, practitioner_id=0, client_id=0)))
 
-    assert [(v["practitioner"], v["mode"]) for v in history.upcoming_visits] == [("Dr. Dana Lee", "Telehealth")]
-    assert history.upcoming_visits[0]["when"].endswith(("CST", "CDT"))  # Alex's timezone, America/Chicago
+    assert [(v["practitioner"], v["mode"]) for v in portal.upcoming] == [("Dr. Dana Lee", "Telehealth")]
+    assert portal.upcoming[0]["when"].endswith(("CST", "CDT"))  # Alex's timezone, America/Chicago
+
+
+def test_my_sessions_lists_each_visit_once_with_its_actions_and_cancelled_ones_apart(demo) -> None:
+    """A telehealth visit is one card with the waiting room, Reschedule and Cancel (not a session
+    card and an appointment entry); a cancelled future visit is under Cancelled with its reason, never
+    under Past; a visit the client booked says so in their words."""
+    telehealth = _appointment("Alex Rivera", LEE, hours_from_now=30, telehealth=True)
+    with unit_of_work() as s:
+        s.add(Meeting(id=telehealth))
+        alex = s.exec(select(Client).where(Client.email == ALEX)).one()
+    in_person = _appointment("Alex Rivera", PATEL, hours_from_now=50)
+    with unit_of_work() as s:
+        row = s.get(Appointment, in_person)
+        assert row is not None
+        row.created_by_user_id = alex.user_id
+    dropped = _appointment("Alex Rivera", LEE, hours_from_now=70, status="cancelled", reason="Travelling")
+    done = _appointment("Alex Rivera", LEE, hours_from_now=-70, status="completed")
+    portal = page_state(PortalState, "/portal", ALEX)
+    run(portal.load())
+
+    assert [r["id"] for r in portal.upcoming] == [str(telehealth), str(in_person)]
+    first, second = portal.upcoming
+    assert (first["mode"], first["status"], first["href"], first["change"]) == (
+        "Telehealth", "Booked", f"/portal/waiting?meeting={telehealth}", "1")
+    assert (second["mode"], second["href"], second["change"], second["booked_by"]) == (
+        "In person", "", "1", "You booked this online")
+    assert first["booked_by"] == ""
+    assert [(r["id"], r["reason"]) for r in portal.cancelled] == [(str(dropped), "Travelling")]
+    assert [r["id"] for r in portal.past] == [str(done)]
+
+    staff = page_state(ClientRecordState, f"/clients/{alex.id}", DESK)
+    run(staff.load())
+    assert [r["id"] for r in staff.cancelled] == [str(dropped)] and [r["id"] for r in staff.past] == [str(done)]
+    assert [r["booked_by"] for r in staff.upcoming] == ["", "Booked by the client online"]
 
 
 def test_a_phone_without_a_country_code_is_of_the_practices_country_and_an_invalid_one_is_refused(demo) -> None:

@@ -162,3 +162,13 @@ def search_clients(principal: Principal, text: str, limit: int = 20) -> list[Cli
         found = session.exec(select(Client.id, Client.full_name, Client.email).where(*conditions)
                              .order_by(col(Client.full_name), col(Client.id)).limit(max(1, min(limit, 100)))).all()
     return [ClientOption(id=cid or 0, name=name, email=email or "") for cid, name, email in found]
+
+
+def pickable_client(principal: Principal, client_id: int) -> ClientOption | None:
+    """The client with this id as a picker would offer it (None when no picker would: unknown,
+    another practice's, archived, or not one a practitioner works with). Raises `NotAllowed`
+    without `VIEW_CLIENTS`."""
+    conditions = [*visible_clients(principal), col(Client.id) == client_id, col(Client.archived_at).is_(None)]
+    with unit_of_work() as session:
+        found = session.exec(select(Client.id, Client.full_name, Client.email).where(*conditions)).first()
+    return ClientOption(id=found[0] or 0, name=found[1], email=found[2] or "") if found else None

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, User
+from rxapp.models import Appointment, Client, User
 from rxapp.services.clients.directory import own_client_record, visible_client
 from rxapp.services.permissions import Action, Principal, require
 
@@ -34,6 +34,8 @@ class Visit:
     telehealth: bool
     status: str  # an AppointmentStatus value
     cancel_reason: str
+    topic: str = ""  # the topic a practitioner gave it (New meeting), else empty
+    booked_by_client: bool = False  # the client booked it themselves (self-booking)
 
     @property
     def mode(self) -> str:
@@ -46,12 +48,14 @@ class Visit:
 
 @dataclass(frozen=True)
 class History:
-    upcoming: list[Visit]  # soonest first
+    upcoming: list[Visit]  # soonest first: booked, or under way (a session running over included)
+    cancelled: list[Visit]  # cancelled visits whose time is still to come, soonest first (never "past")
     past: list[Visit]  # most recent first: ended, completed, cancelled (with the reason), no-show
 
 
-def _visits(session: Session, client_id: int, *conditions: ColumnElement[bool], newest_first: bool,
+def _visits(session: Session, client: Client, *conditions: ColumnElement[bool], newest_first: bool,
             limit: int | None = None) -> list[Visit]:
+    client_id = client.id
     query = (select(Appointment, User.full_name).join(User, col(User.id) == Appointment.practitioner_id)
              .where(col(Appointment.client_id) == client_id, *conditions)
              .order_by(col(Appointment.start_at).desc() if newest_first else col(Appointment.start_at),
@@ -60,29 +64,30 @@ def _visits(session: Session, client_id: int, *conditions: ColumnElement[bool], 
         query = query.limit(limit)
     return [Visit(appointment_id=a.id or 0, start_at=a.start_at, duration_minutes=a.duration_minutes,
                   practitioner_name=name, telehealth=a.telehealth, status=str(a.status),
-                  cancel_reason=a.cancel_reason)
+                  cancel_reason=a.cancel_reason, topic=a.topic,
+                  booked_by_client=client.user_id is not None and a.created_by_user_id == client.user_id)
             for a, name in session.exec(query).all()]
 
 
-def _history(session: Session, client_id: int) -> History:
+def _history(session: Session, client: Client) -> History:
     at = now()
-    recent = _visits(session, client_id, col(Appointment.start_at) >= at - _LONGEST, newest_first=False)
-    upcoming = [v for v in recent
-                if v.status in _ACTIVE and v.start_at + timedelta(minutes=v.duration_minutes) > at]
-    done = [v for v in recent if v not in upcoming]
-    older = _visits(session, client_id, col(Appointment.start_at) < at - _LONGEST, newest_first=True,
+    recent = _visits(session, client, col(Appointment.start_at) >= at - _LONGEST, newest_first=False)
+    upcoming = [v for v in recent if v.status == "in_progress"
+                or (v.status in _ACTIVE and v.start_at + timedelta(minutes=v.duration_minutes) > at)]
+    cancelled = [v for v in recent if v.status == "cancelled" and v.start_at > at]
+    done = [v for v in recent if v not in upcoming and v not in cancelled]
+    older = _visits(session, client, col(Appointment.start_at) < at - _LONGEST, newest_first=True,
                     limit=PAST_LIMIT)
     past = sorted(done, key=lambda v: v.start_at, reverse=True) + older
-    return History(upcoming=upcoming, past=past[:PAST_LIMIT])
+    return History(upcoming=upcoming, cancelled=cancelled, past=past[:PAST_LIMIT])
 
 
 def client_history(principal: Principal, client_id: int) -> History | None:
     """The appointments of a client on their record page (None for a client the principal may not
     see). Raises `NotAllowed` without `VIEW_CLIENTS`."""
     with unit_of_work() as session:
-        if visible_client(session, principal, client_id) is None:
-            return None
-        return _history(session, client_id)
+        client = visible_client(session, principal, client_id)
+        return None if client is None else _history(session, client)
 
 
 def my_history(principal: Principal) -> History:
@@ -91,5 +96,5 @@ def my_history(principal: Principal) -> History:
     with unit_of_work() as session:
         client = own_client_record(session, principal)
         if client is None or client.id is None:
-            return History(upcoming=[], past=[])
-        return _history(session, client.id)
+            return History(upcoming=[], cancelled=[], past=[])
+        return _history(session, client)
