@@ -91,10 +91,11 @@ class PortalBookingState(AuthState):
         self.practitioners = [{"id": str(c.practitioner_id), "name": c.name} for c in choices]
         self.practitioner_id = self.practitioners[0]["id"] if self.practitioners else ""
         self._first_day = _monday(now().astimezone(zone).date()).isoformat()
-        await self._show_week()
+        await self._show_week(first_open=True)
         self.loaded = True
 
-    async def _show_week(self) -> None:
+    async def _show_week(self, *, first_open: bool = False) -> None:
+        """The chosen week's slots; with `first_open`, the first week from it with an open slot."""
         if not self.practitioner_id:
             self.days, self.day_slots = [], []
             return
@@ -102,12 +103,13 @@ class PortalBookingState(AuthState):
         try:
             week = await asyncio.to_thread(
                 self_booking.week_of_slots, principal, int(self.practitioner_id), date.fromisoformat(self._first_day),
-                int(self.length) if self.length.isdigit() else None, moving_appointment_id=self._moving_id or None)
+                int(self.length) if self.length.isdigit() else None, moving_appointment_id=self._moving_id or None,
+                first_open=first_open)
         except self_booking.SelfBookingRefused as exc:
             self.problem, self.days, self.day_slots = str(exc), [], []
             return
         zone = ZoneInfo(week.timezone)
-        self.timezone = week.timezone
+        self.timezone, self._first_day = week.timezone, week.first_day.isoformat()
         self.lengths, self.length = [str(n) for n in week.lengths], str(week.length_minutes)
         last = week.first_day + timedelta(days=6)
         self.week_label = f"{week.first_day.strftime('%a %d %b')} to {last.strftime('%a %d %b %Y')}"
@@ -128,7 +130,8 @@ class PortalBookingState(AuthState):
         if practitioner_id in {p["id"] for p in self.practitioners}:
             self.practitioner_id, self.problem = practitioner_id, ""
             self._clear_choice()
-            await self._show_week()
+            self._first_day = _monday(now().astimezone(ZoneInfo(self.timezone or "UTC")).date()).isoformat()
+            await self._show_week(first_open=True)
 
     @rx.event
     async def choose_length(self, length: str):

@@ -114,12 +114,18 @@ def _publish(lee: Page, stack: Stack) -> None:
 
 
 def _week_of(alex: Page, day: date) -> None:
-    """On the booking page: next week until the week holding `day` (New York) shows."""
-    this_monday = datetime.now(CHICAGO).date() - timedelta(days=datetime.now(CHICAGO).weekday())
-    for _ in range((day - this_monday).days // 7):
+    """On the booking page (which opens on the first week with an open slot): next week until the
+    week holding `day` shows."""
+    monday = day - timedelta(days=day.weekday())
+    wanted = f"{monday:%a %d %b} to"
+    expect(alex.locator("#week-label")).to_contain_text(" to ")
+    for _ in range(8):
         label = alex.locator("#week-label").inner_text()
+        if label.startswith(wanted):
+            return
         alex.get_by_role("button", name="Next week").click()
         expect(alex.locator("#week-label")).not_to_have_text(label)
+    raise AssertionError(f"the booking page never showed the week of {day}")
 
 
 def _slot_name(day: date, chicago_time: str, mode: str) -> str:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
@@ -21,6 +21,7 @@ from rxapp.models import (
     Appointment,
     AuditEvent,
     AvailabilityBlock,
+    AvailabilityOverride,
     BookingRule,
     Client,
     Meeting,
@@ -132,6 +133,27 @@ def test_the_week_shows_open_slots_by_the_clients_local_day_with_their_modes(ale
     assert {s.mode for s in tuesday} == {"telehealth"}
     assert {s.mode for s in dict(week.days)[monday + timedelta(days=2)]} == {"in_person"}
     assert {s.mode for s in dict(week.days)[monday + timedelta(days=3)]} == {"both"}
+
+
+def test_the_booking_page_opens_on_the_first_week_with_an_open_slot(alex: Principal) -> None:
+    """Weeks without a free time are skipped, in whole weeks from the one asked for; with nothing open
+    before the horizon the week asked for stays."""
+    lee_id = user_id("dr.lee@demo.clinic")
+    this_monday = now().astimezone(CHICAGO).date() - timedelta(days=now().astimezone(CHICAGO).weekday())
+    with unit_of_work() as s:  # only one open time, in the fourth week from now
+        s.exec(delete(AvailabilityBlock))  # type: ignore[call-overload]
+        practice_id = s.exec(select(Practice)).one().id or 0
+        s.add(AvailabilityOverride(practice_id=practice_id, practitioner_id=lee_id,
+                                   on_date=this_monday + timedelta(weeks=3, days=2),
+                                   start_minute=9 * 60, end_minute=10 * 60, mode="telehealth"))
+    week = self_booking.week_of_slots(alex, lee_id, this_monday, first_open=True)
+    assert week.first_day == this_monday + timedelta(weeks=3)
+    assert [day for day, slots in week.days if slots] == [this_monday + timedelta(weeks=3, days=2)]
+    assert self_booking.week_of_slots(alex, lee_id, this_monday).first_day == this_monday  # as asked
+    with unit_of_work() as s:
+        s.exec(delete(AvailabilityOverride))  # type: ignore[call-overload]
+    empty = self_booking.week_of_slots(alex, lee_id, this_monday, first_open=True)
+    assert empty.first_day == this_monday and not any(slots for _, slots in empty.days)
 
 
 def test_only_trusted_practitioners_unless_the_practice_allows_any(alex: Principal) -> None:

@@ -198,9 +198,11 @@ def bookable_practitioners(principal: Principal) -> list[BookablePractitioner]:
 
 
 def week_of_slots(principal: Principal, practitioner_id: int, first_day: date, length: int | None = None, *,
-                  moving_appointment_id: int | None = None) -> Week:
+                  moving_appointment_id: int | None = None, first_open: bool = False) -> Week:
     """The practitioner's open slots for the 7 client-local days from `first_day` (for a move,
-    the appointment being moved does not block its own time). Raises `SelfBookingRefused`."""
+    the appointment being moved does not block its own time). With `first_open`, the first such
+    week (whole weeks on from `first_day`) that has an open slot within the booking horizon, so a
+    client never starts on an empty week; `first_day` itself when none has. Raises `SelfBookingRefused`."""
     with unit_of_work() as session:
         client, practice = _client(session, principal)
         user, profile = _practitioner(session, client, practice, practitioner_id)
@@ -215,6 +217,8 @@ def week_of_slots(principal: Principal, practitioner_id: int, first_day: date, l
                                                    if profile.default_length_minutes in lengths
                                                    else (lengths[0] if lengths else 0))
         zone = ZoneInfo(client.timezone)
+        if first_open and chosen:
+            first_day = _first_open_week(session, practitioner_id, first_day, zone, chosen, exclude, rules.horizon_days)
         start = datetime.combine(first_day, time(), zone).astimezone(UTC)
         end = datetime.combine(first_day + timedelta(days=7), time(), zone).astimezone(UTC)
         result = availability.open_slots_for(session, practitioner_id, start, end, length=chosen or None,
@@ -227,6 +231,20 @@ def week_of_slots(principal: Principal, practitioner_id: int, first_day: date, l
                     first_day=first_day, timezone=client.timezone, days=days, length_minutes=chosen,
                     lengths=lengths, telehealth_unavailable=result.telehealth_unavailable if result else "",
                     has_earlier=start > at, has_later=end < at + timedelta(days=rules.horizon_days))
+
+
+def _first_open_week(session: Session, practitioner_id: int, first_day: date, zone: ZoneInfo, length: int,
+                     exclude: frozenset[int], horizon_days: int) -> date:
+    """The first day of the first whole week from `first_day` holding an open slot (`first_day` when
+    none does before the horizon)."""
+    start = datetime.combine(first_day, time(), zone).astimezone(UTC)
+    until = max(start, now()) + timedelta(days=horizon_days)
+    found = availability.open_slots_for(session, practitioner_id, start, until, length=length,
+                                        exclude_appointment_ids=exclude).slots
+    if not found:
+        return first_day
+    weeks = (min(s.start_at for s in found).astimezone(zone).date() - first_day).days // 7
+    return first_day + timedelta(weeks=max(weeks, 0))
 
 
 @dataclass(frozen=True)
