@@ -48,6 +48,7 @@ def _block(block: rx.Var[dict[str, str]]) -> rx.Component:
         _error(key + ".start"), _error(key + ".end"), _error(key + ".mode"),
         class_name="availability-block", padding_left="0.6em", style={"border_left": "4px solid", "border_color":
                                                                       stripe},
+        key=key,  # React keeps each row's inputs with their row, not with a position in the list
     )
 
 
@@ -84,7 +85,7 @@ def _override(row: rx.Var[dict[str, str]]) -> rx.Component:
             spacing="3", align="end", wrap="wrap"),
         _error(key + ".date"), _error(key + ".start"), _error(key + ".end"), _error(key + ".mode"),
         class_name="availability-override", padding_y="0.5em", border_bottom="1px solid var(--gray-a4)",
-        width="100%",
+        width="100%", key=key,
     )
 
 

@@ -1,7 +1,9 @@
 """Availability page state: one practitioner's weekly blocks, date overrides and booking rules.
 
 The editor keeps what was typed (nothing is lost on a refused save). Rows are named by a key
-(`b12` for a stored block, `n3` for a new row), never by list position. Every save and load sends the
+(`b12` for a stored block, `n3` for a new row), never by list position, and the page keys each row's
+elements by it, so a row's inputs stay that row's whatever the order. Rows are sorted only by a load
+or a save. Every save and load sends the
 practitioner's id to the service, which re-checks that the signed-in user may edit them.
 """
 
@@ -52,8 +54,10 @@ class AvailabilityState(AuthState):
 
     @rx.var
     def blocks_by_day(self) -> list[list[dict[str, str]]]:
+        """Each day's blocks in the order of `blocks`: sorted by the server on load and save, a new
+        block last; never re-sorted while someone types (the row would move under their cursor)."""
         days: list[list[dict[str, str]]] = [[] for _ in range(7)]
-        for block in sorted(self.blocks, key=lambda b: (b["start"], b["key"])):
+        for block in self.blocks:
             days[int(block["weekday"])].append(block)
         return days
 

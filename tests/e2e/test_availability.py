@@ -82,3 +82,45 @@ def test_a_practitioner_publishes_a_block_sees_it_after_reload_and_is_told_about
     with unit_of_work() as s:
         [stored] = s.exec(select(AvailabilityBlock).where(AvailabilityBlock.practitioner_id == patel_cleared)).all()
         assert stored.end_minute == 1020
+
+
+def _monday_blocks(page: Page) -> list[tuple[str, str]]:
+    blocks = page.locator("#weekday-0 .availability-block")
+    return [(blocks.nth(i).get_by_label("From").input_value(), blocks.nth(i).get_by_label("To").input_value())
+            for i in range(blocks.count())]
+
+
+def test_a_new_block_typed_into_quickly_stays_where_it_is_and_keeps_its_own_values(
+        page: Page, stack: Stack, patel_cleared: int) -> None:
+    """Issue 23.2: a block added on a day with blocks, its From and To typed without a pause: it does
+    not jump while being edited, focus stays in it, no other block is written, and Save sorts."""
+    with unit_of_work() as s:
+        practice_id = s.get(User, patel_cleared).practice_id  # type: ignore[union-attr]
+        for start, end, mode in ((540, 720, "both"), (780, 1020, "in_person")):
+            s.add(AvailabilityBlock(practice_id=practice_id, practitioner_id=patel_cleared, weekday=0,
+                                    start_minute=start, end_minute=end, mode=mode))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in_as(page, stack, "patel")
+    page.goto(f"{stack.url}/availability")
+    expect(page.locator("#weekday-0 .availability-block")).to_have_count(2)
+    page.get_by_role("button", name="Add block on Monday").click()
+    added = page.locator("#weekday-0 .availability-block").nth(2)
+    expect(added.get_by_label("From")).to_have_value("17:00")
+    # The very elements the person sees, typed into back to back (no wait for the server between).
+    start, end = added.get_by_label("From").element_handle(), added.get_by_label("To").element_handle()
+    to_id = end.get_attribute("id")
+    start.fill("07:00")
+    end.fill("08:00")
+    expect(added.get_by_label("To")).to_have_value("08:00")
+    page.wait_for_timeout(800)  # the debounced values have reached the server and come back
+    assert _monday_blocks(page) == [("09:00", "12:00"), ("13:00", "17:00"), ("07:00", "08:00")]
+    assert page.evaluate("document.activeElement.id") == to_id  # focus stayed in the block typed into
+
+    page.get_by_role("button", name="Save availability").click()
+    expect(page.locator("#availability-saved")).to_contain_text("Saved.")
+    assert _monday_blocks(page) == [("07:00", "08:00"), ("09:00", "12:00"), ("13:00", "17:00")]
+    with unit_of_work() as s:
+        rows = s.exec(select(AvailabilityBlock).where(AvailabilityBlock.practitioner_id == patel_cleared)
+                      .order_by(AvailabilityBlock.start_minute)).all()
+        assert [(b.weekday, b.start_minute, b.end_minute, b.mode) for b in rows] == [
+            (0, 420, 480, "in_person"), (0, 540, 720, "both"), (0, 780, 1020, "in_person")]
