@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from rxapp.components.card_table import card_table, cell
 from rxapp.components.client_form import client_form_dialog, client_notice
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.state.auth import AuthState
@@ -29,13 +30,13 @@ def _row_action(row: rx.Var[dict[str, str]]) -> rx.Component:
 
 def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.link(row["name"], href="/clients/" + row["id"])),
-        rx.table.cell(row["email"]),
-        rx.table.cell(row["phone"]),
-        rx.table.cell(row["timezone"]),
-        rx.table.cell(row["trusted"]),
-        rx.table.cell(rx.cond(row["has_portal"] == "True", "Yes", "No")),
-        rx.table.cell(_row_action(row)),
+        cell("Name", rx.link(row["name"], href="/clients/" + row["id"]), row_header=True),
+        cell("Email", row["email"]),
+        cell("Phone", row["phone"]),
+        cell("Timezone", row["timezone"]),
+        cell("Trusts", row["trusted"]),
+        cell("Portal", rx.cond(row["has_portal"] == "True", "Yes", "No")),
+        cell("Portal access", _row_action(row)),
     )
 
 
@@ -67,12 +68,8 @@ def clients_page() -> rx.Component:
                                          color_scheme="gray")),
         rx.cond(
             S.rows.length() > 0,
-            rx.box(rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                    "Name", "Email", "Phone", "Timezone", "Trusts", "Portal", "Portal access")])),
-                rx.table.body(rx.foreach(S.rows, _row)),
-                width="100%",
-            ), overflow_x="auto", width="100%"),
+            rx.box(card_table(("Name", "Email", "Phone", "Timezone", "Trusts", "Portal", "Portal access"),
+                              S.rows, _row), overflow_x="auto", width="100%"),
             empty_state("No clients found", rx.cond(S.show_archived, "Archived clients appear here.",
                                                     "Clients of the practice appear here.")),
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from rxapp.components.card_table import card_table, cell
 from rxapp.components.dialogs import reconnect_banner
 from rxapp.components.new_meeting import new_meeting_dialog
 from rxapp.components.shell import app_shell, empty_state
@@ -73,40 +74,33 @@ def _actions(row: rx.Var[dict[str, str]]) -> rx.Component:
 def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
     color = rx.match(row["status_key"], *_STATUS_COLORS.items(), "gray")
     return rx.table.row(
-        rx.table.cell(row["when"]),
-        rx.table.cell(rx.vstack(rx.text(row["patient"]),
+        cell("Date and time", row["when"]),
+        cell("Patient", rx.vstack(rx.text(row["patient"]),
                                 rx.cond(row["waiting"] == "1", rx.badge("Client waiting", color_scheme="green",
                                                                         variant="solid", class_name="client-waiting")),
                                 rx.cond(row["confirmed"] == "1", rx.badge("Confirmed", color_scheme="blue",
                                                                           class_name="client-confirmed")),
                                 spacing="1", align="start")),
-        rx.cond(M.sees_practice, rx.table.cell(row["practitioner"])),
-        rx.table.row_header_cell(rx.vstack(rx.text(row["topic"], weight="medium"),
-                                           rx.cond(row["description"] != "",
-                                                   rx.text(row["description"], size="1", color_scheme="gray")),
-                                           spacing="0")),
-        rx.table.cell(rx.vstack(rx.badge(row["status"], color_scheme=color, high_contrast=True,
-                                         class_name="meeting-status"),
-                                rx.cond(row["detail"] != "", rx.text(row["detail"], size="1", color_scheme="gray")),
-                                spacing="1", align="start")),
-        rx.table.cell(_actions(row)),
+        rx.cond(M.sees_practice, cell("Practitioner", row["practitioner"])),
+        cell("Topic", rx.vstack(rx.text(row["topic"], weight="medium"),
+                                rx.cond(row["description"] != "",
+                                        rx.text(row["description"], size="1", color_scheme="gray")),
+                                spacing="0"), row_header=True),
+        cell("Status", rx.vstack(rx.badge(row["status"], color_scheme=color, high_contrast=True,
+                                          class_name="meeting-status"),
+                                 rx.cond(row["detail"] != "", rx.text(row["detail"], size="1", color_scheme="gray")),
+                                 spacing="1", align="start")),
+        cell("Actions", _actions(row)),
         class_name="meeting-row",
     )
 
 
 def _table() -> rx.Component:
-    headers = ["Date and time", "Patient"]
     return rx.cond(
         M.rows.length() > 0,
         rx.vstack(
-            rx.table.root(
-                rx.table.header(rx.table.row(
-                    *[rx.table.column_header_cell(h) for h in headers],
-                    rx.cond(M.sees_practice, rx.table.column_header_cell("Practitioner")),
-                    *[rx.table.column_header_cell(h) for h in ("Topic", "Status", "Actions")])),
-                rx.table.body(rx.foreach(M.rows, _row)),
-                width="100%",
-            ),
+            card_table(("Date and time", "Patient", ("Practitioner", M.sees_practice), "Topic", "Status", "Actions"),
+                       M.rows, _row, id="meetings-table"),
             rx.hstack(
                 # Keyset pages: Previous and Next, no total (counting a large practice costs more than the page).
                 rx.button("Previous", variant="soft", on_click=M.previous_page, disabled=~M.has_previous),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from rxapp.components.card_table import card_table, cell
 from rxapp.components.dialogs import confirm_button
 from rxapp.components.shell import app_shell
 from rxapp.components.sms_credits import sms_credits_section
@@ -84,15 +85,15 @@ def _practitioner(row: rx.Var[dict[str, str]]) -> rx.Component:
                        S.disconnect_for(practitioner_id), color="red", size="1", variant="soft"),
     )
     return rx.table.row(
-        rx.table.row_header_cell(row["name"]),
-        rx.table.cell(row["email"]),
-        rx.table.cell(rx.switch(checked=row["telehealth"] == "1",
-                                on_change=lambda v: S.set_telehealth(practitioner_id, v),
-                                aria_label=f"Telehealth for {row['name']}")),
-        rx.table.cell(row["zoom"]),
-        rx.table.cell(rx.cond(S.allow_zoom == "yes", zoom_actions,
-                              rx.cond(row["zoom_status"] != "not_connected", zoom_actions,
-                                      rx.text("Allow Zoom first", color_scheme="gray", size="2")))),
+        cell("Name", row["name"], row_header=True),
+        cell("Email", row["email"]),
+        cell("Telehealth", rx.switch(checked=row["telehealth"] == "1",
+                                     on_change=lambda v: S.set_telehealth(practitioner_id, v),
+                                     aria_label=f"Telehealth for {row['name']}")),
+        cell("Zoom", row["zoom"]),
+        cell("Zoom actions", rx.cond(S.allow_zoom == "yes", zoom_actions,
+                                     rx.cond(row["zoom_status"] != "not_connected", zoom_actions,
+                                             rx.text("Allow Zoom first", color_scheme="gray", size="2")))),
     )
 
 
@@ -161,10 +162,6 @@ def settings_page() -> rx.Component:
         sms_credits_section(),
         _self_booking_form(),
         rx.heading("Practitioners", size="4", as_="h2"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                           ("Name", "Email", "Telehealth", "Zoom", "Zoom actions")])),
-            rx.table.body(rx.foreach(S.practitioners, _practitioner)),
-            width="100%",
-        ),
+        card_table(("Name", "Email", "Telehealth", "Zoom", "Zoom actions"), S.practitioners, _practitioner,
+                   id="practitioners-table"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from rxapp.components.card_table import card_table, cell
 from rxapp.components.profile_fields import profile_fields
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.state.auth import AuthState
@@ -81,13 +82,13 @@ def _actions(row: rx.Var[dict[str, str]]) -> rx.Component:
 def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
     color = rx.match(row["status"], ("active", "green"), ("invited", "amber"), "gray")
     return rx.table.row(
-        rx.table.row_header_cell(row["name"]),
-        rx.table.cell(row["email"]),
-        rx.table.cell(_role_cell(row)),
-        rx.table.cell(rx.badge(row["status_label"], color_scheme=color, high_contrast=True)),
-        rx.table.cell(row["telehealth"]),
-        rx.table.cell(row["zoom"]),
-        rx.table.cell(_actions(row)),
+        cell("Name", row["name"], row_header=True),
+        cell("Email", row["email"]),
+        cell("Role", _role_cell(row)),
+        cell("Status", rx.badge(row["status_label"], color_scheme=color, high_contrast=True)),
+        cell("Telehealth", row["telehealth"]),
+        cell("Zoom", row["zoom"]),
+        cell("Actions", _actions(row)),
     )
 
 
@@ -151,12 +152,8 @@ def team_page() -> rx.Component:
         _invite_form(),
         rx.cond(
             S.rows.length() > 0,
-            rx.box(rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                    "Name", "Email", "Role", "Status", "Telehealth", "Zoom", "Actions")])),
-                rx.table.body(rx.foreach(S.rows, _row)),
-                width="100%", id="team-table",
-            ), width="100%", overflow_x="auto"),
+            rx.box(card_table(("Name", "Email", "Role", "Status", "Telehealth", "Zoom", "Actions"), S.rows, _row,
+                              id="team-table"), width="100%", overflow_x="auto"),
             empty_state("No one on the team yet", "Invite practitioners and staff above."),
         ),
         _confirm_dialog(),

@@ -137,7 +137,7 @@ def test_every_page_fits_a_phone_and_its_main_actions_can_be_tapped(browser: Bro
     if who == "alex":
         page.goto(f"{stack.url}/portal")
         _settled(page)
-        session = page.locator(".portal-session").filter(has_text=TOPIC)
+        session = page.locator("#portal-upcoming .client-visit").filter(has_text=TOPIC)
         _assert_reachable(session.get_by_role("link", name="Launch telehealth session"))
         session.get_by_role("link", name="Launch telehealth session").click()
         message = page.locator("#waiting-message")
@@ -145,6 +145,52 @@ def test_every_page_fits_a_phone_and_its_main_actions_can_be_tapped(browser: Bro
         _assert_reachable(message)
         assert message.evaluate("e => e.scrollWidth <= e.clientWidth"), "the waiting-room message is cut off"
         _assert_fits(page, "the waiting room")
+
+
+# Every control of every row, and every word broken across two lines, in the page's card tables.
+_CARD_TABLES = """w => {
+    const rows = [...document.querySelectorAll('.card-table tbody tr')];
+    const controls = rows.flatMap(r => [...r.querySelectorAll('a, button, [role=switch], select, input')])
+        .filter(e => e.offsetParent !== null);
+    const outside = controls.filter(e => { const b = e.getBoundingClientRect();
+                                           return b.left < -0.5 || b.right > w + 0.5 || b.width === 0; })
+        .map(e => `${e.tagName.toLowerCase()} "${(e.innerText || e.getAttribute('aria-label') || '').slice(0, 40)}"`);
+    const broken = [];
+    for (const row of rows) {
+        const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const m of node.textContent.matchAll(/[A-Za-z\u00C0-\u024F]{2,}/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index);
+                range.setEnd(node, m.index + m[0].length);
+                const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (lines.size > 1) broken.push(m[0]);
+            }
+        }
+    }
+    return {rows: rows.length, cards: rows.filter(r => getComputedStyle(r).display === 'block').length,
+            controls: controls.length, outside, broken};
+}"""
+
+
+@pytest.mark.parametrize(("who", "path"), [("lee", "/meetings"), ("frontdesk", "/clients"), ("owner", "/team"),
+                                           ("owner", "/settings"), ("owner", "/meetings")])
+def test_tables_are_cards_on_a_phone_with_every_rows_actions_inside_the_screen(
+        browser: Browser, stack: Stack, alex_session: int, who: str, path: str) -> None:
+    """Issue 23.6: below 600 px one card per row; every action of every row is inside the 390 px
+    screen without sideways scrolling, and no word is broken mid-word."""
+    page = sign_in_as(_phone(browser), stack, who)
+    page.goto(f"{stack.url}{path}")
+    _settled(page)
+    expect(page.locator(".card-table tbody tr").first).to_be_visible(timeout=20_000)
+    found = page.evaluate(_CARD_TABLES, WIDTH)
+    assert found["rows"] > 0 and found["cards"] == found["rows"], found
+    assert found["controls"] > 0 and found["outside"] == [], found
+    assert found["broken"] == [], f"{path} as {who}: words broken across lines: {found['broken']}"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= WIDTH
+    expect(page.locator(".card-table thead").first).not_to_be_in_viewport()
+    # A row's action is tapped where it is (nothing covers it).
+    _assert_reachable(page.locator(".card-table tbody tr").first.locator("a, button").last)
 
 
 def test_public_pages_fit_a_phone(browser: Browser, stack: Stack) -> None:
