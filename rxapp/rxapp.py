@@ -41,11 +41,12 @@ app = rx.App(
     api_transformer=http,
     theme=rx.theme(accent_color="indigo", radius="medium"),
     backend_exception_handler=on_backend_error,
-    # assets/: the shared layout rules (phones), the favicon, and keyboard help (skip link, focus return).
+    # assets/: the shared layout rules (phones), the favicon, keyboard help (skip link, focus return) and
+    # the calendar's drag to move or resize (desktop; the dialog stays the keyboard and phone way).
     stylesheets=["/app.css", "/calendar.css", "/portal_booking.css"],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
                      rx.el.link(rel="alternate icon", href="/favicon.ico", sizes="32x32"),
-                     rx.script(src="/a11y.js")],
+                     rx.script(src="/a11y.js"), rx.script(src="/calendar_drag.js")],
 )
 app.add_middleware(BrowserOwnerCheck())
 for _plugin in get_settings().dev_plugin_modules:  # development and benchmarks only (refused in production)

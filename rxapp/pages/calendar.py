@@ -57,17 +57,19 @@ def _practitioner_chooser() -> rx.Component:
                      spacing="2", align="center", wrap="wrap", role="group", aria_label="Practitioners shown")
 
 
-def _zoom_badge(zoom: rx.Var[str], label: rx.Var[str]) -> rx.Component:
-    return rx.badge(label, size="1", variant="soft", high_contrast=True,  # 12 px text: AA needs the dark shade
-                    color_scheme=rx.match(zoom, ("connected", "green"), ("needs_reconnect", "red"), "gray"))
+def _zoom_badge(zoom: rx.Var[str], short: rx.Var[str], label: rx.Var[str]) -> rx.Component:
+    """A short label that fits the column; the whole one is its tooltip and accessible name."""
+    return rx.badge(short, size="1", variant="soft", high_contrast=True,  # 12 px text: AA needs the dark shade
+                    color_scheme=rx.match(zoom, ("connected", "green"), ("needs_reconnect", "red"), "gray"),
+                    title=label, aria_label=label, role="img", class_name="calendar-zoom-badge")
 
 
 def _column_header(column: rx.Var[dict[str, str]]) -> rx.Component:
     return rx.box(
         rx.text(column["short"], weight="bold", size="2",
                 color_scheme=rx.cond(column["today"] == "1", "indigo", "gray")),
-        rx.text(column["practitioner"], size="1", class_name="calendar-col-name"),
-        _zoom_badge(column["zoom"], column["zoom_label"]),
+        rx.text(column["practitioner"], size="1", class_name="calendar-col-name", title=column["practitioner"]),
+        _zoom_badge(column["zoom"], column["zoom_short"], column["zoom_label"]),
         class_name="calendar-col-head")
 
 
@@ -96,12 +98,14 @@ def _block(block: rx.Var[dict[str, str]]) -> rx.Component:
                   rx.text(block["mode"], size="1"), spacing="1", align="center"),
         rx.cond(block["zoom"] != "", rx.text(block["zoom"], size="1", class_name="calendar-appt-zoom")),
         rx.cond(block["status"] != "", rx.text(block["status"], size="1")),
+        # Its bottom edge changes the length when dragged (assets/calendar_drag.js; desktop, by mouse).
+        rx.cond(block["movable"] == "1", rx.el.span(class_name="calendar-resize", aria_hidden="true")),
         type="button", aria_label=block["aria"], on_click=D.open_edit(block["id"]),
         class_name=rx.cond(block["telehealth"] == "1", "calendar-appt calendar-telehealth",
                            "calendar-appt calendar-in-person") + rx.cond(block["cancelled"] == "1",
                                                                           " calendar-cancelled", ""),
         style={"top": block["top"], "height": block["height"], "left": block["left"], "width": block["width"]},
-        data_appointment_id=block["id"])
+        data_appointment_id=block["id"], data_movable=block["movable"], data_minutes=block["minutes"])
 
 
 def _band(band: rx.Var[dict[str, str]]) -> rx.Component:
@@ -167,6 +171,9 @@ def calendar_page() -> rx.Component:
         _toolbar(),
         rx.cond(C.error != "", rx.callout(C.error, icon="triangle-alert", color_scheme="red", role="alert")),
         _grid(),
+        # Where assets/calendar_drag.js hands a drop to the server (never shown; the dialog is the
+        # keyboard and phone way to move an appointment).
+        rx.el.input(id="calendar-drop", on_change=D.drop, style={"display": "none"}),
         _agenda(),
         appointment_dialog(),
         rx.moment(interval=POLL_MS, on_change=C.refresh, display="none"),

@@ -27,6 +27,8 @@ SLOT_TIMES = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(0, DAY_MINUTES, 
 VIEWS = {"week": 7, "day": 1}
 ZOOM_LABELS = {ZoomState.CONNECTED: "Zoom connected", ZoomState.NEEDS_RECONNECT: "Zoom needs reconnect",
                ZoomState.NOT_CONNECTED: "Zoom not connected"}
+# What fits a column's header (the full label is its tooltip and accessible name).
+ZOOM_SHORT = {ZoomState.CONNECTED: "Zoom", ZoomState.NEEDS_RECONNECT: "Reconnect", ZoomState.NOT_CONNECTED: "No Zoom"}
 POLL_MS = 60_000  # pushes are immediate (live.py); this only covers a lost push
 
 
@@ -111,7 +113,7 @@ class CalendarState(AuthState):
         except ValueError:
             self.day = self._today().isoformat()
         self.show_cancelled = params.get("cancelled") == "1"
-        options = await asyncio.to_thread(calendar.practitioners, principal)
+        options = await asyncio.to_thread(_columns_of, principal)
         known = {str(p.id) for p in options}
         wanted = [i for i in params.get("p", "").split(",") if i in known]
         focus = _int(params.get("appointment", ""))
@@ -151,7 +153,7 @@ class CalendarState(AuthState):
             except NotAllowed:
                 return
         if options is None:
-            options = await asyncio.to_thread(calendar.practitioners, principal)
+            options = await asyncio.to_thread(_columns_of, principal)
         start = first_day(self._anchor(), self.view)
         ids = [int(i) for i in self.chosen]
         try:
@@ -177,7 +179,8 @@ class CalendarState(AuthState):
                 columns.append({"key": f"{day.isoformat()}-{p.id}", "day": day.isoformat(),
                                 "day_label": _day_label(day), "short": f"{day:%a} {day.day}",
                                 "practitioner_id": str(p.id), "practitioner": p.name, "zoom": p.zoom,
-                                "zoom_label": ZOOM_LABELS[p.zoom], "today": "1" if day == today else "",
+                                "zoom_label": ZOOM_LABELS[p.zoom], "zoom_short": ZOOM_SHORT[p.zoom],
+                                "today": "1" if day == today else "",
                                 "busy": ""})
         names = {p.id: p for p in view.practitioners}
         per_column: dict[int, list[tuple[CalendarAppointment, int, int]]] = {}
@@ -223,7 +226,8 @@ class CalendarState(AuthState):
         return {"id": str(a.id), "client": a.client_name, "time": when, "mode": mode,
                 "telehealth": "1" if a.telehealth else "", "cancelled": "1" if cancelled else "",
                 "status": status, "zoom": zoom, "aria": label,
-                "top": f"{start}px", "height": f"{max(end - start, 15)}px",
+                "top": f"{start}px", "height": f"{max(end - start, 15)}px", "minutes": str(a.duration_minutes),
+                "movable": "1" if a.movable else "",
                 "left": f"calc(({index} + {lane} / {lanes}) * 100% / {n} + 2px)",
                 "width": f"calc(100% / {n} / {lanes} - 4px)"}
 
@@ -350,6 +354,11 @@ def zoom_note(a: CalendarAppointment, p: CalendarPractitioner) -> str:
     if a.meeting == MeetingState.NEEDS_ATTENTION:
         return "Zoom meeting needs attention"
     return "Zoom meeting pending"
+
+
+def _columns_of(principal: Principal) -> list[CalendarPractitioner]:
+    """The practitioners the calendar may show as columns: not those invited who have not joined yet."""
+    return [p for p in calendar.practitioners(principal) if p.joined]
 
 
 async def _on_change(state: CalendarState, change: object) -> None:

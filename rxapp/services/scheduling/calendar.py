@@ -27,7 +27,7 @@ from rxapp.models import (
     ZoomConnection,
     ZoomConnectionStatus,
 )
-from rxapp.services.permissions import Action, Principal, require
+from rxapp.services.permissions import Action, Principal, can, require
 from rxapp.services.scheduling.availability import published_hours
 from rxapp.services.timezones import is_valid
 
@@ -57,6 +57,7 @@ class CalendarPractitioner:
     name: str
     zoom: str  # a ZoomState value
     telehealth_enabled: bool
+    joined: bool = True  # False while invited (no password chosen yet): bookable, but no calendar column
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class CalendarAppointment:
     status: str  # an AppointmentStatus value
     meeting: str  # a MeetingState value for telehealth appointments, "" for in-person ones
     confirmed: bool = False  # the client confirmed (a reminder's Confirm link or a YES reply)
+    movable: bool = False  # booked, and the viewer may change it (drag on the grid; the server re-checks)
 
 
 @dataclass(frozen=True)
@@ -110,13 +112,15 @@ def practitioners(principal: Principal) -> list[CalendarPractitioner]:
 
 def _practitioners(session: Session, practice_id: int) -> list[CalendarPractitioner]:
     rows = session.exec(
-        select(User.id, User.full_name, PractitionerProfile.telehealth_enabled, ZoomConnection.status)
+        select(User.id, User.full_name, PractitionerProfile.telehealth_enabled, ZoomConnection.status,
+               col(User.password_hash).is_not(None))
         .join(PractitionerProfile, col(PractitionerProfile.user_id) == User.id)
         .outerjoin(ZoomConnection, col(ZoomConnection.practitioner_id) == User.id)
         .where(User.practice_id == practice_id, col(User.is_active).is_(True))
         .order_by(col(User.full_name), col(User.id))).all()
     return [CalendarPractitioner(id=user_id or 0, name=name, zoom=_zoom_state(status),
-                                 telehealth_enabled=bool(enabled)) for user_id, name, enabled, status in rows]
+                                 telehealth_enabled=bool(enabled), joined=bool(joined))
+            for user_id, name, enabled, status, joined in rows]
 
 
 def _zoom_state(status: str | None) -> str:
@@ -173,18 +177,20 @@ def week_view(principal: Principal, start_day: date, days: int, practitioner_ids
     if not include_cancelled:
         query = query.where(Appointment.status != AppointmentStatus.CANCELLED)
     with unit_of_work() as session:  # one connection and transaction for both reads
-        shown = {p.id: p for p in _practitioners(session, principal.practice_id)}
+        shown = {p.id: p for p in _practitioners(session, principal.practice_id) if p.joined}
         wanted = tuple(dict.fromkeys(i for i in practitioner_ids if i in shown))[:MAX_PRACTITIONERS]
         if not wanted:
             return WeekView(day_list, tz, (), ())
         rows = session.exec(query.where(col(Appointment.practitioner_id).in_(wanted))).all()
         hours = published_hours(session, wanted, start, end)
+    edits = can(principal, Action.MANAGE_APPOINTMENTS)
     appointments = tuple(
         CalendarAppointment(id=a_id or 0, practitioner_id=p_id,
                             client_id=c_id if _sees_clients_of(principal, p_id) else 0,
                             client_name=name if _sees_clients_of(principal, p_id) else BUSY, start_at=start_at,
                             duration_minutes=minutes, telehealth=bool(telehealth), status=str(status),
-                            meeting=_meeting_state(bool(telehealth), sync_state), confirmed=confirmed_at is not None)
+                            meeting=_meeting_state(bool(telehealth), sync_state), confirmed=confirmed_at is not None,
+                            movable=edits and _sees_clients_of(principal, p_id) and status == AppointmentStatus.BOOKED)
         for a_id, p_id, c_id, name, start_at, minutes, telehealth, status, sync_state, confirmed_at in rows)
     availability = tuple(CalendarAvailability(pid, begin, finish, mode.value)
                          for pid in wanted for begin, finish, mode in hours.get(pid, []))
