@@ -30,7 +30,7 @@
   function reset() {
     if (!drag) return;
     drag.block.style.transform = "";
-    drag.block.style.height = drag.height + "px";
+    drag.block.style.height = "";  // back to the stylesheet's (the server's) height
     drag.block.classList.remove("calendar-dragging");
     drag = null;
   }
@@ -44,10 +44,10 @@
       block: block, id: block.getAttribute("data-appointment-id"),
       resize: !!event.target.closest(".calendar-resize"),
       x: event.clientX, y: event.clientY, moved: false,
-      top: parseFloat(block.style.top), height: block.offsetHeight,
+      top: block.offsetTop, height: block.offsetHeight,  // 1 px per minute from midnight
       column: columnAt(event.clientX, event.clientY),
       width: columns.length ? columns[0].getBoundingClientRect().width : 0,
-      minute: snap(parseFloat(block.style.top)), length: parseInt(block.getAttribute("data-minutes"), 10),
+      minute: snap(block.offsetTop), length: parseInt(block.getAttribute("data-minutes"), 10),
     };
     drag.targetColumn = drag.column;
   });

@@ -159,12 +159,12 @@ def test_the_front_desk_drags_an_appointment_to_move_it_reassign_it_and_change_i
     moved = _visit(week["alex"])
     assert moved.practitioner_id == week["patel"] and moved.start_at.astimezone(NY).strftime("%H:%M") == "10:00"
 
-    # Its bottom edge 30 minutes lower: 80 minutes long.
+    # Its bottom edge 40 minutes lower: 90 minutes long (the end snaps to a quarter hour).
     block = page.locator(f'.calendar-appt[data-appointment-id="{week["alex"]}"]')
     expect(block).to_have_attribute("data-minutes", "50")
-    _drag(page, block, 0, 30, from_bottom=True)
-    expect(block).to_have_attribute("data-minutes", "80", timeout=15_000)
-    assert _visit(week["alex"]).duration_minutes == 80
+    _drag(page, block, 0, 40, from_bottom=True)
+    expect(block).to_have_attribute("data-minutes", "90", timeout=15_000)
+    assert _visit(week["alex"]).duration_minutes == 90
 
 
 def test_a_drop_onto_another_visit_asks_as_the_dialog_does(page: Page, stack: Stack, week: dict[str, int]) -> None:
