@@ -1,4 +1,20 @@
-"""Client records of a practice: who may see which, the Clients page's list and the pickers' search."""
+"""Client records of a practice: who may see which, the Clients page's list and the pickers' search.
+
+The one rule for reaching a client (seeing their record, picking them, booking them, messaging them)
+is `visible_clients` / `visible_client`, used by every page, picker, handler and route:
+
+- owners, managers and the front desk (who manage client records) reach every client of the practice;
+- a practitioner reaches a client who trusts them (the portal's My practitioners), or who has a visit
+  with them that was not cancelled (booked, under way, completed, no-show), made by someone else or by
+  the client; a practitioner books only clients they already reach, so reaching a client never
+  follows from an appointment made to get access;
+- after a visit is cancelled, that visit gives the practitioner nothing: their calendar and Meetings
+  list keep the cancelled visit with the client's name (their own schedule's history), but the record
+  (contact details, date of birth, notes, history) is reached only through trust or another visit;
+- a client reaches only their own record (the portal).
+
+Unknown ids, other practices' clients and clients out of reach all look the same: not found.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +24,7 @@ from sqlalchemy import ColumnElement, or_, tuple_
 from sqlmodel import Session, col, select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, Client, TrustedPractitioner, User
+from rxapp.models import Appointment, AppointmentStatus, Client, TrustedPractitioner, User
 from rxapp.services.permissions import Action, Principal, can, require
 from rxapp.text import fold
 
@@ -59,8 +75,9 @@ def contains_pattern(text: str) -> str:
 
 def visible_clients(principal: Principal) -> list[ColumnElement[bool]]:
     """Conditions on `Client` for the records the principal may see: the whole practice for those who
-    manage client records; for a practitioner, the clients they have appointments with (telehealth
-    or in person) or who trust them. Raises `NotAllowed` without `VIEW_CLIENTS`."""
+    manage client records; for a practitioner, the clients they have a visit with that was not
+    cancelled (telehealth or in person) or who trust them (see the module's rule). Raises `NotAllowed`
+    without `VIEW_CLIENTS`."""
     require(principal, Action.VIEW_CLIENTS)
     conditions: list[ColumnElement[bool]] = [col(Client.practice_id) == principal.practice_id]
     if can(principal, Action.MANAGE_CLIENTS):
@@ -69,7 +86,8 @@ def visible_clients(principal: Principal) -> list[ColumnElement[bool]]:
     # Every telehealth meeting is an appointment too, so appointments cover meetings.
     conditions.append(or_(
         select(Appointment.id).where(col(Appointment.client_id) == Client.id,
-                                     col(Appointment.practitioner_id) == me).exists(),
+                                     col(Appointment.practitioner_id) == me,
+                                     col(Appointment.status) != AppointmentStatus.CANCELLED).exists(),
         select(TrustedPractitioner.id).where(col(TrustedPractitioner.client_id) == Client.id,
                                              col(TrustedPractitioner.practitioner_id) == me).exists(),
     ))

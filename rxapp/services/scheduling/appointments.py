@@ -32,6 +32,7 @@ from rxapp.models import (
 )
 from rxapp.services import changes
 from rxapp.services.audit import trail
+from rxapp.services.clients.directory import own_client_record, visible_client
 from rxapp.services.notify import reminders
 from rxapp.services.notify.outbox import queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can, require
@@ -140,9 +141,15 @@ def _practitioner(session: Session, principal: Principal, practitioner_id: int |
 
 
 def _client(session: Session, principal: Principal, client_id: int | None, errors: dict[str, str]) -> Client | None:
-    client = session.get(Client, client_id) if client_id else None
-    if client is None or client.practice_id != principal.practice_id:
-        errors["client"] = "Choose a client of your practice."
+    """The client to book, when the principal may reach them (directory's rule: the front desk books
+    anyone of the practice, a practitioner only clients they already reach, a client only themselves)."""
+    if can(principal, Action.USE_PORTAL):
+        own = own_client_record(session, principal)
+        client = own if own is not None and client_id and own.id == client_id else None
+    else:
+        client = visible_client(session, principal, client_id) if client_id else None
+    if client is None:
+        errors["client"] = "Choose one of your clients."
         return None
     if client.archived_at is not None:
         errors["client"] = f"{client.full_name} is archived: restore them on the Clients page first."
