@@ -17,7 +17,8 @@ if [ "${1:-}" != quick ]; then
             2027-01-17T22:30:00-05:00 2027-03-14T01:30:00-05:00 2027-11-07T01:30:00-04:00)
 fi
 tests=(tests/unit/test_slots.py tests/unit/test_reminder_timing.py tests/integration/test_availability.py
-       tests/integration/test_calendar.py tests/integration/test_reminders.py tests/integration/test_self_booking.py)
+       tests/integration/test_calendar.py tests/integration/test_reminders.py tests/integration/test_self_booking.py
+       tests/integration/test_portal_booking_states.py)
 failed=()
 for at in "${instants[@]}"; do
   printf '\n\033[1;34m==>\033[0m date-dependent tests with the clock at %s\n' "$at"

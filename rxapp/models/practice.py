@@ -42,6 +42,12 @@ class Practice(SQLModel, table=True):
     cancellation_window_hours: int = Field(default=24, sa_column=Column(Integer, nullable=False, server_default="24"))
     cancellation_message: str = Field(default=CANCELLATION_MESSAGE, sa_column=Column(
         Text, nullable=False, server_default=CANCELLATION_MESSAGE))
+    # How many visits one client may self-book (the front desk is not limited): on one day, and still
+    # to come at once (services.scheduling.self_booking).
+    self_booking_max_per_day: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    self_booking_max_upcoming: int = Field(default=4, sa_column=Column(Integer, nullable=False, server_default="4"))
+    # The practice's phone (E.164), given to a client who texts HELP or INFO.
+    phone: str = Field(default="", sa_column=Column(String(32), nullable=False, server_default=""))
     # Reminders carry a Confirm link (email) / "Reply YES" (SMS); the appointment records confirmed_at.
     ask_clients_to_confirm: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
                                                                           server_default=false()))

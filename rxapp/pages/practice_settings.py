@@ -61,6 +61,7 @@ def _settings_form() -> rx.Component:
         rx.checkbox("Email the client when their provider starts the session", checked=S.notify_client_when_started,
                     on_change=lambda v: S.set_field("notify_client_when_started", v)),
         _text("Practice address (where in-person visits take place)", "address", S.address),
+        _text("Practice phone (a client who texts HELP is given it)", "phone", S.phone),
         _text("Telehealth location name", "location_name", S.location_name),
         _text("Telehealth location address", "location_address", S.location_address),
         _select("Default place of service for telehealth", "pos_code", list(POS_CODES.items()), S.pos_code),
@@ -133,6 +134,18 @@ def _self_booking_form() -> rx.Component:
                          on_change=lambda v: B.set_value("message", v),
                          placeholder="Please call the practice on …"),
             error("cancellation_message"), spacing="1", align="start", width="100%"),
+        rx.flex(
+            *[rx.vstack(rx.el.label(label, html_for=name, style={"font_weight": "500"}),
+                        rx.input(id=name, value=value, input_mode="numeric", width="8em",
+                                 on_change=lambda v, field=field: B.set_value(field, v)),
+                        error(name), spacing="1", align="start")
+              for label, name, field, value in (
+                  ("Self-booked visits per client per day", "self_booking_max_per_day", "max_per_day", B.max_per_day),
+                  ("Self-booked visits per client still to come", "self_booking_max_upcoming", "max_upcoming",
+                   B.max_upcoming))],
+            spacing="4", wrap="wrap"),
+        rx.text("The front desk is not limited; a client is never booked twice at one time.", color_scheme="gray",
+                size="2"),
         rx.hstack(rx.button("Save self-booking", on_click=B.save, id="save-self-booking"),
                   rx.cond(B.saved_message != "", rx.text(B.saved_message, color_scheme="green", role="status",
                                                           id="self-booking-saved")),

@@ -75,6 +75,7 @@ class ClientRecordState(AuthState):
         self.details = [{"label": label, "value": value} for label, value in (
             ("First name", detail.first_name), ("Last name", detail.last_name),
             ("Preferred name", detail.preferred_name), ("Email", detail.email), ("Mobile phone", detail.phone),
+            ("Phone shared with", detail.phone_shared_with),
             ("Timezone", detail.timezone),
             ("Date of birth", detail.date_of_birth.isoformat() if detail.date_of_birth else ""),
             ("Text messages", "Opted out (no SMS is sent)" if detail.sms_opted_out else "Allowed"),

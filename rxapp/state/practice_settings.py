@@ -28,6 +28,7 @@ class PracticeSettingsState(AuthState):
     pos_code: str = "10"
     notify_client_when_started: bool = True
     address: str = ""
+    phone: str = ""
     ask_to_confirm: bool = False
     confirm_message: str = ""
     errors: dict[str, str] = {}
@@ -47,7 +48,7 @@ class PracticeSettingsState(AuthState):
         self.reminder_includes_link = values.telehealth_reminder_includes_link
         self.location_name, self.location_address = values.telehealth_location_name, values.telehealth_location_address
         self.pos_code, self.notify_client_when_started = values.default_pos_code, values.notify_client_when_started
-        self.address, self.errors, self.saved_message = values.address, {}, ""
+        self.address, self.phone, self.errors, self.saved_message = values.address, values.phone, {}, ""
         self._show_practitioners(rows)
         self.ask_to_confirm = await asyncio.to_thread(svc.confirmations_asked, principal)
         self.confirm_message = ""
@@ -75,7 +76,7 @@ class PracticeSettingsState(AuthState):
     @rx.event
     def set_field(self, name: str, value: str | bool):
         if name in {"standard_reminder_days", "telehealth_reminder_minutes", "location_name", "location_address",
-                    "address", "pos_code", "reminder_includes_link", "notify_client_when_started"}:
+                    "address", "phone", "pos_code", "reminder_includes_link", "notify_client_when_started"}:
             setattr(self, name, value)
             self.saved_message = ""
 
@@ -92,7 +93,7 @@ class PracticeSettingsState(AuthState):
                 telehealth_location_address=self.location_address.strip(),
                 default_pos_code=self.pos_code,
                 notify_client_when_started=bool(self.notify_client_when_started),
-                address=self.address.strip())
+                address=self.address.strip(), phone=self.phone.strip())
             await asyncio.to_thread(svc.save_settings, principal, values)
         except ValueError:
             self.errors = {"form": "Some values are not numbers."}
@@ -156,7 +157,7 @@ class PracticeSettingsState(AuthState):
         return rx.toast.success(f"Zoom disconnected.{note}")
 
 
-FIELDS = {"enabled", "who", "window_hours", "message"}
+FIELDS = {"enabled", "who", "window_hours", "message", "max_per_day", "max_upcoming"}
 
 
 class SelfBookingSettingsState(AuthState):
@@ -164,6 +165,8 @@ class SelfBookingSettingsState(AuthState):
     who: str = "trusted"  # "trusted" | "any", for the radio group
     window_hours: str = "24"
     message: str = ""
+    max_per_day: str = "1"
+    max_upcoming: str = "4"
     errors: dict[str, str] = {}
     saved_message: str = ""
 
@@ -177,6 +180,8 @@ class SelfBookingSettingsState(AuthState):
         self.enabled = values.self_booking_enabled
         self.who = "any" if values.self_booking_any_practitioner else "trusted"
         self.window_hours, self.message = str(values.cancellation_window_hours), values.cancellation_message
+        self.max_per_day = str(values.self_booking_max_per_day)
+        self.max_upcoming = str(values.self_booking_max_upcoming)
         self.errors, self.saved_message = {}, ""
 
     @rx.event
@@ -188,14 +193,22 @@ class SelfBookingSettingsState(AuthState):
     @rx.event
     async def save(self):
         principal = await self._require(Action.PRACTICE_SETTINGS)
-        try:
-            hours = int(str(self.window_hours).strip())
-        except ValueError:
-            self.errors = {"cancellation_window_hours": "Enter whole hours, e.g. 24."}
+        numbers: dict[str, int] = {}
+        errors = {}
+        typed_numbers = (("cancellation_window_hours", self.window_hours, "Enter whole hours, e.g. 24."),
+                         ("self_booking_max_per_day", self.max_per_day, "Enter a whole number, e.g. 1."),
+                         ("self_booking_max_upcoming", self.max_upcoming, "Enter a whole number, e.g. 4."))
+        for field, typed, problem in typed_numbers:
+            try:
+                numbers[field] = int(str(typed).strip())
+            except ValueError:
+                errors[field] = problem
+        if errors:
+            self.errors = errors
             return rx.toast.error("Self-booking settings not saved: check the highlighted fields.")
         values = svc.SelfBookingSettings(self_booking_enabled=bool(self.enabled),
                                          self_booking_any_practitioner=self.who == "any",
-                                         cancellation_window_hours=hours, cancellation_message=self.message)
+                                         cancellation_message=self.message, **numbers)
         try:
             await asyncio.to_thread(svc.save_self_booking, principal, values)
         except svc.InvalidSettings as exc:

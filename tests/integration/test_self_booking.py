@@ -27,6 +27,7 @@ from rxapp.models import (
     Meeting,
     Notification,
     Practice,
+    PractitionerProfile,
     Role,
     TrustedPractitioner,
     User,
@@ -425,3 +426,63 @@ def test_a_sqlite_write_lock_held_past_the_busy_timeout_is_a_message_not_a_crash
         other.execute("ROLLBACK")
         other.close()
         engine.dispose()
+
+
+# -- no hoarding, no double-booking oneself (issue 24.3) ------------------------------------------------
+
+def _patel_beside_lee() -> None:
+    """Dr. Patel (anyone may be booked) with Dr. Lee's hours, in New York time like hers."""
+    _practice(self_booking_any_practitioner=True, self_booking_max_per_day=5)
+    _publish("dr.patel@demo.clinic")
+    with unit_of_work() as s:
+        profile = s.get(PractitionerProfile, user_id("dr.patel@demo.clinic"))
+        assert profile is not None
+        profile.timezone = "America/New_York"
+
+
+def test_a_client_cannot_book_themselves_twice_at_one_time_even_with_two_practitioners(alex: Principal) -> None:
+    _patel_beside_lee()
+    wednesday = _next(2)
+    self_booking.book_slot(alex, user_id("dr.lee@demo.clinic"), _at(wednesday, 13), 50, "in_person")
+    _refused(lambda: self_booking.book_slot(alex, user_id("dr.patel@demo.clinic"), _at(wednesday, 13, 30), 50,
+                                            "in_person"), "You already have an appointment then")
+    assert len(_booked()) == 1
+    # Moving onto one's own other visit is refused the same way.
+    self_booking.book_slot(alex, user_id("dr.patel@demo.clinic"), _at(wednesday, 15), 50, "in_person")
+    lees = next(a for a in _booked() if a.practitioner_id == user_id("dr.lee@demo.clinic"))
+    _refused(lambda: self_booking.reschedule_own(alex, lees.id or 0, _at(wednesday, 14, 30), 50, "in_person"),
+             "You already have an appointment then")
+
+
+def test_the_practices_limits_stop_a_client_hoarding_slots_and_the_front_desk_is_not_limited(
+        alex: Principal) -> None:
+    lee_id, wednesday = user_id("dr.lee@demo.clinic"), _next(2)
+    self_booking.book_slot(alex, lee_id, _at(wednesday, 13), 50, "in_person")
+    _refused(lambda: self_booking.book_slot(alex, lee_id, _at(wednesday, 14), 50, "in_person"),
+             "You can book 1 visit a day online")
+    _practice(self_booking_max_per_day=6, self_booking_max_upcoming=2)
+    self_booking.book_slot(alex, lee_id, _at(wednesday, 14), 50, "in_person")
+    _refused(lambda: self_booking.book_slot(alex, lee_id, _at(wednesday, 15), 50, "in_person"),
+             "You already have 2 visits booked online, the most the practice allows")
+    # Moving one of them is not a new booking.
+    [first, _] = sorted(_booked(), key=lambda a: a.start_at)
+    self_booking.reschedule_own(alex, first.id or 0, _at(wednesday, 16), 50, "in_person")
+    # The front desk books Alex on that day as often as the practice needs.
+    desk = principal_of("frontdesk@demo.clinic")
+    for hour in ("09:00", "10:00"):
+        book_appointments(desk, AppointmentDraft(client_id=_booked()[0].client_id, practitioner_id=lee_id,
+                                                 date=wednesday.isoformat(), hour=hour, duration_minutes=50,
+                                                 telehealth=False, timezone="America/New_York"))
+    assert len(_booked()) == 4
+
+
+def test_two_tabs_of_one_client_booking_two_practitioners_at_one_time_make_one_appointment(
+        alex: Principal, monkeypatch: pytest.MonkeyPatch) -> None:
+    _patel_beside_lee()
+    start = _at(_next(2), 13)
+    results = _race([lambda: self_booking.book_slot(alex, user_id("dr.lee@demo.clinic"), start, 50, "in_person"),
+                     lambda: self_booking.book_slot(alex, user_id("dr.patel@demo.clinic"), start, 50, "in_person")],
+                    monkeypatch)
+    assert len(_booked()) == 1, results
+    [refusal] = [r for r in results if isinstance(r, Exception)]
+    assert isinstance(refusal, SelfBookingRefused) and "already have an appointment then" in str(refusal)

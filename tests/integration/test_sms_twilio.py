@@ -182,7 +182,8 @@ def test_an_inbound_sms_with_a_bad_signature_changes_nothing(twilio: Stack) -> N
 def test_other_keywords_go_to_the_registered_handler_in_the_routes_transaction(twilio: Stack) -> None:
     seen: list[tuple[int, str]] = []
 
-    def on_hello(session, client: Client, body: str) -> str:
+    def on_hello(session, clients: list[Client], body: str) -> str:
+        [client] = clients
         seen.append((client.id or 0, body))
         client.notes = "said hello"  # committed with the route's transaction
         return "Hi & welcome <3"

@@ -12,9 +12,10 @@ from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, Practice, TrustedPractitioner, User
 from rxapp.services.audit import trail
-from rxapp.services.clients.directory import visible_client
+from rxapp.services.clients.directory import visible_client, visible_clients
 from rxapp.services.notify.sms import phones
 from rxapp.services.permissions import Action, Principal, require
+from rxapp.services.phrases import count
 from rxapp.services.telehealth.meeting_list import meeting_search_text
 from rxapp.services.timezones import all_timezones
 
@@ -74,6 +75,8 @@ class ClientDetail:
     trusted: str
     sms_opted_out: bool = False
     email_reminders_opt_out: bool = False
+    # Others of the practice on the same mobile number (a family's phone): what the viewer may know.
+    phone_shared_with: str = ""
 
 
 class ClientInvalid(Exception):
@@ -286,6 +289,23 @@ def new_client_form(principal: Principal) -> ClientForm:
         return ClientForm(timezone=practice.timezone if practice else "UTC")
 
 
+def _phone_shared_with(session: Session, principal: Principal, client: Client) -> str:
+    """Who else of the practice has this mobile number: the names the viewer may see, and how many
+    others ("" when nobody). A YES, STOP or START from the number applies to all of them."""
+    if not client.phone:
+        return ""
+    others = session.exec(select(Client.id, Client.full_name).where(
+        Client.practice_id == client.practice_id, Client.phone == client.phone, col(Client.id) != client.id)
+        .order_by(col(Client.full_name))).all()
+    if not others:
+        return ""
+    seen = set(session.exec(select(Client.id).where(col(Client.id).in_([i for i, _ in others]),
+                                                    *visible_clients(principal))).all())
+    names = [name for i, name in others if i in seen]
+    hidden = len(others) - len(names)
+    return ", ".join([*names, *([count(hidden, "other client")] if hidden else [])])
+
+
 def client_detail(principal: Principal, client_id: int) -> ClientDetail:
     """The record as the client page shows it. Raises `NotAllowed` without `VIEW_CLIENTS`,
     `ClientNotFound` for a client the principal may not see."""
@@ -299,7 +319,8 @@ def client_detail(principal: Principal, client_id: int) -> ClientDetail:
                                                                                   .practitioner_id) == User.id)
                                .where(TrustedPractitioner.client_id == c.id).order_by(col(User.full_name))).all()
         first, last = (c.first_name, c.last_name) if c.first_name or c.last_name else _split(c.full_name)
-        return ClientDetail(id=c.id or 0, name=c.full_name, first_name=first, last_name=last,
+        shared = _phone_shared_with(session, principal, c)
+        return ClientDetail(phone_shared_with=shared, id=c.id or 0, name=c.full_name, first_name=first, last_name=last,
                             preferred_name=c.preferred_name, email=c.email or "", phone=c.phone or "",
                             timezone=c.timezone, date_of_birth=c.date_of_birth, notes=c.notes,
                             archived_at=c.archived_at, has_portal=has_portal, trusted=", ".join(trusted),

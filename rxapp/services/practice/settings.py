@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from sqlmodel import col, select
 
@@ -11,6 +11,7 @@ from rxapp.models import Practice, PractitionerProfile, User, ZoomConnection
 from rxapp.services.audit import trail
 from rxapp.services.notify import reminders
 from rxapp.services.notify.sms import credits as sms_credits
+from rxapp.services.notify.sms import phones
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
 
 POS_CODES = {"02": "02 · Telehealth provided other than in patient's home",
@@ -36,6 +37,7 @@ class PracticeSettings:
     default_pos_code: str
     notify_client_when_started: bool
     address: str = ""  # where in-person visits take place
+    phone: str = ""  # the practice's phone, as typed (saved in E.164); told to a client who texts HELP
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,10 @@ def save_settings(principal: Principal, values: PracticeSettings) -> None:
     with unit_of_work() as session:
         practice = session.get(Practice, principal.practice_id)
         assert practice is not None
-        changed = _apply(practice, values)
+        phone, problem = phones.parse_phone(values.phone, phones.region_for_timezone(practice.timezone))
+        if problem:
+            raise InvalidSettings({"phone": problem})
+        changed = _apply(practice, replace(values, phone=phone))
         if changed.keys() & {"standard_reminder_days", "telehealth_reminder_minutes"}:
             session.flush()
             reminders.replan_practice(session, practice.id or 0)  # future reminders follow the new times
@@ -152,6 +157,7 @@ def set_telehealth(principal: Principal, practitioner_id: int, enabled: bool) ->
 # -- client self-booking (the portal's Book a session) ---------------------------------------------
 
 CANCELLATION_WINDOW_MAX_HOURS = 14 * 24
+SELF_BOOKING_LIMIT_MAX = 50
 CANCELLATION_MESSAGE_MAX = 500
 
 
@@ -161,6 +167,8 @@ class SelfBookingSettings:
     self_booking_any_practitioner: bool  # False: only practitioners the client trusts
     cancellation_window_hours: int
     cancellation_message: str  # shown to a client who tries to move or cancel inside the window
+    self_booking_max_per_day: int = 1  # self-booked visits one client may have on one day
+    self_booking_max_upcoming: int = 4  # self-booked visits one client may have still to come
 
 
 def get_self_booking(principal: Principal) -> SelfBookingSettings:
@@ -179,14 +187,17 @@ def validate_self_booking(values: SelfBookingSettings) -> dict[str, str]:
         errors["cancellation_message"] = f"Use at most {CANCELLATION_MESSAGE_MAX} characters."
     elif values.cancellation_window_hours > 0 and not values.cancellation_message.strip():
         errors["cancellation_message"] = "Tell clients what to do instead, e.g. “Please call the practice on …”."
+    if not 1 <= values.self_booking_max_per_day <= SELF_BOOKING_LIMIT_MAX:
+        errors["self_booking_max_per_day"] = f"Enter a whole number from 1 to {SELF_BOOKING_LIMIT_MAX}."
+    if not 1 <= values.self_booking_max_upcoming <= SELF_BOOKING_LIMIT_MAX:
+        errors["self_booking_max_upcoming"] = f"Enter a whole number from 1 to {SELF_BOOKING_LIMIT_MAX}."
     return errors
 
 
 def save_self_booking(principal: Principal, values: SelfBookingSettings) -> None:
     """Save the self-booking settings at once, or nothing (raises `InvalidSettings`)."""
     require(principal, Action.PRACTICE_SETTINGS)
-    values = SelfBookingSettings(values.self_booking_enabled, values.self_booking_any_practitioner,
-                                 values.cancellation_window_hours, values.cancellation_message.strip())
+    values = replace(values, cancellation_message=values.cancellation_message.strip())
     errors = validate_self_booking(values)
     if errors:
         raise InvalidSettings(errors)

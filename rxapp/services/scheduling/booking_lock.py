@@ -51,6 +51,16 @@ def lock_practitioner(session: Session, practitioner_id: int | None) -> None:
         raise
 
 
+_CLIENT = text("UPDATE client SET sms_opted_out = sms_opted_out WHERE id = :id")
+
+
+def lock_client(session: Session, client_id: int) -> None:
+    """Serialise one client's own bookings (any practitioner) until the transaction ends, so two
+    tabs of one client cannot both pass the client's limits. Taken after the practitioner's lock
+    (always in that order: no deadlock); on SQLite that lock already serialises every writer."""
+    session.execute(_CLIENT, {"id": client_id})
+
+
 def practitioner_of(appointment_id: int) -> int | None:
     """Whose time a change of this appointment books (read before the change's own transaction,
     so that transaction can lock first; the change re-checks it after the lock)."""

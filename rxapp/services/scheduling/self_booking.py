@@ -36,8 +36,9 @@ from rxapp.models import (
 from rxapp.models.practice import CANCELLATION_MESSAGE
 from rxapp.services.clients.directory import own_client_record
 from rxapp.services.permissions import Action, Principal, require
+from rxapp.services.phrases import count
 from rxapp.services.practice import profiles
-from rxapp.services.scheduling import availability
+from rxapp.services.scheduling import availability, booking_lock
 from rxapp.services.scheduling.appointments import (
     AppointmentChange,
     AppointmentDraft,
@@ -51,6 +52,7 @@ from rxapp.services.scheduling.appointments import (
 )
 from rxapp.services.scheduling.booking_lock import BookingBusy, SlotTaken
 from rxapp.services.scheduling.slots import Slot, SlotMode, group_by_local_day, why_not_open
+from rxapp.services.timezones import format_local
 
 __all__ = ["BookablePractitioner", "Moving", "SelfBookingRefused", "SlotTaken", "Week", "book_slot",
            "bookable_practitioners", "cancel_own", "may_change", "reschedule_own", "week_of_slots"]
@@ -168,6 +170,40 @@ def _outside_window(practice: Practice, appointment: Appointment, verb: str) -> 
         message = practice.cancellation_message.strip() or DEFAULT_CANCELLATION_MESSAGE
         raise SelfBookingRefused(f"This appointment starts within {hours} hours, so it cannot be {verb} online. "
                                  f"{message}")
+
+
+def _within_limits(session: Session, client: Client, practice: Practice, start_at: datetime, length: int,
+                   moving: int | None = None) -> None:
+    """A client's own booking: never over another of their visits (any practitioner), and within
+    the practice's limits of self-booked visits per day (the client's day) and still to come. The
+    front desk is not limited. Call under the booking locks (`booking_lock.lock_client`)."""
+    booking_lock.lock_client(session, client.id or 0)
+    end = start_at + timedelta(minutes=length)
+    mine = select(Appointment).where(Appointment.client_id == client.id,
+                                     col(Appointment.status).in_([AppointmentStatus.BOOKED,
+                                                                  AppointmentStatus.IN_PROGRESS]),
+                                     col(Appointment.id) != (moving or 0))
+    clash = session.exec(mine.where(col(Appointment.start_at) < end,
+                                    col(Appointment.start_at) > start_at - timedelta(hours=24))).all()
+    for other in clash:
+        if other.end_at > start_at:
+            when = format_local(other.start_at, client.timezone)
+            raise SelfBookingRefused(f"You already have an appointment then ({when}). Choose another time.")
+    if client.user_id is None:
+        return
+    booked_online = mine.where(Appointment.created_by_user_id == client.user_id)
+    zone = ZoneInfo(client.timezone)
+    day = start_at.astimezone(zone).date()
+    day_start = datetime.combine(day, time(), zone).astimezone(UTC)
+    same_day = session.exec(booked_online.where(col(Appointment.start_at) >= day_start,
+                                                col(Appointment.start_at) < day_start + timedelta(days=1))).all()
+    if len(same_day) >= practice.self_booking_max_per_day:
+        raise SelfBookingRefused(f"You can book {count(practice.self_booking_max_per_day, 'visit')} a day online. "
+                                 "Choose another day, or call the practice.")
+    upcoming = session.exec(booked_online.where(col(Appointment.start_at) > now())).all()
+    if moving is None and len(upcoming) >= practice.self_booking_max_upcoming:
+        raise SelfBookingRefused(f"You already have {count(len(upcoming), 'visit')} booked online, the most the "
+                                 "practice allows at once. Call the practice to book more.")
 
 
 def _own_booked(session: Session, client: Client, appointment_id: int) -> Appointment:
@@ -306,6 +342,7 @@ def book_slot(principal: Principal, practitioner_id: int, start_at: datetime, le
         user, _ = _practitioner(session, client, practice, practitioner_id)
         _takes_client(session, client, user)
         _slot_open(session, practitioner_id, start_at, length, chosen)
+        _within_limits(session, client, practice, start_at, length)
 
     draft = AppointmentDraft(client_id=client.id, practitioner_id=practitioner_id, date=date_text, hour=hour,
                              duration_minutes=length, telehealth=chosen == SlotMode.TELEHEALTH, timezone=zone)
@@ -331,6 +368,7 @@ def reschedule_own(principal: Principal, appointment_id: int, start_at: datetime
         _outside_window(practice, appointment, "moved")
         _practitioner(session, client, practice, appointment.practitioner_id)
         _slot_open(session, appointment.practitioner_id, start_at, length, chosen, frozenset({wanted}))
+        _within_limits(session, client, practice, start_at, length, moving=wanted)
         return appointment
 
     change = AppointmentChange(date=date_text, hour=hour, timezone=zone, duration_minutes=length,

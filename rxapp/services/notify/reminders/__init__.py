@@ -6,6 +6,8 @@
 - `answers`: the Confirm link, the SMS reply YES and the email opt-out link.
 """
 
+# Imported for its registration: the SMS reply YES reaches `answers.confirm_by_sms` wherever reminders are.
+from rxapp.services.notify.reminders import answers  # noqa: F401
 from rxapp.services.notify.reminders.planning import plan, replan_practice
 from rxapp.services.notify.reminders.sending import claim_due, run_due, send_batch, send_one
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, AppointmentStatus, Client
+from rxapp.models import Appointment, AppointmentStatus, Client, Practice, User
 from rxapp.services import changes
 from rxapp.services.audit import trail
 from rxapp.services.notify.reminders import links
@@ -67,16 +67,27 @@ def _mark_confirmed(session: Session, appointment: Appointment, how: str) -> boo
     return True
 
 
-def confirm_by_sms(session: Session, client: Client, _text: str) -> str | None:
-    """The SMS reply YES: confirms the client's next booked appointment (in the inbound route's
-    transaction); returns the reply text."""
-    appointment = session.exec(select(Appointment).where(
-        Appointment.client_id == client.id, Appointment.status == AppointmentStatus.BOOKED,
-        col(Appointment.start_at) > now()).order_by(col(Appointment.start_at))).first()
-    if appointment is None:
-        return "You have no upcoming appointment to confirm."
+def confirm_by_sms(session: Session, clients: list[Client], _text: str) -> str | None:
+    """The SMS reply YES (in the inbound route's transaction): confirms the soonest upcoming booked
+    appointment still waiting for confirmation among every client with the sender's number (a
+    parent may answer for a child), in a practice that asks clients to confirm; the reply says
+    whose and which."""
+    by_id = {c.id: c for c in clients}
+    found = session.exec(
+        select(Appointment, User.full_name).join(Practice, col(Practice.id) == Appointment.practice_id)
+        .join(User, col(User.id) == Appointment.practitioner_id).where(
+            col(Appointment.client_id).in_(list(by_id)), Appointment.status == AppointmentStatus.BOOKED,
+            col(Appointment.start_at) > now(), col(Appointment.confirmed_at).is_(None),
+            col(Practice.ask_clients_to_confirm).is_(True))
+        .order_by(col(Appointment.start_at), col(Appointment.id))).first()
+    if found is None:
+        return "You have no upcoming appointment waiting for confirmation."
+    appointment, practitioner = found
+    client = by_id[appointment.client_id]
     _mark_confirmed(session, appointment, "sms")
-    return f"Thank you: your appointment on {format_local(appointment.start_at, client.timezone)} is confirmed."
+    whose = "your" if len(clients) == 1 else f"{client.full_name}'s"
+    return (f"Thank you: {whose} appointment with {practitioner} on "
+            f"{format_local(appointment.start_at, client.timezone)} is confirmed.")
 
 
 def stop_email(token: str) -> Answer:
