@@ -64,7 +64,8 @@ async def start_session(request: Request) -> Response:
     if not same_origin(request):
         return _cross_site()
     ticket = await _form_field(request, "ticket")
-    new = await asyncio.to_thread(auth.redeem_ticket, ticket) if ticket else None
+    new = await asyncio.to_thread(auth.redeem_ticket, ticket, request.headers.get("user-agent", ""),
+                                  request.client.host if request.client else "") if ticket else None
     if new is None:
         return RedirectResponse("/login?error=expired", status_code=303)
     target = safe_next(await _form_field(request, "next"), home_path(new.principal))

@@ -13,6 +13,7 @@ from rxapp.models.records import (
     AuditEvent,
     LoginSession,
     LoginThrottle,
+    MfaRecoveryCode,
     Notification,
     SignInTicket,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "LoginSession",
     "LoginThrottle",
     "Meeting",
+    "MfaRecoveryCode",
     "Notification",
     "NotificationStatus",
     "OAuthAttempt",

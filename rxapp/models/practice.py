@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Text, UniqueConstraint, event, false, true
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Text, UniqueConstraint, event, false, true
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
@@ -46,6 +46,8 @@ class Practice(SQLModel, table=True):
     # to come at once (services.scheduling.self_booking).
     self_booking_max_per_day: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     self_booking_max_upcoming: int = Field(default=4, sa_column=Column(Integer, nullable=False, server_default="4"))
+    # Every staff member (not clients) must sign in with two steps; those without are enrolled at sign-in.
+    require_staff_mfa: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     # The practice's phone (E.164), given to a client who texts HELP or INFO.
     phone: str = Field(default="", sa_column=Column(String(32), nullable=False, server_default=""))
     # Reminders carry a Confirm link (email) / "Reply YES" (SMS); the appointment records confirmed_at.
@@ -69,6 +71,11 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     role: Role = Field(sa_type=String(20))
     is_active: bool = True
+    # Two-step sign-in (services.identity.mfa): the authenticator's TOTP secret, encrypted with
+    # SECRET_KEYS (None: not enrolled); the last time step accepted (a code is never used twice).
+    mfa_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    mfa_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    mfa_last_step: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 

@@ -25,6 +25,9 @@ class LoginSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What My profile shows of it: the browser's User-Agent and the address it signed in from.
+    user_agent: str = Field(default="", sa_column=Column(String(300), nullable=False, server_default=""))
+    source: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -54,6 +57,21 @@ class SignInTicket(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id")
     ticket_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # "session": exchanged for the cookie; "mfa": the password was right, the second step is owed
+    # (a code, or enrolment when the practice requires it); never exchanged for a cookie itself.
+    kind: str = Field(default="session", sa_column=Column(String(10), nullable=False, server_default="session"))
+
+
+class MfaRecoveryCode(SQLModel, table=True):
+    """One of a person's 10 single-use recovery codes for two-step sign-in (only its SHA-256 kept)."""
+
+    __tablename__ = "mfa_recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    code_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

@@ -9,9 +9,9 @@ from rxapp.components.dialogs import confirm_button, reconnect_banner
 from rxapp.components.profile_fields import profile_fields
 from rxapp.components.shell import app_shell
 from rxapp.state.auth import AuthState
-from rxapp.state.profile import ProfileDetailsState, ZoomReviewState, ZoomTabState
+from rxapp.state.profile import ProfileDetailsState, SecurityState, ZoomReviewState, ZoomTabState
 
-S = ZoomTabState
+S, X = ZoomTabState, SecurityState
 
 
 def _status() -> rx.Component:
@@ -84,13 +84,81 @@ def _meeting_tab() -> rx.Component:
     )
 
 
+def _session_row(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.card(rx.flex(
+        rx.vstack(rx.text(row["what"], weight="bold"),
+                  rx.text(row["place"], " · signed in ", row["since"], " · last active ", row["active"], size="2",
+                          color_scheme="gray"),
+                  spacing="1", align="start"),
+        rx.spacer(),
+        rx.cond(row["current"] == "1", rx.badge("This browser", color_scheme="green"),
+                rx.button("Sign out", size="1", variant="soft", color_scheme="red",
+                          on_click=X.end_session(row["id"].to(int)), aria_label="Sign out " + row["what"])),
+        spacing="3", align="center", wrap="wrap", width="100%"), width="100%", class_name="signed-in-session")
+
+
+def _mfa_section() -> rx.Component:
+    code_form = rx.form(rx.hstack(
+        rx.vstack(rx.el.label("Code from the app", html_for="mfa-code", style={"font_weight": "500"}),
+                  rx.input(id="mfa-code", name="code", auto_complete="one-time-code", input_mode="numeric",
+                           width="10em"), spacing="1"),
+        rx.button("Turn on", type="submit"), align="end", spacing="3", wrap="wrap"),
+        on_submit=X.confirm_mfa, reset_on_submit=True)
+    off_form = rx.form(rx.hstack(
+        rx.vstack(rx.el.label("Your password", html_for="mfa-password", style={"font_weight": "500"}),
+                  rx.input(id="mfa-password", name="password", type="password", auto_complete="current-password",
+                           width="14em"), spacing="1"),
+        rx.button("Turn off two-step sign-in", type="submit", variant="soft", color_scheme="red"),
+        align="end", spacing="3", wrap="wrap"), on_submit=X.disable_mfa, reset_on_submit=True)
+    return rx.vstack(
+        rx.heading("Two-step sign-in", size="4", as_="h2"),
+        rx.cond(X.mfa_enabled,
+                rx.vstack(rx.callout("On: you sign in with your password and a code from your authenticator app. ",
+                                     X.codes_left, " recovery codes left.", icon="shield-check", color_scheme="green",
+                                     id="mfa-on"),
+                          rx.cond(X.mfa_required,
+                                  rx.text("Your practice requires it, so it stays on. If you lose your phone, use a "
+                                          "recovery code or ask the owner to reset it.", color_scheme="gray"),
+                                  off_form), spacing="3", align="start"),
+                rx.vstack(rx.text("Off. Add a second step to your sign-in with an authenticator app (TOTP)."),
+                          rx.cond(X.enrolling,
+                                  rx.vstack(rx.text("Scan this code with your authenticator app, or type the key into "
+                                                    "it, then enter the 6-digit code it shows."),
+                                            rx.image(src=X.qr, alt="QR code to scan with your authenticator app",
+                                                     width="200px", height="200px", id="mfa-qr"),
+                                            rx.text("Key: ", rx.code(X.secret, id="mfa-secret"), size="2"),
+                                            code_form, spacing="3", align="start"),
+                                  rx.button("Set up two-step sign-in", on_click=X.begin_mfa, id="mfa-begin")),
+                          spacing="3", align="start")),
+        rx.cond(X.recovery_codes.length() > 0, rx.callout.root(rx.callout.text(rx.vstack(
+            rx.text("Your recovery codes: keep them somewhere safe (not on your phone). Each works once, instead "
+                    "of a code. They are shown only now.", weight="bold"),
+            rx.el.ul(rx.foreach(X.recovery_codes, lambda c: rx.el.li(rx.code(c))), id="recovery-codes"),
+            rx.button("I have kept them", size="1", on_click=X.dismiss_codes), align="start")),
+            color_scheme="amber", width="100%")),
+        rx.cond(X.error != "", rx.callout(X.error, icon="triangle-alert", color_scheme="red", role="alert",
+                                          id="security-error")),
+        spacing="3", align="start", width="100%")
+
+
+def _security_tab() -> rx.Component:
+    return rx.vstack(
+        rx.cond(X.mfa_available, _mfa_section()),
+        rx.divider(),
+        rx.heading("Where you are signed in", size="4", as_="h2"),
+        rx.vstack(rx.foreach(X.sessions, _session_row), spacing="2", width="100%", id="signed-in-sessions"),
+        rx.button("Sign out everywhere else", variant="soft", on_click=X.end_others, id="end-other-sessions"),
+        spacing="4", align="start", width="100%", max_width="48em", padding_top="1em")
+
+
 @rx.page(route="/profile", title="My profile · Telehealth",
-         on_load=[AuthState.guard, ZoomTabState.load, ProfileDetailsState.load])
+         on_load=[AuthState.guard, ZoomTabState.load, ProfileDetailsState.load, SecurityState.load])
 def profile_page() -> rx.Component:
     return app_shell(
         "/profile", "My profile",
         rx.tabs.root(
-            rx.tabs.list(rx.tabs.trigger("Meeting", value="meeting"), rx.tabs.trigger("Details", value="details")),
+            rx.tabs.list(rx.tabs.trigger("Meeting", value="meeting"), rx.tabs.trigger("Details", value="details"),
+                         rx.tabs.trigger("Security", value="security")),
             rx.tabs.content(
                 rx.box(rx.cond(S.has_profile, _meeting_tab(),
                                rx.callout("You are not set up as a practitioner, so there is no Zoom connection "
@@ -104,6 +172,7 @@ def profile_page() -> rx.Component:
                               spacing="3", align="start", width="100%", max_width="32em")),
                           padding_top="1em", spacing="3"),
                 value="details"),
+            rx.tabs.content(_security_tab(), value="security"),
             default_value="meeting", width="100%",
         ),
     )

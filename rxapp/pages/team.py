@@ -63,6 +63,9 @@ def _actions(row: rx.Var[dict[str, str]]) -> rx.Component:
                               aria_label="Edit profile of " + row["name"]),
                     rx.link("Availability", href="/availability?p=" + row["id"], size="2",
                             aria_label="Availability of " + row["name"]))),
+        rx.cond(row["can_reset_two_step"] == "yes",
+                rx.button("Reset two-step sign-in", size="1", variant="soft", color_scheme="orange",
+                          on_click=S.reset_two_step(user_id), aria_label="Reset two-step sign-in of " + row["name"])),
         rx.cond(row["changeable"] == "yes", rx.match(
             row["status"],
             ("deactivated", rx.button("Reactivate", size="1", variant="soft", on_click=S.reactivate(user_id),
@@ -88,6 +91,7 @@ def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
         cell("Status", rx.badge(row["status_label"], color_scheme=color, high_contrast=True)),
         cell("Telehealth", row["telehealth"]),
         cell("Zoom", row["zoom"]),
+        cell("Two-step sign-in", row["two_step"]),
         cell("Actions", _actions(row)),
     )
 
@@ -149,11 +153,16 @@ def team_page() -> rx.Component:
     return app_shell(
         "/team", "Team",
         rx.foreach(S.waiting, _waiting),
+        rx.cond(S.is_owner, rx.el.label(
+            rx.switch(checked=S.two_step_required, on_change=S.set_require_two_step, id="require-two-step"),
+            " Require two-step sign-in (an authenticator app) for everyone on the team; people without it set it "
+            "up at their next sign-in. Clients are never asked.",
+            style={"display": "flex", "gap": "0.5em", "align_items": "center"})),
         _invite_form(),
         rx.cond(
             S.rows.length() > 0,
-            rx.box(card_table(("Name", "Email", "Role", "Status", "Telehealth", "Zoom", "Actions"), S.rows, _row,
-                              id="team-table"), width="100%", overflow_x="auto"),
+            rx.box(card_table(("Name", "Email", "Role", "Status", "Telehealth", "Zoom", "Two-step sign-in", "Actions"),
+                              S.rows, _row, id="team-table"), width="100%", overflow_x="auto"),
             empty_state("No one on the team yet", "Invite practitioners and staff above."),
         ),
         _confirm_dialog(),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from rxapp.clock import now
-from rxapp.services.identity import auth
+from rxapp.services.identity import auth, mfa
 from rxapp.services.identity.auth import safe_next
 from rxapp.services.permissions import home_path
 from rxapp.state.auth import AuthState, post_to_server
@@ -20,6 +22,15 @@ class LoginState(rx.State):
     error: str = ""
     notice: str = ""
     busy: bool = False
+    # "password", then for staff with two-step sign-in "code", or "enrol" (the practice requires it and
+    # none is set up) followed by "codes" (the recovery codes, shown once).
+    step: str = "password"
+    qr: str = ""  # the enrolment's QR code (an SVG data URI): the person scans it
+    secret: str = ""  # the same secret as text, for typing into the app
+    recovery_codes: list[str] = []
+    _ticket: str = ""  # the "mfa" ticket: proof of the password, owed its second step
+    _secret: str = ""
+    _session_ticket: str = ""  # after enrolment: exchanged once the codes have been seen
 
     @rx.event
     async def load(self):
@@ -30,9 +41,14 @@ class LoginState(rx.State):
             return rx.redirect(home_path(principal), replace=True)
         params = self.router.url.query_parameters
         self.error = ""
+        self._forget()
         self.notice = _NOTICES["expired"] if params.get("error") == "expired" else (
             _NOTICES["signed_out"] if params.get("signed_out") else "")
         return None
+
+    def _forget(self) -> None:
+        self.step, self.qr, self.secret, self.recovery_codes = "password", "", "", []
+        self._ticket = self._secret = self._session_ticket = ""
 
     @rx.event
     async def sign_in(self, form: dict[str, str]):
@@ -59,5 +75,89 @@ class LoginState(rx.State):
         finally:
             self.busy = False
         self.error = ""
+        try:
+            owed = await asyncio.to_thread(auth.second_step, ticket)
+        except auth.SecondStepExpired as exc:
+            self.error = str(exc)
+            return
+        if owed == "":
+            yield self._go(ticket)
+            return
+        self._ticket, self.step = ticket, owed
+        if owed == "enrol":
+            try:
+                enrolment = await asyncio.to_thread(auth.enrolment_for, ticket)
+            except auth.SecondStepExpired as exc:
+                self._forget()
+                self.error = str(exc)
+                return
+            self._secret, self.secret, self.qr = enrolment.secret, enrolment.secret, enrolment.qr
+
+    def _go(self, ticket: str) -> rx.event.EventSpec:
         target = safe_next(self.router.url.query_parameters.get("next"), "")
-        yield post_to_server("/auth/session", {"ticket": ticket, "next": target})
+        self._forget()
+        return post_to_server("/auth/session", {"ticket": ticket, "next": target})
+
+    @rx.event
+    async def verify_code(self, form: dict[str, str]):
+        """The second step: the authenticator app's code (or a recovery code)."""
+        code = (form.get("code") or "").strip()
+        if not code:
+            self.error = "Enter the code from your authenticator app, or a recovery code."
+            return
+        self.busy = True
+        yield
+        try:
+            ticket = await asyncio.to_thread(auth.verify_second_step, self._ticket, code,
+                                             self.router.session.client_ip)
+        except mfa.CodeRejected as exc:
+            self.error = str(exc)
+            return
+        except auth.AccountLocked:
+            self._forget()
+            self.error = "Too many wrong codes: this account is locked for a while. Try again later."
+            return
+        except auth.SecondStepExpired as exc:
+            self._forget()
+            self.error = str(exc)
+            return
+        finally:
+            self.busy = False
+        self.error = ""
+        yield self._go(ticket)
+
+    @rx.event
+    async def enrol(self, form: dict[str, str]):
+        """Enrolment at sign-in (the practice requires two steps): the app's first code."""
+        code = (form.get("code") or "").strip()
+        if not code:
+            self.error = "Enter the 6-digit code your authenticator app shows."
+            return
+        self.busy = True
+        yield
+        try:
+            ticket, codes = await asyncio.to_thread(auth.enrol_at_sign_in, self._ticket, self._secret, code,
+                                                    self.router.session.client_ip)
+        except mfa.CodeRejected as exc:
+            self.error = str(exc)
+            return
+        except (auth.AccountLocked, auth.SecondStepExpired):
+            self._forget()
+            self.error = "Your sign-in could not be completed. Please sign in again."
+            return
+        finally:
+            self.busy = False
+        self.error, self.qr, self.secret, self._secret = "", "", "", ""
+        self._session_ticket, self.recovery_codes, self.step = ticket, codes, "codes"
+
+    @rx.event
+    def finish(self):
+        """The recovery codes have been seen: on into the app."""
+        if self.step == "codes" and self._session_ticket:
+            return self._go(self._session_ticket)
+        return None
+
+    @rx.event
+    def start_over(self):
+        self._forget()
+        self.error = ""

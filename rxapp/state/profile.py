@@ -7,7 +7,9 @@ import asyncio
 
 import reflex as rx
 
-from rxapp.services.permissions import Action, NotAllowed
+from rxapp.services.identity import mfa, sessions
+from rxapp.services.permissions import Action, NotAllowed, Principal
+from rxapp.services.phrases import count
 from rxapp.services.practice import profiles
 from rxapp.services.practice.profiles import CREDENTIALS_MAX as CREDENTIALS_MAX  # re-exported for the page
 from rxapp.services.practice.profiles import MAX_LENGTH_MINUTES as MAX_LENGTH_MINUTES
@@ -17,7 +19,7 @@ from rxapp.services.telehealth.zoom import connections
 from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.services.telehealth.zoom.oauth import SCOPE_DESCRIPTIONS
 from rxapp.services.timezones import all_timezones, format_local
-from rxapp.state.auth import AuthState, sign_in_again
+from rxapp.state.auth import AuthState, NotSignedIn, sign_in_again
 from rxapp.state.zoom_connect import start_zoom_connect
 
 
@@ -212,3 +214,110 @@ class ZoomReviewState(AuthState):
         self.title = f"Zoom connected for {outcome.practitioner_name}"
         self.granted = [SCOPE_DESCRIPTIONS.get(s, s) for s in outcome.scopes]
         return None
+
+
+class SecurityState(AuthState):
+    """My profile's Security tab: two-step sign-in (staff) and the signed-in sessions (everyone)."""
+
+    mfa_available: bool = False  # staff only: clients are never asked for it
+    mfa_enabled: bool = False
+    mfa_required: bool = False
+    codes_left: int = 0
+    enrolling: bool = False
+    qr: str = ""
+    secret: str = ""
+    recovery_codes: list[str] = []  # shown once, right after turning it on
+    error: str = ""
+    sessions: list[dict[str, str]] = []
+    _secret: str = ""
+
+    @rx.event
+    async def load(self):
+        principal = await self._principal()
+        if principal is None:
+            return
+        self.enrolling, self.qr, self.secret, self._secret, self.error = False, "", "", "", ""
+        await self._show(principal)
+
+    async def _show(self, principal: Principal) -> None:
+        try:
+            status = await asyncio.to_thread(mfa.status, principal)
+            self.mfa_available, self.mfa_enabled, self.mfa_required = True, status.enabled, status.required
+            self.codes_left = status.recovery_codes_left
+        except NotAllowed:
+            self.mfa_available = False
+        found = await asyncio.to_thread(sessions.my_sessions, principal, self._session_token())
+        tz = await asyncio.to_thread(profiles.viewer_timezone, principal)
+        self.sessions = [{"id": str(s.id), "what": f"{s.browser} on {s.device}", "place": s.place,
+                          "since": format_local(s.signed_in_at, tz), "active": format_local(s.last_active_at, tz),
+                          "current": "1" if s.current else ""} for s in found]
+
+    async def _me(self) -> Principal:
+        principal = await self._principal()
+        if principal is None:
+            raise NotSignedIn(self._path())
+        return principal
+
+    @rx.event
+    async def begin_mfa(self):
+        principal = await self._me()
+        try:
+            enrolment = await asyncio.to_thread(mfa.begin, principal)
+        except NotAllowed:
+            return rx.toast.error("Two-step sign-in is for the practice's team.")
+        self._secret, self.secret, self.qr, self.enrolling, self.error = (enrolment.secret, enrolment.secret,
+                                                                          enrolment.qr, True, "")
+        return None
+
+    @rx.event
+    async def confirm_mfa(self, form: dict[str, str]):
+        principal = await self._me()
+        try:
+            codes = await asyncio.to_thread(mfa.enable, principal, self._secret, (form.get("code") or "").strip())
+        except mfa.CodeRejected as exc:
+            self.error = str(exc)
+            return None
+        except NotAllowed:
+            return rx.toast.error("Two-step sign-in is for the practice's team.")
+        self.recovery_codes, self.enrolling, self.qr, self.secret, self._secret, self.error = codes, False, "", "", \
+            "", ""
+        await self._show(principal)
+        return rx.toast.success("Two-step sign-in is on.")
+
+    @rx.event
+    async def disable_mfa(self, form: dict[str, str]):
+        principal = await self._me()
+        try:
+            await asyncio.to_thread(mfa.disable, principal, form.get("password") or "")
+        except mfa.CodeRejected as exc:
+            self.error = str(exc)
+            return None
+        except NotAllowed as exc:
+            self.error = str(exc) if "requires" in str(exc) else "Two-step sign-in is for the practice's team."
+            return None
+        self.error = ""
+        await self._show(principal)
+        return rx.toast.success("Two-step sign-in is off.")
+
+    @rx.event
+    def dismiss_codes(self):
+        self.recovery_codes = []
+
+    @rx.event
+    async def end_session(self, session_id: int):
+        """Sign out one of my sessions (the server checks it is mine)."""
+        principal = await self._me()
+        try:
+            await asyncio.to_thread(sessions.end_session, principal, int(session_id))
+        except (NotAllowed, ValueError):
+            await self._show(principal)
+            return rx.toast.error("That session is not one of yours (or has ended already).")
+        await self._show(principal)
+        return rx.toast.success("That session is signed out.")
+
+    @rx.event
+    async def end_others(self):
+        principal = await self._me()
+        ended = await asyncio.to_thread(sessions.end_other_sessions, principal, self._session_token())
+        await self._show(principal)
+        return rx.toast.success(f"Signed out of {count(ended, 'other session')}.")

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import reflex as rx
 
+from rxapp.services.identity import mfa
 from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.practice import profiles, team
 from rxapp.services.timezones import all_timezones
@@ -50,6 +51,8 @@ def _visits_message(total: int) -> str:
 class TeamState(AuthState):
     rows: list[dict[str, str]] = []
     role_options: list[str] = []
+    two_step_required: bool = False
+    is_owner: bool = False
     # Deactivated people whose future appointments wait for re-assignment, and those appointments.
     waiting: list[dict[str, str]] = []
     waiting_visits: list[dict[str, str]] = []
@@ -96,6 +99,8 @@ class TeamState(AuthState):
             return
         members = await asyncio.to_thread(team.list_team, principal)
         self.role_options = _assignable(principal)
+        self.is_owner = principal.role == "owner"
+        self.two_step_required = (await asyncio.to_thread(mfa.status, principal)).required
         self.rows = [self._row(principal, m) for m in members]
         waiting, visits = [], []
         for member in members:
@@ -119,7 +124,10 @@ class TeamState(AuthState):
                 "status_label": _STATUS_LABELS[m.status],
                 "telehealth": ("On" if m.telehealth_enabled else "Off") if m.has_profile else "—",
                 "zoom": _ZOOM_LABELS.get(m.zoom, "—"), "has_profile": "yes" if m.has_profile else "",
-                "changeable": "yes" if changeable else ""}
+                "changeable": "yes" if changeable else "",
+                "two_step": "On" if m.two_step else "Off",
+                "can_reset_two_step": "yes" if m.two_step and principal.role == "owner"
+                and m.user_id != principal.user_id else ""}
 
     @rx.event
     async def invite(self, form: dict[str, str]):
@@ -141,6 +149,33 @@ class TeamState(AuthState):
         yield rx.toast.success(f"Invite sent to {member.full_name} at {member.email}.")
         yield rx.set_value("invite-email", "")
         yield rx.set_value("invite-name", "")
+
+    @rx.event
+    async def reset_two_step(self, user_id: int):
+        """The owner resets a member's two-step sign-in (a lost phone); the server re-checks the id."""
+        principal = await self._allowed()
+        if principal is None:
+            return rx.toast.error(_NO_PERMISSION)
+        try:
+            name = await asyncio.to_thread(mfa.reset_for, principal, int(user_id))
+        except NotAllowed:
+            await self.load()
+            return rx.toast.error("Only the owner resets two-step sign-in, for a member of the team.")
+        await self.load()
+        return rx.toast.success(f"Two-step sign-in reset for {name}: they were signed out and emailed.")
+
+    @rx.event
+    async def set_require_two_step(self, required: bool):
+        principal = await self._allowed()
+        if principal is None:
+            return rx.toast.error(_NO_PERMISSION)
+        try:
+            await asyncio.to_thread(mfa.set_required, principal, bool(required))
+        except NotAllowed:
+            return rx.toast.error("Only the owner decides whether two-step sign-in is required.")
+        self.two_step_required = bool(required)
+        return rx.toast.success("Two-step sign-in is now required for the whole team." if required else
+                                "Two-step sign-in is no longer required.")
 
     @rx.event
     async def resend_invite(self, user_id: int):

@@ -33,14 +33,15 @@ from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import LoginSession, LoginThrottle, Role, SignInTicket, User, UTCDateTime
+from rxapp.models import LoginSession, LoginThrottle, Practice, Role, SignInTicket, User, UTCDateTime
 from rxapp.services.audit import trail
-from rxapp.services.identity import one_time
+from rxapp.services.identity import mfa, one_time
 from rxapp.services.identity.passwords import verify_password
 from rxapp.services.permissions import Principal
 from rxapp.settings import get_settings
 
 TICKET_LIFETIME = timedelta(minutes=1)
+SECOND_STEP_LIFETIME = timedelta(minutes=10)  # to open the authenticator app (or enrol) after the password
 # Writing last_seen_at on every event would turn each click into a write; once a minute is enough.
 _TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -84,11 +85,14 @@ def _principal(user: User) -> Principal:
                      email=user.email, full_name=user.full_name)
 
 
-def issue_ticket(session: Session, user: User) -> str:
-    """A single-use sign-in ticket for `user`, added to the caller's transaction (for `/auth/session`)."""
+def issue_ticket(session: Session, user: User, kind: str = "session") -> str:
+    """A single-use sign-in ticket for `user`, added to the caller's transaction: a "session" ticket
+    for `/auth/session`, or an "mfa" ticket that only the second step (a code, or enrolment) turns
+    into a session ticket."""
     ticket = one_time.new_secret()
+    lifetime = TICKET_LIFETIME if kind == "session" else SECOND_STEP_LIFETIME
     session.add(SignInTicket(practice_id=user.practice_id, user_id=user.id or 0, ticket_hash=one_time.digest(ticket),
-                             expires_at=now() + TICKET_LIFETIME))
+                             expires_at=now() + lifetime, kind=kind))
     return ticket
 
 
@@ -150,7 +154,8 @@ def _finish(attempt: _Attempt, password_ok: bool) -> str:
                                                                       window_started_at=at))
             user = session.get(User, attempt.user_id)
             if user is not None and user.is_active:
-                return issue_ticket(session, user)
+                owed = mfa.enabled(user) or mfa.required_for(user, session.get(Practice, user.practice_id))
+                return issue_ticket(session, user, "mfa" if owed else "session")
         if password_ok and attempt.user_id is not None:
             raise AccountDeactivated(DEACTIVATED_MESSAGE)
         if attempt.slot < settings.login_max_failures:
@@ -191,14 +196,99 @@ async def sign_in(email: str, password: str, source: str = "") -> str:
     return await asyncio.to_thread(_finish, attempt, ok)
 
 
-def redeem_ticket(ticket: str) -> NewSession | None:
-    """Exchange a sign-in ticket for a new session; None if it is unknown, used or expired.
+class SecondStepExpired(Exception):
+    """The sign-in's second step came too late (or its ticket is not one): sign in again."""
+
+    def __init__(self) -> None:
+        super().__init__("Your sign-in took too long to complete. Please sign in again.")
+
+
+def second_step(ticket: str) -> str:
+    """What a ticket from `sign_in` still needs: "" (none: exchange it), "code" (the authenticator
+    app's, or a recovery code) or "enrol" (the practice requires two steps and none is set up yet).
+    Raises `SecondStepExpired`."""
+    with unit_of_work() as session:
+        row, user = _pending(session, ticket, kinds=("session", "mfa"))
+        if row.kind == "session":
+            return ""
+        return "code" if mfa.enabled(user) else "enrol"
+
+
+def _pending(session: Session, ticket: str, kinds: tuple[str, ...] = ("mfa",)) -> tuple[SignInTicket, User]:
+    row = session.exec(select(SignInTicket).where(SignInTicket.ticket_hash == one_time.digest(ticket or "-"),
+                                                  col(SignInTicket.used_at).is_(None),
+                                                  col(SignInTicket.kind).in_(kinds))).first()
+    user = session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None or not user.is_active or row.expires_at <= now():
+        raise SecondStepExpired()
+    return row, user
+
+
+def _second_step(ticket: str, source: str, check: Callable[[Session, User], Any]) -> tuple[str, Any]:
+    """Run `check` (a code or an enrolment) for an "mfa" ticket; its failures count toward the same
+    lockout as passwords. On success the ticket is used up and a session ticket returned."""
+    with unit_of_work() as session:
+        email = _pending(session, ticket)[1].email
+    attempt = _take_slot(email, source[:64])  # raises AccountLocked
+    rejected: mfa.CodeRejected | None = None
+    with unit_of_work() as session:
+        _, user = _pending(session, ticket)
+        try:
+            result = check(session, user)
+        except mfa.CodeRejected as exc:
+            rejected = exc
+        else:
+            if one_time.claim(session, SignInTicket.ticket_hash, ticket, col(SignInTicket.kind) == "mfa") is None:
+                raise SecondStepExpired()
+            session.execute(update(LoginThrottle).where(col(LoginThrottle.email) == attempt.email,
+                                                        col(LoginThrottle.source) == attempt.source)
+                            .values(failures=0, locked_until=None, window_started_at=now()))
+            return issue_ticket(session, user), result
+    try:
+        _finish(attempt, False)
+    except InvalidCredentials:
+        raise rejected from None
+    raise AssertionError("unreachable")  # _finish always raises on a failure
+
+
+def verify_second_step(ticket: str, code: str, source: str = "") -> str:
+    """The second step of a sign-in: the authenticator code (or a recovery code) for an "mfa" ticket;
+    returns a session ticket. Raises `mfa.CodeRejected`, `AccountLocked`, `SecondStepExpired`."""
+    return _second_step(ticket, source, lambda session, user: mfa.check_code(session, user, code))[0]
+
+
+def enrolment_for(ticket: str) -> mfa.Enrolment:
+    """A new secret and its QR code for a person the practice requires to enrol at this sign-in."""
+    with unit_of_work() as session:
+        _, user = _pending(session, ticket)
+        if mfa.enabled(user):
+            raise SecondStepExpired()
+        practice = session.get(Practice, user.practice_id)
+        return mfa.start_enrolment(user, practice.name if practice else "Telehealth")
+
+
+def enrol_at_sign_in(ticket: str, secret: str, code: str, source: str = "") -> tuple[str, list[str]]:
+    """Finish enrolment during sign-in: (a session ticket, the 10 recovery codes to show once).
+    Raises `mfa.CodeRejected`, `AccountLocked`, `SecondStepExpired`."""
+    def enrol(session: Session, user: User) -> list[str]:
+        if mfa.enabled(user):
+            raise SecondStepExpired()
+        return mfa.finish_enrolment(session, user, secret, code, user.id)
+
+    return _second_step(ticket, source, enrol)
+
+
+def redeem_ticket(ticket: str, user_agent: str = "", source: str = "") -> NewSession | None:
+    """Exchange a sign-in ticket for a new session; None if it is unknown, used or expired. The
+    browser's User-Agent and address are kept for My profile's list of sessions.
 
     The ticket is claimed atomically: of any number of concurrent redemptions, one wins."""
     settings = get_settings()
     at = now()
     with unit_of_work() as session:
-        ticket_id = one_time.claim(session, SignInTicket.ticket_hash, ticket, at=at)
+        # Only a "session" ticket: one that still owes its second step is never a cookie.
+        ticket_id = one_time.claim(session, SignInTicket.ticket_hash, ticket, col(SignInTicket.kind) == "session",
+                                   at=at)
         row = session.get(SignInTicket, ticket_id) if ticket_id is not None else None
         user = session.get(User, row.user_id) if row is not None else None
         if user is None or not user.is_active:
@@ -206,7 +296,8 @@ def redeem_ticket(ticket: str) -> NewSession | None:
         token = one_time.new_secret()
         expires = at + timedelta(hours=settings.session_absolute_hours)
         session.add(LoginSession(practice_id=user.practice_id, user_id=user.id or 0,
-                                 token_hash=one_time.digest(token), created_at=at, last_seen_at=at, expires_at=expires))
+                                 token_hash=one_time.digest(token), created_at=at, last_seen_at=at, expires_at=expires,
+                                 user_agent=user_agent[:300], source=source[:64]))
         trail.record(session, practice_id=user.practice_id, actor_user_id=user.id, action="user.signed_in",
                      subject_type="user", subject_id=user.id or "")
         return NewSession(token=token, expires_at=expires, principal=_principal(user))

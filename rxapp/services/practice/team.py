@@ -75,6 +75,7 @@ class Member:
     has_profile: bool
     telehealth_enabled: bool
     zoom: str  # "" without a profile, else connections.ConnectionState value
+    two_step: bool = False  # signs in with two steps (services.identity.mfa)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ def _member(user: User, profile: PractitionerProfile | None, zoom: ZoomConnectio
     state = "" if profile is None else (zoom.status if zoom is not None else connections.ConnectionState.NOT_CONNECTED)
     return Member(user_id=user.id or 0, full_name=user.full_name, email=user.email, role=Role(user.role),
                   status=_status(user), has_profile=profile is not None,
-                  telehealth_enabled=bool(profile and profile.telehealth_enabled), zoom=str(state))
+                  telehealth_enabled=bool(profile and profile.telehealth_enabled), zoom=str(state),
+                  two_step=user.mfa_enabled_at is not None)
 
 
 def list_team(principal: Principal) -> list[Member]:
