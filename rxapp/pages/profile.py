@@ -113,9 +113,9 @@ def _mfa_section() -> rx.Component:
     return rx.vstack(
         rx.heading("Two-step sign-in", size="4", as_="h2"),
         rx.cond(X.mfa_enabled,
-                rx.vstack(rx.callout("On: you sign in with your password and a code from your authenticator app. ",
-                                     X.codes_left, " recovery codes left.", icon="shield-check", color_scheme="green",
-                                     id="mfa-on"),
+                rx.vstack(rx.callout.root(rx.callout.icon(rx.icon("shield-check")), rx.callout.text(
+                              "On: you sign in with your password and a code from your authenticator app. ",
+                              X.codes_left, " recovery codes left."), color_scheme="green", id="mfa-on"),
                           rx.cond(X.mfa_required,
                                   rx.text("Your practice requires it, so it stays on. If you lose your phone, use a "
                                           "recovery code or ask the owner to reset it.", color_scheme="gray"),
