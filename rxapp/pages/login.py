@@ -43,35 +43,32 @@ def _password_step() -> rx.Component:
         on_submit=LoginState.sign_in, reset_on_submit=False)
 
 
-def _code_step() -> rx.Component:
+def _step_form(title: str, intro: str, *body: rx.Component, submit: str, on_submit: rx.EventHandler) -> rx.Component:
+    """A second step of signing in: its heading and words, what it shows, the code field and Submit."""
     return rx.form(
-        rx.vstack(
-            rx.heading("Two-step sign-in", size="6", as_="h1"),
-            rx.text("Enter the 6-digit code your authenticator app shows for this practice, or one of your "
-                    "recovery codes."),
-            _code_field("Code"),
-            _error(),
-            rx.button("Continue", type="submit", size="3", width="100%", loading=LoginState.busy),
-            rx.button("Start again", type="button", variant="ghost", on_click=LoginState.start_over),
-            spacing="4", width="100%"),
-        on_submit=LoginState.verify_code, reset_on_submit=True)
+        rx.vstack(rx.heading(title, size="6", as_="h1"), rx.text(intro), *body,
+                  _code_field("Code" if submit == "Continue" else "Code from the app"), _error(),
+                  rx.button(submit, type="submit", size="3", width="100%", loading=LoginState.busy),
+                  rx.button("Start again", type="button", variant="ghost", on_click=LoginState.start_over),
+                  spacing="4", width="100%"),
+        on_submit=on_submit, reset_on_submit=True)
+
+
+def _code_step() -> rx.Component:
+    return _step_form("Two-step sign-in", "Enter the 6-digit code your authenticator app shows for this practice, or "
+                      "one of your recovery codes.", submit="Continue", on_submit=LoginState.verify_code)
 
 
 def _enrol_step() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            rx.heading("Set up two-step sign-in", size="6", as_="h1"),
-            rx.text("Your practice asks everyone on its team to sign in with a second step. Scan this code with an "
-                    "authenticator app (Google Authenticator, Microsoft Authenticator, 1Password…), or type the key "
-                    "below into it, then enter the 6-digit code it shows."),
-            rx.image(src=LoginState.qr, alt="QR code to scan with your authenticator app", width="200px",
-                     height="200px", id="mfa-qr"),
-            rx.text("Key: ", rx.code(LoginState.secret, id="mfa-secret"), size="2"),
-            _code_field("Code from the app"),
-            _error(),
-            rx.button("Turn on and sign in", type="submit", size="3", width="100%", loading=LoginState.busy),
-            spacing="4", width="100%"),
-        on_submit=LoginState.enrol, reset_on_submit=True)
+    return _step_form(
+        "Set up two-step sign-in",
+        "Your practice asks everyone on its team to sign in with a second step. Scan this code with an authenticator "
+        "app (Google Authenticator, Microsoft Authenticator, 1Password…), or type the key below into it, then enter "
+        "the 6-digit code it shows.",
+        rx.image(src=LoginState.qr, alt="QR code to scan with your authenticator app", width="200px", height="200px",
+                 id="mfa-qr"),
+        rx.text("Key: ", rx.code(LoginState.secret, id="mfa-secret"), size="2"),
+        submit="Turn on and sign in", on_submit=LoginState.enrol)
 
 
 def _codes_step() -> rx.Component:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
 
@@ -101,53 +103,43 @@ class LoginState(rx.State):
     @rx.event
     async def verify_code(self, form: dict[str, str]):
         """The second step: the authenticator app's code (or a recovery code)."""
-        code = (form.get("code") or "").strip()
-        if not code:
-            self.error = "Enter the code from your authenticator app, or a recovery code."
-            return
-        self.busy = True
-        yield
-        try:
-            ticket = await asyncio.to_thread(auth.verify_second_step, self._ticket, code,
-                                             self.router.session.client_ip)
-        except mfa.CodeRejected as exc:
-            self.error = str(exc)
-            return
-        except auth.AccountLocked:
-            self._forget()
-            self.error = "Too many wrong codes: this account is locked for a while. Try again later."
-            return
-        except auth.SecondStepExpired as exc:
-            self._forget()
-            self.error = str(exc)
-            return
-        finally:
-            self.busy = False
-        self.error = ""
-        yield self._go(ticket)
+        async for update in self._second_step(form, "Enter the code from your authenticator app, or a recovery "
+                                              "code.", auth.verify_second_step, self._ticket):
+            yield update
 
     @rx.event
     async def enrol(self, form: dict[str, str]):
         """Enrolment at sign-in (the practice requires two steps): the app's first code."""
+        async for update in self._second_step(form, "Enter the 6-digit code your authenticator app shows.",
+                                              auth.enrol_at_sign_in, self._ticket, self._secret):
+            yield update
+
+    async def _second_step(self, form: dict[str, str], missing: str, check: Callable[..., Any], *args: str):
+        """Send the typed code to `check`; its refusals stay on the form, a late or locked one starts
+        over; a session ticket signs in (after enrolment, once the recovery codes have been seen)."""
         code = (form.get("code") or "").strip()
         if not code:
-            self.error = "Enter the 6-digit code your authenticator app shows."
+            self.error = missing
             return
         self.busy = True
         yield
         try:
-            ticket, codes = await asyncio.to_thread(auth.enrol_at_sign_in, self._ticket, self._secret, code,
-                                                    self.router.session.client_ip)
+            found = await asyncio.to_thread(check, *args, code, self.router.session.client_ip)
         except mfa.CodeRejected as exc:
             self.error = str(exc)
             return
         except (auth.AccountLocked, auth.SecondStepExpired):
             self._forget()
-            self.error = "Your sign-in could not be completed. Please sign in again."
+            self.error = "Your sign-in could not be completed (too late, or too many wrong codes). Sign in again."
             return
         finally:
             self.busy = False
-        self.error, self.qr, self.secret, self._secret = "", "", "", ""
+        self.error = ""
+        if isinstance(found, str):
+            yield self._go(found)
+            return
+        ticket, codes = found
+        self.qr, self.secret, self._secret = "", "", ""
         self._session_ticket, self.recovery_codes, self.step = ticket, codes, "codes"
 
     @rx.event
