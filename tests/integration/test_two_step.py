@@ -75,6 +75,16 @@ def test_an_authenticator_code_is_the_second_step_and_never_works_twice(demo, cl
     assert mfa.status(principal_of(LEE)).recovery_codes_left == 9
 
 
+def test_enrolment_without_a_secret_of_ours_is_refused(demo, clock) -> None:
+    """A replayed "Turn on" with no (or a made-up, weak) secret: the code of an empty key is known to
+    anyone, so it must not turn two-step sign-in on."""
+    empty_key_code = mfa.hotp(b"", mfa.step_at(now()))
+    for secret, code in (("", empty_key_code), ("AAAA", mfa.code_at("AAAA", now())), ("not base32!", "123456")):
+        with pytest.raises(mfa.CodeRejected):
+            mfa.enable(principal_of(LEE), secret, code)
+    assert not mfa.status(principal_of(LEE)).enabled
+
+
 def test_wrong_codes_count_toward_the_password_lockout(demo, clock) -> None:
     _enrol(LEE)
     ticket = _password_ok(LEE)

@@ -144,8 +144,13 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
 
 def finish_enrolment(session: Session, user: User, secret: str, code: str, actor: int | None) -> list[str]:
     """The first code proves the app has the secret: two-step sign-in is on; returns the 10 recovery
-    codes (shown once). Raises `CodeRejected`."""
-    step = _matching_step(secret, code, now())
+    codes (shown once). Raises `CodeRejected` (also for a secret that is not one `start_enrolment`
+    made: the codes of an empty or short key are anyone's to compute)."""
+    try:
+        strong = len(_key(secret)) >= 20
+    except ValueError:  # binascii.Error: not base32
+        strong = False
+    step = _matching_step(secret, code, now()) if strong else None
     if step is None:
         raise CodeRejected()
     user.mfa_secret_encrypted, user.mfa_enabled_at, user.mfa_last_step = crypto.encrypt(secret), now(), step
