@@ -21,16 +21,19 @@ from rxapp.clock import now
 from rxapp.services.audit import entries
 from rxapp.services.identity import auth
 from rxapp.services.identity.auth import safe_next
+from rxapp.services.identity.passwords import MIN_PASSWORD_LENGTH
 from rxapp.services.notify.reminders import answers
 from rxapp.services.notify.sms import twilio_hooks
 from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH
 from rxapp.services.permissions import Action, NotAllowed, can, home_path
-from rxapp.services.practice import profiles
+from rxapp.services.practice import profiles, setup
+from rxapp.services.practice.settings import POS_CODES
 from rxapp.services.telehealth import portal
 from rxapp.services.telehealth.meetings import actions
 from rxapp.services.telehealth.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
 from rxapp.services.telehealth.zoom import connections, webhooks
 from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNotConnected
+from rxapp.services.timezones import all_timezones
 from rxapp.settings import get_settings
 from rxapp.web_security import SecurityHeaders, same_origin
 
@@ -299,6 +302,82 @@ async def reminder_link(request: Request) -> Response:
     return _page(found.title, found.message, 200, back=None, button=label)
 
 
+_SETUP_FIELDS = (("code", "Setup code", "text", "The code `python -m rxapp.manage setup-code` printed (or the app "
+                                               "logged at start)."),
+                 ("practice_name", "Practice name", "text", ""), ("timezone", "Timezone", "select", ""),
+                 ("country", "Country (phone numbers without a country code are its)", "select", ""),
+                 ("address", "Address (where in-person visits take place)", "text", ""),
+                 ("pos_code", "Telehealth place of service", "select", ""),
+                 ("owner_name", "Your name (the owner)", "text", ""), ("owner_email", "Your email", "email", ""),
+                 ("password", "Password", "password", f"At least {MIN_PASSWORD_LENGTH} characters."),
+                 ("password_again", "Password again", "password", ""))
+
+
+def _setup_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> HTMLResponse:
+    """The first run's form, server-rendered (it must work before anyone can sign in)."""
+    e = html.escape
+    options = {"timezone": [(z, z) for z in all_timezones()], "country": [(c, c) for c in setup.countries()],
+               "pos_code": list(POS_CODES.items())}
+    defaults = {"timezone": "America/New_York", "country": "US", "pos_code": "10"}
+    rows = []
+    for name, label, kind, hint in _SETUP_FIELDS:
+        value = values.get(name, defaults.get(name, "")) if kind != "password" else ""
+        if kind == "select":
+            choices = "".join(f"<option value='{e(v)}'{' selected' if v == value else ''}>{e(t)}</option>"
+                              for v, t in options[name])
+            control = f"<select id={name} name={name}>{choices}</select>"
+        else:
+            auto = {"password": "new-password", "owner_email": "email", "code": "off"}.get(name, "on")
+            control = (f"<input id={name} name={name} type={kind} value='{e(value)}' autocomplete={auto} "
+                       f"{'required' if name not in ('address',) else ''}>")
+        problem = f"<p class=error role=alert id={name}-error>{e(errors[name])}</p>" if name in errors else ""
+        tip = f"<small>{e(hint)}</small>" if hint else ""
+        rows.append(f"<label for={name}>{e(label)}</label>{control}{tip}{problem}")
+    form_error = f"<p class=error role=alert>{e(errors['form'])}</p>" if "form" in errors else ""
+    body = ("<!doctype html><html lang=en><head><meta charset=utf-8>"
+            "<meta name=viewport content='width=device-width, initial-scale=1'>"
+            "<title>Set up your practice · Telehealth</title><link rel=icon href='/favicon.svg' type='image/svg+xml'>"
+            f"<style>{_PAGE_STYLE}{_FORM_STYLE}</style></head><body><main><div class=card>"
+            "<h1>Set up your practice</h1><p>This installation has no practice yet. Enter the setup code, your "
+            f"practice's details and the owner's account.</p>{form_error}<form method=post>{''.join(rows)}"
+            "<button type=submit>Set up the practice</button></form></div></main></body></html>")
+    return HTMLResponse(body, status_code=status, headers=_NO_STORE)
+
+
+_FORM_STYLE = ("label{display:block;font-weight:600;margin:.9rem 0 .25rem}input,select{box-sizing:border-box;"
+               "width:100%;font:inherit;padding:.5rem;border:1px solid #cdced6;border-radius:8px}"
+               "small{color:#60646c}.error{color:#ce2c31;margin:.25rem 0 0}form button{margin-top:1.25rem}")
+
+
+async def setup_page(request: Request) -> Response:
+    """The first run (only while no practice exists; a 404 afterwards): the form, and its POST."""
+    if not await asyncio.to_thread(setup.needs_setup):
+        return _page("Page not found", "There is no such page.", 404, back=("/login", "Go to sign-in"))
+    if request.method == "GET":
+        return _setup_form({}, {})
+    if not same_origin(request):
+        return _cross_site()
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return _setup_form({}, {"form": "Send the form from this page."}, 400)
+    values = {k: v for k, v in parse_qsl((await request.body())[:16384].decode("utf-8", "replace"))}
+    form = setup.PracticeForm(**{f: values.get(f, "") for f in (
+        "practice_name", "timezone", "country", "address", "pos_code", "owner_name", "owner_email", "password",
+        "password_again")})
+    try:
+        ticket = await asyncio.to_thread(setup.set_up, values.get("code", ""), form)
+    except setup.SetupInvalid as exc:
+        return _setup_form(values, exc.errors, 422)
+    except setup.SetupRefused as exc:
+        return _setup_form(values, {"code": str(exc)}, 403)
+    new = await asyncio.to_thread(auth.redeem_ticket, ticket, request.headers.get("user-agent", ""),
+                                  request.client.host if request.client else "")
+    if new is None:
+        return RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/welcome", status_code=303)
+    _set_session_cookie(response, new.token, get_settings().session_absolute_hours * 3600)
+    return response
+
+
 async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -318,5 +397,6 @@ def build() -> Starlette:
         Route("/join/{token}", join, methods=["GET"]),
         Route("/audit/export.csv", audit_export, methods=["GET"]),
         Route("/api/health", health, methods=["GET"]),
+        Route("/setup", setup_page, methods=["GET", "POST"]),
         Route("/r/{purpose:str}/{token:str}", reminder_link, methods=["GET", "POST"]),
     ])

@@ -1,4 +1,5 @@
-"""Management commands: `python -m rxapp.manage migrate|demo-data|demo-week|ensure-key|banner`."""
+"""Management commands: `python -m rxapp.manage migrate|setup-code|create-practice|demo-data|demo-week|ensure-key|
+banner`."""
 
 from __future__ import annotations
 
@@ -7,17 +8,42 @@ import argparse
 from rxapp import migrate
 from rxapp.dev import demo_data
 from rxapp.services import crypto
+from rxapp.services.practice import setup
 from rxapp.settings import get_settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m rxapp.manage")
-    parser.add_argument("command", choices=["migrate", "demo-data", "demo-week", "ensure-key", "banner"])
+    parser.add_argument("command", choices=["migrate", "setup-code", "create-practice", "demo-data", "demo-week",
+                                            "ensure-key", "banner"])
+    parser.add_argument("--name", help="create-practice: the practice's name")
+    parser.add_argument("--owner-email", help="create-practice: the owner's email (they get an invite link)")
+    parser.add_argument("--owner-name", default="", help="create-practice: the owner's name (default: the email)")
+    parser.add_argument("--timezone", default="America/New_York", help="create-practice: the practice's timezone")
+    parser.add_argument("--country", default="US", help="create-practice: ISO country code of its phone numbers")
+    parser.add_argument("--address", default="", help="create-practice: where in-person visits take place")
+    parser.add_argument("--pos-code", default="10", help="create-practice: telehealth place of service (02 or 10)")
     args = parser.parse_args()
     settings = get_settings()
     if args.command == "migrate":
         migrate.upgrade()
         print("Database migrated to the newest revision.")
+    elif args.command == "setup-code":
+        code = setup.new_setup_code()
+        if code is None:
+            raise SystemExit("This installation has its practice already: sign in at /login.")
+        print(f"Open {settings.app_url}/setup and enter this one-time setup code: {code}")
+    elif args.command == "create-practice":
+        if not args.name or not args.owner_email:
+            raise SystemExit("create-practice needs --name and --owner-email.")
+        form = setup.PracticeForm(practice_name=args.name, timezone=args.timezone, country=args.country.upper(),
+                                  address=args.address, pos_code=args.pos_code,
+                                  owner_name=args.owner_name or args.owner_email, owner_email=args.owner_email)
+        try:
+            link = setup.create_practice(form)
+        except setup.SetupInvalid as exc:
+            raise SystemExit("Not created: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from exc
+        print(f"Practice {args.name!r} created. The owner sets a password with this link (also emailed): {link}")
     elif args.command == "ensure-key":
         if not settings.secret_keys:
             crypto.ensure_key_file(settings.secret_key_file)

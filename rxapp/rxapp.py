@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
 
 import reflex as rx
 
@@ -26,7 +28,9 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     practice_settings,
     profile,
     team,
+    welcome,
 )
+from rxapp.services.practice import setup
 from rxapp.settings import get_settings, production_problems
 from rxapp.state.auth import BrowserOwnerCheck, on_backend_error
 
@@ -55,3 +59,14 @@ app.register_lifespan_task(jobs.scheduler_lifespan)
 app.register_lifespan_task(live.push_lifespan)
 app.register_lifespan_task(state_store.state_store_lifespan)
 app.register_lifespan_task(heartbeat.heartbeat_lifespan)
+
+
+async def announce_setup() -> None:
+    """The first run: with no practice yet, log once where to set it up and a fresh setup code."""
+    code = await asyncio.to_thread(setup.new_setup_code) if await asyncio.to_thread(setup.needs_setup) else None
+    if code is not None:
+        logging.getLogger("rxapp.setup").warning(
+            "No practice yet: open %s/setup and enter this one-time setup code: %s", get_settings().app_url, code)
+
+
+app.register_lifespan_task(announce_setup)

@@ -15,6 +15,7 @@ from rxapp.models.records import (
     LoginThrottle,
     MfaRecoveryCode,
     Notification,
+    SetupCode,
     SignInTicket,
 )
 from rxapp.models.reminders import Reminder, ReminderKind, ReminderStatus
@@ -56,6 +57,7 @@ __all__ = [
     "ReminderKind",
     "ReminderStatus",
     "Role",
+    "SetupCode",
     "SignInTicket",
     "SmsCreditEntry",
     "SyncState",

@@ -63,6 +63,18 @@ class SignInTicket(SQLModel, table=True):
     kind: str = Field(default="session", sa_column=Column(String(10), nullable=False, server_default="session"))
 
 
+class SetupCode(SQLModel, table=True):
+    """The one-time code that opens /setup while no practice exists (`manage setup-code`, or logged
+    at start); only its SHA-256 is kept. The one table without a practice: there is none yet."""
+
+    __tablename__ = "setup_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class MfaRecoveryCode(SQLModel, table=True):
     """One of a person's 10 single-use recovery codes for two-step sign-in (only its SHA-256 kept)."""
 

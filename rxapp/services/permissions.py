@@ -114,7 +114,8 @@ def home_path(principal: Principal) -> str:
 
 
 # Pages outside the navigation that still need a permission.
-_EXTRA_PAGES: dict[str, Action] = {"/dev/mail": Action.VIEW_CAUGHT_MAIL, "/dev/sms": Action.VIEW_CAUGHT_MAIL}
+_EXTRA_PAGES: dict[str, Action] = {"/dev/mail": Action.VIEW_CAUGHT_MAIL, "/dev/sms": Action.VIEW_CAUGHT_MAIL,
+                                   "/welcome": Action.PRACTICE_SETTINGS}
 
 
 def page_action(path: str) -> Action | None:

@@ -194,10 +194,13 @@ def add_client(principal: Principal, form: ClientForm) -> int:
 
 
 def practice_region(practice_id: int) -> str:
-    """The country of the practice (from its timezone): numbers typed without a country code are its."""
+    """The country of the practice (as set up, else from its timezone): numbers typed without a
+    country code are its."""
     with unit_of_work() as session:
         practice = session.get(Practice, practice_id)
-        return phones.region_for_timezone(practice.timezone if practice else "")
+        if practice is None:
+            return phones.default_region()
+        return practice.country or phones.region_for_timezone(practice.timezone)
 
 
 def _set_consent(principal: Principal, client_id: int, field: str, opted_out: bool,

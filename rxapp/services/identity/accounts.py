@@ -413,15 +413,17 @@ def _team_invite_email(to: str, name: str, role: str, practice_name: str, link: 
     return OutgoingEmail(to=to, subject=f"Join the {practice_name} team", text=text, html=body)
 
 
-def queue_team_invite(session: Session, user: User, invited_by: int) -> None:
+def queue_team_invite(session: Session, user: User, invited_by: int | None) -> str:
     """A new team invite link for `user` (older unused ones stop working), emailed through the
-    outbox in the caller's transaction."""
+    outbox in the caller's transaction; returns the link (a scripted install prints it)."""
     at = now()
     token, row = _new_token(session, purpose=TEAM_INVITE, practice_id=user.practice_id, at=at, user_id=user.id,
                             client_id=None, created_by=invited_by)
+    link = _link("team-invite", token)
     queue_email(session, practice_id=user.practice_id, key=f"account-token:{row.id}",
                 email=_team_invite_email(user.email, user.full_name, Role(user.role).value,
-                                         _practice_name(session, user.practice_id), _link("team-invite", token)))
+                                         _practice_name(session, user.practice_id), link))
+    return link
 
 
 def _invited_member(session: Session, row: AccountToken) -> User:

@@ -105,7 +105,8 @@ def save_settings(principal: Principal, values: PracticeSettings) -> None:
     with unit_of_work() as session:
         practice = session.get(Practice, principal.practice_id)
         assert practice is not None
-        phone, problem = phones.parse_phone(values.phone, phones.region_for_timezone(practice.timezone))
+        region = practice.country or phones.region_for_timezone(practice.timezone)
+        phone, problem = phones.parse_phone(values.phone, region)
         if problem:
             raise InvalidSettings({"phone": problem})
         changed = _apply(practice, replace(values, phone=phone))
