@@ -1,11 +1,11 @@
-"""Management commands: `python -m rxapp.manage migrate|setup-code|create-practice|demo-data|demo-week|ensure-key|
-banner`."""
+"""Management commands: `python -m rxapp.manage migrate|setup-code|create-practice|backup FILE|restore FILE|
+demo-data|demo-week|ensure-key|banner`."""
 
 from __future__ import annotations
 
 import argparse
 
-from rxapp import migrate
+from rxapp import backup, migrate
 from rxapp.dev import demo_data
 from rxapp.services import crypto
 from rxapp.services.practice import setup
@@ -14,8 +14,9 @@ from rxapp.settings import get_settings
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m rxapp.manage")
-    parser.add_argument("command", choices=["migrate", "setup-code", "create-practice", "demo-data", "demo-week",
-                                            "ensure-key", "banner"])
+    parser.add_argument("command", choices=["migrate", "setup-code", "create-practice", "backup", "restore",
+                                            "demo-data", "demo-week", "ensure-key", "banner"])
+    parser.add_argument("file", nargs="?", help="backup / restore: the backup file")
     parser.add_argument("--name", help="create-practice: the practice's name")
     parser.add_argument("--owner-email", help="create-practice: the owner's email (they get an invite link)")
     parser.add_argument("--owner-name", default="", help="create-practice: the owner's name (default: the email)")
@@ -28,6 +29,15 @@ def main() -> None:
     if args.command == "migrate":
         migrate.upgrade()
         print("Database migrated to the newest revision.")
+    elif args.command in ("backup", "restore"):
+        if not args.file:
+            raise SystemExit(f"{args.command} needs a FILE.")
+        try:
+            revision = (backup.backup if args.command == "backup" else backup.restore)(args.file)
+        except backup.BackupRefused as exc:
+            raise SystemExit(f"Not restored: {exc}") from exc
+        print(f"Backed up to {args.file} (schema {revision})." if args.command == "backup" else
+              f"Restored {args.file} (schema {revision}), then migrated to the newest revision.")
     elif args.command == "setup-code":
         code = setup.new_setup_code()
         if code is None:

@@ -96,7 +96,7 @@ def _within(name: str, *prefixes: str) -> bool:
 
 
 APP_EDGES = ("rxapp.rxapp", "rxapp.api", "rxapp.jobs", "rxapp.web_security", "rxapp.heartbeat", "rxapp.state_store",
-             "rxapp.manage", "rxapp.migrate")
+             "rxapp.manage", "rxapp.migrate", "rxapp.backup")
 BASE = ("rxapp.models", "rxapp.db", "rxapp.settings", "rxapp.clock", "rxapp.text", "rxapp.redaction")
 LEAVES = ("rxapp.services.crypto", "rxapp.services.timezones", "rxapp.services.permissions",
           "rxapp.services.changes", "rxapp.services.phrases")
