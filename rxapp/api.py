@@ -26,7 +26,7 @@ from rxapp.services.notify.reminders import answers
 from rxapp.services.notify.sms import twilio_hooks
 from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH
 from rxapp.services.permissions import Action, NotAllowed, can, home_path
-from rxapp.services.practice import profiles, setup
+from rxapp.services.practice import export, profiles, setup
 from rxapp.services.practice.settings import POS_CODES
 from rxapp.services.telehealth import portal
 from rxapp.services.telehealth.meetings import actions
@@ -378,6 +378,26 @@ async def setup_page(request: Request) -> Response:
     return response
 
 
+async def practice_export(request: Request) -> Response:
+    """The owner's ZIP of the practice's data, streamed; the link carries a token only the owner's page
+    could make (a link from another site exports nothing)."""
+    token = request.cookies.get(get_settings().session_cookie_name) or ""
+    principal = await asyncio.to_thread(auth.principal_for_token, token)
+    if principal is None:
+        return RedirectResponse("/login?next=/settings", status_code=303)
+    if not auth.check_request_token(token, "export", request.query_params.get("t", "")):
+        return _page("Link not valid", "Open Practice settings and press Download the practice's data.", 403,
+                     back=("/settings", "Practice settings"))
+    try:
+        chunks = await asyncio.to_thread(export.export_archive, principal)
+    except NotAllowed:
+        return _page("Not allowed", "Only the practice's owner can export its data.", 403,
+                     back=("/settings", "Practice settings"))
+    name = f"practice-export-{now().date().isoformat()}.zip"
+    return StreamingResponse(chunks, media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"', **_NO_STORE})
+
+
 async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -398,5 +418,6 @@ def build() -> Starlette:
         Route("/audit/export.csv", audit_export, methods=["GET"]),
         Route("/api/health", health, methods=["GET"]),
         Route("/setup", setup_page, methods=["GET", "POST"]),
+        Route("/export.zip", practice_export, methods=["GET"]),
         Route("/r/{purpose:str}/{token:str}", reminder_link, methods=["GET", "POST"]),
     ])

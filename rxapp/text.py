@@ -15,3 +15,9 @@ def fold(text: str) -> str:
     """`text` casefolded, its accents removed (NFKD): "Élodie Müller" -> "elodie muller", "Zoë" -> "zoe"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PLAIN)
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula (=, +, -, @, a tab or a
+    carriage return) gets a leading apostrophe (OWASP "CSV injection")."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

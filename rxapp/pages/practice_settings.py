@@ -177,4 +177,12 @@ def settings_page() -> rx.Component:
         rx.heading("Practitioners", size="4", as_="h2"),
         card_table(("Name", "Email", "Telehealth", "Zoom", "Zoom actions"), S.practitioners, _practitioner,
                    id="practitioners-table"),
+        rx.cond(S.export_href != "", rx.card(rx.vstack(
+            rx.heading("Your practice's data", size="4", as_="h2"),
+            rx.text("One ZIP file: clients, appointments, availability, reminders, the SMS ledger, the team and "
+                    "the audit trail as CSV, and each practitioner's calendar (.ics). It never contains passwords, "
+                    "Zoom tokens or join links."),
+            rx.link("Download the practice's data", href=S.export_href, id="export-link", reload_document=True,
+                    weight="bold"),
+            spacing="2", align="start"), width="100%")),
     )

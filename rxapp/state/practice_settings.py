@@ -7,6 +7,7 @@ import asyncio
 
 import reflex as rx
 
+from rxapp.services.identity import auth
 from rxapp.services.permissions import Action, NotAllowed
 from rxapp.services.phrases import count
 from rxapp.services.practice import settings as svc
@@ -34,6 +35,7 @@ class PracticeSettingsState(AuthState):
     errors: dict[str, str] = {}
     saved_message: str = ""
     practitioners: list[dict[str, str]] = []
+    export_href: str = ""  # the owner's download link (its token only this session can make)
 
     @rx.event
     async def load(self):
@@ -50,6 +52,8 @@ class PracticeSettingsState(AuthState):
         self.pos_code, self.notify_client_when_started = values.default_pos_code, values.notify_client_when_started
         self.address, self.phone, self.errors, self.saved_message = values.address, values.phone, {}, ""
         self._show_practitioners(rows)
+        self.export_href = f"/export.zip?t={auth.request_token(self._session_token(), 'export')}" \
+            if principal.role == "owner" else ""
         self.ask_to_confirm = await asyncio.to_thread(svc.confirmations_asked, principal)
         self.confirm_message = ""
 

@@ -23,6 +23,7 @@ from rxapp.models import Appointment, AuditEvent, Client, User
 from rxapp.services import phrases
 from rxapp.services.permissions import Action, Principal, require
 from rxapp.services.timezones import format_local, is_valid
+from rxapp.text import spreadsheet_safe
 
 # What each recorded action means to a reader, grouped for the action filter.
 ACTION_LABELS: dict[str, str] = {
@@ -34,6 +35,8 @@ ACTION_LABELS: dict[str, str] = {
     "user.mfa_disabled": "Two-step sign-in turned off",
     "user.mfa_reset": "Two-step sign-in reset by the owner",
     "user.mfa_recovery_used": "Signed in with a recovery code",
+    "practice.created": "Practice set up",
+    "practice.exported": "Practice data downloaded",
     "practice.mfa_required": "Two-step sign-in required for staff",
     "practice.mfa_not_required": "Two-step sign-in no longer required",
     "account.locked": "Account locked after failed sign-ins",
@@ -112,7 +115,7 @@ DETAIL_LABELS: dict[str, str] = {
     "ask_clients_to_confirm": "Ask clients to confirm", "sms_credits": "SMS credits", "amount": "Amount",
     "threshold": "Low-balance threshold", "timezone": "Timezone", "email": "Email", "client_id": "Client",
     "client_name": "Client", "practitioner_name": "Practitioner", "overlaps": "Overlaps other appointments",
-    "recorded_after": "Recorded after the visit",
+    "recorded_after": "Recorded after the visit", "owner_email": "Owner",
     "replaced": "Replaced", "scopes": "Zoom permissions", "expires_at": "Expires", "warning": "Warning",
     "force": "Forced", "role": "Role", "occurrences": "Appointments", "telehealth": "Telehealth",
     "changed": "Changed", "by": "By", "sessions_ended": "Sessions ended", "requeued": "Meetings handed back to Zoom",
@@ -372,5 +375,4 @@ def _details(raw: str) -> dict[str, str]:
             for k, v in parsed.items() if k in SAFE_DETAIL_KEYS}
 
 
-def _cell(value: str) -> str:
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+_cell = spreadsheet_safe
