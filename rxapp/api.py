@@ -28,6 +28,7 @@ from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PA
 from rxapp.services.permissions import Action, NotAllowed, can, home_path
 from rxapp.services.practice import export, profiles, setup
 from rxapp.services.practice.settings import POS_CODES
+from rxapp.services.scheduling import feeds
 from rxapp.services.telehealth import portal
 from rxapp.services.telehealth.meetings import actions
 from rxapp.services.telehealth.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
@@ -398,6 +399,16 @@ async def practice_export(request: Request) -> Response:
                              headers={"Content-Disposition": f'attachment; filename="{name}"', **_NO_STORE})
 
 
+async def calendar_feed(request: Request) -> Response:
+    """A private calendar subscription (the token is the URL's secret); 404 for any other token."""
+    body = await asyncio.to_thread(feeds.feed_ics, request.path_params["token"])
+    if body is None:
+        return Response("Not found", status_code=404, media_type="text/plain", headers=_NO_STORE)
+    return Response(body, media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, no-cache",
+                             "Content-Disposition": 'inline; filename="calendar.ics"'})
+
+
 async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -419,5 +430,6 @@ def build() -> Starlette:
         Route("/api/health", health, methods=["GET"]),
         Route("/setup", setup_page, methods=["GET", "POST"]),
         Route("/export.zip", practice_export, methods=["GET"]),
+        Route("/feeds/{token:str}.ics", calendar_feed, methods=["GET"]),
         Route("/r/{purpose:str}/{token:str}", reminder_link, methods=["GET", "POST"]),
     ])

@@ -11,6 +11,7 @@ from rxapp.models.practice import (
 from rxapp.models.records import (
     AccountToken,
     AuditEvent,
+    CalendarFeed,
     LoginSession,
     LoginThrottle,
     MfaRecoveryCode,
@@ -40,6 +41,7 @@ __all__ = [
     "AvailabilityBlock",
     "AvailabilityOverride",
     "BookingRule",
+    "CalendarFeed",
     "Channel",
     "Client",
     "CreditKind",

@@ -48,6 +48,8 @@ class Practice(SQLModel, table=True):
     self_booking_max_upcoming: int = Field(default=4, sa_column=Column(Integer, nullable=False, server_default="4"))
     # Every staff member (not clients) must sign in with two steps; those without are enrolled at sign-in.
     require_staff_mfa: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # Calendar feeds name clients in full (else by initials: a phone's calendar is seen by others).
+    feed_full_names: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     # The country (ISO 3166 alpha-2) of phone numbers typed without a country code; "" uses the timezone's.
     country: str = Field(default="", sa_column=Column(String(2), nullable=False, server_default=""))
     # The practice's phone (E.164), given to a client who texts HELP or INFO.

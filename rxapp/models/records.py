@@ -75,6 +75,22 @@ class SetupCode(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class CalendarFeed(SQLModel, table=True):
+    """A private calendar subscription URL (`/feeds/<token>.ics`): a practitioner's own appointments, or
+    (`everyone`) the whole practice's for the owner. Only the token's SHA-256 is kept; a new link
+    revokes the old."""
+
+    __tablename__ = "calendar_feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    everyone: bool = False
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class MfaRecoveryCode(SQLModel, table=True):
     """One of a person's 10 single-use recovery codes for two-step sign-in (only its SHA-256 kept)."""
 

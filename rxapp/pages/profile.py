@@ -9,9 +9,9 @@ from rxapp.components.dialogs import confirm_button, reconnect_banner
 from rxapp.components.profile_fields import profile_fields
 from rxapp.components.shell import app_shell
 from rxapp.state.auth import AuthState
-from rxapp.state.profile import ProfileDetailsState, SecurityState, ZoomReviewState, ZoomTabState
+from rxapp.state.profile import FeedState, ProfileDetailsState, SecurityState, ZoomReviewState, ZoomTabState
 
-S, X = ZoomTabState, SecurityState
+S, X, F = ZoomTabState, SecurityState, FeedState
 
 
 def _status() -> rx.Component:
@@ -141,6 +141,42 @@ def _mfa_section() -> rx.Component:
         spacing="3", align="start", width="100%")
 
 
+def _feed_controls(everyone: bool, live: rx.Var[bool], title: str, what: str) -> rx.Component:
+    return rx.vstack(
+        rx.heading(title, size="3", as_="h3"),
+        rx.text(what, color_scheme="gray"),
+        rx.hstack(
+            rx.button(rx.cond(live, "Make a new link (the old one stops working)", "Make my calendar link"),
+                      on_click=F.make(everyone), variant=rx.cond(live, "soft", "solid"),
+                      id="feed-make-everyone" if everyone else "feed-make"),
+            rx.cond(live, rx.button("Stop this feed", variant="soft", color_scheme="red", on_click=F.stop(everyone))),
+            spacing="3", wrap="wrap"),
+        spacing="2", align="start")
+
+
+def _feed_tab() -> rx.Component:
+    return rx.vstack(
+        rx.text("Subscribe to your appointments in Google Calendar, Apple Calendar or Outlook with a private link. "
+                "It shows 30 days back and 180 days ahead and follows every change. Anyone with the link sees "
+                "what it shows: keep it to yourself."),
+        rx.cond(F.may_have_own, _feed_controls(False, F.own, "My appointments", "Your own appointments.")),
+        rx.cond(F.may_have_everyone, _feed_controls(True, F.everyone, "Everyone's appointments",
+                                                    "Every practitioner's appointments (owner only).")),
+        rx.cond(~F.may_have_own & ~F.may_have_everyone,
+                rx.text("Calendar links are for practitioners and the owner.", color_scheme="gray")),
+        rx.cond(F.url != "", rx.callout.root(rx.callout.text(rx.vstack(
+            rx.text("Your new link (shown only now): add it as a calendar subscription ("
+                    "Google Calendar: Other calendars → From URL).", weight="bold"),
+            rx.code(F.url, id="feed-url", style={"overflow_wrap": "anywhere"}),
+            rx.link("Open in your calendar app (webcal)", href=F.webcal, is_external=True),
+            align="start")), color_scheme="green", width="100%")),
+        rx.cond(F.may_have_everyone, rx.el.label(
+            rx.switch(checked=F.full_names, on_change=F.set_full_names, id="feed-full-names"),
+            " Name clients in full in calendar feeds (otherwise by their initials: a phone's calendar is seen by "
+            "others)", style={"display": "flex", "gap": "0.5em", "align_items": "center"})),
+        spacing="4", align="start", width="100%", max_width="48em", padding_top="1em")
+
+
 def _security_tab() -> rx.Component:
     return rx.vstack(
         rx.cond(X.mfa_available, _mfa_section()),
@@ -152,13 +188,13 @@ def _security_tab() -> rx.Component:
 
 
 @rx.page(route="/profile", title="My profile · Telehealth",
-         on_load=[AuthState.guard, ZoomTabState.load, ProfileDetailsState.load, SecurityState.load])
+         on_load=[AuthState.guard, ZoomTabState.load, ProfileDetailsState.load, SecurityState.load, FeedState.load])
 def profile_page() -> rx.Component:
     return app_shell(
         "/profile", "My profile",
         rx.tabs.root(
             rx.tabs.list(rx.tabs.trigger("Meeting", value="meeting"), rx.tabs.trigger("Details", value="details"),
-                         rx.tabs.trigger("Security", value="security")),
+                         rx.tabs.trigger("Security", value="security"), rx.tabs.trigger("Calendar feed", value="feed")),
             rx.tabs.content(
                 rx.box(rx.cond(S.has_profile, _meeting_tab(),
                                rx.callout("You are not set up as a practitioner, so there is no Zoom connection "
@@ -173,6 +209,7 @@ def profile_page() -> rx.Component:
                           padding_top="1em", spacing="3"),
                 value="details"),
             rx.tabs.content(_security_tab(), value="security"),
+            rx.tabs.content(_feed_tab(), value="feed"),
             default_value="meeting", width="100%",
         ),
     )

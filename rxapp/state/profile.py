@@ -15,6 +15,7 @@ from rxapp.services.practice.profiles import CREDENTIALS_MAX as CREDENTIALS_MAX 
 from rxapp.services.practice.profiles import MAX_LENGTH_MINUTES as MAX_LENGTH_MINUTES
 from rxapp.services.practice.profiles import MIN_LENGTH_MINUTES as MIN_LENGTH_MINUTES
 from rxapp.services.practice.profiles import NAME_MAX as NAME_MAX
+from rxapp.services.scheduling import feeds
 from rxapp.services.telehealth.zoom import connections
 from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.services.telehealth.zoom.oauth import SCOPE_DESCRIPTIONS
@@ -321,3 +322,64 @@ class SecurityState(AuthState):
         ended = await asyncio.to_thread(sessions.end_other_sessions, principal, self._session_token())
         await self._show(principal)
         return rx.toast.success(f"Signed out of {count(ended, 'other session')}.")
+
+
+class FeedState(AuthState):
+    """My profile → Calendar feed: a private subscription URL of one's appointments (and, for the
+    owner, of everyone's). The URL is shown once, when made: only its hash is kept."""
+
+    may_have_own: bool = False
+    may_have_everyone: bool = False
+    own: bool = False
+    everyone: bool = False
+    full_names: bool = False
+    url: str = ""  # the link just made (shown once)
+    webcal: str = ""
+
+    @rx.event
+    async def load(self):
+        principal = await self._principal()
+        if principal is None:
+            return
+        self.url = self.webcal = ""
+        await self._show(principal)
+
+    async def _show(self, principal: Principal) -> None:
+        found = await asyncio.to_thread(feeds.status, principal)
+        self.may_have_own, self.may_have_everyone = found.may_have_own, found.may_have_everyone
+        self.own, self.everyone, self.full_names = found.own, found.everyone, found.full_names
+
+    @rx.event
+    async def make(self, everyone: bool):
+        principal = await self._principal()
+        if principal is None:
+            raise NotSignedIn(self._path())
+        try:
+            url = await asyncio.to_thread(feeds.new_feed, principal, bool(everyone))
+        except NotAllowed as exc:
+            return rx.toast.error(str(exc).capitalize() + ".")
+        self.url, self.webcal = url, "webcal://" + url.split("://", 1)[1]
+        await self._show(principal)
+        return rx.toast.success("A new calendar link: the old one (if any) no longer works.")
+
+    @rx.event
+    async def stop(self, everyone: bool):
+        principal = await self._principal()
+        if principal is None:
+            raise NotSignedIn(self._path())
+        await asyncio.to_thread(feeds.stop_feed, principal, bool(everyone))
+        self.url = self.webcal = ""
+        await self._show(principal)
+        return rx.toast.success("The calendar link no longer works.")
+
+    @rx.event
+    async def set_full_names(self, full: bool):
+        principal = await self._principal()
+        if principal is None:
+            raise NotSignedIn(self._path())
+        try:
+            await asyncio.to_thread(feeds.set_full_names, principal, bool(full))
+        except NotAllowed:
+            return rx.toast.error("Only the owner decides how feeds name clients.")
+        await self._show(principal)
+        return None

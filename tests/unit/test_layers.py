@@ -152,7 +152,7 @@ MAY_IMPORT = {
     "identity": {"audit", "notify"},
     "notify": {"audit", "telehealth"},
     "practice": {"audit", "clients", "identity", "notify", "telehealth"},
-    "scheduling": {"audit", "clients", "notify", "practice", "telehealth"},
+    "scheduling": {"audit", "clients", "identity", "notify", "practice", "telehealth"},
     "telehealth": {"audit", "clients", "identity", "notify", "practice", "scheduling"},
 }
 
