@@ -280,7 +280,7 @@ def test_bad_input_gets_a_message_per_field_and_saves_nothing(zoom: ZoomSandbox,
              ({"date": "2026-02-30"}, "date", "YYYY-MM-DD"),
              ({"hour": "25:00"}, "hour", "HH:MM"),
              ({"date": (now() - timedelta(days=2)).date().isoformat()}, "hour", "cannot start in the past"),
-             ({"client_id": 999_999}, "client", "Choose a client"),
+             ({"client_id": 999_999}, "client", "Choose one of your clients"),
              ({"repeat": Repeat(count=60)}, "repeat_count", "between 2 and 52"),
              ({"repeat": Repeat(until=_day(1))}, "repeat_until", "must end after"),
              ({"notes": "n" * 2001}, "notes", "2,000")]
