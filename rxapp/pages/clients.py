@@ -6,9 +6,11 @@ import reflex as rx
 
 from rxapp.components.card_table import card_table, cell
 from rxapp.components.client_form import client_form_dialog, client_notice
+from rxapp.components.client_import import client_import_dialog
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.state.auth import AuthState
 from rxapp.state.client_form import ClientFormState
+from rxapp.state.client_import import ClientImportState
 from rxapp.state.clients import SEARCH_MAX, ClientsState
 
 S = ClientsState
@@ -60,6 +62,9 @@ def clients_page() -> rx.Component:
                         " Show archived", html_for="show-archived",
                         style={"display": "flex", "gap": "0.4em", "align_items": "center"}),
             rx.spacer(),
+            rx.cond(S.can_manage, rx.button(rx.icon("upload", size=16, aria_hidden="true"), "Import clients",
+                                            variant="soft", on_click=ClientImportState.open_dialog,
+                                            id="import-clients")),
             rx.cond(S.can_manage, rx.button(rx.icon("user-plus", size=16, aria_hidden="true"), "Add client",
                                             on_click=ClientFormState.open_add, id="add-client")),
             spacing="3", align="center", wrap="wrap", width="100%"),
@@ -75,4 +80,5 @@ def clients_page() -> rx.Component:
         ),
         _pager(),
         client_form_dialog(),
+        client_import_dialog(),
     )
