@@ -66,7 +66,9 @@ def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300)
 
 
 @contextmanager
-def run_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def run_stack(workdir: Path, extra_env: dict[str, str] | None = None, demo: bool = True) -> Iterator[Stack]:
+    """The app (with the Zoom sandbox and a mail catcher) on fresh ports and a fresh SQLite database:
+    the demo practice loaded, or (`demo=False`) empty, as a new installation starts."""
     port, smtp_port = free_port(), free_port()
     db_url = f"sqlite:///{workdir / 'e2e.db'}"
     mail_dir = workdir / "mail"
@@ -76,11 +78,11 @@ def run_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterato
                                    webhook_secret=WEBHOOK_SECRET, webhook_retry_delays=(0.5, 1.0))
     with ExitStack() as stack:
         sandbox = stack.enter_context(run_sandbox(sandbox_config))
-        yield from _run_app(stack, workdir, port, smtp_port, db_url, mail_dir, sandbox.base_url, extra_env)
+        yield from _run_app(stack, workdir, port, smtp_port, db_url, mail_dir, sandbox.base_url, extra_env, demo)
 
 
 def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url: str, mail_dir: Path,
-             sandbox_url: str, extra_env: dict[str, str] | None) -> Iterator[Stack]:
+             sandbox_url: str, extra_env: dict[str, str] | None, demo: bool = True) -> Iterator[Stack]:
     env = {
         **os.environ,
         "APP_ENV": "development",
@@ -118,8 +120,9 @@ def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url:
     stack.callback(_restore_environment)
     reset_app_caches()
     migrate.upgrade(db_url)
-    subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "rxapp.manage", "demo-data"], env=env, cwd=ROOT,
-                   check=True, capture_output=True)
+    if demo:
+        subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "rxapp.manage", "demo-data"], env=env, cwd=ROOT,
+                       check=True, capture_output=True)
     catcher = start_mail_catcher("127.0.0.1", smtp_port, mail_dir)
     stack.callback(catcher.stop)
     log = workdir / "app.log"
