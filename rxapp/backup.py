@@ -59,6 +59,17 @@ def _run(tool: str, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """Copy one SQLite database onto another with the online backup API (page by page, consistent)."""
+    origin, copy = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        with copy:
+            origin.backup(copy)
+    finally:
+        copy.close()
+        origin.close()
+
+
 def _known_revisions() -> set[str]:
     return {r.revision for r in ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()}
 
@@ -69,14 +80,7 @@ def backup(target: str | Path, database_url: str | None = None) -> str:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if make_url(url).get_backend_name() == "sqlite":
-        source = sqlite3.connect(_sqlite_path(url))
-        copy = sqlite3.connect(target)
-        try:
-            with copy:
-                source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+        _sqlite_copy(_sqlite_path(url), target)
     else:
         uri, env = _libpq(url)
         _run("pg_dump", "--format=custom", "--no-owner", f"--file={target}", uri, env=env)
@@ -120,16 +124,10 @@ def restore(source: str | Path, database_url: str | None = None) -> str:
             raise BackupRefused("This backup was made from the other kind of database (SQLite / PostgreSQL).")
     if is_sqlite:
         live = _sqlite_path(url)
-        with tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory() as scratch:  # the backup file itself is never opened for writing
             copy = Path(scratch) / "restore.db"
             shutil.copyfile(source, copy)
-            backup_db, live_db = sqlite3.connect(copy), sqlite3.connect(live)
-            try:
-                with live_db:
-                    backup_db.backup(live_db)
-            finally:
-                backup_db.close()
-                live_db.close()
+            _sqlite_copy(copy, live)
     else:
         uri, env = _libpq(url)
         _run("pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", f"--dbname={uri}",

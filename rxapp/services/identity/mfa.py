@@ -291,8 +291,5 @@ def set_required(principal: Principal, required: bool) -> None:
     with unit_of_work() as session:
         practice = session.get(Practice, principal.practice_id)
         assert practice is not None
-        if practice.require_staff_mfa != required:
-            practice.require_staff_mfa = required
-            trail.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
-                         action="practice.mfa_required" if required else "practice.mfa_not_required",
-                         subject_type="practice", subject_id=practice.id or 0)
+        trail.set_practice_setting(session, practice, "require_staff_mfa", required, actor_user_id=principal.user_id,
+                                   action="practice.mfa_required" if required else "practice.mfa_not_required")

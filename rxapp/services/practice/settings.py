@@ -133,11 +133,7 @@ def set_confirmations(principal: Principal, ask: bool) -> None:
     with unit_of_work() as session:
         practice = session.get(Practice, principal.practice_id)
         assert practice is not None
-        if practice.ask_clients_to_confirm != ask:
-            practice.ask_clients_to_confirm = ask
-            trail.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
-                         action="practice.settings_changed", subject_type="practice", subject_id=practice.id or 0,
-                         ask_clients_to_confirm=ask)
+        trail.set_practice_setting(session, practice, "ask_clients_to_confirm", ask, actor_user_id=principal.user_id)
 
 
 def set_telehealth(principal: Principal, practitioner_id: int, enabled: bool) -> str:

@@ -95,11 +95,7 @@ def set_full_names(principal: Principal, full: bool) -> None:
     with unit_of_work() as session:
         practice = session.get(Practice, principal.practice_id)
         assert practice is not None
-        if practice.feed_full_names != full:
-            practice.feed_full_names = full
-            trail.record(session, practice_id=practice.id or 0, actor_user_id=principal.user_id,
-                         action="practice.settings_changed", subject_type="practice", subject_id=practice.id or 0,
-                         feed_full_names=full)
+        trail.set_practice_setting(session, practice, "feed_full_names", full, actor_user_id=principal.user_id)
 
 
 def feed_ics(token: str) -> bytes | None:
