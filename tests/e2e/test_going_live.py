@@ -26,7 +26,8 @@ CSV = ("Legal first name;Legal last name;Email;Mobile Phone\r\n"
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with run_stack(tmp_path_factory.mktemp("fresh"), demo=False) as running:
+    # Its own build folder: rebuilding the shared one would pull the pages from under the main stack.
+    with run_stack(tmp_path_factory.mktemp("fresh"), {"REFLEX_WEB_WORKDIR": ".web-fresh"}, demo=False) as running:
         yield running
 
 
