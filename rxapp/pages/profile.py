@@ -193,8 +193,10 @@ def profile_page() -> rx.Component:
     return app_shell(
         "/profile", "My profile",
         rx.tabs.root(
+            # Four tabs wrap onto two lines on a phone rather than widening the page.
             rx.tabs.list(rx.tabs.trigger("Meeting", value="meeting"), rx.tabs.trigger("Details", value="details"),
-                         rx.tabs.trigger("Security", value="security"), rx.tabs.trigger("Calendar feed", value="feed")),
+                         rx.tabs.trigger("Security", value="security"), rx.tabs.trigger("Calendar feed", value="feed"),
+                         style={"flex_wrap": "wrap"}),
             rx.tabs.content(
                 rx.box(rx.cond(S.has_profile, _meeting_tab(),
                                rx.callout("You are not set up as a practitioner, so there is no Zoom connection "

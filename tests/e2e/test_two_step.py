@@ -21,13 +21,19 @@ from tests.e2e.stack import Stack
 MANAGER = "manager@demo.clinic"
 
 
-@pytest.fixture
-def manager_cleared(stack: Stack) -> Iterator[None]:
-    yield
+def _reset_manager() -> None:
+    """No two-step sign-in and no session of the manager (other journeys sign the manager in too)."""
     with unit_of_work() as s:
         manager = s.exec(select(User).where(User.email == MANAGER)).one()
         mfa.turn_off(s, manager, None)
         mfa.end_sessions(s, manager.id or 0)
+
+
+@pytest.fixture
+def manager_cleared(stack: Stack) -> Iterator[None]:
+    _reset_manager()
+    yield
+    _reset_manager()
 
 
 def test_a_manager_turns_on_two_step_sign_in_and_signs_another_device_out(
