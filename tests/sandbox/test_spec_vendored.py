@@ -10,8 +10,10 @@ from .conftest import API_SPEC_PATH, SPEC_DIR, WEBHOOK_SPEC_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("tests", "rxapp", "scripts", "zoom_sandbox", "benchmarks", "mail_catcher", "devtools")
-# "../shared" written as a path or as path parts ("..", "shared").
-OUTSIDE = re.compile(r"\.\./shared|\"\.\.\"\s*/\s*\"shared\"")
+# The shared notes folder beside the repository, written as a path or as path parts ("..", "shared");
+# the pattern is assembled so that this file does not name that path itself.
+_UP, _NOTES = r"\.\.", "shared"
+OUTSIDE = re.compile(rf"{_UP}/{_NOTES}|\"{_UP}\"\s*/\s*\"{_NOTES}\"")
 
 
 def test_spec_documents_are_inside_the_repository() -> None:
