@@ -14,7 +14,7 @@ from sqlmodel import select
 from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import User
-from rxapp.services.identity import mfa
+from rxapp.services.identity import mfa, sessions
 from tests.e2e.flows import sign_in
 from tests.e2e.stack import Stack
 
@@ -26,7 +26,7 @@ def _reset_manager() -> None:
     with unit_of_work() as s:
         manager = s.exec(select(User).where(User.email == MANAGER)).one()
         mfa.turn_off(s, manager, None)
-        mfa.end_sessions(s, manager.id or 0)
+        sessions.end_all(s, manager.id or 0)
 
 
 @pytest.fixture

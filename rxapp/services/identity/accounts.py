@@ -23,9 +23,9 @@ from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import AccountToken, Client, LoginSession, LoginThrottle, Practice, Role, User
+from rxapp.models import AccountToken, Client, LoginThrottle, Practice, Role, User
 from rxapp.services.audit import trail
-from rxapp.services.identity import auth, one_time
+from rxapp.services.identity import auth, one_time, sessions
 from rxapp.services.identity.passwords import hash_password, password_problem
 from rxapp.services.notify.outbox import OutgoingEmail, queue_email
 from rxapp.services.permissions import Action, Principal, require
@@ -147,9 +147,7 @@ def _claim(session: Session, token: str, purpose: str, at: datetime) -> AccountT
 def _set_password(session: Session, user: User, password_hash: str, at: datetime) -> None:
     """New password; every existing sign-in of the account ends and its lockout is lifted."""
     user.password_hash, user.updated_at = password_hash, at
-    session.execute(update(LoginSession)
-                    .where(col(LoginSession.user_id) == user.id, col(LoginSession.revoked_at).is_(None))
-                    .values(revoked_at=at))
+    sessions.end_all(session, user.id or 0, at=at)
     session.execute(delete(LoginThrottle).where(col(LoginThrottle.email) == user.email))
 
 

@@ -29,9 +29,10 @@ from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import LoginSession, MfaRecoveryCode, Practice, Role, User
+from rxapp.models import MfaRecoveryCode, Practice, Role, User
 from rxapp.services import crypto
 from rxapp.services.audit import trail
+from rxapp.services.identity import sessions
 from rxapp.services.identity.passwords import verify_password
 from rxapp.services.notify.outbox import OutgoingEmail, queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
@@ -133,9 +134,13 @@ def _digest(code: str) -> str:
     return hashlib.sha256("".join(code.split()).lower().encode()).hexdigest()
 
 
-def _new_recovery_codes(session: Session, user: User) -> list[str]:
+def _retire_recovery_codes(session: Session, user: User) -> None:
     session.execute(update(MfaRecoveryCode).where(col(MfaRecoveryCode.user_id) == user.id,
                                                   col(MfaRecoveryCode.used_at).is_(None)).values(used_at=now()))
+
+
+def _new_recovery_codes(session: Session, user: User) -> list[str]:
+    _retire_recovery_codes(session, user)
     codes = ["-".join(secrets.token_hex(3) for _ in range(2)) for _ in range(RECOVERY_CODES)]
     for code in codes:
         session.add(MfaRecoveryCode(practice_id=user.practice_id, user_id=user.id or 0, code_hash=_digest(code)))
@@ -162,8 +167,8 @@ def finish_enrolment(session: Session, user: User, secret: str, code: str, actor
 
 def check_code(session: Session, user: User, code: str) -> str:
     """A sign-in's second step: a current authenticator code never used before, or an unused recovery
-    code (used up by this). Returns "code" or "recovery". Raises `CodeRejected`. Call with the user
-    row locked for update where the database has row locks (two requests never both accept a step)."""
+    code (used up by this). Returns "code" or "recovery". Raises `CodeRejected`. Two requests never
+    both accept one step: the step is claimed by one UPDATE ... WHERE mfa_last_step < step."""
     if not enabled(user):
         raise CodeRejected()
     secret = crypto.decrypt(user.mfa_secret_encrypted or "")
@@ -194,18 +199,9 @@ def recovery_codes_left(session: Session, user_id: int) -> int:
 def turn_off(session: Session, user: User, actor: int | None, action: str = "user.mfa_disabled") -> None:
     """No second step any more (the secret and unused recovery codes are destroyed)."""
     user.mfa_secret_encrypted, user.mfa_enabled_at, user.mfa_last_step = None, None, 0
-    session.execute(update(MfaRecoveryCode).where(col(MfaRecoveryCode.user_id) == user.id,
-                                                  col(MfaRecoveryCode.used_at).is_(None)).values(used_at=now()))
+    _retire_recovery_codes(session, user)
     trail.record(session, practice_id=user.practice_id, actor_user_id=actor, action=action,
                  subject_type="user", subject_id=user.id or 0)
-
-
-def end_sessions(session: Session, user_id: int, keep_token_hash: str | None = None) -> int:
-    """End the person's sessions (all, or all but one); returns how many."""
-    query = update(LoginSession).where(col(LoginSession.user_id) == user_id, col(LoginSession.revoked_at).is_(None))
-    if keep_token_hash is not None:
-        query = query.where(col(LoginSession.token_hash) != keep_token_hash)
-    return session.execute(query.values(revoked_at=now())).rowcount or 0
 
 
 # -- what a signed-in person (and the owner) does -------------------------------------------------------
@@ -269,7 +265,7 @@ def reset_for(principal: Principal, user_id: int) -> str:
         if user is None or user.practice_id != principal.practice_id or Role(user.role) not in STAFF_ROLES:
             raise NotAllowed("not a member of your team")
         turn_off(session, user, principal.user_id, action="user.mfa_reset")
-        end_sessions(session, user.id or 0)
+        sessions.end_all(session, user.id or 0)
         practice = session.get(Practice, user.practice_id)
         queue_email(session, practice_id=user.practice_id, key=f"mfa-reset:{user.id}:{now().isoformat()}",
                     email=OutgoingEmail(to=user.email, subject="Your two-step sign-in was reset", text=(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
@@ -87,6 +87,17 @@ def my_sessions(principal: Principal, current_token: str) -> list[SignedIn]:
     return sorted(found, key=lambda s: not s.current)
 
 
+def end_all(session: Session, user_id: int, *, keep_token_hash: str | None = None,
+            at: datetime | None = None) -> int:
+    """End a person's live sessions in the caller's transaction (all, or all but the one whose token
+    hashes to `keep_token_hash`); returns how many. A password change, a two-step reset, a deactivation
+    and Sign out everywhere else all end sessions this way."""
+    query = update(LoginSession).where(col(LoginSession.user_id) == user_id, col(LoginSession.revoked_at).is_(None))
+    if keep_token_hash is not None:
+        query = query.where(col(LoginSession.token_hash) != keep_token_hash)
+    return session.execute(query.values(revoked_at=at or now())).rowcount or 0
+
+
 def end_session(principal: Principal, session_id: int) -> None:
     """Sign out one of the principal's own sessions (any other id: `NotAllowed`)."""
     with unit_of_work() as session:
@@ -102,10 +113,7 @@ def end_session(principal: Principal, session_id: int) -> None:
 def end_other_sessions(principal: Principal, current_token: str) -> int:
     """Sign out everywhere else; returns how many sessions ended."""
     with unit_of_work() as session:
-        ended = session.execute(update(LoginSession).where(
-            col(LoginSession.user_id) == principal.user_id, col(LoginSession.revoked_at).is_(None),
-            col(LoginSession.token_hash) != one_time.digest(current_token or "-")).values(revoked_at=now()))
-        count = ended.rowcount or 0
+        count = end_all(session, principal.user_id, keep_token_hash=one_time.digest(current_token or "-"))
         if count:
             trail.record(session, practice_id=principal.practice_id, actor_user_id=principal.user_id,
                          action="user.other_sessions_ended", subject_type="user", subject_id=principal.user_id,

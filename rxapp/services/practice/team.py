@@ -29,7 +29,6 @@ from rxapp.models import (
     Appointment,
     AppointmentStatus,
     Client,
-    LoginSession,
     Practice,
     PractitionerProfile,
     Role,
@@ -37,7 +36,7 @@ from rxapp.models import (
     ZoomConnection,
 )
 from rxapp.services.audit import trail
-from rxapp.services.identity import accounts, auth
+from rxapp.services.identity import accounts, auth, sessions
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
 from rxapp.services.practice import profiles
 from rxapp.services.telehealth.zoom import connections
@@ -289,9 +288,7 @@ def _deactivate(principal: Principal, user_id: int) -> tuple[str, int, bool]:
         user.is_active, user.updated_at = False, at
         if Role(user.role) == Role.OWNER:
             _keep_an_owner(session, principal.practice_id, user)
-        ended = session.execute(update(LoginSession)
-                                .where(col(LoginSession.user_id) == user_id, col(LoginSession.revoked_at).is_(None))
-                                .values(revoked_at=at)).rowcount
+        ended = sessions.end_all(session, user_id, at=at)
         # Their emailed invite and reset links stop working too.
         session.execute(update(AccountToken)
                         .where(col(AccountToken.user_id) == user_id, col(AccountToken.used_at).is_(None),
