@@ -171,11 +171,16 @@ def _rows(session: Session, clients: list[Client]) -> list[ClientRow]:
             for c in clients]
 
 
+def _pickable(principal: Principal) -> list[ColumnElement[bool]]:
+    """What a picker may offer: clients the principal reaches who are not archived."""
+    return [*visible_clients(principal), col(Client.archived_at).is_(None)]
+
+
 def search_clients(principal: Principal, text: str, limit: int = 20) -> list[ClientOption]:
     """The clients a picker offers for typed `text` (name or email, taken literally), by name:
     never archived ones, and for a practitioner only the clients they work with.
     Raises `NotAllowed` without `VIEW_CLIENTS`."""
-    conditions = [*visible_clients(principal), *_matching(text), col(Client.archived_at).is_(None)]
+    conditions = [*_pickable(principal), *_matching(text)]
     with unit_of_work() as session:
         found = session.exec(select(Client.id, Client.full_name, Client.email).where(*conditions)
                              .order_by(col(Client.full_name), col(Client.id)).limit(max(1, min(limit, 100)))).all()
@@ -186,7 +191,7 @@ def pickable_client(principal: Principal, client_id: int) -> ClientOption | None
     """The client with this id as a picker would offer it (None when no picker would: unknown,
     another practice's, archived, or not one a practitioner works with). Raises `NotAllowed`
     without `VIEW_CLIENTS`."""
-    conditions = [*visible_clients(principal), col(Client.id) == client_id, col(Client.archived_at).is_(None)]
+    conditions = [*_pickable(principal), col(Client.id) == client_id]
     with unit_of_work() as session:
         found = session.exec(select(Client.id, Client.full_name, Client.email).where(*conditions)).first()
     return ClientOption(id=found[0] or 0, name=found[1], email=found[2] or "") if found else None

@@ -55,9 +55,8 @@ class History:
 
 def _visits(session: Session, client: Client, *conditions: ColumnElement[bool], newest_first: bool,
             limit: int | None = None) -> list[Visit]:
-    client_id = client.id
     query = (select(Appointment, User.full_name).join(User, col(User.id) == Appointment.practitioner_id)
-             .where(col(Appointment.client_id) == client_id, *conditions)
+             .where(col(Appointment.client_id) == client.id, *conditions)
              .order_by(col(Appointment.start_at).desc() if newest_first else col(Appointment.start_at),
                        col(Appointment.id)))
     if limit is not None:

@@ -17,10 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from icalendar import Calendar, Event
 from sqlmodel import SQLModel, col, select
 
-from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import (
     Appointment,
@@ -35,6 +33,7 @@ from rxapp.models import (
 )
 from rxapp.services.audit import entries, trail
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.telehealth.meetings import emails
 from rxapp.text import spreadsheet_safe
 
 BATCH = 1000
@@ -155,20 +154,11 @@ def _team(pid: int) -> Iterator[list[str]]:
 
 
 def _calendar(pid: int, practitioner_id: int, name: str, clients: dict[int, str]) -> bytes:
-    calendar = Calendar()
-    calendar.add("prodid", "-//Telehealth Scheduler//export//EN")
-    calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", name)
+    calendar = emails.calendar_of("export", name)
     for a in _batches(Appointment, pid, Appointment.practitioner_id == practitioner_id):
         assert isinstance(a, Appointment)
-        event = Event()
-        event.add("uid", f"meeting-{a.id}@telehealth.local")
-        event.add("dtstamp", now().astimezone(UTC))
-        event.add("dtstart", a.start_at.astimezone(UTC))
-        event.add("dtend", a.end_at.astimezone(UTC))
-        event.add("summary", f"{clients.get(a.client_id, 'Client')} ({'telehealth' if a.telehealth else 'in person'})")
-        event.add("status", "CANCELLED" if a.status == "cancelled" else "CONFIRMED")
-        calendar.add_component(event)
+        mode = "telehealth" if a.telehealth else "in person"
+        calendar.add_component(emails.appointment_event(a, f"{clients.get(a.client_id, 'Client')} ({mode})"))
     return calendar.to_ical()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
-from icalendar import Calendar, Event
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -22,6 +21,7 @@ from rxapp.services import phrases
 from rxapp.services.audit import trail
 from rxapp.services.identity import one_time
 from rxapp.services.permissions import NotAllowed, Principal
+from rxapp.services.telehealth.meetings import emails
 from rxapp.settings import get_settings
 
 BACK, AHEAD = timedelta(days=30), timedelta(days=180)
@@ -121,23 +121,14 @@ def feed_ics(token: str) -> bytes | None:
         rows = session.exec(query).all()
         full_names, title = practice.feed_full_names, practice.name
     meetings = f"{get_settings().app_url}/meetings"
-    calendar = Calendar()
-    calendar.add("prodid", "-//Telehealth Scheduler//feed//EN")
-    calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", f"{title} · {'everyone' if feed.everyone else user.full_name}")
+    calendar = emails.calendar_of("feed", f"{title} · {'everyone' if feed.everyone else user.full_name}")
     calendar.add("x-published-ttl", "PT15M")
     for a, client_name, practitioner in rows:
         who = client_name if full_names else initials(client_name)
-        event = Event()
-        event.add("uid", f"meeting-{a.id}@telehealth.local")
-        event.add("sequence", a.ics_sequence)
-        event.add("dtstamp", at.astimezone(UTC))
-        event.add("last-modified", a.updated_at.astimezone(UTC))
-        event.add("dtstart", a.start_at.astimezone(UTC))
-        event.add("dtend", a.end_at.astimezone(UTC))
         summary = f"{who} · {phrases.visit_title(a.topic, a.telehealth)}"
-        event.add("summary", f"{summary} ({practitioner})" if feed.everyone else summary)
-        event.add("status", "CANCELLED" if a.status == "cancelled" else "CONFIRMED")
+        event = emails.appointment_event(a, f"{summary} ({practitioner})" if feed.everyone else summary)
+        event.add("sequence", a.ics_sequence)
+        event.add("last-modified", a.updated_at.astimezone(UTC))
         if a.telehealth:
             event.add("location", "Telehealth (Zoom)")
             event.add("url", meetings)

@@ -14,6 +14,7 @@ from email.utils import parseaddr
 from icalendar import Calendar, Event, vCalAddress
 
 from rxapp.clock import now
+from rxapp.models import Appointment
 from rxapp.services.notify.outbox import OutgoingEmail
 from rxapp.services.timezones import format_local
 from rxapp.settings import get_settings
@@ -39,18 +40,43 @@ class MeetingFacts:
     booked_by_client: bool = False  # the client booked it themselves (the portal's Book a session)
 
 
+def event_uid(appointment_id: int) -> str:
+    """An appointment's iCalendar UID, the same in every invite, export and feed (one entry for life)."""
+    return f"meeting-{appointment_id}@telehealth.local"
+
+
+def calendar_of(product: str, name: str = "") -> Calendar:
+    """An empty VCALENDAR of this app (`product` tells the invite, export and feed apart)."""
+    calendar = Calendar()
+    calendar.add("prodid", f"-//Telehealth Scheduler//{product}//EN" if product else "-//Telehealth Scheduler//EN")
+    calendar.add("version", "2.0")
+    if name:
+        calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def appointment_event(appointment: Appointment, summary: str) -> Event:
+    """A VEVENT of a stored appointment: its UID, times in UTC, summary and status."""
+    event = Event()
+    event.add("uid", event_uid(appointment.id or 0))
+    event.add("dtstamp", now().astimezone(UTC))
+    event.add("dtstart", appointment.start_at.astimezone(UTC))
+    event.add("dtend", appointment.end_at.astimezone(UTC))
+    event.add("summary", summary)
+    event.add("status", "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED")
+    return event
+
+
 def ics(facts: MeetingFacts, sequence: int, cancelled: bool = False) -> str:
     """An iCalendar invite (METHOD:REQUEST) or cancellation (METHOD:CANCEL) the client's calendar
     applies to its entry: the UID is the appointment's for life and `sequence` (stored on the
     appointment, one more with every change sent) tells a newer version from an older one."""
     settings = get_settings()
     organizer = parseaddr(settings.mail_from)[1] or "no-reply@telehealth.local"
-    calendar = Calendar()
-    calendar.add("prodid", "-//Telehealth Scheduler//EN")
-    calendar.add("version", "2.0")
+    calendar = calendar_of("")
     calendar.add("method", "CANCEL" if cancelled else "REQUEST")
     event = Event()
-    event.add("uid", f"meeting-{facts.meeting_id}@telehealth.local")
+    event.add("uid", event_uid(facts.meeting_id))
     event.add("sequence", sequence)
     event.add("dtstamp", now().astimezone(UTC))
     # In UTC: aware arithmetic in a local zone is wall-clock time, which is wrong across a clock change.
