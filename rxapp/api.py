@@ -47,6 +47,11 @@ def _set_session_cookie(response: Response, token: str, max_age: int) -> None:
                         samesite="lax", secure=settings.cookie_secure)
 
 
+def _address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy: REFLEX_TRUSTED_PROXY_HOPS)."""
+    return request.client.host if request.client else ""
+
+
 def _cross_site() -> HTMLResponse:
     return _page("Request refused", "This request did not come from the app's own pages, so nothing was done. "
                  "Open the app and try again.", 403, back=("/login", "Go to sign-in"))
@@ -69,7 +74,7 @@ async def start_session(request: Request) -> Response:
         return _cross_site()
     ticket = await _form_field(request, "ticket")
     new = await asyncio.to_thread(auth.redeem_ticket, ticket, request.headers.get("user-agent", ""),
-                                  request.client.host if request.client else "") if ticket else None
+                                  _address(request)) if ticket else None
     if new is None:
         return RedirectResponse("/login?error=expired", status_code=303)
     target = safe_next(await _form_field(request, "next"), home_path(new.principal))
@@ -208,11 +213,18 @@ def _page(title: str, message: str, status: int,
     e = html.escape
     form = f"<form method=post><button type=submit>{e(button)}</button></form>" if button else ""
     link = f"<p><a href='{e(back[0])}'>{e(back[1])}</a></p>" if back else ""
+    return _document(title, f"<p>{e(message)}</p>{form}{link}", status)
+
+
+def _document(title: str, inner: str, status: int, style: str = "") -> HTMLResponse:
+    """A whole server-rendered page: the app's look, a viewport for phones, one card holding
+    `inner` (HTML, already escaped) under the title."""
+    e = html.escape
     body = ("<!doctype html><html lang=en><head><meta charset=utf-8>"
             "<meta name=viewport content='width=device-width, initial-scale=1'>"
             f"<title>{e(title)} · Telehealth</title><link rel=icon href='/favicon.svg' type='image/svg+xml'>"
-            f"<style>{_PAGE_STYLE}</style></head><body><main><div class=card><h1>{e(title)}</h1>"
-            f"<p>{e(message)}</p>{form}{link}</div></main></body></html>")
+            f"<style>{_PAGE_STYLE}{style}</style></head><body><main><div class=card><h1>{e(title)}</h1>"
+            f"{inner}</div></main></body></html>")
     return HTMLResponse(body, status_code=status, headers=_NO_STORE)
 
 
@@ -335,14 +347,10 @@ def _setup_form(values: dict[str, str], errors: dict[str, str], status: int = 20
         tip = f"<small>{e(hint)}</small>" if hint else ""
         rows.append(f"<label for={name}>{e(label)}</label>{control}{tip}{problem}")
     form_error = f"<p class=error role=alert>{e(errors['form'])}</p>" if "form" in errors else ""
-    body = ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-            "<meta name=viewport content='width=device-width, initial-scale=1'>"
-            "<title>Set up your practice · Telehealth</title><link rel=icon href='/favicon.svg' type='image/svg+xml'>"
-            f"<style>{_PAGE_STYLE}{_FORM_STYLE}</style></head><body><main><div class=card>"
-            "<h1>Set up your practice</h1><p>This installation has no practice yet. Enter the setup code, your "
-            f"practice's details and the owner's account.</p>{form_error}<form method=post>{''.join(rows)}"
-            "<button type=submit>Set up the practice</button></form></div></main></body></html>")
-    return HTMLResponse(body, status_code=status, headers=_NO_STORE)
+    return _document("Set up your practice",
+                     "<p>This installation has no practice yet. Enter the setup code, your practice's details and "
+                     f"the owner's account.</p>{form_error}<form method=post>{''.join(rows)}"
+                     "<button type=submit>Set up the practice</button></form>", status, _FORM_STYLE)
 
 
 _FORM_STYLE = ("label{display:block;font-weight:600;margin:.9rem 0 .25rem}input,select{box-sizing:border-box;"
@@ -371,7 +379,7 @@ async def setup_page(request: Request) -> Response:
     except setup.SetupRefused as exc:
         return _setup_form(values, {"code": str(exc)}, 403)
     new = await asyncio.to_thread(auth.redeem_ticket, ticket, request.headers.get("user-agent", ""),
-                                  request.client.host if request.client else "")
+                                  _address(request))
     if new is None:
         return RedirectResponse("/login", status_code=303)
     response = RedirectResponse("/welcome", status_code=303)
