@@ -20,7 +20,7 @@ from rxapp.services.telehealth.zoom import connections
 from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
 from rxapp.services.telehealth.zoom.oauth import SCOPE_DESCRIPTIONS
 from rxapp.services.timezones import all_timezones, format_local
-from rxapp.state.auth import AuthState, NotSignedIn, sign_in_again
+from rxapp.state.auth import AuthState, sign_in_again
 from rxapp.state.zoom_connect import start_zoom_connect
 
 
@@ -253,15 +253,9 @@ class SecurityState(AuthState):
                           "since": format_local(s.signed_in_at, tz), "active": format_local(s.last_active_at, tz),
                           "current": "1" if s.current else ""} for s in found]
 
-    async def _me(self) -> Principal:
-        principal = await self._principal()
-        if principal is None:
-            raise NotSignedIn(self._path())
-        return principal
-
     @rx.event
     async def begin_mfa(self):
-        principal = await self._me()
+        principal = await self._require(Action.OWN_PROFILE)
         try:
             enrolment = await asyncio.to_thread(mfa.begin, principal)
         except NotAllowed:
@@ -272,7 +266,7 @@ class SecurityState(AuthState):
 
     @rx.event
     async def confirm_mfa(self, form: dict[str, str]):
-        principal = await self._me()
+        principal = await self._require(Action.OWN_PROFILE)
         try:
             codes = await asyncio.to_thread(mfa.enable, principal, self._secret, (form.get("code") or "").strip())
         except mfa.CodeRejected as exc:
@@ -287,7 +281,7 @@ class SecurityState(AuthState):
 
     @rx.event
     async def disable_mfa(self, form: dict[str, str]):
-        principal = await self._me()
+        principal = await self._require(Action.OWN_PROFILE)
         try:
             await asyncio.to_thread(mfa.disable, principal, form.get("password") or "")
         except mfa.CodeRejected as exc:
@@ -307,7 +301,7 @@ class SecurityState(AuthState):
     @rx.event
     async def end_session(self, session_id: int):
         """Sign out one of my sessions (the server checks it is mine)."""
-        principal = await self._me()
+        principal = await self._require(Action.OWN_PROFILE)
         try:
             await asyncio.to_thread(sessions.end_session, principal, int(session_id))
         except (NotAllowed, ValueError):
@@ -318,7 +312,7 @@ class SecurityState(AuthState):
 
     @rx.event
     async def end_others(self):
-        principal = await self._me()
+        principal = await self._require(Action.OWN_PROFILE)
         ended = await asyncio.to_thread(sessions.end_other_sessions, principal, self._session_token())
         await self._show(principal)
         return rx.toast.success(f"Signed out of {count(ended, 'other session')}.")
@@ -351,9 +345,7 @@ class FeedState(AuthState):
 
     @rx.event
     async def make(self, everyone: bool):
-        principal = await self._principal()
-        if principal is None:
-            raise NotSignedIn(self._path())
+        principal = await self._require(Action.OWN_PROFILE)
         try:
             url = await asyncio.to_thread(feeds.new_feed, principal, bool(everyone))
         except NotAllowed as exc:
@@ -364,9 +356,7 @@ class FeedState(AuthState):
 
     @rx.event
     async def stop(self, everyone: bool):
-        principal = await self._principal()
-        if principal is None:
-            raise NotSignedIn(self._path())
+        principal = await self._require(Action.OWN_PROFILE)
         await asyncio.to_thread(feeds.stop_feed, principal, bool(everyone))
         self.url = self.webcal = ""
         await self._show(principal)
@@ -374,9 +364,7 @@ class FeedState(AuthState):
 
     @rx.event
     async def set_full_names(self, full: bool):
-        principal = await self._principal()
-        if principal is None:
-            raise NotSignedIn(self._path())
+        principal = await self._require(Action.OWN_PROFILE)
         try:
             await asyncio.to_thread(feeds.set_full_names, principal, bool(full))
         except NotAllowed:
