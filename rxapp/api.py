@@ -19,14 +19,14 @@ from starlette.routing import Route
 
 from rxapp.clock import now
 from rxapp.services.audit import entries
-from rxapp.services.identity import auth
+from rxapp.services.identity import accounts, auth
 from rxapp.services.identity.auth import safe_next
 from rxapp.services.identity.passwords import MIN_PASSWORD_LENGTH
 from rxapp.services.notify.reminders import answers
 from rxapp.services.notify.sms import twilio_hooks
 from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH
 from rxapp.services.permissions import Action, NotAllowed, can, home_path
-from rxapp.services.practice import export, profiles, setup
+from rxapp.services.practice import export, profiles, setup, signup
 from rxapp.services.practice.settings import POS_CODES
 from rxapp.services.scheduling import feeds
 from rxapp.services.telehealth import portal
@@ -326,14 +326,16 @@ _SETUP_FIELDS = (("code", "Setup code", "text", "The code `python -m rxapp.manag
                  ("password_again", "Password again", "password", ""))
 
 
-def _setup_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> HTMLResponse:
-    """The first run's form, server-rendered (it must work before anyone can sign in)."""
+def _setup_form(values: dict[str, str], errors: dict[str, str], status: int = 200, *,
+                signup: bool = False) -> HTMLResponse:
+    """The first run's form, or (`signup`) the form of a new practice at /signup; server-rendered
+    (it must work before anyone can sign in)."""
     e = html.escape
     options = {"timezone": [(z, z) for z in all_timezones()], "country": [(c, c) for c in setup.countries()],
                "pos_code": list(POS_CODES.items())}
     defaults = {"timezone": "America/New_York", "country": "US", "pos_code": "10"}
     rows = []
-    for name, label, kind, hint in _SETUP_FIELDS:
+    for name, label, kind, hint in _SETUP_FIELDS[1:] if signup else _SETUP_FIELDS:
         value = values.get(name, defaults.get(name, "")) if kind != "password" else ""
         if kind == "select":
             choices = "".join(f"<option value='{e(v)}'{' selected' if v == value else ''}>{e(t)}</option>"
@@ -347,6 +349,12 @@ def _setup_form(values: dict[str, str], errors: dict[str, str], status: int = 20
         tip = f"<small>{e(hint)}</small>" if hint else ""
         rows.append(f"<label for={name}>{e(label)}</label>{control}{tip}{problem}")
     form_error = f"<p class=error role=alert>{e(errors['form'])}</p>" if "form" in errors else ""
+    if signup:
+        return _document("Create your practice",
+                         "<p>Your practice's details and your account as its owner. We will email you a link to "
+                         "confirm your email: until you open it, nothing is sent to your clients or team.</p>"
+                         f"{form_error}<form method=post>{''.join(rows)}<button type=submit>Create the practice"
+                         "</button></form><p><a href='/login'>I already have an account</a></p>", status, _FORM_STYLE)
     return _document("Set up your practice",
                      "<p>This installation has no practice yet. Enter the setup code, your practice's details and "
                      f"the owner's account.</p>{form_error}<form method=post>{''.join(rows)}"
@@ -358,26 +366,24 @@ _FORM_STYLE = ("label{display:block;font-weight:600;margin:.9rem 0 .25rem}input,
                "small{color:#60646c}.error{color:#ce2c31;margin:.25rem 0 0}form button{margin-top:1.25rem}")
 
 
-async def setup_page(request: Request) -> Response:
-    """The first run (only while no practice exists; a 404 afterwards): the form, and its POST."""
-    if not await asyncio.to_thread(setup.needs_setup):
-        return _page("Page not found", "There is no such page.", 404, back=("/login", "Go to sign-in"))
-    if request.method == "GET":
-        return _setup_form({}, {})
+def _not_found() -> HTMLResponse:
+    return _page("Page not found", "There is no such page.", 404, back=("/login", "Go to sign-in"))
+
+
+async def _practice_form(request: Request, signup: bool) -> tuple[dict[str, str], setup.PracticeForm] | Response:
+    """The POSTed setup or signup form (same-origin, urlencoded), or the answer refusing it."""
     if not same_origin(request):
         return _cross_site()
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return _setup_form({}, {"form": "Send the form from this page."}, 400)
+        return _setup_form({}, {"form": "Send the form from this page."}, 400, signup=signup)
     values = {k: v for k, v in parse_qsl((await request.body())[:16384].decode("utf-8", "replace"))}
-    form = setup.PracticeForm(**{f: values.get(f, "") for f in (
+    return values, setup.PracticeForm(**{f: values.get(f, "") for f in (
         "practice_name", "timezone", "country", "address", "pos_code", "owner_name", "owner_email", "password",
         "password_again")})
-    try:
-        ticket = await asyncio.to_thread(setup.set_up, values.get("code", ""), form)
-    except setup.SetupInvalid as exc:
-        return _setup_form(values, exc.errors, 422)
-    except setup.SetupRefused as exc:
-        return _setup_form(values, {"code": str(exc)}, 403)
+
+
+async def _signed_in_at_welcome(request: Request, ticket: str) -> Response:
+    """The new owner, signed in (the HttpOnly session cookie), on Getting started."""
     new = await asyncio.to_thread(auth.redeem_ticket, ticket, request.headers.get("user-agent", ""),
                                   _address(request))
     if new is None:
@@ -385,6 +391,79 @@ async def setup_page(request: Request) -> Response:
     response = RedirectResponse("/welcome", status_code=303)
     _set_session_cookie(response, new.token, get_settings().session_absolute_hours * 3600)
     return response
+
+
+async def setup_page(request: Request) -> Response:
+    """The first run (only while no practice exists; a 404 afterwards): the form, and its POST."""
+    if not await asyncio.to_thread(setup.needs_setup):
+        return _not_found()
+    if request.method == "GET":
+        return _setup_form({}, {})
+    posted = await _practice_form(request, signup=False)
+    if isinstance(posted, Response):
+        return posted
+    values, form = posted
+    try:
+        ticket = await asyncio.to_thread(setup.set_up, values.get("code", ""), form)
+    except setup.SetupInvalid as exc:
+        return _setup_form(values, exc.errors, 422)
+    except setup.SetupRefused as exc:
+        return _setup_form(values, {"code": str(exc)}, 403)
+    return await _signed_in_at_welcome(request, ticket)
+
+
+# New practices from one address, per hour and per worker (a script filling the database with practices).
+_SIGNUPS_PER_HOUR = 5
+_recent_signups: dict[str, list[float]] = {}
+
+
+def _signup_allowed(address: str) -> bool:
+    """Whether `address` made fewer than `_SIGNUPS_PER_HOUR` practices within the hour."""
+    at = now().timestamp()
+    _recent_signups[address] = [t for t in _recent_signups.get(address, []) if t > at - 3600]
+    return len(_recent_signups[address]) < _SIGNUPS_PER_HOUR
+
+
+async def signup_page(request: Request) -> Response:
+    """A new practice and its owner (`PRACTICE_SIGNUP=open`; a 404 when closed): the form, and its POST."""
+    if not signup.signup_open():
+        return _not_found()
+    if request.method == "GET":
+        return _setup_form({}, {}, signup=True)
+    posted = await _practice_form(request, signup=True)
+    if isinstance(posted, Response):
+        return posted
+    values, form = posted
+    if not _signup_allowed(_address(request)):
+        return _setup_form(values, {"form": "Too many practices were created from your network in the last hour. "
+                                            "Try again later."}, 429, signup=True)
+    try:
+        ticket = await asyncio.to_thread(signup.sign_up, form)
+    except setup.SetupInvalid as exc:
+        return _setup_form(values, exc.errors, 422, signup=True)
+    except signup.SignupClosed:
+        return _not_found()
+    _recent_signups[_address(request)].append(now().timestamp())
+    return await _signed_in_at_welcome(request, ticket)
+
+
+async def confirm_email(request: Request) -> Response:
+    """The owner's email confirmation link. The GET shows one button (mail scanners that open links
+    confirm nothing); its same-origin POST confirms, once."""
+    token = request.path_params["token"]
+    back = ("/welcome", "Go to Getting started")
+    try:
+        if request.method == "POST":
+            if not same_origin(request):
+                return _cross_site()
+            info = await asyncio.to_thread(accounts.confirm_email, token)
+            return _page("Email confirmed", f"Thank you: {info.email} is confirmed, so {info.practice_name} now "
+                         "sends its reminders and invites.", 200, back=back)
+        info = await asyncio.to_thread(accounts.check_email_confirmation, token)
+    except accounts.LinkUnusable as exc:
+        return _page("Cannot confirm", str(exc), 410, back=back)
+    return _page("Confirm your email", f"Confirm {info.email} for {info.practice_name}.", 200, back=None,
+                 button="Confirm my email")
 
 
 async def practice_export(request: Request) -> Response:
@@ -437,6 +516,8 @@ def build() -> Starlette:
         Route("/audit/export.csv", audit_export, methods=["GET"]),
         Route("/api/health", health, methods=["GET"]),
         Route("/setup", setup_page, methods=["GET", "POST"]),
+        Route("/signup", signup_page, methods=["GET", "POST"]),
+        Route("/confirm-email/{token:str}", confirm_email, methods=["GET", "POST"]),
         Route("/export.zip", practice_export, methods=["GET"]),
         Route("/feeds/{token:str}.ics", calendar_feed, methods=["GET"]),
         Route("/r/{purpose:str}/{token:str}", reminder_link, methods=["GET", "POST"]),

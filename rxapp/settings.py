@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     secret_keys: str = Field("", description="Comma-separated Fernet keys, newest first")
     secret_key_file: Path = ROOT / "var" / "secret.keys"
 
+    # `open`: anyone may create a practice at /signup (several practices on one installation); `closed`:
+    # only the first run's /setup and `manage create-practice` make practices.
+    practice_signup: Literal["closed", "open"] = "closed"
+
     session_cookie_name: str = "th_session"
     session_idle_minutes: int = 60
     session_absolute_hours: int = 12

@@ -57,6 +57,10 @@ class Practice(SQLModel, table=True):
     # Reminders carry a Confirm link (email) / "Reply YES" (SMS); the appointment records confirmed_at.
     ask_clients_to_confirm: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
                                                                           server_default=false()))
+    # When the owner confirmed their email. A practice made at /signup starts without it, and until then
+    # the outbox sends nothing but the owner's own account mail (services.practice.signup); the first run,
+    # `manage create-practice` and the demo make practices confirmed by the installation's operator.
+    email_verified_at: datetime | None = Field(default_factory=now, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
     @property

@@ -110,7 +110,7 @@ class AccountToken(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
-    purpose: str = Field(max_length=20)  # "portal_invite" | "password_reset"
+    purpose: str = Field(max_length=20)  # "portal_invite" | "password_reset" | "team_invite" | "verify_email"
     token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
@@ -146,6 +146,9 @@ class Notification(SQLModel, table=True):
     # The bodies (text, html) are encrypted at rest (services.crypto): the message carries a secret
     # such as a Zoom join link and passcode (a reminder that includes them). Opened only to send it.
     sealed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))
+    # About the recipient's own sign-in (confirm the email, reset the password, two-step reset): sent even
+    # while the practice's email is unconfirmed, when everything else waits (services.practice.signup).
+    account: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))
     # SMS only: who it is for (opt-out), what it costs, what the provider said.
     client_id: int | None = Field(default=None, foreign_key="client.id")
     telehealth: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))

@@ -24,6 +24,15 @@ def _step(step: rx.Var[dict[str, str]]) -> rx.Component:
 def welcome_page() -> rx.Component:
     return app_shell(
         "/welcome", "Getting started",
+        rx.cond(W.unconfirmed, rx.callout.root(
+            rx.callout.icon(rx.icon("mail-warning")),
+            rx.callout.text(
+                "Confirm your email: we sent a link to ", rx.text.strong(W.confirm_to), ". Until you open it, "
+                "nothing is sent to your clients or team", rx.cond(W.waiting > 0, rx.fragment(
+                    " (", W.waiting, " messages are waiting and go once you confirm)"), ""), "."),
+            rx.button("Send the link again", on_click=W.resend, variant="soft", size="2", width="fit-content"),
+            rx.cond(W.resend_note != "", rx.callout.text(W.resend_note, role="status")),
+            color_scheme="amber", id="confirm-email", style={"flex_direction": "column", "align_items": "start"})),
         rx.text("Your practice is set up. These steps make it ready for its first client:"),
         rx.el.ol(rx.foreach(W.steps, _step), id="welcome-steps",
                  style={"list_style": "none", "padding": "0", "display": "grid", "gap": "0.75em"}),

@@ -12,6 +12,7 @@ from rxapp.clock import now
 from rxapp.services.identity import auth, mfa
 from rxapp.services.identity.auth import safe_next
 from rxapp.services.permissions import home_path
+from rxapp.services.practice import signup
 from rxapp.state.auth import AuthState, post_to_server
 
 _NOTICES = {
@@ -24,6 +25,7 @@ class LoginState(rx.State):
     error: str = ""
     notice: str = ""
     busy: bool = False
+    signup_open: bool = False  # this installation takes new practices (/signup)
     # "password", then for staff with two-step sign-in "code", or "enrol" (the practice requires it and
     # none is set up) followed by "codes" (the recovery codes, shown once).
     step: str = "password"
@@ -43,6 +45,7 @@ class LoginState(rx.State):
             return rx.redirect(home_path(principal), replace=True)
         params = self.router.url.query_parameters
         self.error = ""
+        self.signup_open = signup.signup_open()
         self._forget()
         self.notice = _NOTICES["expired"] if params.get("error") == "expired" else (
             _NOTICES["signed_out"] if params.get("signed_out") else "")

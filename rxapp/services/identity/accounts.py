@@ -1,5 +1,5 @@
-"""Emailed single-use links: portal invites for clients, team invites for the practice's people
-and password resets for everyone.
+"""Emailed single-use links: portal invites for clients, team invites for the practice's people,
+password resets for everyone, and the email confirmation of an owner who signed up (24 hours).
 
 A link carries a random token; the database keeps only its SHA-256 (`AccountToken`). A link
 works once, for 48 hours (claimed through `one_time`), and a newer link of the same kind
@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 INVITE = "portal_invite"
 RESET = "password_reset"
 TEAM_INVITE = "team_invite"
+CONFIRM_EMAIL = "verify_email"
 LINK_LIFETIME = timedelta(hours=48)
+# A practice's owner who signed up confirms their email within a day (a new link can be sent).
+CONFIRM_LIFETIME = timedelta(hours=24)
 # Forgot-password requests for one account send at most one email per interval (no mail bombing).
 _RESET_EMAIL_INTERVAL = timedelta(minutes=1)
 
@@ -61,6 +64,11 @@ _PROBLEM_MESSAGES = {
     (TEAM_INVITE, LinkProblem.EXPIRED): "This invite link has expired. Ask your practice to send a new one.",
     (TEAM_INVITE, LinkProblem.USED): "This invite link was already used. Sign in with your password, or use "
                                      "Forgot password on the sign-in page.",
+    (CONFIRM_EMAIL, LinkProblem.UNKNOWN): "This confirmation link is not valid. Sign in and send a new one from "
+                                          "Getting started.",
+    (CONFIRM_EMAIL, LinkProblem.EXPIRED): "This confirmation link has expired. Sign in and send a new one from "
+                                          "Getting started.",
+    (CONFIRM_EMAIL, LinkProblem.USED): "This confirmation link was already used. Sign in to continue.",
 }
 
 
@@ -102,7 +110,8 @@ def _link(kind: str, token: str) -> str:
 
 
 def _new_token(session: Session, *, purpose: str, practice_id: int, at: datetime, user_id: int | None,
-               client_id: int | None, created_by: int | None) -> tuple[str, AccountToken]:
+               client_id: int | None, created_by: int | None,
+               lifetime: timedelta = LINK_LIFETIME) -> tuple[str, AccountToken]:
     """A fresh link token; the older unused ones of the same purpose and subject stop working."""
     owner = (col(AccountToken.client_id) == client_id) if purpose == INVITE else (
         col(AccountToken.user_id) == user_id)
@@ -112,7 +121,7 @@ def _new_token(session: Session, *, purpose: str, practice_id: int, at: datetime
                     .values(expires_at=at))
     token = one_time.new_secret()
     row = AccountToken(practice_id=practice_id, purpose=purpose, token_hash=one_time.digest(token), user_id=user_id,
-                       client_id=client_id, created_by_user_id=created_by, expires_at=at + LINK_LIFETIME,
+                       client_id=client_id, created_by_user_id=created_by, expires_at=at + lifetime,
                        created_at=at)
     session.add(row)
     session.flush()
@@ -360,7 +369,7 @@ def _queue_reset(session: Session, user: User, at: datetime, requested_by: int |
                             client_id=None, created_by=requested_by)
     queue_email(session, practice_id=user.practice_id, key=f"account-token:{row.id}",
                 email=_reset_email(user.email, user.full_name, _practice_name(session, user.practice_id),
-                                   _link("reset-password", token)))
+                                   _link("reset-password", token)), account=True)
     trail.record(session, practice_id=user.practice_id, actor_user_id=requested_by,
                  action="password_reset.requested", subject_type="user", subject_id=user.id or "")
 
@@ -460,3 +469,66 @@ def accept_team_invite(token: str, password: str) -> str:
         trail.record(session, practice_id=user.practice_id, actor_user_id=user.id, action="team_invite.accepted",
                      subject_type="user", subject_id=user.id or "")
         return auth.issue_ticket(session, user)
+
+
+# The email confirmation of an owner who created their practice at /signup (services.practice.signup).
+
+
+def _confirm_email(to: str, name: str, practice_name: str, link: str) -> OutgoingEmail:
+    hours = int(CONFIRM_LIFETIME.total_seconds() // 3600)
+    text = (f"Hello {name},\n\nPlease confirm that this is your email, so that {practice_name} can start sending "
+            f"reminders and invites. Open this link (it works once, for {hours} hours):\n{link}\n\n"
+            "If you did not create this practice, ignore this email: nothing will be sent in its name.\n")
+    h, href = html.escape, html.escape(link, quote=True)
+    body = (f"<p>Hello {h(name)},</p><p>Please confirm that this is your email, so that {h(practice_name)} can "
+            f"start sending reminders and invites.</p><p><a href=\"{href}\">Confirm my email</a> (the link works "
+            f"once, for {hours} hours).</p><p>If the button does not work, copy this address into your browser:"
+            f"<br>{h(link)}</p><p>If you did not create this practice, ignore this email: nothing will be sent in "
+            "its name.</p>")
+    return OutgoingEmail(to=to, subject=f"Confirm your email for {practice_name}", text=text, html=body)
+
+
+def queue_email_confirmation(session: Session, user: User) -> None:
+    """A new confirmation link for the owner `user` (older unused ones stop working), emailed as
+    account mail (it goes although the practice is not confirmed yet)."""
+    at = now()
+    token, row = _new_token(session, purpose=CONFIRM_EMAIL, practice_id=user.practice_id, at=at, user_id=user.id,
+                            client_id=None, created_by=user.id, lifetime=CONFIRM_LIFETIME)
+    queue_email(session, practice_id=user.practice_id, key=f"account-token:{row.id}", account=True,
+                email=_confirm_email(user.email, user.full_name, _practice_name(session, user.practice_id),
+                                     _link("confirm-email", token)))
+
+
+def last_confirmation_sent(session: Session, user_id: int) -> datetime | None:
+    return session.exec(select(AccountToken.created_at).where(
+        AccountToken.purpose == CONFIRM_EMAIL, AccountToken.user_id == user_id)
+        .order_by(col(AccountToken.created_at).desc())).first()
+
+
+def _confirming_owner(session: Session, row: AccountToken) -> User:
+    user = session.get(User, row.user_id) if row.user_id else None
+    if user is None or not user.is_active or user.role != Role.OWNER or user.practice_id != row.practice_id:
+        raise LinkUnusable(CONFIRM_EMAIL, LinkProblem.UNKNOWN)
+    return user
+
+
+def check_email_confirmation(token: str) -> LinkInfo:
+    """Whose email a confirmation link confirms. Raises `LinkUnusable`."""
+    with unit_of_work() as session:
+        user = _confirming_owner(session, _usable(session, token, CONFIRM_EMAIL, now()))
+        return LinkInfo(email=user.email, practice_name=_practice_name(session, user.practice_id))
+
+
+def confirm_email(token: str) -> LinkInfo:
+    """Use up the confirmation link (claimed once, atomically) and mark the practice confirmed: its
+    waiting messages go out. Raises `LinkUnusable`."""
+    at = now()
+    with unit_of_work() as session:
+        row = _claim(session, token, CONFIRM_EMAIL, at)
+        user = _confirming_owner(session, row)
+        session.execute(update(Practice).where(col(Practice.id) == user.practice_id,
+                                               col(Practice.email_verified_at).is_(None))
+                        .values(email_verified_at=at))
+        trail.record(session, practice_id=user.practice_id, actor_user_id=user.id, action="practice.email_confirmed",
+                     subject_type="practice", subject_id=user.practice_id)
+        return LinkInfo(email=user.email, practice_name=_practice_name(session, user.practice_id))

@@ -91,15 +91,18 @@ def opened(row: Notification) -> tuple[str, str]:
             crypto.decrypt(row.body_html) if row.body_html else "")
 
 
-def queue_email(session: Session, *, practice_id: int, key: str, email: OutgoingEmail, sealed: bool = False) -> None:
+def queue_email(session: Session, *, practice_id: int, key: str, email: OutgoingEmail, sealed: bool = False,
+                account: bool = False) -> None:
     """Queue an email in the caller's transaction; a second call with the same key does nothing.
-    `sealed`: the bodies carry a secret (a join link and passcode) and are stored encrypted."""
+    `sealed`: the bodies carry a secret (a join link and passcode) and are stored encrypted.
+    `account`: it is about the recipient's own sign-in, so it goes even before the practice's email
+    is confirmed (every other message of such a practice waits: `_due`)."""
     if session.exec(select(Notification.id).where(Notification.idempotency_key == key)).first():
         return
     session.add(Notification(practice_id=practice_id, idempotency_key=key, channel=Channel.EMAIL,
                              to_address=one_line(email.to, 320), subject=one_line(email.subject),
                              body_text=_seal(email.text, sealed), body_html=_seal(email.html, sealed), ics=email.ics,
-                             sealed=sealed))
+                             sealed=sealed, account=account))
 
 
 OPTED_OUT = "client opted out of SMS"
@@ -212,12 +215,16 @@ def _connect() -> smtplib.SMTP:
 
 
 def _due(at: datetime) -> ColumnElement[bool]:
-    """Waiting, failed with attempts left, or claimed by a sender whose lease ran out."""
+    """Waiting, failed with attempts left, or claimed by a sender whose lease ran out; and its practice
+    has confirmed its email, unless it is account mail (a practice made at /signup sends nothing else
+    before: its messages wait, and go once the owner confirms)."""
     return and_(
         or_(col(Notification.status).in_([NotificationStatus.PENDING, NotificationStatus.SENDING]),
             and_(col(Notification.status) == NotificationStatus.FAILED, col(Notification.attempts) < MAX_ATTEMPTS)),
         col(Notification.next_attempt_at) <= at,
         or_(col(Notification.claimed_until).is_(None), col(Notification.claimed_until) < at),
+        or_(col(Notification.account), col(Notification.practice_id).in_(
+            select(Practice.id).where(col(Practice.email_verified_at).is_not(None)))),
     )
 
 

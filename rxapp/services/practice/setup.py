@@ -126,11 +126,14 @@ def validate(form: PracticeForm, *, with_password: bool) -> dict[str, str]:
     return errors
 
 
-def _create(session: Session, form: PracticeForm, password_hash: str | None) -> User:
+def new_practice(session: Session, form: PracticeForm, password_hash: str | None, *, confirmed: bool = True) -> User:
+    """The practice and its owner (flushed); `confirmed=False` for a practice made at /signup."""
     practice = Practice(name=form.practice_name.strip(), timezone=form.timezone, country=form.country,
                         address=form.address.strip(), default_pos_code=form.pos_code)
     session.add(practice)
     session.flush()
+    if not confirmed:  # after the INSERT: the column's default fills in a None given to the constructor
+        practice.email_verified_at = None
     owner = User(practice_id=practice.id or 0, email=auth.normalize_email(form.owner_email),
                  full_name=form.owner_name.strip(), role=Role.OWNER, password_hash=password_hash)
     session.add(owner)
@@ -155,7 +158,7 @@ def set_up(code: str, form: PracticeForm) -> str:
         if claimed.rowcount != 1:
             raise SetupRefused()
         session.execute(update(SetupCode).where(col(SetupCode.used_at).is_(None)).values(used_at=now()))
-        owner = _create(session, form, password_hash)
+        owner = new_practice(session, form, password_hash)
         return auth.issue_ticket(session, owner)
 
 
@@ -169,7 +172,7 @@ def create_practice(form: PracticeForm) -> str:
             errors["owner_email"] = "Someone already signs in with this email."
         if errors:
             raise SetupInvalid(errors)
-        owner = _create(session, form, None)
+        owner = new_practice(session, form, None)
         session.execute(update(SetupCode).where(col(SetupCode.used_at).is_(None)).values(used_at=now()))
         return accounts.queue_team_invite(session, owner, None)
 
