@@ -126,7 +126,8 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with run_stack(tmp_path_factory.mktemp("stack")) as running:
+    # Takes new practices (/signup, test_signup) beside the demo practice: two practices share it.
+    with run_stack(tmp_path_factory.mktemp("stack"), {"PRACTICE_SIGNUP": "open"}) as running:
         yield running
 
 
