@@ -174,7 +174,7 @@ def test_a_client_without_email_cannot_be_invited(demo) -> None:
 
 def test_an_email_of_another_account_cannot_be_invited(demo) -> None:
     client_id = _new_client(name="Copycat", email="Dr.Lee@demo.clinic")
-    with pytest.raises(accounts.InviteRefused, match="already belongs to another account"):
+    with pytest.raises(accounts.InviteRefused, match="cannot be used for a new portal account"):
         accounts.send_portal_invite(principal_of("frontdesk@demo.clinic"), client_id)
 
 

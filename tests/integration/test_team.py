@@ -155,10 +155,15 @@ def test_an_invite_never_reuses_an_account_of_another_practice_or_a_client_recor
         s.flush()
         s.add(User(practice_id=other.id or 0, email="elsewhere@other.clinic", full_name="Elsewhere",
                    role=Role.OWNER, password_hash="x"))
+        s.add(User(practice_id=other.id or 0, email="their.client@mail.example", full_name="Their Client",
+                   role=Role.CLIENT, password_hash="x"))
         here = s.exec(select(Practice).where(Practice.name == demo_data.PRACTICE_NAME)).one()
         s.add(Client(practice_id=here.id or 0, full_name="Robin Client", email="Robin@Clients.example"))
-    with pytest.raises(team.TeamRefused, match="already used by an account in another practice"):
-        team.invite_member(principal_of(OWNER), "elsewhere@other.clinic", "Someone", "staff")
+    # Another practice's accounts: refused alike, never saying whose or that one is a client's.
+    for email in ("elsewhere@other.clinic", "their.client@mail.example"):
+        with pytest.raises(team.TeamRefused) as refused:
+            team.invite_member(principal_of(OWNER), email, "Someone", "staff")
+        assert str(refused.value) == f"{email} cannot be used for a new account here. Use another email address."
     with pytest.raises(team.TeamRefused, match="is the email of your client Robin Client"):
         team.invite_member(principal_of(OWNER), "robin@clients.example", "Someone", "staff")
     assert _mails("elsewhere@other.clinic") == [] and _mails("robin@clients.example") == []

@@ -192,8 +192,9 @@ def _invite_account(session: Session, client: Client) -> tuple[User | None, str]
         raise InviteRefused(f"{client.full_name} has no email address. Add one to the client record before "
                             "sending a portal invite.")
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
-        raise InviteRefused(f"{email} already belongs to another account, so {client.full_name} cannot be "
-                            "invited with it.")
+        # Never whose account (another practice's client, a team member …): only that it cannot be used.
+        raise InviteRefused(f"{email} cannot be used for a new portal account, so {client.full_name} cannot be "
+                            "invited with it. Ask the client for another email address.")
     return None, email
 
 

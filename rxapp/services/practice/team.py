@@ -192,13 +192,14 @@ def _ensure_profile(session: Session, user: User) -> None:
 def _email_in_use(session: Session, principal: Principal, email: str) -> str:
     """Why `email` cannot be given to a new team member, or "" when it is free."""
     taken = session.exec(select(User).where(User.email == email)).first()
+    if taken is not None and taken.practice_id != principal.practice_id:
+        # Another practice's account (whose, and whether a client's, is that practice's business).
+        return f"{email} cannot be used for a new account here. Use another email address."
     if taken is not None:
         if taken.role == Role.CLIENT:
             return (f"{email} is a client's portal account. A team member needs an email address of their own; "
                     "a client account is never turned into a team account.")
-        if taken.practice_id == principal.practice_id:
-            return f"{email} is already on your team ({taken.full_name})."
-        return f"{email} is already used by an account in another practice. Use another email address."
+        return f"{email} is already on your team ({taken.full_name})."
     client = session.exec(select(Client).where(Client.practice_id == principal.practice_id,
                                                func.lower(Client.email) == email)).first()
     if client is not None:
