@@ -81,10 +81,15 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        https = get_settings().app_url.startswith("https://")
+        if https and scope["type"] in ("http", "websocket"):
+            # Behind the HTTPS proxy the app hears plain http; its public origin (APP_URL) is https, so
+            # every URL the server builds (the frontend's trailing-slash redirects) must say https too:
+            # an http:// redirect after a form POST breaks the page's `form-action 'self'`.
+            scope = {**scope, "scheme": "https" if scope["type"] == "http" else "wss"}
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        https = get_settings().app_url.startswith("https://")
         held: list[Message] = []
 
         async def send_with_headers(message: Message) -> None:

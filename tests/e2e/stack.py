@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 from mail_catcher.__main__ import start as start_mail_catcher
 from rxapp import migrate
 from rxapp.services.notify.mailbox import CaughtMail, list_caught_mail
 from tests.conftest import free_port
+from tests.e2e.tls_proxy import run_tls_proxy
 from zoom_sandbox.config import SandboxConfig
 from zoom_sandbox.testing import run_sandbox
 
@@ -66,28 +68,58 @@ def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300)
 
 
 @contextmanager
-def run_stack(workdir: Path, extra_env: dict[str, str] | None = None, demo: bool = True) -> Iterator[Stack]:
+def run_stack(workdir: Path, extra_env: dict[str, str] | None = None, demo: bool = True,
+              production: bool = False) -> Iterator[Stack]:
     """The app (with the Zoom sandbox and a mail catcher) on fresh ports and a fresh SQLite database:
-    the demo practice loaded, or (`demo=False`) empty, as a new installation starts."""
+    the demo practice loaded, or (`demo=False`) empty, as a new installation starts.
+
+    `production=True` runs it as a practice would (`APP_ENV=production`, so never with demo data): behind
+    https (a TLS proxy with a self-signed certificate), with secure cookies, its own encryption key and
+    Zoom credentials that are not the sandbox's defaults. `Stack.url` is then the https address; the
+    browser context needs `ignore_https_errors=True`."""
+    if production and demo:
+        raise ValueError("production never loads the demo practice: pass demo=False")
     port, smtp_port = free_port(), free_port()
     db_url = f"sqlite:///{workdir / 'e2e.db'}"
     mail_dir = workdir / "mail"
-    app_url = f"http://localhost:{port}"
-    sandbox_config = SandboxConfig(enable_control=True, redirect_uri=f"{app_url}/auth/zoom/callback",
-                                   webhook_url=f"http://127.0.0.1:{port}/api/zoom/webhook",
-                                   webhook_secret=WEBHOOK_SECRET, webhook_retry_delays=(0.5, 1.0))
     with ExitStack() as stack:
+        if production:
+            # 127.0.0.1, not localhost: under https Reflex's frontend sends the event socket of a
+            # "localhost" backend to port 443 (state.js getBackendURL), wherever the page came from.
+            app_url = stack.enter_context(run_tls_proxy(port)).url
+            mode = {**_production_env(app_url), **(extra_env or {})}
+        else:
+            app_url, mode = f"http://localhost:{port}", {"APP_ENV": "development", **(extra_env or {})}
+        sandbox_config = SandboxConfig(enable_control=True, redirect_uri=f"{app_url}/auth/zoom/callback",
+                                       webhook_url=f"http://127.0.0.1:{port}/api/zoom/webhook",
+                                       client_id=mode.get("ZOOM_CLIENT_ID", SandboxConfig.client_id),
+                                       client_secret=mode.get("ZOOM_CLIENT_SECRET", SandboxConfig.client_secret),
+                                       webhook_secret=WEBHOOK_SECRET, webhook_retry_delays=(0.5, 1.0))
         sandbox = stack.enter_context(run_sandbox(sandbox_config))
-        yield from _run_app(stack, workdir, port, smtp_port, db_url, mail_dir, sandbox.base_url, extra_env, demo)
+        yield from _run_app(stack, workdir, port, app_url, smtp_port, db_url, mail_dir, sandbox.base_url, mode,
+                            demo)
 
 
-def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url: str, mail_dir: Path,
-             sandbox_url: str, extra_env: dict[str, str] | None, demo: bool = True) -> Iterator[Stack]:
+def _production_env(app_url: str) -> dict[str, str]:
+    """What `production_problems` (rxapp/settings.py) asks of a production start, for an app at `app_url`."""
+    return {
+        "APP_ENV": "production",
+        # The frontend's backend address: Reflex's default (localhost) would lose the proxy's port.
+        "REFLEX_API_URL": app_url,
+        "COOKIE_SECURE": "true",
+        "SECRET_KEYS": Fernet.generate_key().decode(),
+        "ZOOM_CLIENT_ID": "e2e-client-id",
+        "ZOOM_CLIENT_SECRET": "e2e-client-secret",
+        "DEV_PLUGINS": "",
+    }
+
+
+def _run_app(stack: ExitStack, workdir: Path, port: int, app_url: str, smtp_port: int, db_url: str,
+             mail_dir: Path, sandbox_url: str, extra_env: dict[str, str], demo: bool) -> Iterator[Stack]:
     env = {
         **os.environ,
-        "APP_ENV": "development",
         "APP_PORT": str(port),
-        "APP_URL": f"http://localhost:{port}",
+        "APP_URL": app_url,
         "DATABASE_URL": db_url,
         "SMTP_PORT": str(smtp_port),
         "MAIL_CATCHER_DIR": str(mail_dir),
@@ -99,12 +131,13 @@ def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url:
         "REFLEX_STATES_WORKDIR": str(workdir / "states"),
         # Parallel runs (several developers on one machine) each need their own build folder.
         "REFLEX_WEB_WORKDIR": os.environ.get("E2E_WEB_WORKDIR", ".web"),
-        **(extra_env or {}),
+        **extra_env,
     }
     # This process talks to the same database and sandbox as the app (the services used by tests);
     # restored when the stack stops, so a second stack does not leave the first one's tests stranded.
-    shared = ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "SMS_CATCHER_DIR", "APP_URL", "ZOOM_OAUTH_BASE_URL",
-              "ZOOM_API_BASE_URL")
+    shared = [k for k in ("DATABASE_URL", "SMTP_PORT", "MAIL_CATCHER_DIR", "SMS_CATCHER_DIR", "APP_URL",
+                          "ZOOM_OAUTH_BASE_URL", "ZOOM_API_BASE_URL", "SECRET_KEYS", "ZOOM_CLIENT_ID",
+                          "ZOOM_CLIENT_SECRET") if k in env]
     previous = {k: os.environ.get(k) for k in shared}
     os.environ.update({k: env[k] for k in shared})
     from tests.conftest import reset_app_caches
@@ -142,5 +175,5 @@ def _run_app(stack: ExitStack, workdir: Path, port: int, smtp_port: int, db_url:
     stack.callback(_stop)
     _wait_for(f"http://127.0.0.1:{port}/login/", proc, log)
     _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log)
-    yield Stack(url=f"http://localhost:{port}", database_url=db_url, mail_dir=mail_dir, env=env,
+    yield Stack(url=app_url, database_url=db_url, mail_dir=mail_dir, env=env,
                 sandbox_url=sandbox_url, log=log, pid=proc.pid)

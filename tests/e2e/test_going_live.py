@@ -1,7 +1,8 @@
-"""Issue 25 in the browser, on a new installation (an empty database, no demo data): the owner sets the
-practice up with the setup code the app logged, lands on Getting started, invites a practitioner (who
-sets a password), imports a CSV of clients with accents, a BOM and semicolons, books one of them, and
-downloads the practice's data, which holds that client."""
+"""Issue 25 in the browser, on a new installation in production mode (an empty database, no demo data,
+https, secure cookies, no development pages): the owner sets the practice up with the setup code the app
+logged, lands on Getting started, invites a practitioner (who sets a password), imports a CSV of clients
+with accents, a BOM and semicolons, books one of them, and downloads the practice's data, which holds
+that client."""
 
 from __future__ import annotations
 
@@ -27,8 +28,14 @@ CSV = ("Legal first name;Legal last name;Email;Mobile Phone\r\n"
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Its own build folder: rebuilding the shared one would pull the pages from under the main stack.
-    with run_stack(tmp_path_factory.mktemp("fresh"), {"REFLEX_WEB_WORKDIR": ".web-fresh"}, demo=False) as running:
+    with run_stack(tmp_path_factory.mktemp("fresh"), {"REFLEX_WEB_WORKDIR": ".web-fresh"}, demo=False,
+                   production=True) as running:
         yield running
+
+
+def _new_page(browser: Browser) -> Page:
+    # The stack's TLS proxy has a self-signed certificate.
+    return browser.new_context(ignore_https_errors=True).new_page()
 
 
 def _setup_code(stack: Stack) -> str:
@@ -65,7 +72,7 @@ def _invite_practitioner(page: Page, browser: Browser, stack: Stack) -> None:
     [mail] = stack.mail_to("noe@fresh.clinic", timeout=30)
     link = re.search(rf"{re.escape(stack.url)}/team-invite/[A-Za-z0-9_-]+", mail.text)
     assert link, mail.text
-    noe = browser.new_context().new_page()
+    noe = _new_page(browser)
     noe.goto(link.group(0))
     noe.get_by_label("New password").fill("Noé's long password")
     noe.get_by_label("Confirm password").fill("Noé's long password")
@@ -100,9 +107,20 @@ def _book_elodie(page: Page) -> None:
     expect(dialog).to_have_count(0, timeout=15_000)
 
 
+def _assert_production(page: Page, stack: Stack) -> None:
+    """The app runs as a practice runs it: over https, the session cookie Secure and HttpOnly, no
+    development pages."""
+    assert stack.url.startswith("https://") and page.url.startswith(stack.url)
+    [session] = [c for c in page.context.cookies(stack.url) if c["name"] == "th_session"]
+    assert session["secure"] and session["httpOnly"], session
+    for development_page in ("/dev/mail", "/dev/sms"):
+        assert page.request.get(f"{stack.url}{development_page}").status == 404, development_page
+
+
 def test_a_new_practice_goes_live_from_an_empty_database(browser: Browser, fresh: Stack, tmp_path: Path) -> None:
-    page = browser.new_context().new_page()
+    page = _new_page(browser)
     _set_up(page, fresh)
+    _assert_production(page, fresh)
     assert page.request.get(f"{fresh.url}/setup").status == 404  # gone once set up
     _invite_practitioner(page, browser, fresh)
     _import(page, fresh, tmp_path)

@@ -94,6 +94,45 @@ def test_https_adds_hsts(client: TestClient, monkeypatch: pytest.MonkeyPatch) ->
     assert client.get("/api/health").headers["strict-transport-security"].startswith("max-age=")
 
 
+def test_behind_the_https_proxy_the_app_builds_https_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy speaks plain http to the app; a redirect the server builds (the frontend's trailing
+    slash) must still say https, or the browser refuses it after a form POST (form-action 'self')."""
+    from starlette.applications import Starlette
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Route
+
+    from rxapp.web_security import SecurityHeaders
+
+    async def slash(request):  # what StaticFiles(html=True) does for a directory without its slash
+        return RedirectResponse(str(request.url.replace(path="/welcome/")), status_code=307)
+
+    app = SecurityHeaders(Starlette(routes=[Route("/welcome", slash)]))
+    monkeypatch.setenv("APP_URL", "https://clinic.example")
+    get_settings.cache_clear()
+    answer = TestClient(app, base_url="http://clinic.example").get("/welcome", follow_redirects=False)
+    assert answer.headers["location"] == "https://clinic.example/welcome/"
+    monkeypatch.setenv("APP_URL", "http://localhost:3000")
+    get_settings.cache_clear()
+    answer = TestClient(app, base_url="http://localhost:3000").get("/welcome", follow_redirects=False)
+    assert answer.headers["location"] == "http://localhost:3000/welcome/"
+
+
+def test_the_client_address_behind_trusted_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.requests import Request
+
+    from rxapp.api import _address
+
+    def request(forwarded: str) -> Request:
+        return Request({"type": "http", "client": ("10.0.0.2", 5000), "headers": [
+            (b"x-forwarded-for", forwarded.encode())] if forwarded else []})
+
+    monkeypatch.delenv("REFLEX_TRUSTED_PROXY_HOPS", raising=False)
+    assert _address(request("6.6.6.6")) == "10.0.0.2"  # no proxy trusted: the header is anyone's to write
+    monkeypatch.setenv("REFLEX_TRUSTED_PROXY_HOPS", "1")
+    assert _address(request("6.6.6.6, 203.0.113.9")) == "203.0.113.9"  # the proxy's entry, not the forged one
+    assert _address(request("")) == "10.0.0.2"
+
+
 PAGE = b"<!doctype html><html><head><script>window.boot = 1;</script><script src='/a.js'></script></head></html>"
 
 
