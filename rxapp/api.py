@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import logging
+import os
 from collections.abc import Iterator
 from urllib.parse import parse_qs, parse_qsl
 from zoneinfo import ZoneInfo
@@ -48,7 +49,14 @@ def _set_session_cookie(response: Response, token: str, max_age: int) -> None:
 
 
 def _address(request: Request) -> str:
-    """The client's address as the server sees it (behind a proxy: REFLEX_TRUSTED_PROXY_HOPS)."""
+    """The client's address: behind N trusted proxies (`REFLEX_TRUSTED_PROXY_HOPS=N`, which Reflex reads
+    for the websocket too) the Nth address from the right of X-Forwarded-For (the ones left of it are
+    the client's to write); else the peer's."""
+    raw = os.environ.get("REFLEX_TRUSTED_PROXY_HOPS", "").strip()
+    hops = int(raw) if raw.isdigit() else 0
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    if hops > 0 and len(forwarded) >= hops:
+        return forwarded[-hops][:64]
     return request.client.host if request.client else ""
 
 
