@@ -39,8 +39,8 @@ def _password_step() -> rx.Component:
             _error(),
             rx.button("Sign in", type="submit", size="3", width="100%", loading=LoginState.busy),
             rx.link("Forgot password?", href="/forgot-password", size="2"),
-            rx.cond(LoginState.signup_open, rx.text("New practice? ", rx.link("Create your practice", href="/signup", reload_document=True),
-                                                    size="2")),
+            rx.cond(LoginState.signup_open, rx.text(
+                "New practice? ", rx.link("Create your practice", href="/signup", reload_document=True), size="2")),
             spacing="4", width="100%"),
         on_submit=LoginState.sign_in, reset_on_submit=False)
 
