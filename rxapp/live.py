@@ -89,6 +89,20 @@ async def watch(topic: str, client_token: str) -> None:
         await registry().watch(topic, client_token)
 
 
+async def connected(topic: str) -> bool:
+    """Whether a browser watching `topic` has its socket up now (as this worker knows it): e.g. a
+    client's waiting room is open. Unknown counts as no, so a caller falls back to SMS or email."""
+    namespace = getattr(_app, "event_namespace", None) if _app is not None else None
+    if namespace is None:
+        return False
+    try:
+        sids = namespace.token_to_sid
+        return any(token in sids for token in await registry().watchers(topic))
+    except Exception:
+        log.exception("could not tell whether %s is open", topic)
+        return False
+
+
 def on_change(prefix: str, state_cls: type[rx.State], apply: Apply) -> None:
     """Register how a page applies a change of a `prefix` topic to its state (`apply(state, change)`).
 

@@ -190,7 +190,16 @@ async def meeting_join(request: Request, sandbox: Sandbox) -> Response:
         return _err(404, "No such meeting.")
     body = await _body(request)
     state = sandbox.join_meeting(m, str(body.get("name", "Guest")), str(body.get("email", "")))
-    return JSONResponse({"state": state})
+    return JSONResponse({"state": state, "participant_uuid": m.participants[-1]["participant_uuid"]})
+
+
+async def meeting_leave(request: Request, sandbox: Sandbox) -> Response:
+    m = _meeting(request, sandbox)
+    if m is None:
+        return _err(404, "No such meeting.")
+    body = await _body(request)
+    state = sandbox.leave_meeting(m, str(body.get("participant_uuid", "")))
+    return JSONResponse({"state": state}) if state else _err(404, "No such participant in this meeting.")
 
 
 async def deliveries(request: Request, sandbox: Sandbox) -> Response:
@@ -242,6 +251,7 @@ def routes() -> list[Route]:
         ("/meetings/{meeting_id:int}/start", meeting_start, "POST"),
         ("/meetings/{meeting_id:int}/end", meeting_end, "POST"),
         ("/meetings/{meeting_id:int}/join", meeting_join, "POST"),
+        ("/meetings/{meeting_id:int}/leave", meeting_leave, "POST"),
         ("/deliveries", deliveries, "GET"),
         ("/deliveries/{delivery_id:int}/resend", resend, "POST"),
         ("/webhooks/send", send_event, "POST"),

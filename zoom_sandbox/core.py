@@ -160,6 +160,11 @@ class Sandbox:
             "account_id": user.account_id,
             "object": mt.event_object(m, user, id_as_string=True),
         })
+        # The host is a participant too (Zoom reports them with their user id), and lets in whoever waits.
+        self._arrive(m, f"{user.first_name} {user.last_name}", user.email, zoom_id=user.id)
+        for person in [p for p in m.participants if p["state"] == "waiting"]:
+            self._depart(m, person, "meeting.participant_left_waiting_room")
+            self._enter(m, person)
         return True
 
     def end_meeting(self, m: Meeting) -> bool:
@@ -167,6 +172,9 @@ class Sandbox:
         if m.status != "started":
             return False
         user = self.user_of(m)
+        for person in [p for p in m.participants if p["state"] in ("waiting", "joined")]:
+            self._depart(m, person, "meeting.participant_left" if person["state"] == "joined"
+                         else "meeting.participant_left_waiting_room", reason="Host ended the meeting.")
         m.status = "ended"
         m.ended_at = self.store.now()
         obj = mt.event_object(m, user, id_as_string=True)
@@ -179,32 +187,53 @@ class Sandbox:
         return True
 
     def join_meeting(self, m: Meeting, name: str, email: str = "") -> str:
-        """A participant arrives: 'waiting' before the host is there, else 'joined'."""
-        user = self.user_of(m)
-        number = len(m.participants) + 1
-        participant_uuid = mt.new_uuid()
-        slug = "".join(ch for ch in name.lower() if ch.isalnum()) or "guest"
-        email = email or f"{slug}.{number}@guest.zoom.demo"
-        person: dict[str, Any] = {
-            "user_id": str(16778240 + number),
-            "user_name": name or "Guest",
-            "id": "",
-            "participant_uuid": participant_uuid,
-            "email": email,
-        }
-        when = mt.fmt(self.store.now())
-        obj = mt.event_object(m, user, id_as_string=True)
+        """A participant arrives: 'waiting' before the host is there, else 'joined'. A guest who is
+        not signed in to Zoom has no email (Zoom reports ""), and no user id of their own."""
+        return self._arrive(m, name or "Guest", email)["state"]
+
+    def _arrive(self, m: Meeting, name: str, email: str, zoom_id: str = "") -> dict[str, Any]:
+        person: dict[str, Any] = {"name": name, "email": email, "id": zoom_id,
+                                  "participant_uuid": mt.new_uuid(), "state": "", "at": ""}
+        m.participants.append(person)
         if m.status == "started":
-            person["join_time"] = when
-            event, state = "meeting.participant_joined", "joined"
+            self._enter(m, person)
         else:
-            person["date_time"] = when
-            event, state = "meeting.participant_joined_waiting_room", "waiting"
-        obj["participant"] = person
-        m.participants.append({"name": person["user_name"], "email": email, "state": state, "at": when})
+            person["state"], person["at"] = "waiting", mt.fmt(self.store.now())
+            self._emit_participant(m, person, "meeting.participant_joined_waiting_room", "date_time")
+        return person
+
+    def _enter(self, m: Meeting, person: dict[str, Any]) -> None:
+        person["state"], person["at"] = "joined", mt.fmt(self.store.now())
+        self._emit_participant(m, person, "meeting.participant_joined", "join_time")
+
+    def _depart(self, m: Meeting, person: dict[str, Any], event: str, reason: str = "") -> None:
+        person["state"], person["at"] = "left", mt.fmt(self.store.now())
+        extra = {"leave_reason": f"{person['name']} left the meeting. Reason: {reason or 'left the meeting'}"} \
+            if event == "meeting.participant_left" else {}
+        self._emit_participant(m, person, event, "leave_time" if event == "meeting.participant_left" else "date_time",
+                               extra)
+
+    def _emit_participant(self, m: Meeting, person: dict[str, Any], event: str, time_field: str,
+                          extra: dict[str, Any] | None = None) -> None:
+        """One participant event, shaped as Zoom's webhook documents show it."""
+        user = self.user_of(m)
+        number = m.participants.index(person) + 1
+        obj = mt.event_object(m, user, id_as_string=True)
+        obj["participant"] = {"user_id": str(16778240 + number), "user_name": person["name"], "id": person["id"],
+                              "participant_uuid": person["participant_uuid"], time_field: person["at"],
+                              "email": person["email"], "participant_user_id": person["id"], **(extra or {})}
         self.store.save()
         self.emit(event, {"account_id": user.account_id, "object": obj})
-        return state
+
+    def leave_meeting(self, m: Meeting, participant_uuid: str) -> str:
+        """A participant leaves the meeting or its waiting room; returns their new state ("" if unknown)."""
+        person = next((p for p in m.participants if p.get("participant_uuid") == participant_uuid
+                       and p["state"] in ("waiting", "joined")), None)
+        if person is None:
+            return ""
+        self._depart(m, person, "meeting.participant_left" if person["state"] == "joined"
+                     else "meeting.participant_left_waiting_room")
+        return "left"
 
     def delete_meeting(self, m: Meeting, operator: DemoUser) -> None:
         m.status = "deleted"

@@ -183,7 +183,20 @@ async def join_page(request: Request) -> Response:
     else:
         text = "You have joined the meeting"
         detail = "The host is here."
-    return page(text, f"<p><strong>{escape(m.topic)}</strong></p><p>{detail}</p>")
+    leave = (f'<form method="post" action="/j/{m.id}/leave"><input type="hidden" name="participant_uuid" '
+             f'value="{escape(m.participants[-1]["participant_uuid"])}"><button type="submit">Leave meeting</button>'
+             "</form>")
+    return page(text, f"<p><strong>{escape(m.topic)}</strong></p><p>{detail}</p>{leave}")
+
+
+async def leave_page(request: Request) -> Response:
+    """The participant's Leave button (in the meeting or its waiting room)."""
+    sandbox: Sandbox = request.app.state.sandbox
+    m = _meeting(sandbox, request.path_params["meeting_id"])
+    form = await request.form()
+    if m is None or not sandbox.leave_meeting(m, str(form.get("participant_uuid", ""))):
+        return page("Not in this meeting", "<p>You are not in this meeting.</p>", 404)
+    return page("You left the meeting", f"<p><strong>{escape(m.topic)}</strong></p>")
 
 
 async def index(request: Request) -> Response:
@@ -202,4 +215,5 @@ def routes() -> list[Route]:
         Route("/s/{meeting_id}", host_page, methods=["GET"]),
         Route("/s/{meeting_id}/end", host_end, methods=["POST"]),
         Route("/j/{meeting_id}", join_page, methods=["GET"]),
+        Route("/j/{meeting_id}/leave", leave_page, methods=["POST"]),
     ]

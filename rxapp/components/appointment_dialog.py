@@ -143,12 +143,16 @@ def _cancel_panel() -> rx.Component:
 
 
 def _edit_actions() -> rx.Component:
+    # An ended telehealth session offers the outcome its attendance suggests (solid) beside the other.
+    completed = rx.button("Mark completed", variant=rx.cond(D.offer == "completed", "solid", "soft"), type="button",
+                          on_click=D.set_outcome("completed"), id="appt-mark-completed")
+    no_show = rx.button("No-show", variant=rx.cond(D.offer == "no_show", "solid", "soft"), color_scheme="orange",
+                        type="button", on_click=D.set_outcome("no_show"), id="appt-mark-no-show")
     return rx.cond(D.editing & (D.status != "cancelled"), rx.hstack(
-        rx.button("Cancel appointment", color_scheme="red", variant="soft", type="button", on_click=D.open_cancel),
-        rx.cond(D.is_past & (D.status == "booked"), rx.fragment(
-            rx.button("Mark completed", variant="soft", type="button", on_click=D.set_outcome("completed")),
-            rx.button("No-show", variant="soft", color_scheme="orange", type="button",
-                      on_click=D.set_outcome("no_show")))),
+        rx.cond(D.status != "completed", rx.button("Cancel appointment", color_scheme="red", variant="soft",
+                                                   type="button", on_click=D.open_cancel)),
+        rx.cond((D.is_past & (D.status == "booked")) | (D.offer != ""), rx.fragment(
+            rx.cond(D.offer == "no_show", no_show, completed), rx.cond(D.offer == "no_show", completed, no_show))),
         spacing="2", wrap="wrap"))
 
 
@@ -162,6 +166,11 @@ def appointment_dialog() -> rx.Component:
                                                             color_scheme="gray")),
                 rx.cond(D.meeting_note != "", rx.callout(D.meeting_note, icon="video", size="1",
                                                          id="appt-meeting-note")),
+                rx.cond(D.attended != "", rx.callout(D.attended, icon="user-check", size="1", color_scheme="green",
+                                                     id="appt-attended")),
+                rx.cond((D.offer == "no_show") & (D.attended == ""), rx.callout(
+                    "The client never joined the Zoom meeting.", icon="user-x", size="1", color_scheme="orange",
+                    id="appt-not-attended")),
                 _client_picker(),
                 _practitioner(),
                 _when(),

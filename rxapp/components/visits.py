@@ -17,6 +17,7 @@ def _visit(row: rx.Var[dict[str, str]], actions: RowActions | None = None) -> rx
         rx.hstack(rx.badge(row["status"], high_contrast=True),
                   rx.cond(row["booked_by"] != "", rx.text(row["booked_by"], size="2", color_scheme="gray")),
                   rx.cond(row["reason"] != "", rx.text("Reason: ", row["reason"], size="2")),
+                  rx.cond(row["attended"] != "", rx.text(row["attended"], size="2", class_name="visit-attended")),
                   spacing="2", align="center", wrap="wrap"),
         *([actions(row)] if actions else []),
         spacing="1", align="start", width="100%"), width="100%", class_name="client-visit")

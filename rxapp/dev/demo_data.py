@@ -135,6 +135,7 @@ def load_demo_week() -> int:
                     start_at=start, duration_minutes=minutes, timezone=str(zone), telehealth=telehealth,
                     pos_code=practice.default_pos_code if telehealth else IN_PERSON_POS, status=status,
                     cancel_reason=cancel_reason, series_id=series,
+                    outcome_recorded_at=start + timedelta(minutes=minutes) if past and not cancel_reason else None,
                     search_text=meeting_search_text("", "", client.full_name),
                     created_by_user_id=people["frontdesk@demo.clinic"].id)
                 session.add(appointment)

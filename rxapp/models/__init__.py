@@ -20,7 +20,7 @@ from rxapp.models.records import (
     SignInTicket,
 )
 from rxapp.models.reminders import Reminder, ReminderKind, ReminderStatus
-from rxapp.models.scheduling import Appointment, JoinLink, Meeting
+from rxapp.models.scheduling import Appointment, Attendance, JoinLink, Meeting
 from rxapp.models.sms import CreditKind, SmsCreditEntry
 from rxapp.models.types import (
     AppointmentStatus,
@@ -37,6 +37,7 @@ __all__ = [
     "AccountToken",
     "Appointment",
     "AppointmentStatus",
+    "Attendance",
     "AuditEvent",
     "AvailabilityBlock",
     "AvailabilityOverride",

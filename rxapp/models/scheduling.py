@@ -70,6 +70,9 @@ class Appointment(SQLModel, table=True):
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # When the client confirmed (a reminder's Confirm link or an SMS reply YES); cleared by a move.
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When someone recorded the outcome (completed or no-show). An ended telehealth session is
+    # `completed` without it ("Ended"): the outcome is offered from attendance, never set silently.
+    outcome_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The calendar invite's SEQUENCE: grows with every change the client is sent (RFC 5545).
     ics_sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
@@ -126,5 +129,27 @@ class Meeting(SQLModel, table=True):
     sync_attempts: int = 0
     next_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_sync_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # "Running late": minutes the practitioner expects to start after the booked time, and their note to
+    # the client (services.telehealth.lateness); the launch window follows the new expected start.
+    late_minutes: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    late_note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    late_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class Attendance(SQLModel, table=True):
+    """Someone's time in a session's Zoom meeting or Zoom waiting room, from Zoom's participant events:
+    who (the host, the client or "a participant") and when; never a name or an email. A leave
+    finds its join by the participant's key (a hash of Zoom's participant_uuid); either may come first.
+    """
+
+    __table_args__ = (Index("ix_attendance_appointment", "appointment_id", "participant_key", "place"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(sa_column=Column(Integer, ForeignKey("appointment.id"), nullable=False))
+    who: str = Field(max_length=12)  # host | client | participant
+    place: str = Field(max_length=12)  # meeting | waiting (Zoom's waiting room)
+    participant_key: str = Field(max_length=64)
+    joined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

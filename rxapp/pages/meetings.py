@@ -9,7 +9,7 @@ from rxapp.components.dialogs import reconnect_banner
 from rxapp.components.new_meeting import new_meeting_dialog
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.state.auth import AuthState
-from rxapp.state.meetings import DISPLAY_STATUSES, PERIODS, SEARCH_MAX, MeetingsState
+from rxapp.state.meetings import CLIENT_STATES, DISPLAY_STATUSES, PERIODS, SEARCH_MAX, MeetingsState
 from rxapp.state.new_meeting import NewMeetingState
 
 M, N = MeetingsState, NewMeetingState
@@ -63,12 +63,28 @@ def _actions(row: rx.Var[dict[str, str]]) -> rx.Component:
                                                    on_click=M.retry_meeting(row["id"]))),
         rx.cond(row["can_end"] == "1", rx.button("End meeting", size="1", variant="soft",
                                                  on_click=M.ask_end(row["id"]))),
+        rx.cond(row["can_run_late"] == "1", rx.button("Running late", size="1", variant="soft", color_scheme="amber",
+                                                      on_click=M.open_late(row["id"]), class_name="run-late")),
         rx.cond(row["can_cancel"] == "1", rx.button("Cancel meeting", size="1", variant="soft", color_scheme="red",
                                                     on_click=M.open_cancel(row["id"]))),
         rx.cond(row["can_delete"] == "1", rx.button("Delete meeting", size="1", variant="soft", color_scheme="gray",
                                                     on_click=M.ask_delete(row["id"]))),
+        _outcome_offer(row),
         spacing="2", align="center", wrap="wrap",
     )
+
+
+def _outcome_offer(row: rx.Var[dict[str, str]]) -> rx.Component:
+    """After the session ended: the outcome its attendance suggests first, the other beside it."""
+    completed = rx.button("Record completed", size="1", on_click=M.record_outcome(row["id"], "completed"),
+                          variant=rx.cond(row["offer"] == "completed", "solid", "outline"),
+                          class_name="offer-completed")
+    no_show = rx.button("Record no-show", size="1", on_click=M.record_outcome(row["id"], "no_show"),
+                        variant=rx.cond(row["offer"] == "no_show", "solid", "outline"), color_scheme="orange",
+                        class_name="offer-no-show")
+    return rx.cond(row["offer"] != "", rx.hstack(rx.cond(row["offer"] == "completed", completed, no_show),
+                                                 rx.cond(row["offer"] == "completed", no_show, completed),
+                                                 spacing="2", wrap="wrap", class_name="outcome-offer"))
 
 
 def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
@@ -80,6 +96,10 @@ def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
                                                                         variant="solid", class_name="client-waiting")),
                                 rx.cond(row["confirmed"] == "1", rx.badge("Confirmed", color_scheme="blue",
                                                                           class_name="client-confirmed")),
+                                rx.cond(row["client_state"] != "", rx.text(
+                                    rx.match(row["client_state"], *CLIENT_STATES.items(), ""), size="1",
+                                    weight="medium", class_name="client-state",
+                                    data_state=row["client_state"])),
                                 spacing="1", align="start")),
         rx.cond(M.sees_practice, cell("Practitioner", row["practitioner"])),
         cell("Topic", rx.vstack(rx.text(row["topic"], weight="medium"),
@@ -88,7 +108,11 @@ def _row(row: rx.Var[dict[str, str]]) -> rx.Component:
                                 spacing="0"), row_header=True),
         cell("Status", rx.vstack(rx.badge(row["status"], color_scheme=color, high_contrast=True,
                                           class_name="meeting-status"),
+                                 rx.cond(row["outcome"] != "", rx.badge(row["outcome"], color_scheme="green",
+                                                                        class_name="meeting-outcome")),
                                  rx.cond(row["detail"] != "", rx.text(row["detail"], size="1", color_scheme="gray")),
+                                 rx.cond(row["attended"] != "", rx.text(row["attended"], size="1",
+                                                                        class_name="meeting-attended")),
                                  spacing="1", align="start")),
         cell("Actions", _actions(row)),
         class_name="meeting-row",
@@ -135,6 +159,37 @@ def _cancel_dialog() -> rx.Component:
     )
 
 
+def _late_dialog() -> rx.Component:
+    """Running late: 5, 10 or 15 minutes (or any number) and an optional message to the client."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Running late"),
+            rx.dialog.description(rx.text(M.late_subject, weight="medium", id="late-subject"),
+                                  "A client in the waiting room sees it at once; otherwise they get an SMS (if they "
+                                  "take SMS) or an email."),
+            rx.el.fieldset(
+                rx.el.legend("How late", style={"font_weight": "500"}),
+                rx.radio_group.root(
+                    rx.hstack(*[rx.radio_group.item(f"{m} min", value=str(m)) for m in (5, 10, 15)],
+                              spacing="4", wrap="wrap"),
+                    value=M.late_minutes, on_change=M.set_late_minutes, id="late-choice"),
+                style={"border": "none", "padding": "0", "margin": "0.75em 0"}),
+            rx.el.label("Or minutes", html_for="late-minutes", style={"font_weight": "500"}),
+            rx.input(id="late-minutes", value=M.late_minutes, on_change=M.set_late_minutes, input_mode="numeric",
+                     width="8em"),
+            rx.el.label("Message to the client (optional)", html_for="late-note",
+                        style={"font_weight": "500", "display": "block", "margin_top": "0.75em"}),
+            rx.text_area(id="late-note", value=M.late_note, on_change=M.set_late_note, rows="2", width="100%"),
+            rx.cond(M.late_error != "", rx.text(M.late_error, color_scheme="red", role="alert", id="late-error")),
+            rx.flex(rx.button("Close", variant="soft", color_scheme="gray", on_click=M.close_late),
+                    rx.button("Tell the client", on_click=M.confirm_late, id="late-confirm"),
+                    spacing="3", justify="end", margin_top="1em", wrap="wrap"),
+        ),
+        open=M.late_id > 0,
+        on_open_change=lambda open_: rx.cond(open_, rx.noop(), M.close_late()),
+    )
+
+
 def _confirm_dialog() -> rx.Component:
     """End meeting and Delete meeting cannot be undone: they ask first."""
     ending = M.confirm_action == "end"
@@ -159,6 +214,39 @@ def _confirm_dialog() -> rx.Component:
     )
 
 
+def _launch_prompt() -> rx.Component:
+    return rx.cond(M.launch_prompt != "", rx.callout.root(
+        rx.callout.icon(rx.icon("video")),
+        rx.hstack(rx.text(M.launch_prompt), rx.link("Launch telehealth session", href=M.launch_href,
+                                                    is_external=True, on_click=M.refresh_soon, weight="bold",
+                                                    high_contrast=True),
+                  spacing="3", align="center", wrap="wrap"),
+        color_scheme="green", high_contrast=True, role="status", id="launch-prompt"))
+
+
+def _dialogs() -> rx.Fragment:
+    return rx.fragment(_cancel_dialog(), _late_dialog(), _confirm_dialog())
+
+
+@rx.page(route="/today", title="Today · Telehealth", on_load=[AuthState.guard, M.load_today])
+def today_page() -> rx.Component:
+    """The practitioner's day: today's telehealth sessions with where each client is, pushed as it
+    changes; the launch prompt, Start, Running late, and the outcome once a session ends."""
+    return app_shell(
+        "/today", "Today",
+        reconnect_banner(M.needs_reconnect, "New Zoom meetings cannot be created until you reconnect.", M.reconnect),
+        _launch_prompt(),
+        rx.cond(M.rows.length() > 0,
+                card_table(("Date and time", "Patient", ("Practitioner", M.sees_practice), "Topic", "Status",
+                            "Actions"), M.rows, _row, id="today-table"),
+                empty_state("No telehealth sessions today", "Sessions booked for today appear here, with where "
+                            "each client is.", icon="sun")),
+        _dialogs(),
+        # Changes are pushed (live.py); this follows the clock for the launch prompt and the client's state.
+        rx.moment(interval=60000, on_change=M.refresh, display="none"),
+    )
+
+
 @rx.page(route="/meetings", title="Meetings · Telehealth", on_load=[AuthState.guard, M.load])
 def meetings_page() -> rx.Component:
     return app_shell(
@@ -166,13 +254,7 @@ def meetings_page() -> rx.Component:
         reconnect_banner(M.needs_reconnect, "New Zoom meetings cannot be created until you reconnect.", M.reconnect),
         rx.cond((M.zoom_problem != "") & ~M.needs_reconnect,
                 rx.callout(M.zoom_problem, icon="info", role="status", id="zoom-problem")),
-        rx.cond(M.launch_prompt != "", rx.callout.root(
-            rx.callout.icon(rx.icon("video")),
-            rx.hstack(rx.text(M.launch_prompt), rx.link("Launch telehealth session", href=M.launch_href,
-                                                        is_external=True, on_click=M.refresh_soon, weight="bold",
-                                                        high_contrast=True),
-                      spacing="3", align="center"),
-            color_scheme="green", high_contrast=True, role="status", id="launch-prompt")),
+        _launch_prompt(),
         rx.hstack(_filters(), rx.spacer(),
                   rx.cond(M.can_schedule & (M.zoom_problem == ""),
                           rx.button("New meeting", rx.icon("plus", size=14), on_click=N.open_form)),
@@ -182,8 +264,7 @@ def meetings_page() -> rx.Component:
                                     on_click=rx.redirect("/calendar?new=1"))),
                   width="100%", align="end", wrap="wrap"),
         _table(),
-        _cancel_dialog(),
-        _confirm_dialog(),
+        _dialogs(),
         new_meeting_dialog(),
         # Changes are pushed (live.py); this only follows the clock, for the launch prompt.
         rx.cond(M.has_live_rows, rx.moment(interval=60000, on_change=M.refresh, display="none")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.components.core.banner import has_connection_errors
 
+from rxapp.components.device_check import device_check
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.components.visits import visit_list
 from rxapp.state.auth import AuthState
@@ -116,6 +117,7 @@ def _waiting_body() -> rx.Component:
         rx.vstack(
             rx.spinner(size="3"),
             rx.heading("Waiting for your provider to start the session", size="5", as_="h2", id="waiting-message"),
+            rx.cond(W.late != "", rx.callout(W.late, icon="clock", color_scheme="amber", id="running-late")),
             rx.text("Keep this page open: the Join session button appears here as soon as your provider starts.",
                     color_scheme="gray"),
             align="center", spacing="3", role="status", aria_live="polite"),
@@ -130,6 +132,8 @@ def waiting_room_page() -> rx.Component:
             rx.cond(W.topic != "", rx.text(W.topic, " with ", W.practitioner, " · ", W.when, color_scheme="gray")),
             _waiting_body(),
             align="center", spacing="4", padding="2em", width="100%"), width="100%", max_width="40em"),
+        # Camera, microphone, speaker and connection, checked in the browser while there is a session to join.
+        rx.cond((W.status == "waiting") | (W.status == "live") | (W.status == "setting_up"), device_check()),
         rx.link("Back to My sessions", href="/portal"),
         # Changes are pushed the moment they happen, and a reconnect re-runs the page's load: while the
         # socket is up an idle room sends nothing but a keep-alive every 20 minutes. Only while push is

@@ -90,6 +90,8 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Calendar", "/calendar", Action.VIEW_CALENDAR),
     NavItem("Meetings", "/meetings", Action.VIEW_MEETINGS),
+    # The practitioner's day of telehealth sessions, live (pages/meetings.py today_page).
+    NavItem("Today", "/today", Action.HOST_MEETINGS),
     NavItem("Clients", "/clients", Action.VIEW_CLIENTS),
     # Practitioners edit their own hours; owner, manager and front desk anyone's (services.scheduling
     # .availability_editor re-checks per practitioner).

@@ -17,6 +17,7 @@ from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.practice import profiles
 from rxapp.services.scheduling import appointments as book
 from rxapp.services.scheduling import calendar
+from rxapp.services.telehealth.meetings import attendance
 from rxapp.state.auth import AuthState
 from rxapp.state.calendar import CalendarState, _int, zoom_note
 
@@ -54,6 +55,8 @@ class AppointmentDialogState(AuthState):
     status: str = ""
     is_past: bool = False
     meeting_note: str = ""
+    attended: str = ""  # "Client joined 10:02, left 10:51 (49 min)" (telehealth, from Zoom)
+    offer: str = ""  # the outcome an ended session's attendance suggests: completed | no_show | ""
     timezone: str = "UTC"
     errors: dict[str, str] = {}
     overlap: str = ""  # the server's overlap warning; the next Save books anyway
@@ -95,6 +98,7 @@ class AppointmentDialogState(AuthState):
         self.client_results, self.errors, self.past = [], {}, False
         self.repeat, self.repeat_end, self.occurrences, self.until, self.scope = "none", "count", "6", "", "this"
         self.mode, self.reassigning, self.in_series, self.status, self.is_past = "in_person", False, False, "", False
+        self.attended = self.offer = ""
         self.cancel_open, self.cancel_reason, self.cancel_error, self.cancel_scope = False, "", "", "this"
         self.saving, self._appointment_id = False, 0
 
@@ -265,6 +269,9 @@ class AppointmentDialogState(AuthState):
         self.title = f"{detail.client_name} · {local:%a} {local.day} {local:%b}, {local:%H:%M}" + \
             (" · Confirmed" if detail.confirmed and detail.status == AppointmentStatus.BOOKED else "")
         self.meeting_note = _meeting_note(detail, options)
+        self.attended = attendance.describe(detail.attendance, self.timezone)
+        self.offer = attendance.offer(detail.status == AppointmentStatus.COMPLETED and detail.telehealth,
+                                      detail.outcome_recorded, detail.attendance)
 
     @rx.event
     def set_open(self, value: bool):

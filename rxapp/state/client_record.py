@@ -26,7 +26,9 @@ def visit_row(v: Visit, timezone: str, *, for_client: bool = False) -> dict[str,
     return {"id": str(v.appointment_id), "when": format_local(v.start_at, timezone),
             "minutes": f"{v.duration_minutes} min", "practitioner": v.practitioner_name, "mode": v.mode,
             "topic": v.topic, "status": v.status_text, "reason": v.cancel_reason if v.status == "cancelled" else "",
-            "booked_by": booked_by}
+            "booked_by": booked_by,
+            "attended": "" if v.attended_minutes is None or for_client else
+            (f"Attended {v.attended_minutes} min" if v.attended_minutes else "Never joined")}
 
 
 class ClientRecordState(AuthState):

@@ -10,14 +10,16 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from rxapp import live
+from rxapp.models import AppointmentStatus
 from rxapp.services.identity import auth
 from rxapp.services.permissions import Action, NotAllowed, Principal, can
 from rxapp.services.practice import profiles
 from rxapp.services.practice.settings import get_settings_view
-from rxapp.services.telehealth import meeting_list
+from rxapp.services.scheduling import appointments
+from rxapp.services.telehealth import lateness, meeting_list
 from rxapp.services.telehealth.meeting_list import DISPLAY_STATUSES as DISPLAY_STATUSES  # re-exported for the page
 from rxapp.services.telehealth.meeting_list import PERIODS as PERIODS
-from rxapp.services.telehealth.meetings import actions, decisions
+from rxapp.services.telehealth.meetings import actions, attendance, decisions
 from rxapp.services.telehealth.meetings.decisions import MeetingDecisions
 from rxapp.services.telehealth.meetings.schedule import zoom_blocker
 from rxapp.services.telehealth.zoom.errors import ZoomError, ZoomNeedsReconnect, ZoomNotConnected
@@ -27,6 +29,22 @@ from rxapp.state.keyset_pages import KeysetPages
 from rxapp.state.zoom_connect import start_zoom_connect
 
 SEARCH_MAX = 100  # the search box takes as many characters (its maxlength), so nothing is cut unseen
+
+
+# Where the client is, as the Today panel and the Meetings rows say it (pushed as it changes).
+CLIENT_STATES = {"meeting": "In the meeting", "waiting": "In Zoom's waiting room", "left": "Left the meeting",
+                 "portal": "In the waiting room", "away": "Not arrived"}
+
+
+def _client_state(row: meeting_list.MeetingRow, status: decisions.DisplayStatus) -> str:
+    """The client's live state for a session that is on (a key of CLIENT_STATES), else ""."""
+    zoom = row.attendance.client_state if row.attendance else ""
+    if zoom:
+        return zoom
+    if status not in (decisions.DisplayStatus.SCHEDULED, decisions.DisplayStatus.IN_PROGRESS,
+                      decisions.DisplayStatus.PENDING_SYNC):
+        return ""
+    return "portal" if row.client_waiting or row.client_in_portal else "away"
 
 
 def _int(value: str | None) -> int | None:
@@ -66,6 +84,13 @@ class MeetingsState(KeysetPages, AuthState):
     cancel_reason: str = ""
     cancel_error: str = ""
     timezone: str = "UTC"
+    today_only: bool = False  # the Today panel (/today): today's sessions, no filters
+    # "Running late" for the meeting chosen when the dialog opened.
+    late_id: int = 0
+    late_subject: str = ""
+    late_minutes: str = "10"
+    late_note: str = ""
+    late_error: str = ""
 
     @rx.var
     def cancel_reason_count(self) -> str:
@@ -77,8 +102,20 @@ class MeetingsState(KeysetPages, AuthState):
         return any(r["status_key"] in ("pending_sync", "in_progress", "scheduled") for r in self.rows)
 
     @rx.event
+    async def load_today(self):
+        """on_load of the Today panel: the viewer's telehealth sessions of today, live."""
+        self.today_only, self.patient, self.status, self.search, self.practitioner = True, "", "", "", ""
+        self.newest_first, self.period = False, "today"
+        self._read_page({})
+        await self._reload()
+        principal = await self._principal()
+        if principal is not None:
+            await live.watch(f"practitioner:{principal.user_id}", self.router.session.client_token)
+
+    @rx.event
     async def load(self):
         """on_load: read the filters from the URL (bookmarkable), then the page of meetings."""
+        self.today_only = False
         params = self.router.url.query_parameters
         self.patient, self.status = params.get("patient", ""), params.get("status", "")
         self.search, self.practitioner = params.get("q", "")[:SEARCH_MAX], params.get("practitioner", "")
@@ -102,7 +139,8 @@ class MeetingsState(KeysetPages, AuthState):
             return
         filters = meeting_list.MeetingFilters(
             practitioner_id=_int(self.practitioner), client_id=_int(self.patient), status=self.status or None,
-            search=self.search, page_size=20, newest_first=self.newest_first, period=self.period,
+            search=self.search, page_size=50 if self.today_only else 20, newest_first=self.newest_first,
+            period=self.period,
             # Filters changed set page 1: the first page, whatever cursor came before.
             after=self._cursor().get("after", ""), before=self._cursor().get("before", ""))
         result, patients, extras = await asyncio.gather(
@@ -149,6 +187,13 @@ class MeetingsState(KeysetPages, AuthState):
             "can_cancel": "1" if verdict.can_cancel else "",
             "can_delete": "1" if verdict.can_delete else "",
             "can_retry": "1" if verdict.can_retry else "",
+            "can_run_late": "1" if verdict.can_run_late else "",
+            "client_state": _client_state(row, verdict.status),
+            "attended": attendance.describe(row.attendance, self.timezone),
+            "offer": attendance.offer(verdict.status == decisions.DisplayStatus.ENDED, row.outcome_recorded,
+                                      row.attendance),
+            "outcome": "Completed" if row.outcome_recorded and verdict.status == decisions.DisplayStatus.ENDED
+            else "",
         }
 
     @staticmethod
@@ -166,6 +211,8 @@ class MeetingsState(KeysetPages, AuthState):
                 return
 
     def _url(self) -> str:
+        if self.today_only:
+            return "/today" + (f"?{urlencode(self._cursor())}" if self._cursor() else "")
         query = {k: v for k, v in {"q": self.search, "patient": self.patient, "status": self.status,
                                    "practitioner": self.practitioner,
                                    "when": "" if self.period == "upcoming" else self.period,
@@ -282,6 +329,71 @@ class MeetingsState(KeysetPages, AuthState):
         target = _int(meeting_id) or 0
         yield rx.toast.info("Trying Zoom again…")
         yield await self._act(lambda p: actions.retry(p, target))
+
+    @rx.event
+    async def record_outcome(self, meeting_id: str, outcome: str):
+        """The one-click outcome of an ended session: the server re-checks the person and the row."""
+        target = _int(meeting_id) or 0
+        if outcome not in (attendance.COMPLETED, attendance.NO_SHOW) or target not in self._row_ids:
+            return rx.toast.error("That meeting is no longer in the list.")
+        try:
+            saved = await asyncio.to_thread(appointments.set_outcome, await self._require(Action.VIEW_MEETINGS),
+                                            target, AppointmentStatus(outcome))
+        except NotAllowed:
+            return rx.toast.error("You are not allowed to do that.")
+        except appointments.AppointmentRefused as exc:
+            await self._reload()
+            return rx.toast.error(str(exc))
+        await self._reload()
+        return rx.toast.success(saved.message)
+
+    @rx.event
+    def open_late(self, meeting_id: str):
+        subject = self._subject(_int(meeting_id) or 0)
+        if not subject:
+            return rx.toast.error("That meeting is no longer in the list.")
+        self.late_id, self.late_subject = _int(meeting_id) or 0, subject
+        self.late_minutes, self.late_note, self.late_error = "10", "", ""
+        return None
+
+    @rx.event
+    def close_late(self):
+        self.late_id = 0
+
+    @rx.event
+    def set_late_minutes(self, value: str):
+        self.late_minutes, self.late_error = value, ""
+
+    @rx.event
+    def set_late_note(self, value: str):
+        self.late_note = value
+        self.late_error = "" if len(value.strip()) <= lateness.NOTE_MAX else \
+            f"Keep the message to {lateness.NOTE_MAX} characters ({len(value.strip())} now)."
+
+    @rx.event
+    async def confirm_late(self):
+        """Tell the client of the meeting chosen when the dialog opened (the server re-checks it)."""
+        minutes = _int(self.late_minutes.strip())
+        if minutes is None or not 1 <= minutes <= lateness.MAX_MINUTES:
+            self.late_error = f"Enter the minutes, from 1 to {lateness.MAX_MINUTES}."
+            return None
+        if self.late_error:
+            return None
+        meeting_id, note = self.late_id, self.late_note
+        try:
+            principal = await self._require(Action.HOST_MEETINGS)
+            in_room = await live.connected(f"meeting:{meeting_id}")
+            message = await asyncio.to_thread(lateness.running_late, principal, meeting_id, minutes, note,
+                                              client_in_room=in_room)
+        except NotAllowed:
+            self.late_id = 0
+            return rx.toast.error("You are not allowed to do that.")
+        except lateness.LateRefused as exc:
+            self.late_error = str(exc)
+            return None
+        self.late_id = 0
+        await self._reload()
+        return rx.toast.success(message)
 
     @rx.event
     def open_cancel(self, meeting_id: str):

@@ -128,6 +128,7 @@ class WaitingRoomState(AuthState):
     practitioner: str = ""
     when: str = ""
     join_href: str = ""
+    late: str = ""  # the provider's "running late" notice, while waiting
     push_ready: bool = False
     _meeting_id: int = 0
     _timezone: str = "UTC"
@@ -153,7 +154,7 @@ class WaitingRoomState(AuthState):
 
     def _show(self, view: portal.SessionView, link: str | None) -> None:
         shown = {"topic": view.topic, "practitioner": view.practitioner_name,
-                 "when": format_local(view.start_at, self._timezone), "status": view.status}
+                 "when": format_local(view.start_at, self._timezone), "status": view.status, "late": view.late}
         if view.status != "live":
             shown["join_href"] = ""
         elif not self.join_href:

@@ -222,7 +222,8 @@ def test_a_join_link_works_once_for_its_client(lee, alex) -> None:
     token = _token(portal.issue_join_link(alex.principal, meeting_id))
     join_url = portal.redeem_join_link(token, alex.principal)
     assert "pwd=" in join_url
-    assert join_url == crypto.decrypt(_row(meeting_id).join_url_encrypted or "")
+    # Zoom's link, with the client's name for Zoom to report (how attendance recognises them).
+    assert join_url == crypto.decrypt(_row(meeting_id).join_url_encrypted or "") + "&uname=Alex+Rivera"
     with unit_of_work() as s:
         assert "meeting.client_joined" in [a.action for a in s.exec(select(AuditEvent)).all()]
     assert "already used" in _refusal(token, alex)
@@ -235,7 +236,7 @@ def test_join_url_is_the_one_zoom_gave_for_the_meeting(zoom, lee, alex) -> None:
     at_zoom = httpx.get(f"{zoom.url}/v2/meetings/{_row(meeting_id).zoom_meeting_id}",
                         headers={"Authorization": f"Bearer {access}"}).json()
     token = _token(portal.issue_join_link(alex.principal, meeting_id))
-    assert portal.redeem_join_link(token, alex.principal) == at_zoom["join_url"]
+    assert portal.redeem_join_link(token, alex.principal) == at_zoom["join_url"] + "&uname=Alex+Rivera"
 
 
 def test_a_join_link_is_refused_to_anyone_but_its_client_without_using_it_up(lee, alex, sam) -> None:

@@ -69,13 +69,50 @@ def test_participants_wait_before_host_and_join_after(zoom: Zoom, receiver: Rece
 def test_control_drives_meeting_life(zoom: Zoom, receiver: Receiver) -> None:
     meeting = zoom.create(zoom.connect()["access_token"])
     mid = meeting["id"]
-    assert zoom.control("POST", f"/meetings/{mid}/join", json={"name": "Early"}).json() == {"state": "waiting"}
+    assert zoom.control("POST", f"/meetings/{mid}/join", json={"name": "Early"}).json()["state"] == "waiting"
     assert zoom.control("POST", f"/meetings/{mid}/start").json()["status"] == "started"
-    assert zoom.control("POST", f"/meetings/{mid}/join", json={"name": "Late"}).json() == {"state": "joined"}
+    late = zoom.control("POST", f"/meetings/{mid}/join", json={"name": "Late"}).json()
+    assert late["state"] == "joined"
+    assert zoom.control("POST", f"/meetings/{mid}/leave", json={"participant_uuid": late["participant_uuid"]}) \
+        .json() == {"state": "left"}
+    assert zoom.control("POST", f"/meetings/{mid}/leave", json={"participant_uuid": late["participant_uuid"]}) \
+        .status_code == 404
     assert zoom.control("POST", f"/meetings/{mid}/end").json()["status"] == "ended"
     for name in ("meeting.participant_joined_waiting_room", "meeting.started", "meeting.participant_joined",
-                 "meeting.ended"):
+                 "meeting.participant_left_waiting_room", "meeting.participant_left", "meeting.ended"):
         receiver.wait_for(name)
+
+
+def test_participant_events_have_zoom_s_documented_shape(zoom: Zoom, receiver: Receiver) -> None:
+    """Host, client and a guest with no email: each event carries the participant fields Zoom's webhook
+    documents require, the host with their user id, the guest with an empty email and id."""
+    meeting = zoom.create(zoom.connect("lee@zoom.demo")["access_token"])
+    mid = meeting["id"]
+    client = zoom.control("POST", f"/meetings/{mid}/join", json={"name": "Alex Rivera",
+                                                                  "email": "alex@demo.client"}).json()
+    zoom.control("POST", f"/meetings/{mid}/start")
+    guest = zoom.control("POST", f"/meetings/{mid}/join", json={"name": "Someone"}).json()
+    zoom.control("POST", f"/meetings/{mid}/leave", json={"participant_uuid": guest["participant_uuid"]})
+    zoom.control("POST", f"/meetings/{mid}/end")
+    required = {"meeting.participant_joined": (3, ("user_id", "user_name", "email", "join_time")),
+                "meeting.participant_left": (3, ("user_id", "email", "leave_time")),
+                "meeting.participant_joined_waiting_room": (1, ("user_id", "email", "date_time")),
+                "meeting.participant_left_waiting_room": (1, ("user_id", "email", "date_time"))}
+    seen: dict[str, list[dict]] = {}
+    for name, (count, fields) in required.items():
+        for delivery in receiver.wait_for(name, count):
+            obj = delivery.json["payload"]["object"]
+            assert obj["id"] == str(mid) and obj["uuid"] and obj["host_id"]
+            for field in fields:
+                assert field in obj["participant"], (name, field)
+            seen.setdefault(name, []).append(obj["participant"])
+    joined = {p["user_name"]: p for p in seen["meeting.participant_joined"]}
+    lee = next(u for u in zoom.control("GET", "/users").json()["users"] if u["email"] == "lee@zoom.demo")
+    assert joined["Dana Lee"]["id"] == lee["id"] and joined["Dana Lee"]["email"] == "lee@zoom.demo"
+    assert joined["Someone"]["email"] == "" and joined["Someone"]["id"] == ""
+    assert joined["Alex Rivera"]["participant_uuid"] == client["participant_uuid"]
+    left = {p["participant_uuid"] for p in seen["meeting.participant_left"]}
+    assert left == {p["participant_uuid"] for p in joined.values()}  # the end reports everyone still there
 
 
 def test_basic_account_runs_one_meeting_at_a_time(zoom: Zoom, receiver: Receiver) -> None:

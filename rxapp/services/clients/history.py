@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement
@@ -13,6 +13,7 @@ from rxapp.db import unit_of_work
 from rxapp.models import Appointment, Client, User
 from rxapp.services.clients.directory import own_client_record, visible_client
 from rxapp.services.permissions import Action, Principal, require
+from rxapp.services.telehealth.meetings import attendance
 
 # Appointments still to come or under way; any other status is history.
 _ACTIVE = frozenset({"booked", "in_progress"})
@@ -36,6 +37,7 @@ class Visit:
     cancel_reason: str
     topic: str = ""  # the topic a practitioner gave it (New meeting), else empty
     booked_by_client: bool = False  # the client booked it themselves (self-booking)
+    attended_minutes: int | None = None  # telehealth: the client's minutes in the Zoom meeting (None: unknown)
 
     @property
     def mode(self) -> str:
@@ -78,7 +80,15 @@ def _history(session: Session, client: Client) -> History:
     older = _visits(session, client, col(Appointment.start_at) < at - _LONGEST, newest_first=True,
                     limit=PAST_LIMIT)
     past = sorted(done, key=lambda v: v.start_at, reverse=True) + older
-    return History(upcoming=upcoming, cancelled=cancelled, past=past[:PAST_LIMIT])
+    return History(upcoming=upcoming, cancelled=cancelled, past=_with_attendance(session, past[:PAST_LIMIT]))
+
+
+def _with_attendance(session: Session, visits: list[Visit]) -> list[Visit]:
+    """Past telehealth visits with the client's attended minutes (0 when Zoom reported the session but
+    never the client)."""
+    found = attendance.summaries(session, [v.appointment_id for v in visits if v.telehealth])
+    return [replace(v, attended_minutes=found[v.appointment_id].client.minutes
+                    if found[v.appointment_id].client else 0) if v.appointment_id in found else v for v in visits]
 
 
 def client_history(principal: Principal, client_id: int) -> History | None:

@@ -441,9 +441,11 @@ def set_outcome(principal: Principal, appointment_id: int, status: AppointmentSt
         appointment = _editable(session, principal, appointment_id)
         if appointment.status == AppointmentStatus.CANCELLED:
             raise AppointmentRefused("This appointment was cancelled.")
-        if appointment.start_at > now():
+        if appointment.start_at > now() and appointment.status == AppointmentStatus.BOOKED:
+            # (A session started early, or already ended before its booked time, has an outcome.)
             raise AppointmentRefused("This appointment has not started yet.")
         appointment.status, appointment.updated_at = status, now()
+        appointment.outcome_recorded_at = now()
         appointment.changed_by_user_id = principal.user_id
         trail.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
                      action=f"appointment.{status.value}", subject_type="appointment", subject_id=appointment_id)

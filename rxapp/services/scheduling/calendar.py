@@ -29,6 +29,7 @@ from rxapp.models import (
 )
 from rxapp.services.permissions import Action, Principal, can, require
 from rxapp.services.scheduling.availability import published_hours
+from rxapp.services.telehealth.meetings import attendance
 from rxapp.services.timezones import is_valid
 
 MAX_DAYS = 7
@@ -215,6 +216,8 @@ class AppointmentDetail:
     cancel_reason: str
     meeting: str  # a MeetingState value for telehealth appointments, "" otherwise
     confirmed: bool = False
+    attendance: attendance.Summary | None = None  # telehealth: from Zoom's participant events
+    outcome_recorded: bool = False
 
 
 def appointment_detail(principal: Principal, appointment_id: int) -> AppointmentDetail:
@@ -228,12 +231,14 @@ def appointment_detail(principal: Principal, appointment_id: int) -> Appointment
             .join(User, col(User.id) == Appointment.practitioner_id)
             .outerjoin(Meeting, col(Meeting.id) == Appointment.id)
             .where(Appointment.id == appointment_id, Appointment.practice_id == principal.practice_id)).first()
+        attended = attendance.summaries(session, [appointment_id]).get(appointment_id) if row else None
     if row is None:
         raise LookupError("That appointment is not in this practice's calendar (any more).")
     a, client_name, practitioner_name, sync_state = row
     if not _sees_clients_of(principal, a.practitioner_id):
         raise LookupError(f"That is {practitioner_name}'s appointment: only they and the front desk can open it.")
     return AppointmentDetail(
+        attendance=attended, outcome_recorded=a.outcome_recorded_at is not None,
         id=a.id or 0, practitioner_id=a.practitioner_id, practitioner_name=practitioner_name, client_id=a.client_id,
         client_name=client_name, start_at=a.start_at, duration_minutes=a.duration_minutes, telehealth=a.telehealth,
         notes=a.notes, status=str(a.status), series_id=a.series_id, cancel_reason=a.cancel_reason,

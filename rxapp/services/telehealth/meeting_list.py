@@ -16,20 +16,25 @@ words) with the values as parameters, so asking for a page builds no SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Exists, Integer, Select, String, and_, bindparam, false, or_, tuple_
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import reading
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, SyncState, User
 from rxapp.services import phrases
 from rxapp.services.permissions import Action, Principal, can, require
+from rxapp.services.practice import profiles
+from rxapp.services.telehealth.meetings import attendance
+from rxapp.services.telehealth.meetings.attendance import Summary
 from rxapp.services.telehealth.meetings.decisions import DisplayStatus, display_status
+from rxapp.services.timezones import is_valid
 from rxapp.text import fold
 
 DISPLAY_STATUSES: dict[DisplayStatus, str] = {status: status.label for status in DisplayStatus}
@@ -38,7 +43,7 @@ MAX_PAGE_SIZE = 100
 MAX_SEARCH_WORDS = 8
 # "Upcoming" keeps today's finished sessions in view for a while; older ones are "past".
 RECENT = timedelta(hours=12)
-PERIODS = {"upcoming": "Upcoming", "past": "Past", "all": "All dates"}
+PERIODS = {"upcoming": "Upcoming", "today": "Today", "past": "Past", "all": "All dates"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class MeetingFilters:
     before: str = ""  # a MeetingPage.previous_cursor: the page before that row (wins over `after`)
     page_size: int = 20
     newest_first: bool = False
-    period: str = "all"  # "upcoming" (from 12 hours ago on), "past" (before that) or "all"
+    period: str = "all"  # "upcoming" (from 12 hours ago on), "today", "past" (before 12 hours ago) or "all"
+    timezone: str = ""  # whose day "today" is ("": the viewer's own timezone)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,9 @@ class MeetingRow:
     has_zoom: bool
     client_waiting: bool  # before the start: the client opened the waiting room, or Zoom has them in its own
     confirmed: bool = False  # the client confirmed (a reminder's Confirm link or a YES reply)
+    attendance: Summary | None = None  # from Zoom's participant events (started and ended sessions)
+    outcome_recorded: bool = False  # someone recorded completed or no-show
+    client_in_portal: bool = False  # the client opened the portal's waiting room of this live session
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,7 @@ def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
     if filters.status is not None and filters.status not in DISPLAY_STATUSES:
         raise ValueError(f"unknown meeting status {filters.status!r}")
     words = fold(filters.search).split()[:MAX_SEARCH_WORDS]
-    period = filters.period if filters.period in ("upcoming", "past") else "all"
+    period = filters.period if filters.period in ("upcoming", "today", "past") else "all"
     shape = _Shape(filters.status, practitioner_id is not None, filters.client_id is not None, period, len(words))
     page_size = min(max(filters.page_size, 1), MAX_PAGE_SIZE)
     values: dict[str, Any] = {"practice_id": principal.practice_id, "page_limit": page_size + 1,
@@ -110,7 +119,9 @@ def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
         values["practitioner_id"] = practitioner_id
     if filters.client_id is not None:
         values["client_id"] = filters.client_id
-    if period != "all":
+    if period == "today":
+        values["since"], values["until"] = _day_of(now(), filters.timezone or profiles.viewer_timezone(principal))
+    elif period != "all":
         values["since"] = now() - RECENT
     before, after = decode_cursor(filters.before), decode_cursor(filters.after)
     newest = filters.newest_first
@@ -124,9 +135,34 @@ def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
             if not rows and has_previous:  # past the end: the last page instead
                 rows, _ = _read(conn, shape, values, None, not newest)
                 has_previous, rows = len(rows) > page_size, rows[:page_size][::-1]
+        rows = _with_attendance(conn, rows)
     return MeetingPage(rows=rows, page_size=page_size, has_previous=has_previous, has_next=has_next,
                        previous_cursor=encode_cursor(rows[0]) if has_previous and rows else "",
                        next_cursor=encode_cursor(rows[-1]) if has_next and rows else "")
+
+
+_UNDER_WAY = (DisplayStatus.IN_PROGRESS, DisplayStatus.ENDED, DisplayStatus.NO_SHOW)
+
+
+def _day_of(moment: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """The day (midnight to midnight, in `timezone`) holding `moment`, as UTC bounds."""
+    zone = ZoneInfo(timezone if is_valid(timezone) else "UTC")
+    day = moment.astimezone(zone).date()
+    start = datetime.combine(day, time.min, zone)
+    return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time.min, zone).astimezone(UTC)
+
+
+def _with_attendance(conn: Connection, rows: list[MeetingRow]) -> list[MeetingRow]:
+    """The page's sessions under way, ended or about to start with their attendance, and whether an
+    outcome is recorded (two small queries for the page, none when no row is near)."""
+    at = now()
+    ids = [r.id for r in rows if r.status in _UNDER_WAY or abs(r.start_at - at) < RECENT]
+    if not ids:
+        return rows
+    with Session(conn) as session:
+        found, recorded = attendance.summaries(session, ids), attendance.outcomes_recorded(session, ids)
+    return [replace(r, attendance=found.get(r.id), outcome_recorded=r.id in recorded) if r.id in ids else r
+            for r in rows]
 
 
 def encode_cursor(row: MeetingRow) -> str:
@@ -273,6 +309,9 @@ def _matching(shape: _Shape) -> Select[Any]:
     since = bindparam("since", type_=Appointment.__table__.c.start_at.type)
     if shape.period == "upcoming":
         conditions.append(col(Appointment.start_at) >= since)
+    elif shape.period == "today":
+        conditions.extend((col(Appointment.start_at) >= since,
+                           col(Appointment.start_at) < bindparam("until", type_=Appointment.__table__.c.start_at.type)))
     elif shape.period == "past":
         conditions.append(col(Appointment.start_at) < since)
     conditions.extend(col(Appointment.search_text).contains(bindparam(f"word_{i}", type_=String), escape="/")
@@ -338,6 +377,7 @@ def _read(conn: Connection, shape: _Shape, values: dict[str, Any], cursor: tuple
                        status=display_status(status, sync_state), cancel_reason=cancel_reason,
                        sync_error=sync_error, has_zoom=zoom_meeting_id is not None,
                        client_waiting=status == AppointmentStatus.BOOKED and bool(waiting_since or zoom_waiting),
+                       client_in_portal=AppointmentStatus(status).is_live and waiting_since is not None,
                        confirmed=confirmed_at is not None)
             for (m_id, practitioner_id, practitioner_name, client_id, patient_name, topic, description, start_at,
                  duration, timezone, status, sync_state, cancel_reason, sync_error, zoom_meeting_id, waiting_since,

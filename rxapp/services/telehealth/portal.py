@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlencode
 
 from sqlmodel import Session, col, select
 
@@ -22,6 +23,7 @@ from rxapp.services.audit import trail
 from rxapp.services.clients.directory import own_client_record
 from rxapp.services.identity import one_time
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.telehealth import lateness
 from rxapp.services.telehealth.meetings.decisions import LAUNCH_WINDOW
 
 
@@ -44,6 +46,7 @@ class SessionView:
     duration_minutes: int
     status: SessionStatus
     can_launch: bool  # inside the launch window (15 minutes before until the end), not cancelled
+    late: str = ""  # "Dr. Lee is running 10 minutes late. Expected start: 10:10. …" while waiting
 
 
 def _client(session: Session, principal: Principal) -> Client:
@@ -80,12 +83,18 @@ def _status(appointment: Appointment, meeting: Meeting) -> SessionStatus:
 
 def _view(session: Session, appointment: Appointment, meeting: Meeting) -> SessionView:
     practitioner = session.get(User, appointment.practitioner_id)
+    name = practitioner.full_name if practitioner else ""
     status = _status(appointment, meeting)
-    in_window = appointment.start_at - LAUNCH_WINDOW <= now() <= appointment.end_at
+    late = timedelta(minutes=meeting.late_minutes)
+    in_window = appointment.start_at + late - LAUNCH_WINDOW <= now() <= appointment.end_at + late
+    client = session.get(Client, appointment.client_id)
+    notice = lateness.notice_of(appointment, meeting, client.timezone if client else "UTC") \
+        if status == SessionStatus.WAITING else None
     return SessionView(meeting_id=meeting.id, topic=phrases.visit_title(appointment.topic, True),
-                       practitioner_name=practitioner.full_name if practitioner else "",
-                       start_at=appointment.start_at, duration_minutes=appointment.duration_minutes, status=status,
-                       can_launch=status == SessionStatus.LIVE or (status == SessionStatus.WAITING and in_window))
+                       practitioner_name=name, start_at=appointment.start_at,
+                       duration_minutes=appointment.duration_minutes, status=status,
+                       can_launch=status == SessionStatus.LIVE or (status == SessionStatus.WAITING and in_window),
+                       late=notice.sentence(name) if notice else "")
 
 
 def client_id(principal: Principal) -> int:
@@ -163,11 +172,19 @@ def redeem_join_link(token: str, principal: Principal | None) -> str:
             raise JoinRefused("This session has ended, so its join link no longer works.")
         if link_id is None:
             raise JoinRefused("This join link was already used. Open your portal and press Join session again.")
-        if now() < appointment.start_at - LAUNCH_WINDOW and appointment.status != AppointmentStatus.IN_PROGRESS:
+        expected = appointment.start_at + timedelta(minutes=meeting.late_minutes)
+        if now() < expected - LAUNCH_WINDOW and appointment.status != AppointmentStatus.IN_PROGRESS:
             raise JoinRefused("It is too early to join this session. Come back "
                                f"{LAUNCH_WINDOW.seconds // 60} minutes before the start.")
         if not meeting.join_url_encrypted or meeting.sync_state == SyncState.PENDING_DELETE:
             raise JoinRefused("The video meeting is not ready. Please wait in the waiting room.")
         trail.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
                      action="meeting.client_joined", subject_type="meeting", subject_id=meeting.id)
-        return crypto.decrypt(meeting.join_url_encrypted)
+        return with_display_name(crypto.decrypt(meeting.join_url_encrypted), client.full_name)
+
+
+def with_display_name(join_url: str, name: str) -> str:
+    """Zoom's join_url with the client's name filled in (`uname`, Zoom's web client prefill): Zoom then
+    reports that name with the client's participant events, which is how attendance knows them."""
+    separator = "&" if "?" in join_url else "?"
+    return f"{join_url}{separator}{urlencode({'uname': name})}"

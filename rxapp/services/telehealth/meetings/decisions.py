@@ -77,17 +77,22 @@ class MeetingSnapshot:
     has_zoom: bool
     start_at: datetime  # aware UTC
     duration_minutes: int
+    late_minutes: int = 0  # the host said they are running late: the launch window follows
 
     @classmethod
     def of(cls, appointment: Appointment, meeting: Meeting) -> MeetingSnapshot:
         return cls(id=meeting.id, practice_id=appointment.practice_id, practitioner_id=appointment.practitioner_id,
                    status=AppointmentStatus(appointment.status), sync_state=SyncState(meeting.sync_state),
                    has_zoom=meeting.zoom_meeting_id is not None, start_at=appointment.start_at,
-                   duration_minutes=appointment.duration_minutes)
+                   duration_minutes=appointment.duration_minutes, late_minutes=meeting.late_minutes)
 
     @property
     def end_at(self) -> datetime:
         return self.start_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def expected_start(self) -> datetime:
+        return self.start_at + timedelta(minutes=self.late_minutes)
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class MeetingDecisions:
     can_delete: bool
     can_retry: bool
     prompt_launch: bool  # the host may start and the launch window is open: prompt them
+    can_run_late: bool = False  # not started yet and not over: the host (or a manager) may say "running late"
     refusals: MappingProxyType[MeetingAction, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def allows(self, action: MeetingAction) -> bool:
@@ -187,8 +193,10 @@ def decide(meeting: MeetingSnapshot, viewer: Principal, at: datetime) -> Meeting
     }
     refused = MappingProxyType({action: why for action, why in refusals.items() if why})
     can_start = MeetingAction.START not in refused
-    in_window = meeting.start_at - LAUNCH_WINDOW <= at <= meeting.end_at
+    late = timedelta(minutes=meeting.late_minutes)
+    in_window = meeting.expected_start - LAUNCH_WINDOW <= at <= meeting.end_at + late
     return MeetingDecisions(
+        can_run_late=acts and meeting.status == AppointmentStatus.BOOKED and at < meeting.end_at + late,
         meeting_id=meeting.id, status=display_status(meeting.status, meeting.sync_state), can_start=can_start,
         can_end=MeetingAction.END not in refused, can_cancel=MeetingAction.CANCEL not in refused,
         can_delete=MeetingAction.DELETE not in refused, can_retry=MeetingAction.RETRY not in refused,
@@ -205,11 +213,14 @@ def decisions_for(principal: Principal, meeting_ids: Iterable[int]) -> dict[int,
     with unit_of_work() as session:
         found = session.exec(
             select(Meeting.id, Appointment.practice_id, Appointment.practitioner_id, Appointment.status,
-                   Meeting.sync_state, Meeting.zoom_meeting_id, Appointment.start_at, Appointment.duration_minutes)
+                   Meeting.sync_state, Meeting.zoom_meeting_id, Appointment.start_at, Appointment.duration_minutes,
+                   Meeting.late_minutes)
             .join(Appointment, col(Appointment.id) == Meeting.id)
             .where(col(Meeting.id).in_(ids), Appointment.practice_id == principal.practice_id)).all()
     snapshots = [MeetingSnapshot(id=m_id or 0, practice_id=practice_id, practitioner_id=practitioner_id,
                                  status=AppointmentStatus(status), sync_state=SyncState(sync_state),
-                                 has_zoom=zoom_id is not None, start_at=start_at, duration_minutes=duration)
-                 for m_id, practice_id, practitioner_id, status, sync_state, zoom_id, start_at, duration in found]
+                                 has_zoom=zoom_id is not None, start_at=start_at, duration_minutes=duration,
+                                 late_minutes=late)
+                 for m_id, practice_id, practitioner_id, status, sync_state, zoom_id, start_at, duration, late
+                 in found]
     return {s.id: decide(s, principal, at) for s in snapshots}

@@ -19,6 +19,7 @@ from rxapp.services import changes, phrases
 from rxapp.services.audit import trail
 from rxapp.services.notify.outbox import OutgoingEmail, queue_email
 from rxapp.services.telehealth.meeting_list import meeting_search_text
+from rxapp.services.telehealth.meetings import attendance
 from rxapp.services.telehealth.meetings.actions import notify_client_started
 from rxapp.services.telehealth.meetings.schedule import meeting_facts
 from rxapp.services.telehealth.zoom import webhooks
@@ -134,23 +135,39 @@ def _updated(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], 
     return changed
 
 
+def _is_host(obj: dict[str, Any]) -> bool:
+    return (obj.get("participant") or {}).get("role") == attendance.HOST
+
+
 def _waiting(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
-    if not AppointmentStatus(a.status).is_live or m.zoom_waiting_room_at == at:
-        return False
-    m.zoom_waiting_room_at = at
-    return True
+    changed = attendance.record(session, a, obj, attendance.WAITING, True, at)
+    if AppointmentStatus(a.status).is_live and not _is_host(obj) and m.zoom_waiting_room_at != at:
+        m.zoom_waiting_room_at, changed = at, True
+    return changed
+
+
+def _left_waiting(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
+    changed = attendance.record(session, a, obj, attendance.WAITING, False, at)
+    if m.zoom_waiting_room_at is not None and not _is_host(obj) and m.zoom_waiting_room_at <= at:
+        m.zoom_waiting_room_at, changed = None, True
+    return changed
 
 
 def _joined(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
-    if m.zoom_waiting_room_at is None:
-        return False
-    m.zoom_waiting_room_at = None
-    return True
+    changed = attendance.record(session, a, obj, attendance.MEETING, True, at)
+    if m.zoom_waiting_room_at is not None and not _is_host(obj):
+        m.zoom_waiting_room_at, changed = None, True
+    return changed
+
+
+def _left(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
+    return attendance.record(session, a, obj, attendance.MEETING, False, at)
 
 
 for _name, _handler in {
     "meeting.started": _started, "meeting.ended": _ended, "meeting.deleted": _deleted,
     "meeting.updated": _updated, "meeting.participant_joined_waiting_room": _waiting,
-    "meeting.participant_joined": _joined,
+    "meeting.participant_left_waiting_room": _left_waiting, "meeting.participant_joined": _joined,
+    "meeting.participant_left": _left,
 }.items():
     webhooks.HANDLERS[_name] = lambda event, h=_handler: _apply(event, h)

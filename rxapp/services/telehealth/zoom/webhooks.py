@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import WebhookEvent, ZoomConnection
+from rxapp.models import Appointment, Meeting, WebhookEvent, ZoomConnection
 from rxapp.redaction import redact
 from rxapp.services.telehealth.zoom import connections
 from rxapp.settings import get_settings
@@ -170,15 +170,22 @@ def dedupe_key(event: dict[str, Any]) -> str:
 # names or emails of participants, recurrence or settings (an allow-list, so new fields stay out).
 _KEEP_PAYLOAD = ("account_id", "user_id", "deauthorization_time")
 _KEEP_OBJECT = ("id", "uuid", "host_id", "topic", "type", "start_time", "end_time", "duration", "timezone")
-_KEEP_PARTICIPANT = ("user_id", "participant_uuid", "id", "participant_user_id", "join_time", "date_time")
+_KEEP_PARTICIPANT = ("user_id", "participant_uuid", "id", "participant_user_id", "join_time", "date_time",
+                     "leave_time")
+
+# Who a participant is ("host", "client" or "participant"), decided as the event arrives from the name
+# and email Zoom reports, which are then dropped (services.telehealth.meetings.attendance registers it).
+Recognise = Callable[[Session, dict[str, Any]], str]
+RECOGNISERS: list[Recognise] = []
 
 
 def _pick(source: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: source[k] for k in keys if k in source}
 
 
-def minimal_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The part of an event that is stored: the allow-listed fields, with `event_ts` at the top."""
+def minimal_event(event: dict[str, Any], role: str = "") -> dict[str, Any]:
+    """The part of an event that is stored: the allow-listed fields, with `event_ts` at the top, and
+    a participant's `role` in place of their name and email."""
     payload = event.get("payload") or {}
     kept: dict[str, Any] = _pick(payload, _KEEP_PAYLOAD)
     obj = payload.get("object")
@@ -186,7 +193,28 @@ def minimal_event(event: dict[str, Any]) -> dict[str, Any]:
         kept["object"] = _pick(obj, _KEEP_OBJECT)
         if isinstance(obj.get("participant"), dict):
             kept["object"]["participant"] = _pick(obj["participant"], _KEEP_PARTICIPANT)
+            if role:
+                kept["object"]["participant"]["role"] = role
     return {"event": event.get("event"), "event_ts": event_ts(event), "payload": kept}
+
+
+def _practice_of(session: Session, obj: dict[str, Any], account_id: str) -> int | None:
+    """The practice an event is about: its meeting's; else the one practice connected to its Zoom account
+    (None when there is none, or several: one Zoom account may serve practitioners of two practices)."""
+    try:
+        zoom_id = int(obj.get("id"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        zoom_id = None
+    if zoom_id is not None:
+        found = session.exec(select(Appointment.practice_id).join(Meeting, col(Meeting.id) == Appointment.id)
+                             .where(Meeting.zoom_meeting_id == zoom_id)).first()
+        if found is not None:
+            return found
+    if not account_id:
+        return None
+    practices = set(session.exec(select(ZoomConnection.practice_id)
+                                 .where(ZoomConnection.zoom_account_id == account_id)).all())
+    return practices.pop() if len(practices) == 1 else None
 
 
 def store(event: dict[str, Any]) -> int | None:
@@ -194,13 +222,12 @@ def store(event: dict[str, Any]) -> int | None:
     already received."""
     payload = event.get("payload") or {}
     account_id = str(payload.get("account_id") or "")
+    obj = payload.get("object") or {}
     with unit_of_work() as session:
-        practice_id = None
-        if account_id:
-            practice_id = session.exec(select(ZoomConnection.practice_id)
-                                       .where(ZoomConnection.zoom_account_id == account_id)).first()
+        practice_id = _practice_of(session, obj, account_id)
+        role = RECOGNISERS[0](session, obj) if RECOGNISERS and isinstance(obj.get("participant"), dict) else ""
         row = WebhookEvent(practice_id=practice_id, dedupe_key=dedupe_key(event), event=str(event.get("event", "")),
-                           zoom_account_id=account_id, payload=json.dumps(minimal_event(event)))
+                           zoom_account_id=account_id, payload=json.dumps(minimal_event(event, role)))
         session.add(row)
         try:
             session.flush()
