@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import reflex as rx
 
+from rxapp import live
 from rxapp.clock import now
 from rxapp.models.types import AppointmentStatus, Role
 from rxapp.services.clients import directory
@@ -17,6 +18,7 @@ from rxapp.services.permissions import Action, NotAllowed, Principal
 from rxapp.services.practice import profiles
 from rxapp.services.scheduling import appointments as book
 from rxapp.services.scheduling import calendar
+from rxapp.services.telehealth import lateness
 from rxapp.services.telehealth.meetings import attendance
 from rxapp.state.auth import AuthState
 from rxapp.state.calendar import CalendarState, _int, zoom_note
@@ -57,6 +59,7 @@ class AppointmentDialogState(AuthState):
     meeting_note: str = ""
     attended: str = ""  # "Client joined 10:02, left 10:51 (49 min)" (telehealth, from Zoom)
     offer: str = ""  # the outcome an ended session's attendance suggests: completed | no_show | ""
+    can_run_late: bool = False  # a telehealth session not started yet: "Running 5 / 10 / 15 min late"
     timezone: str = "UTC"
     errors: dict[str, str] = {}
     overlap: str = ""  # the server's overlap warning; the next Save books anyway
@@ -99,6 +102,7 @@ class AppointmentDialogState(AuthState):
         self.repeat, self.repeat_end, self.occurrences, self.until, self.scope = "none", "count", "6", "", "this"
         self.mode, self.reassigning, self.in_series, self.status, self.is_past = "in_person", False, False, "", False
         self.attended = self.offer = ""
+        self.can_run_late = False
         self.cancel_open, self.cancel_reason, self.cancel_error, self.cancel_scope = False, "", "", "this"
         self.saving, self._appointment_id = False, 0
 
@@ -270,6 +274,8 @@ class AppointmentDialogState(AuthState):
             (" · Confirmed" if detail.confirmed and detail.status == AppointmentStatus.BOOKED else "")
         self.meeting_note = _meeting_note(detail, options)
         self.attended = attendance.describe(detail.attendance, self.timezone)
+        self.can_run_late = detail.telehealth and detail.status == AppointmentStatus.BOOKED and \
+            now() < detail.start_at + timedelta(minutes=detail.duration_minutes)
         self.offer = attendance.offer(detail.status == AppointmentStatus.COMPLETED and detail.telehealth,
                                       detail.outcome_recorded, detail.attendance)
 
@@ -467,6 +473,23 @@ class AppointmentDialogState(AuthState):
             message = await asyncio.to_thread(self._outcome, principal, outcome)
         except _Refused as exc:
             self.errors = {"form": next(iter(exc.errors.values()), "The appointment was not changed.")}
+            return
+        self.open = False
+        yield rx.toast.success(message)
+        yield CalendarState.refresh
+
+    @rx.event
+    async def running_late(self, minutes: int):
+        """Running 5 / 10 / 15 min late, for the telehealth appointment opened in this dialog: a client in
+        the waiting room sees it at once, anyone else gets an SMS or an email (the server re-checks)."""
+        principal = await self._require(Action.HOST_MEETINGS)
+        appointment_id = self._appointment_id
+        try:
+            message = await asyncio.to_thread(lateness.running_late, principal, appointment_id, int(minutes),
+                                              client_in_room=await live.connected(f"meeting:{appointment_id}"))
+        except (NotAllowed, lateness.LateRefused, ValueError) as exc:
+            self.errors = {"form": str(exc) if isinstance(exc, lateness.LateRefused) else
+                           "You are not allowed to do that."}
             return
         self.open = False
         yield rx.toast.success(message)

@@ -105,3 +105,36 @@ def test_an_appointment_opens_for_editing_by_its_id_only_within_the_practice(dem
     other = page_state(AppointmentDialogState, "/calendar", "frontdesk@demo.clinic")
     assert toasts(run(other.open_edit(str(appointment_id + 1000)))) == [
         ("error", "That appointment is not in this practice's calendar (any more).")]
+
+
+def test_running_late_from_the_calendar_tells_a_client_who_is_not_waiting_by_sms(demo: None) -> None:
+    """Issue 27.2 from the calendar: Running 5 / 10 / 15 min late on a telehealth appointment of one's own."""
+    from datetime import timedelta
+
+    from sqlmodel import col, select
+
+    from rxapp.clock import now
+    from rxapp.models import Client, Meeting, Notification
+
+    with unit_of_work() as s:
+        alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
+        row = Appointment(practice_id=alex.practice_id, practitioner_id=user_id("dr.lee@demo.clinic"),
+                          client_id=alex.id or 0, telehealth=True, start_at=now() + timedelta(minutes=20),
+                          duration_minutes=50)
+        s.add(row)
+        s.flush()
+        s.add(Meeting(id=row.id or 0))
+        appointment_id = row.id or 0
+    patel = page_state(AppointmentDialogState, "/calendar", "dr.patel@demo.clinic")
+    run(patel.open_edit(str(appointment_id)))
+    lee = page_state(AppointmentDialogState, "/calendar", "dr.lee@demo.clinic")
+    run(lee.open_edit(str(appointment_id)))
+    assert lee.can_run_late
+    assert ("success", "Alex Rivera was told you are running 10 minutes late (by SMS).") in toasts(
+        run(lee.running_late(10)))
+    with unit_of_work() as s:
+        assert s.get(Meeting, appointment_id).late_minutes == 10  # type: ignore[union-attr]
+        assert s.exec(select(Notification).where(col(Notification.idempotency_key).startswith("running-late:"))).one()
+    run(patel.running_late(15))  # another practitioner's session: refused, nothing changed
+    with unit_of_work() as s:
+        assert s.get(Meeting, appointment_id).late_minutes == 10  # type: ignore[union-attr]
