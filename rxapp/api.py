@@ -29,7 +29,7 @@ from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PA
 from rxapp.services.permissions import Action, NotAllowed, can, home_path
 from rxapp.services.practice import export, profiles, setup, signup
 from rxapp.services.practice.settings import POS_CODES
-from rxapp.services.scheduling import feeds
+from rxapp.services.scheduling import feeds, self_booking, waitlist
 from rxapp.services.telehealth import portal
 from rxapp.services.telehealth.meetings import actions
 from rxapp.services.telehealth.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
@@ -508,6 +508,34 @@ async def health(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def waitlist_offer(request: Request) -> Response:
+    """A waitlist offer's link. The GET shows the time and one button (mail scanners that open links book
+    nothing); its same-origin POST books it for the first to press (services.scheduling.waitlist)."""
+    token = request.path_params["token"]
+    back = ("/portal", "Open your client portal")
+    if request.method == "POST":
+        if not same_origin(request):
+            return _cross_site()
+        try:
+            message = await asyncio.to_thread(waitlist.claim, token, self_booking.book_waitlist_offer)
+        except waitlist.OfferUnusable as exc:
+            return _page("Cannot book this time", str(exc), 410, back=back)
+        booked = message.startswith("Booked")
+        return _page("Booked" if booked else "That time has gone", message, 200 if booked else 409, back=back)
+    view = await asyncio.to_thread(waitlist.offer_view, token)
+    if view.state != waitlist.OPEN:
+        reasons = {"unknown": "This link is not valid. Ask the practice, or wait for the next offer.",
+                   waitlist.BOOKED: "You already booked this time with this link.",
+                   waitlist.GONE: "Someone else booked this time. You stay on the waitlist for the next one.",
+                   waitlist.EXPIRED: "This offer has expired, so the time went to the next person waiting. You "
+                                     "stay on the waitlist."}
+        title = "That time has gone" if view.state == waitlist.GONE else "Cannot book this time"
+        return _page(title, reasons.get(view.state, reasons["unknown"]), 410, back=back)
+    return _page(f"A time with {view.practitioner_name}",
+                 f"{view.when}, {view.how.lower()}, at {view.practice_name}. The first person to book it gets it.",
+                 200, back=None, button="Book this time")
+
+
 def build() -> Starlette:
     """Our routes; the middleware also covers everything Reflex mounts inside (events, the frontend)."""
     return Starlette(middleware=[Middleware(SecurityHeaders)], routes=[
@@ -526,6 +554,7 @@ def build() -> Starlette:
         Route("/setup", setup_page, methods=["GET", "POST"]),
         Route("/signup", signup_page, methods=["GET", "POST"]),
         Route("/confirm-email/{token:str}", confirm_email, methods=["GET", "POST"]),
+        Route("/w/{token:str}", waitlist_offer, methods=["GET", "POST"]),
         Route("/export.zip", practice_export, methods=["GET"]),
         Route("/feeds/{token:str}.ics", calendar_feed, methods=["GET"]),
         Route("/r/{purpose:str}/{token:str}", reminder_link, methods=["GET", "POST"]),

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from rxapp.services.notify import outbox, reminders
+from rxapp.services.scheduling import waitlist
 from rxapp.services.telehealth.meetings import events as meeting_events  # noqa: F401  (registers Zoom event handlers)
 from rxapp.services.telehealth.meetings import sync
 from rxapp.services.telehealth.zoom import webhooks
@@ -43,6 +44,13 @@ async def send_reminders() -> None:
         await asyncio.to_thread(reminders.run_due)
     except Exception:
         log.exception("sending reminders failed")
+
+
+async def expire_waitlist_offers() -> None:
+    try:
+        await asyncio.to_thread(waitlist.expire_offers)
+    except Exception:
+        log.exception("expiring waitlist offers failed")
 
 
 async def process_webhooks() -> None:
@@ -74,6 +82,8 @@ def build_scheduler() -> AsyncIOScheduler:
     # Exactly once comes from the reminder rows' claim, not from the scheduler (no shared job store).
     scheduler.add_job(send_reminders, "interval", seconds=20, id="send-reminders", max_instances=1, coalesce=True)
     scheduler.add_job(sync_meetings, "interval", seconds=5, id="sync-meetings", max_instances=1, coalesce=True)
+    scheduler.add_job(expire_waitlist_offers, "interval", seconds=60, id="expire-waitlist-offers", max_instances=1,
+                      coalesce=True)
     scheduler.add_job(process_webhooks, "interval", seconds=30, id="process-webhooks", max_instances=1,
                       coalesce=True)
     # Stored Zoom events are kept WEBHOOK_RETENTION_DAYS after processing, then deleted.

@@ -20,7 +20,7 @@ from rxapp.models.records import (
     SignInTicket,
 )
 from rxapp.models.reminders import Reminder, ReminderKind, ReminderStatus
-from rxapp.models.scheduling import Appointment, Attendance, JoinLink, Meeting
+from rxapp.models.scheduling import Appointment, Attendance, JoinLink, Meeting, WaitlistOffer, WaitlistWish
 from rxapp.models.sms import CreditKind, SmsCreditEntry
 from rxapp.models.types import (
     AppointmentStatus,
@@ -67,6 +67,8 @@ __all__ = [
     "TrustedPractitioner",
     "UTCDateTime",
     "User",
+    "WaitlistOffer",
+    "WaitlistWish",
     "WebhookEvent",
     "ZoomConnection",
     "ZoomConnectionStatus",

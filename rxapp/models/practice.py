@@ -57,6 +57,8 @@ class Practice(SQLModel, table=True):
     # Reminders carry a Confirm link (email) / "Reply YES" (SMS); the appointment records confirmed_at.
     ask_clients_to_confirm: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
                                                                           server_default=false()))
+    # How long a waitlist offer's link works before the slot goes to the next wishes (services.scheduling.waitlist).
+    waitlist_offer_hours: int = Field(default=2, sa_column=Column(Integer, nullable=False, server_default="2"))
     # When the owner confirmed their email. A practice made at /signup starts without it, and until then
     # the outbox sends nothing but the owner's own account mail (services.practice.signup); the first run,
     # `manage create-practice` and the demo make practices confirmed by the installation's operator.

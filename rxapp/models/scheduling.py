@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
@@ -153,3 +153,49 @@ class Attendance(SQLModel, table=True):
     participant_key: str = Field(max_length=64)
     joined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WaitlistWish(SQLModel, table=True):
+    """A client's wish for a time sooner than they have (services.scheduling.waitlist): with whom (or
+    anyone), how, on which weekdays between which times (the client's own zone), and between which
+    dates. Offered matching open slots in order of age; removed when booked or by hand."""
+
+    __tablename__ = "waitlist_wish"
+    __table_args__ = (Index("ix_waitlist_wish_active", "practice_id", "removed_at", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id")
+    client_id: int = Field(foreign_key="client.id", index=True)
+    practitioner_id: int | None = Field(default=None, foreign_key="user.id")  # None: any practitioner
+    mode: str = Field(default="either", max_length=12)  # in_person | telehealth | either
+    weekdays: str = Field(default="0,1,2,3,4", max_length=20)  # Monday = 0
+    earliest_minute: int = 0  # a start from this time of day (the client's zone) ...
+    latest_minute: int = 24 * 60  # ... until this one
+    first_date: date
+    last_date: date
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    removed_reason: str = Field(default="", max_length=40)  # booked | removed
+
+
+class WaitlistOffer(SQLModel, table=True):
+    """One open slot offered to one wish by a one-time link (only its hash is kept). The first claim
+    of a slot books it; the slot's other offers are then `gone`; an unclaimed offer `expired`."""
+
+    __tablename__ = "waitlist_offer"
+    __table_args__ = (Index("ix_waitlist_offer_slot", "practitioner_id", "start_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    wish_id: int = Field(foreign_key="waitlist_wish.id", index=True)
+    practitioner_id: int = Field(foreign_key="user.id")
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    duration_minutes: int
+    telehealth: bool = False
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str = Field(default="", max_length=12)  # "" (open) | booked | gone | expired
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")

@@ -8,9 +8,11 @@ from rxapp.components.client_form import client_form_dialog, client_notice
 from rxapp.components.dialogs import confirm_button
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.components.visits import visit_list
+from rxapp.components.waitlist import waitlist_section
 from rxapp.state.auth import AuthState
 from rxapp.state.client_form import ClientFormState
 from rxapp.state.client_record import ClientRecordState
+from rxapp.state.waitlist import WaitlistState
 
 R = ClientRecordState
 
@@ -46,7 +48,8 @@ def _record_actions() -> rx.Component:
         spacing="3", wrap="wrap"), _book_button())
 
 
-@rx.page(route="/clients/[client_id]", title="Client · Telehealth", on_load=[AuthState.guard, R.load])
+@rx.page(route="/clients/[client_id]", title="Client · Telehealth",
+         on_load=[AuthState.guard, R.load, WaitlistState.load])
 def client_page() -> rx.Component:
     return app_shell(
         R.page_path, "Client",
@@ -74,6 +77,7 @@ def client_page() -> rx.Component:
                                           orientation={"initial": "vertical", "sm": "horizontal"}), width="100%"),
                 rx.text("Times are shown in ", R.timezone, ".", color_scheme="gray"),
                 visit_list("Upcoming appointments", R.upcoming, "No upcoming appointments.", "client-upcoming"),
+                rx.cond(~R.archived, waitlist_section("Waitlist", "Not on the waitlist.")),
                 visit_list("Cancelled", R.cancelled, None, "client-cancelled"),
                 visit_list("Past appointments", R.past, "No past appointments.", "client-past"),
                 client_form_dialog(),

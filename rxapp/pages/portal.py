@@ -8,9 +8,11 @@ from reflex.components.core.banner import has_connection_errors
 from rxapp.components.device_check import device_check
 from rxapp.components.shell import app_shell, empty_state
 from rxapp.components.visits import visit_list
+from rxapp.components.waitlist import waitlist_section
 from rxapp.state.auth import AuthState
 from rxapp.state.portal import KEEP_ALIVE_MS, SAFETY_POLL_MS, PortalState, WaitingRoomState
 from rxapp.state.portal_book import PortalChangeState
+from rxapp.state.waitlist import WaitlistState
 
 P, W = PortalState, WaitingRoomState
 
@@ -67,13 +69,15 @@ def _visits() -> rx.Component:
                 empty_state("No upcoming appointments", "Visits you book or your practice books for you are "
                             "listed here. You can join a telehealth session from 15 minutes before the start.",
                             icon="calendar-clock")),
+        waitlist_section("Waitlist", "Want a sooner time? Join the waitlist: when a matching time opens you are "
+                         "offered it by email and text, and the first to book it gets it."),
         visit_list("Cancelled", P.cancelled, None, "portal-cancelled"),
         visit_list("Past appointments", P.past, "No past appointments yet.", "portal-past"),
         spacing="4", width="100%")
 
 
 @rx.page(route="/portal", title="My sessions · Telehealth",
-         on_load=[AuthState.guard, P.load, PortalChangeState.clear])
+         on_load=[AuthState.guard, P.load, PortalChangeState.clear, WaitlistState.load])
 def portal_page() -> rx.Component:
     return app_shell(
         "/portal", "My sessions",

@@ -33,8 +33,9 @@ def _meeting(lee: SignedIn, client_email: str = "alex@demo.client") -> int:
     with unit_of_work() as s:
         client_id = s.exec(select(Client.id).where(Client.email == client_email)).one()
     start = (now() + timedelta(minutes=5)).astimezone(NEW_YORK)
-    draft = MeetingDraft(topic="Weekly session", description="", date=start.date().isoformat(), hour=start.strftime("%H:%M"),
-                         timezone="America/New_York", client_id=client_id or 0, duration_minutes=50)
+    draft = MeetingDraft(topic="Weekly session", description="", date=start.date().isoformat(),
+                         hour=start.strftime("%H:%M"), timezone="America/New_York", client_id=client_id or 0,
+                         duration_minutes=50)
     meeting_id = schedule_meeting(lee.principal, draft, overlap_confirmed=True).meeting_id
     assert meeting_id is not None and asyncio.run(sync.sync_meeting(meeting_id, force=True))
     return meeting_id

@@ -18,6 +18,7 @@ ACTION = re.compile(r"^[a-z_]+\.[a-z_.]+$")
 FORMATTED = {
     "appointment.{}": {f"appointment.{s.value}" for s in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)},
     "zoom.{}": {f"zoom.{name}" for name in webhooks.HANDLERS if name.startswith("meeting.")},
+    "waitlist.{}": {"waitlist.booked", "waitlist.removed"},  # waitlist._retire(…, reason)
 }
 # Calls that pass an action on to `trail.record`.
 RECORDERS = {"record", "_set_consent", "_forget_connection"}

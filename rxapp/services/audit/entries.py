@@ -90,6 +90,10 @@ ACTION_LABELS: dict[str, str] = {
     "appointment.completed": "Appointment recorded as completed",
     "appointment.no_show": "Appointment recorded as a no-show",
     "availability.saved": "Availability changed",
+    "waitlist.added": "Client put on the waitlist",
+    "waitlist.offered": "Waitlist: a time offered",
+    "waitlist.booked": "Waitlist: an offered time booked",
+    "waitlist.removed": "Client taken off the waitlist",
     "client.added": "Client added",
     "client.updated": "Client record edited",
     "client.archived": "Client archived",
@@ -108,7 +112,8 @@ ACTION_LABELS: dict[str, str] = {
 ACTION_GROUPS: dict[str, str] = {"user.": "All sign-in activity", "zoom.": "All Zoom activity",
                                  "meeting.": "All meeting activity", "appointment.": "All appointment activity",
                                  "client.": "All client record activity", "team.": "All team activity",
-                                 "practice.": "All practice settings activity"}
+                                 "practice.": "All practice settings activity",
+                                 "waitlist.": "All waitlist activity"}
 # Detail keys shown to readers, with their readable names; anything else (present or future) stays
 # in the database, so nothing that looks like a secret leaves the server.
 DETAIL_LABELS: dict[str, str] = {
@@ -134,7 +139,7 @@ DETAIL_LABELS: dict[str, str] = {
     "self_booking_any_practitioner": "Clients may book any practitioner",
     "cancellation_window_hours": "Cancellation window (hours)", "cancellation_message": "Cancellation message",
     "blocks": "Weekly hours", "overrides": "Date overrides", "lengths": "Lengths", "interval": "Interval (minutes)",
-    "minutes": "Minutes late", "told": "Told",
+    "minutes": "Minutes late", "told": "Told", "start": "Time offered",
     "buffer_before": "Buffer before (minutes)", "buffer_after": "Buffer after (minutes)",
     "notice_hours": "Notice (hours)", "horizon_days": "Horizon (days)", "max_per_day": "Maximum per day",
     "new_clients_may_self_book": "New clients may self-book"}

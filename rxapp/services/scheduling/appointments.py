@@ -36,7 +36,7 @@ from rxapp.services.clients.directory import own_client_record, visible_client
 from rxapp.services.notify import reminders
 from rxapp.services.notify.outbox import queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can, require
-from rxapp.services.scheduling import booking_lock
+from rxapp.services.scheduling import booking_lock, waitlist
 from rxapp.services.scheduling.recurrence import Repeat, check_length, local_start, occurrences
 from rxapp.services.scheduling.zoom_follow import follow_zoom, push_to_zoom, tell_practitioner, zoom_problem_for
 from rxapp.services.telehealth.meeting_list import meeting_search_text
@@ -267,6 +267,7 @@ def book_appointments(principal: Principal, draft: AppointmentDraft, *, guard: B
                         email=emails.booked(meeting_facts(session, first), later))
         keys = [_key(a) for a in booked]
     _announce(keys)
+    waitlist.slot_freed(principal.practice_id)  # the freed time goes to the clients waiting for one
     count = f"{len(keys)} appointments" if len(keys) > 1 else "Appointment"
     notice = f"The Zoom meeting is pending: {problem}." if problem else ""
     return Saved(ids=[k[0] for k in keys], message=f"{count} booked.", zoom_notice=notice)
@@ -353,6 +354,8 @@ def change_appointment(principal: Principal, appointment_id: int, change: Appoin
                 timezone=zone if target.id == anchor.id and local_changed else None), start, split) or problem
         after = [_key(t) for t in targets]
     _announce(before + after)
+    if before != after:
+        waitlist.slot_freed(principal.practice_id)  # a move frees the old time for the clients waiting
     notice = f"The Zoom meeting is pending: {problem}." if problem else ""
     count = f"{len(after)} appointments" if len(after) > 1 else "Appointment"
     return Saved(ids=[k[0] for k in after], message=f"{count} changed.", zoom_notice=notice)
@@ -428,6 +431,7 @@ def cancel_appointment(principal: Principal, appointment_id: int, reason: str, s
                          action="appointment.cancelled", subject_type="appointment", subject_id=target.id or 0)
         keys = [_key(t) for t in targets]
     _announce(keys)
+    waitlist.slot_freed(principal.practice_id)  # the freed time goes to the clients waiting for one
     count = f"{len(keys)} appointments" if len(keys) > 1 else "Appointment"
     return Saved(ids=[k[0] for k in keys], message=f"{count} cancelled; the client was emailed the reason.")
 

@@ -20,6 +20,7 @@ from rxapp.db import unit_of_work
 from rxapp.models import AvailabilityBlock, AvailabilityOverride, BookingRule, PractitionerProfile, Role, User
 from rxapp.services.audit import trail
 from rxapp.services.permissions import Action, NotAllowed, Principal, require
+from rxapp.services.scheduling import waitlist
 from rxapp.services.scheduling.availability import parse_lengths, weekly_blocks
 from rxapp.services.scheduling.slots import MODE_LABELS, SlotMode
 from rxapp.services.scheduling.zoom_follow import zoom_problem_for
@@ -315,4 +316,5 @@ def save_availability(principal: Principal, practitioner_id: int, blocks: list[B
                      buffer_after=rule.buffer_after_minutes, notice_hours=rule.min_notice_hours,
                      horizon_days=rule.horizon_days, max_per_day=rule.max_per_day,
                      new_clients_may_self_book=rule.new_clients_may_self_book)
+    waitlist.slot_freed(principal.practice_id)  # new hours may fit clients waiting for a time
     return availability_view(principal, practitioner_id)

@@ -32,13 +32,15 @@ from rxapp.models import (
     PractitionerProfile,
     TrustedPractitioner,
     User,
+    WaitlistOffer,
+    WaitlistWish,
 )
 from rxapp.models.practice import CANCELLATION_MESSAGE
 from rxapp.services.clients.directory import own_client_record
 from rxapp.services.permissions import Action, Principal, require
 from rxapp.services.phrases import count
 from rxapp.services.practice import profiles
-from rxapp.services.scheduling import availability, booking_lock
+from rxapp.services.scheduling import availability, booking_lock, waitlist
 from rxapp.services.scheduling.appointments import (
     AppointmentChange,
     AppointmentDraft,
@@ -347,6 +349,25 @@ def book_slot(principal: Principal, practitioner_id: int, start_at: datetime, le
     draft = AppointmentDraft(client_id=client.id, practitioner_id=practitioner_id, date=date_text, hour=hour,
                              duration_minutes=length, telehealth=chosen == SlotMode.TELEHEALTH, timezone=zone)
     return _for_the_client(lambda: book_appointments(principal, draft, guard=guard))
+
+
+def book_waitlist_offer(offer: WaitlistOffer, client: Client, wish: WaitlistWish) -> int:
+    """Book a claimed waitlist offer (services.scheduling.waitlist.claim) through the appointment book
+    under the practitioner's booking lock, as a self-booking is: the slot must still be open. Returns
+    the appointment's id; raises `SlotTaken` or `SelfBookingRefused` when the time has gone."""
+    with unit_of_work() as session:
+        principal = waitlist.booking_principal(session, client, wish)
+        profile = session.get(PractitionerProfile, offer.practitioner_id)
+        zone = profile.timezone if profile else client.timezone
+    date_text, hour = _local(offer.start_at, zone)
+    mode = SlotMode.TELEHEALTH if offer.telehealth else SlotMode.IN_PERSON
+
+    def guard(session: Session) -> None:
+        _slot_open(session, offer.practitioner_id, offer.start_at, offer.duration_minutes, mode)
+
+    draft = AppointmentDraft(client_id=client.id, practitioner_id=offer.practitioner_id, date=date_text, hour=hour,
+                             duration_minutes=offer.duration_minutes, telehealth=offer.telehealth, timezone=zone)
+    return _for_the_client(lambda: book_appointments(principal, draft, guard=guard)).ids[0]
 
 
 def reschedule_own(principal: Principal, appointment_id: int, start_at: datetime, length: int, mode: str) -> Saved:

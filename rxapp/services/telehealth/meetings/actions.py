@@ -32,6 +32,7 @@ from rxapp.services.audit import trail
 from rxapp.services.notify import reminders
 from rxapp.services.notify.outbox import queue_email
 from rxapp.services.permissions import Action, NotAllowed, Principal, can, require
+from rxapp.services.scheduling import waitlist
 from rxapp.services.telehealth.meetings import emails
 from rxapp.services.telehealth.meetings.decisions import MeetingAction, MeetingSnapshot, decide
 from rxapp.services.telehealth.meetings.schedule import meeting_facts
@@ -204,6 +205,7 @@ async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionRe
         raise MeetingActionRefused(f"Use at most {REASON_MAX} characters for the reason.")
     appointment, has_zoom_work = await asyncio.to_thread(_mark_cancelled, principal, meeting_id, reason)
     _changed(appointment)
+    await asyncio.to_thread(waitlist.slot_freed, appointment.practice_id)  # the time goes to those waiting
     if not has_zoom_work or await sync_meeting(meeting_id, force=True):
         return ActionResult("Meeting cancelled; the patient was emailed the reason.")
     return ActionResult("Meeting cancelled and the patient emailed. Zoom could not be reached, so the Zoom "
