@@ -77,7 +77,7 @@ from rxapp.services.notify.sms import account as sms_account
 from rxapp.services.notify.sms import caught, twilio_hooks
 from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH, CatcherProvider
 from rxapp.services.practice import export, profiles, settings, setup, signup, team, trust
-from rxapp.services.scheduling import appointments, availability_editor, calendar, feeds, self_booking
+from rxapp.services.scheduling import appointments, availability_editor, calendar, feeds, self_booking, waitlist
 from rxapp.services.telehealth import lateness, meeting_list, portal
 from rxapp.services.telehealth.meetings import actions, decisions, schedule, sync
 from rxapp.services.telehealth.meetings import attention as meeting_attention
@@ -112,9 +112,10 @@ class Ids:
     login: int  # a sign-in session of the owner
     attempt: int  # Dr. Lee's Zoom connect attempt
     sms: str  # the message id of a caught SMS to Alex
+    wish: int = 0  # Alex's waitlist wish (for Dr. Lee, put there by the front desk)
 
 
-NOWHERE = Ids(*([NOWHERE_ID] * 9), sms="SMcatch-nowhere")
+NOWHERE = Ids(*([NOWHERE_ID] * 9), sms="SMcatch-nowhere", wish=NOWHERE_ID)
 
 
 @dataclass(frozen=True)
@@ -269,8 +270,12 @@ def build_practice(zoom: ZoomSandbox, folder: Path, *, second: bool) -> Side:
         sms = s.exec(select(Notification.provider_message_id).where(
             Notification.practice_id == practice_id, Notification.provider_message_id != "")).one()
     _settle(zoom)
+    # A wish nothing matches (Sunday dawn): no offer, so no message waits to be sent after this point.
+    wish = waitlist.add_wish(desk.principal, waitlist.WishForm(
+        practitioner_id=str(lee.principal.user_id), weekdays=(6,), earliest="05:00", latest="06:00"), alex_id)
     ids = Ids(client=alex_id, practitioner=lee.principal.user_id, member=desk.principal.user_id, invited=invited,
-              appointment=booked[0], meeting=meeting, past=booked[1], login=login, attempt=attempt, sms=sms)
+              appointment=booked[0], meeting=meeting, past=booked[1], login=login, attempt=attempt, sms=sms,
+              wish=wish)
     return Side(practice_id, owner, lee, desk, alex, ids, (own_feed, everyone_feed), mail, texts)
 
 
@@ -437,6 +442,11 @@ ROW_IDS: list[tuple[Callable[..., Any], Callable[[SignedIn, Ids, Side], Given]]]
     (actions.delete, lambda w, t, a: given(t.meeting)),
     (actions.retry, lambda w, t, a: given(t.meeting)),
     (lateness.running_late, lambda w, t, a: given(t.meeting, 10, "Traffic")),
+    (waitlist.add_wish, lambda w, t, a: given(waitlist.WishForm(), t.client)),
+    (waitlist.add_wish, lambda w, t, a: given(waitlist.WishForm(practitioner_id=str(t.practitioner)), a.ids.client)),
+    (waitlist.wishes, lambda w, t, a: given(t.client)),
+    (waitlist.remove_wish, lambda w, t, a: given(t.wish)),
+    (waitlist.offer_now, lambda w, t, a: given(t.wish)),
     (portal.enter_waiting_room, lambda w, t, a: given(t.meeting)),
     (portal.waiting_room, lambda w, t, a: given(t.meeting)),
     (portal.issue_join_link, lambda w, t, a: given(t.meeting)),
@@ -516,6 +526,8 @@ READS: list[tuple[Callable[..., Any], Callable[[SignedIn, Side], Given]]] = [
     (settings.get_self_booking, lambda w, a: given()),
     (setup.checklist, lambda w, a: given()),
     (signup.confirmation, lambda w, a: given()),
+    (waitlist.wishes, lambda w, a: given()),
+    (waitlist.practitioner_choices, lambda w, a: given()),
     (team.list_team, lambda w, a: given()),
     (team.future_visits, lambda w, a: given(a.ids.practitioner)),
     (trust.practitioner_choices, lambda w, a: given()),
@@ -621,6 +633,10 @@ WRITES: list[Write] = [
     Write("desk", appointments.cancel_appointment, lambda w, a, b: given(a.ids.appointment, "Unwell")),
     Write("lee", appointments.set_outcome, lambda w, a, b: given(a.ids.past, AppointmentStatus.NO_SHOW)),
     Write("lee", lateness.running_late, lambda w, a, b: given(a.ids.meeting, 10)),  # texts Alex's number
+    Write("desk", waitlist.add_wish, lambda w, a, b: given(waitlist.WishForm(weekdays=(6,), earliest="05:00",
+                                                                             latest="06:00"), a.ids.client)),
+    Write("desk", waitlist.offer_now, lambda w, a, b: given(a.ids.wish)),
+    Write("alex", waitlist.remove_wish, lambda w, a, b: given(a.ids.wish)),
     Write("lee", actions.cancel, lambda w, a, b: given(a.ids.meeting, "Away")),
     Write("owner", settings.set_telehealth, lambda w, a, b: given(a.ids.practitioner, False)),
     Write("owner", connections.disconnect, lambda w, a, b: given(a.ids.practitioner)),

@@ -244,7 +244,9 @@ def test_bad_wishes_and_other_peoples_wishes_are_refused(demo: None) -> None:
     with unit_of_work() as s:
         assert s.exec(select(WaitlistWish)).first() is None
     # A client adds their own wish (for themself only) and removes it; nobody else's.
-    wish = waitlist.add_wish(principal_of("alex@demo.client"), waitlist.WishForm(), client_id=999)
+    with pytest.raises(NotAllowed):  # a client's wish is for themself only
+        waitlist.add_wish(principal_of("alex@demo.client"), waitlist.WishForm(), client_id=999)
+    wish = waitlist.add_wish(principal_of("alex@demo.client"), waitlist.WishForm())
     with unit_of_work() as s:
         assert s.get(WaitlistWish, wish).client_id == alex  # type: ignore[union-attr]
     with pytest.raises(NotAllowed):

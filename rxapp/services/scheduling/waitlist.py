@@ -116,6 +116,8 @@ def _wish_client(session: Session, principal: Principal, client_id: int | None) 
     """The client a wish is for: the signed-in client themself, or one the front desk may reach."""
     if can(principal, Action.USE_PORTAL):
         client = own_client_record(session, principal)
+        if client is not None and client_id not in (None, client.id):
+            client = None  # a client's wish is their own: any other id is refused like an unknown one
     else:
         require(principal, Action.MANAGE_APPOINTMENTS)
         client = visible_client(session, principal, client_id) if client_id else None
@@ -348,7 +350,7 @@ def _offer(session: Session, practice: Practice, wish: WaitlistWish, client: Cli
     session.add(offer)
     session.flush()
     when = format_local(slot.start_at, client.timezone)
-    until = format_local(expires, client.timezone, "%H:%M %Z")
+    until = format_local(expires, client.timezone, "%H:%M")
     how = "by telehealth" if telehealth else "in person"
     text = (f"A time opened at {practice.name}: {when}, {how}, with {practitioner.full_name}. The first to book it "
             f"gets it: {_link(token)} (until {until}).")
