@@ -18,10 +18,16 @@ cores="$(nproc 2>/dev/null || echo 2)"
 workers="${TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"  # each runs its own PostgreSQL server
 xdist=(-n "$workers")
 [[ "$workers" == "0" ]] && xdist=()
+# Where the time goes: each phase's seconds, and pytest's 20 slowest tests of each process.
+phase() { printf '\033[1;34m==>\033[0m %s: %ss\n' "$1" "$2"; }
 if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
-  python -m pytest tests --ignore=tests/e2e -q -p no:playwright "${xdist[@]}" "$@" || status=$?
+  started=$SECONDS
+  python -m pytest tests --ignore=tests/e2e -q -p no:playwright --durations=20 "${xdist[@]}" "$@" || status=$?
+  phase "unit, integration and sandbox tests" $((SECONDS - started)); started=$SECONDS
   [[ $# -eq 0 ]] && { bash scripts/clock_check.sh quick || status=$?; }
-  python -m pytest tests/e2e -q "$@" || status=$?
+  phase "date-dependent tests at two clock instants" $((SECONDS - started)); started=$SECONDS
+  python -m pytest tests/e2e -q --durations=20 "$@" || status=$?
+  phase "Playwright end-to-end tests" $((SECONDS - started))
   exit $status
 fi
 
