@@ -6,7 +6,6 @@ they never joined), never set."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -18,27 +17,14 @@ from sqlmodel import select
 
 from rxapp.clock import now
 from rxapp.db import unit_of_work
-from rxapp.models import Appointment, AppointmentStatus, Attendance, Client, WebhookEvent
+from rxapp.models import Appointment, AppointmentStatus, Attendance, WebhookEvent
 from rxapp.services.scheduling import appointments
 from rxapp.services.telehealth import meeting_list, portal
-from rxapp.services.telehealth.meetings import attendance, sync
-from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+from rxapp.services.telehealth.meetings import attendance
 from tests.integration.conftest import ZoomSandbox
-from tests.integration.zoom_helpers import SignedIn, control, sign_in, visit, wait_until
+from tests.integration.zoom_helpers import SignedIn, control, meeting_at_zoom, sign_in, visit, wait_until
 
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-def _meeting(lee: SignedIn, client_email: str = "alex@demo.client") -> int:
-    with unit_of_work() as s:
-        client_id = s.exec(select(Client.id).where(Client.email == client_email)).one()
-    start = (now() + timedelta(minutes=5)).astimezone(NEW_YORK)
-    draft = MeetingDraft(topic="Weekly session", description="", date=start.date().isoformat(),
-                         hour=start.strftime("%H:%M"), timezone="America/New_York", client_id=client_id or 0,
-                         duration_minutes=50)
-    meeting_id = schedule_meeting(lee.principal, draft, overlap_confirmed=True).meeting_id
-    assert meeting_id is not None and asyncio.run(sync.sync_meeting(meeting_id, force=True))
-    return meeting_id
 
 
 def _zoom_id(meeting_id: int) -> int:
@@ -62,7 +48,7 @@ def _row(lee: SignedIn, meeting_id: int) -> meeting_list.MeetingRow:
 
 
 def test_the_client_s_minutes_come_from_zoom_and_completed_is_offered(zoom: ZoomSandbox, lee: SignedIn) -> None:
-    meeting_id = _meeting(lee)
+    meeting_id = meeting_at_zoom(lee, minutes_ahead=5)
     zoom_id = _zoom_id(meeting_id)
     control(zoom.url, "POST", f"/meetings/{zoom_id}/start")
     assert wait_until(lambda: visit(meeting_id).status == AppointmentStatus.IN_PROGRESS)
@@ -114,7 +100,7 @@ def test_the_client_s_minutes_come_from_zoom_and_completed_is_offered(zoom: Zoom
 
 
 def test_a_client_who_never_joined_is_offered_as_a_no_show(zoom: ZoomSandbox, lee: SignedIn) -> None:
-    meeting_id = _meeting(lee, "sam@demo.client")
+    meeting_id = meeting_at_zoom(lee, "sam@demo.client", 5)
     zoom_id = _zoom_id(meeting_id)
     control(zoom.url, "POST", f"/meetings/{zoom_id}/start")
     control(zoom.url, "POST", f"/meetings/{zoom_id}/join", json={"name": "Not The Client"})
@@ -138,7 +124,7 @@ def _participant_event(name: str, zoom_id: int, person: dict, at: datetime, ts: 
 
 
 def test_repeated_and_out_of_order_events_change_nothing(zoom: ZoomSandbox, lee: SignedIn) -> None:
-    meeting_id = _meeting(lee)
+    meeting_id = meeting_at_zoom(lee, minutes_ahead=5)
     zoom_id = _zoom_id(meeting_id)
     alex = {"user_id": "16778250", "user_name": "Alex Rivera", "id": "", "participant_uuid": "P-ALEX",
             "email": ""}
@@ -173,7 +159,7 @@ def _spans(meeting_id: int) -> list[tuple[datetime | None, datetime | None]]:
 
 @pytest.mark.parametrize("status", [AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW])
 def test_recording_an_outcome_says_who_and_when(lee: SignedIn, status: AppointmentStatus) -> None:
-    meeting_id = _meeting(lee)
+    meeting_id = meeting_at_zoom(lee, minutes_ahead=5)
     with unit_of_work() as s:
         appointment = s.get(Appointment, meeting_id)
         assert appointment is not None

@@ -4,35 +4,20 @@ start; audited; bad minutes, long messages, other people's meetings and started 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
-from rxapp.clock import now
 from rxapp.db import unit_of_work
 from rxapp.models import AppointmentStatus, AuditEvent, Channel, Client, Notification
 from rxapp.services.permissions import NotAllowed
 from rxapp.services.telehealth import lateness, portal
-from rxapp.services.telehealth.meetings import decisions, sync
-from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
-from tests.integration.zoom_helpers import SignedIn, principal_of, sign_in, visit
+from rxapp.services.telehealth.meetings import decisions
+from tests.integration.zoom_helpers import SignedIn, meeting_at_zoom, principal_of, sign_in, visit
 
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-def _meeting(lee: SignedIn, minutes_ahead: int = 10, client_email: str = "alex@demo.client") -> int:
-    with unit_of_work() as s:
-        client_id = s.exec(select(Client.id).where(Client.email == client_email)).one()
-    start = (now() + timedelta(minutes=minutes_ahead)).astimezone(NEW_YORK)
-    draft = MeetingDraft(topic="Weekly session", description="", date=start.date().isoformat(),
-                         hour=start.strftime("%H:%M"), timezone="America/New_York", client_id=client_id or 0,
-                         duration_minutes=50)
-    meeting_id = schedule_meeting(lee.principal, draft, overlap_confirmed=True).meeting_id
-    assert meeting_id is not None and asyncio.run(sync.sync_meeting(meeting_id, force=True))
-    return meeting_id
 
 
 def _late_messages() -> list[Notification]:
@@ -41,7 +26,7 @@ def _late_messages() -> list[Notification]:
 
 
 def test_a_client_in_the_waiting_room_sees_it_and_the_launch_window_moves(lee: SignedIn) -> None:
-    meeting_id = _meeting(lee, minutes_ahead=10)
+    meeting_id = meeting_at_zoom(lee, minutes_ahead=10)
     alex = sign_in("alex@demo.client")
     before = portal.waiting_room(alex.principal, meeting_id)
     assert before.can_launch and before.late == ""
@@ -63,7 +48,7 @@ def test_a_client_in_the_waiting_room_sees_it_and_the_launch_window_moves(lee: S
 
 
 def test_a_client_not_there_gets_an_sms_or_without_sms_an_email(lee: SignedIn) -> None:
-    meeting_id = _meeting(lee, minutes_ahead=30)
+    meeting_id = meeting_at_zoom(lee, minutes_ahead=30)
     assert "(by SMS)" in lateness.running_late(lee.principal, meeting_id, 10)
     [sms] = _late_messages()
     assert sms.channel == Channel.SMS and "Dr. Dana Lee is running 10 minutes late" in sms.body_text
@@ -80,14 +65,14 @@ def test_a_client_not_there_gets_an_sms_or_without_sms_an_email(lee: SignedIn) -
 @pytest.mark.parametrize(("minutes", "note", "message"), [
     (0, "", "between 1 and 120"), (121, "", "between 1 and 120"), (10, "x" * 301, "300 characters")])
 def test_bad_input_is_refused_and_changes_nothing(lee: SignedIn, minutes: int, note: str, message: str) -> None:
-    meeting_id = _meeting(lee)
+    meeting_id = meeting_at_zoom(lee, minutes_ahead=10)
     with pytest.raises(lateness.LateRefused, match=message):
         lateness.running_late(lee.principal, meeting_id, minutes, note)
     assert visit(meeting_id).late_minutes == 0 and _late_messages() == []
 
 
 def test_only_the_host_or_a_manager_and_only_before_the_start(lee: SignedIn) -> None:
-    meeting_id = _meeting(lee)
+    meeting_id = meeting_at_zoom(lee, minutes_ahead=10)
     with pytest.raises(NotAllowed):
         lateness.running_late(principal_of("dr.patel@demo.clinic"), meeting_id, 10)
     with pytest.raises(NotAllowed):

@@ -94,3 +94,25 @@ def visit(appointment_id: int) -> SimpleNamespace:
         assert appointment is not None
         return SimpleNamespace(**{**(meeting.model_dump() if meeting else {}), **appointment.model_dump(),
                                   "zoom": meeting is not None})
+
+
+def meeting_at_zoom(who: SignedIn, client_email: str = "alex@demo.client", minutes_ahead: int = 10) -> int:
+    """A telehealth session of `who` with the client, `minutes_ahead` from now (New York), created at Zoom
+    as the New meeting modal does; its id."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from rxapp.clock import now
+    from rxapp.models import Client
+    from rxapp.services.telehealth.meetings import sync
+    from rxapp.services.telehealth.meetings.schedule import MeetingDraft, schedule_meeting
+
+    with unit_of_work() as s:
+        client_id = s.exec(select(Client.id).where(Client.email == client_email)).one()
+    start = (now() + timedelta(minutes=minutes_ahead)).astimezone(ZoneInfo("America/New_York"))
+    draft = MeetingDraft(topic="Weekly session", description="", date=start.date().isoformat(),
+                         hour=start.strftime("%H:%M"), timezone="America/New_York", client_id=client_id or 0,
+                         duration_minutes=50)
+    meeting_id = schedule_meeting(who.principal, draft, overlap_confirmed=True).meeting_id
+    assert meeting_id is not None and asyncio.run(sync.sync_meeting(meeting_id, force=True))
+    return meeting_id

@@ -198,17 +198,25 @@ def _invite_account(session: Session, client: Client) -> tuple[User | None, str]
     return None, email
 
 
-def _invite_email(to: str, client_name: str, practice_name: str, link: str) -> OutgoingEmail:
-    hours = int(LINK_LIFETIME.total_seconds() // 3600)
-    text = (f"Hello {client_name},\n\n{practice_name} invites you to its client portal, where you can see your "
-            f"sessions and join telehealth visits.\n\nSet your password here (the link works once, for {hours} "
-            f"hours):\n{link}\n\nIf you did not expect this email, you can ignore it.\n")
+def _link_email(to: str, subject: str, name: str, why: str, action: str, link: str, lifetime: timedelta,
+                if_not: str) -> OutgoingEmail:
+    """One of the emails that carry a single-use link: the greeting, why it came, the link (as a button
+    and as text), how long it works, and what to do when it was not expected."""
+    hours = int(lifetime.total_seconds() // 3600)
+    text = (f"Hello {name},\n\n{why}\n\n{action} here (the link works once, for {hours} hours):\n{link}\n\n"
+            f"{if_not}\n")
     h, href = html.escape, html.escape(link, quote=True)
-    body = (f"<p>Hello {h(client_name)},</p><p>{h(practice_name)} invites you to its client portal, where you "
-            f"can see your sessions and join telehealth visits.</p><p><a href=\"{href}\">Set your password</a> "
-            f"(the link works once, for {hours} hours).</p><p>If the button does not work, copy this address "
-            f"into your browser:<br>{h(link)}</p><p>If you did not expect this email, you can ignore it.</p>")
-    return OutgoingEmail(to=to, subject=f"Your invite to the {practice_name} client portal", text=text, html=body)
+    body = (f"<p>Hello {h(name)},</p><p>{h(why)}</p><p><a href=\"{href}\">{h(action)}</a> (the link works once, "
+            f"for {hours} hours).</p><p>If the button does not work, copy this address into your browser:<br>"
+            f"{h(link)}</p><p>{h(if_not)}</p>")
+    return OutgoingEmail(to=to, subject=subject, text=text, html=body)
+
+
+def _invite_email(to: str, client_name: str, practice_name: str, link: str) -> OutgoingEmail:
+    return _link_email(to, f"Your invite to the {practice_name} client portal", client_name,
+                       f"{practice_name} invites you to its client portal, where you can see your sessions and join "
+                       "telehealth visits.", "Set your password", link, LINK_LIFETIME,
+                       "If you did not expect this email, you can ignore it.")
 
 
 def send_portal_invite(principal: Principal, client_id: int) -> InviteSent:
@@ -310,16 +318,9 @@ def accept_invite(token: str, password: str) -> str:
 
 
 def _reset_email(to: str, name: str, practice_name: str, link: str) -> OutgoingEmail:
-    hours = int(LINK_LIFETIME.total_seconds() // 3600)
-    text = (f"Hello {name},\n\nSomeone asked to reset the password of your {practice_name} account. To choose "
-            f"a new password, open this link (it works once, for {hours} hours):\n{link}\n\n"
-            "If it was not you, ignore this email: your password stays as it is.\n")
-    h, href = html.escape, html.escape(link, quote=True)
-    body = (f"<p>Hello {h(name)},</p><p>Someone asked to reset the password of your {h(practice_name)} account."
-            f"</p><p><a href=\"{href}\">Choose a new password</a> (the link works once, for {hours} hours).</p>"
-            f"<p>If the button does not work, copy this address into your browser:<br>{h(link)}</p>"
-            "<p>If it was not you, ignore this email: your password stays as it is.</p>")
-    return OutgoingEmail(to=to, subject=f"Reset your {practice_name} password", text=text, html=body)
+    return _link_email(to, f"Reset your {practice_name} password", name,
+                       f"Someone asked to reset the password of your {practice_name} account.", "Choose a new password",
+                       link, LINK_LIFETIME, "If it was not you, ignore this email: your password stays as it is.")
 
 
 # Forgot-password requests are handled one after another, after the answer has been given.
@@ -409,16 +410,9 @@ def reset_password(token: str, password: str) -> None:
 
 
 def _team_invite_email(to: str, name: str, role: str, practice_name: str, link: str) -> OutgoingEmail:
-    hours = int(LINK_LIFETIME.total_seconds() // 3600)
-    text = (f"Hello {name},\n\n{practice_name} invites you to join its team as {role}.\n\nChoose your password "
-            f"here (the link works once, for {hours} hours):\n{link}\n\n"
-            "If you did not expect this email, you can ignore it.\n")
-    h, href = html.escape, html.escape(link, quote=True)
-    body = (f"<p>Hello {h(name)},</p><p>{h(practice_name)} invites you to join its team as {h(role)}.</p>"
-            f"<p><a href=\"{href}\">Choose your password</a> (the link works once, for {hours} hours).</p>"
-            f"<p>If the button does not work, copy this address into your browser:<br>{h(link)}</p>"
-            "<p>If you did not expect this email, you can ignore it.</p>")
-    return OutgoingEmail(to=to, subject=f"Join the {practice_name} team", text=text, html=body)
+    return _link_email(to, f"Join the {practice_name} team", name,
+                       f"{practice_name} invites you to join its team as {role}.", "Choose your password", link,
+                       LINK_LIFETIME, "If you did not expect this email, you can ignore it.")
 
 
 def queue_team_invite(session: Session, user: User, invited_by: int | None) -> str:
@@ -476,17 +470,10 @@ def accept_team_invite(token: str, password: str) -> str:
 
 
 def _confirm_email(to: str, name: str, practice_name: str, link: str) -> OutgoingEmail:
-    hours = int(CONFIRM_LIFETIME.total_seconds() // 3600)
-    text = (f"Hello {name},\n\nPlease confirm that this is your email, so that {practice_name} can start sending "
-            f"reminders and invites. Open this link (it works once, for {hours} hours):\n{link}\n\n"
-            "If you did not create this practice, ignore this email: nothing will be sent in its name.\n")
-    h, href = html.escape, html.escape(link, quote=True)
-    body = (f"<p>Hello {h(name)},</p><p>Please confirm that this is your email, so that {h(practice_name)} can "
-            f"start sending reminders and invites.</p><p><a href=\"{href}\">Confirm my email</a> (the link works "
-            f"once, for {hours} hours).</p><p>If the button does not work, copy this address into your browser:"
-            f"<br>{h(link)}</p><p>If you did not create this practice, ignore this email: nothing will be sent in "
-            "its name.</p>")
-    return OutgoingEmail(to=to, subject=f"Confirm your email for {practice_name}", text=text, html=body)
+    return _link_email(to, f"Confirm your email for {practice_name}", name,
+                       f"Please confirm that this is your email, so that {practice_name} can start sending reminders "
+                       "and invites.", "Confirm my email", link, CONFIRM_LIFETIME,
+                       "If you did not create this practice, ignore this email: nothing will be sent in its name.")
 
 
 def queue_email_confirmation(session: Session, user: User) -> None:

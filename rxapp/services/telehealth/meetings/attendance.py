@@ -71,7 +71,8 @@ def recognise(session: Session, obj: dict[str, Any]) -> str:
 webhooks.RECOGNISERS[:] = [recognise]
 
 
-def _time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """A time as Zoom's events write it ("2026-12-01T15:02:00Z"), aware UTC; None when absent or not one."""
     if not value:
         return None
     try:
@@ -89,7 +90,7 @@ def record(session: Session, appointment: Appointment, obj: dict[str, Any], plac
            event_time: datetime) -> bool:
     """Apply one participant event to the spans; False when it changes nothing (a repeat)."""
     person = obj.get("participant") or {}
-    at = _time(person.get("join_time") or person.get("date_time") or person.get("leave_time")) or event_time
+    at = parse_time(person.get("join_time") or person.get("date_time") or person.get("leave_time")) or event_time
     key, who = _key(person), str(person.get("role") or PARTICIPANT)
     spans = list(session.exec(select(Attendance).where(
         Attendance.appointment_id == appointment.id, Attendance.participant_key == key, Attendance.place == place)))

@@ -26,15 +26,6 @@ from rxapp.services.telehealth.zoom import webhooks
 from rxapp.services.timezones import format_local
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
-
-
 def _event_time(event: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(event.get("event_ts") or 0) / 1000, UTC)
 
@@ -63,7 +54,7 @@ def _apply(event: dict[str, Any], change: Change) -> None:
 
 
 def _started(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
-    at = _parse_time(obj.get("start_time")) or at
+    at = attendance.parse_time(obj.get("start_time")) or at
     if a.status == AppointmentStatus.BOOKED:
         a.status, m.started_at = AppointmentStatus.IN_PROGRESS, at
         notify_client_started(session, a)
@@ -78,7 +69,7 @@ def _started(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], 
 
 
 def _ended(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], at: datetime) -> bool:
-    at = _parse_time(obj.get("end_time")) or at
+    at = attendance.parse_time(obj.get("end_time")) or at
     if a.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         return False
     if a.status == AppointmentStatus.IN_PROGRESS and m.started_at is not None and at < m.started_at:
@@ -119,7 +110,7 @@ def _updated(session: Session, a: Appointment, m: Meeting, obj: dict[str, Any], 
     if at <= m.updated_at or at <= a.updated_at or m.sync_state != SyncState.SYNCED:
         return False  # our own newer change wins (it is being sent to Zoom, or was already)
     changed = False
-    start = _parse_time(obj.get("start_time"))
+    start = attendance.parse_time(obj.get("start_time"))
     if start is not None and start != a.start_at:
         a.start_at, changed = start, True
     if obj.get("duration") and int(obj["duration"]) != a.duration_minutes:
