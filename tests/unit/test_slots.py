@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 from rxapp.services.scheduling.slots import (
     BookingRules,
-    Busy,
     DateOverride,
     Schedule,
     Slot,
     SlotMode,
     WeeklyBlock,
     Window,
+    busy_between,
     group_by_local_day,
     open_slots,
     why_not_open,
@@ -98,7 +98,7 @@ def test_a_day_off_override_removes_the_day_and_different_hours_replace_it() -> 
 
 
 def test_appointments_take_their_time_and_buffers_keep_space_on_both_sides() -> None:
-    appointment = Busy(local(TUESDAY, 11), local(TUESDAY, 12))
+    appointment = busy_between(local(TUESDAY, 11), local(TUESDAY, 12))
     plain = Schedule(NY, (block(1, h(9), h(15)),), rules=replace(RULES, interval_minutes=30), busy=(appointment,))
     assert local_times(day_slots(plain, TUESDAY)) == [
         "09:00", "09:30", "10:00", "12:00", "12:30", "13:00", "13:30", "14:00"]
@@ -115,13 +115,13 @@ def test_buffers_do_not_trim_the_block_edges() -> None:
 
 def test_appointments_straddling_block_edges() -> None:
     schedule = Schedule(NY, (block(1, h(9), h(13)),), rules=replace(RULES, interval_minutes=30), busy=(
-        Busy(local(TUESDAY, 8, 30), local(TUESDAY, 9, 30)),   # starts before the block
-        Busy(local(TUESDAY, 12, 30), local(TUESDAY, 13, 30)),  # ends after it
+        busy_between(local(TUESDAY, 8, 30), local(TUESDAY, 9, 30)),   # starts before the block
+        busy_between(local(TUESDAY, 12, 30), local(TUESDAY, 13, 30)),  # ends after it
     ))
     assert local_times(day_slots(schedule, TUESDAY)) == ["09:30", "10:00", "10:30", "11:00", "11:30"]
     # An appointment that started the evening before and runs past the block's start (UTC day boundary).
     late = Schedule(NY, (block(1, h(0), h(3)),), rules=RULES,
-                    busy=(Busy(local(TUESDAY - timedelta(days=1), 23), local(TUESDAY, 1, 30)),))
+                    busy=(busy_between(local(TUESDAY - timedelta(days=1), 23), local(TUESDAY, 1, 30)),))
     assert local_times(day_slots(late, TUESDAY)) == ["02:00"]
     assert local_times(day_slots(replace(late, rules=replace(RULES, interval_minutes=30)), TUESDAY)) == [
         "01:30", "02:00"]
@@ -144,11 +144,11 @@ def test_minimum_notice_and_horizon() -> None:
 
 def test_maximum_bookings_per_local_day() -> None:
     rules = replace(RULES, max_per_day=2)
-    busy = (Busy(local(TUESDAY, 9), local(TUESDAY, 10)),)
+    busy = (busy_between(local(TUESDAY, 9), local(TUESDAY, 10)),)
     schedule = Schedule(NY, (block(1, h(9), h(17)),), rules=rules, busy=busy)
     assert len(day_slots(schedule, TUESDAY)) == 7
     # A second appointment at 20:00 New York is already the next day in UTC, but the same local day.
-    full = replace(schedule, busy=(*busy, Busy(local(TUESDAY, 20), local(TUESDAY, 21))))
+    full = replace(schedule, busy=(*busy, busy_between(local(TUESDAY, 20), local(TUESDAY, 21))))
     assert day_slots(full, TUESDAY) == []
     assert why_not_open(full, local(TUESDAY, 14).astimezone(UTC), 60, IN_PERSON, NOW) == "That day is fully booked."
 
@@ -212,7 +212,7 @@ def test_telehealth_unavailable_drops_telehealth_and_makes_both_in_person() -> N
 
 def test_why_not_open_checks_mode_length_and_taken_times() -> None:
     schedule = Schedule(NY, (block(1, h(9), h(10), TELEHEALTH), block(1, h(10), h(12), BOTH)), rules=RULES,
-                        busy=(Busy(local(TUESDAY, 11), local(TUESDAY, 12)),))
+                        busy=(busy_between(local(TUESDAY, 11), local(TUESDAY, 12)),))
     at9, at10, at11 = (local(TUESDAY, x).astimezone(UTC) for x in (9, 10, 11))
     assert why_not_open(schedule, at9, 60, TELEHEALTH, NOW) == ""
     assert why_not_open(schedule, at9, 60, IN_PERSON, NOW) == "That time is not offered in person."

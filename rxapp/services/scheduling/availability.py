@@ -3,13 +3,22 @@ appointments and the telehealth state, and asks the pure slot engine (services.s
 
 `open_slots_for` and `slot_is_open` are what self-booking calls; both read in the caller's session
 (so the booking path can call `slot_is_open` inside its own transaction, after taking its lock).
+`open_slots_for_any` gives the open slots of several practitioners at once (a client who lets the
+practice choose), loaded in the same four queries as one practitioner's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
+from sqlalchemy import BigInteger, cast, extract, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from rxapp.clock import now
@@ -28,6 +37,7 @@ from rxapp.services.scheduling.slots import (
     BookingRules,
     Busy,
     DateOverride,
+    PracticeSlots,
     Schedule,
     Slot,
     SlotMode,
@@ -35,13 +45,14 @@ from rxapp.services.scheduling.slots import (
     WeeklyBlock,
     Window,
     open_slots,
+    open_slots_across,
     published_windows,
     why_not_open,
 )
 from rxapp.services.scheduling.zoom_follow import zoom_problem
 
-__all__ = ["Slot", "SlotMode", "SlotsResult", "load_schedule", "open_slots_for", "published_hours", "rules_of",
-           "slot_is_open"]
+__all__ = ["PracticeSlots", "Slot", "SlotMode", "SlotsResult", "load_schedule", "load_schedules", "open_slots_for",
+           "open_slots_for_any", "published_hours", "rules_of", "slot_is_open"]
 
 # Appointments that hold their time (and count towards the day's maximum). Completed ones count for
 # the day too: a session that took place this morning was one of the day's bookings.
@@ -84,57 +95,114 @@ def engine_overrides(rows: list[AvailabilityOverride]) -> tuple[DateOverride, ..
     return tuple(DateOverride(day, tuple(windows)) for day, windows in by_date.items())
 
 
-def load_schedule(session: Session, practitioner_id: int, start: datetime, end: datetime, *,
-                  exclude_appointment_ids: frozenset[int] = frozenset()) -> tuple[Schedule, str]:
-    """Everything the engine needs for slots starting in [start, end), and why telehealth is not
-    offered ('' when it is). Four queries: the practitioner's settings (profile, practice, Zoom
-    connection, booking rules in one), blocks, overrides, and appointments over
-    ix_appointment_practitioner_start; none per day."""
+class _EpochSeconds(FunctionElement[int]):
+    """A UTC timestamp column as whole seconds since 1970 (rounded down), computed by the database."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_EpochSeconds, "sqlite")
+def _epoch_seconds_sqlite(element: _EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite stores UTC text (models.types.UTCDateTime); strftime('%s') reads it as UTC.
+    return compiler.process(cast(func.strftime("%s", *element.clauses), BigInteger), **kw)
+
+
+@compiles(_EpochSeconds, "postgresql")
+def _epoch_seconds_postgresql(element: _EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(cast(func.floor(extract("epoch", *element.clauses)), BigInteger), **kw)
+
+
+@lru_cache(maxsize=4096)
+def _window(begin: int, finish: int, mode: str) -> Window:
+    """One object per distinct window: they are values, and colleagues keep the same hours (a practice's
+    read would otherwise make hundreds of equal ones for the garbage collector to follow)."""
+    return Window(begin, finish, SlotMode(mode))
+
+
+@lru_cache(maxsize=4096)
+def _weekly_block(weekday: int, begin: int, finish: int, mode: str) -> WeeklyBlock:
+    return WeeklyBlock(weekday, _window(begin, finish, mode))
+
+
+_NOT_A_PRACTITIONER = (Schedule(timezone="UTC", blocks=()), "this person is not a practitioner")
+
+
+def load_schedules(session: Session, practitioner_ids: Sequence[int], start: datetime, end: datetime, *,
+                   exclude_appointment_ids: frozenset[int] = frozenset()) -> dict[int, tuple[Schedule, str]]:
+    """For each practitioner (in the order given, once each), everything the engine needs for slots
+    starting in [start, end), and why telehealth is not offered ('' when it is); someone who is not a
+    practitioner gets no hours and says so. Four queries whatever the number of practitioners: the
+    settings (profile, practice, Zoom connection, booking rules in one), blocks, overrides, and
+    appointments over ix_appointment_practitioner_start; none per practitioner or per day."""
+    ids = list(dict.fromkeys(practitioner_ids))
+    if not ids:
+        return {}
     settings = session.exec(
-        select(PractitionerProfile.timezone, PractitionerProfile.telehealth_enabled, Practice.allow_zoom,
-               User.full_name, ZoomConnection.status, BookingRule)
+        select(PractitionerProfile.user_id, PractitionerProfile.timezone, PractitionerProfile.telehealth_enabled,
+               Practice.allow_zoom, User.full_name, ZoomConnection.status, BookingRule)
         .join(User, col(User.id) == PractitionerProfile.user_id)
         .join(Practice, col(Practice.id) == PractitionerProfile.practice_id)
         .outerjoin(ZoomConnection, col(ZoomConnection.practitioner_id) == PractitionerProfile.user_id)
         .outerjoin(BookingRule, col(BookingRule.practitioner_id) == PractitionerProfile.user_id)
-        .where(PractitionerProfile.user_id == practitioner_id)).first()
-    if settings is None:
-        return Schedule(timezone="UTC", blocks=()), "this person is not a practitioner"
-    timezone, enabled, allow_zoom, name, zoom_status, rule = settings
-    telehealth_problem = zoom_problem(allow_zoom=bool(allow_zoom), telehealth_enabled=bool(enabled), name=name,
-                                      connection_status=zoom_status)
-    # Local dates may differ from UTC dates by up to a day either side.
+        .where(col(PractitionerProfile.user_id).in_(ids))).all()
+    # Local dates may differ from UTC dates by up to a day either side. Blocks and overrides come in
+    # the order they were saved (a day's windows are tried in that order).
     first, last = (start - timedelta(days=2)).date(), (end + timedelta(days=2)).date()
-    blocks = session.exec(
-        select(AvailabilityBlock.weekday, AvailabilityBlock.start_minute, AvailabilityBlock.end_minute,
-               AvailabilityBlock.mode).where(AvailabilityBlock.practitioner_id == practitioner_id)).all()
-    override_rows = session.exec(
-        select(AvailabilityOverride.on_date, AvailabilityOverride.day_off, AvailabilityOverride.start_minute,
-               AvailabilityOverride.end_minute, AvailabilityOverride.mode)
-        .where(AvailabilityOverride.practitioner_id == practitioner_id, col(AvailabilityOverride.on_date) >= first,
-               col(AvailabilityOverride.on_date) <= last)).all()
+    blocks: dict[int, list[WeeklyBlock]] = {}
+    for pid, day, begin, finish, mode in session.exec(
+            select(AvailabilityBlock.practitioner_id, AvailabilityBlock.weekday, AvailabilityBlock.start_minute,
+                   AvailabilityBlock.end_minute, AvailabilityBlock.mode)
+            .where(col(AvailabilityBlock.practitioner_id).in_(ids))
+            .order_by(col(AvailabilityBlock.practitioner_id), col(AvailabilityBlock.id))).all():
+        blocks.setdefault(pid, []).append(_weekly_block(day, begin, finish, mode))
+    overrides: dict[int, dict[date, list[Window]]] = {}
+    for pid, on, off, begin, finish, mode in session.exec(
+            select(AvailabilityOverride.practitioner_id, AvailabilityOverride.on_date, AvailabilityOverride.day_off,
+                   AvailabilityOverride.start_minute, AvailabilityOverride.end_minute, AvailabilityOverride.mode)
+            .where(col(AvailabilityOverride.practitioner_id).in_(ids), col(AvailabilityOverride.on_date) >= first,
+                   col(AvailabilityOverride.on_date) <= last)
+            .order_by(col(AvailabilityOverride.practitioner_id), col(AvailabilityOverride.on_date),
+                      col(AvailabilityOverride.id))).all():
+        windows = overrides.setdefault(pid, {}).setdefault(on, [])
+        if not off:
+            windows.append(_window(begin, finish, mode))
     # Reach far enough back for an appointment that is still running (or in its buffer) at `start`,
     # and for whole local days (the day's maximum). The status is filtered here, not in SQL: a status
     # condition let SQLite pick the status index and read every appointment of the practice.
     margin = timedelta(days=2)
-    rows = session.exec(
-        select(Appointment.id, Appointment.start_at, Appointment.duration_minutes, Appointment.status)
-        .where(Appointment.practitioner_id == practitioner_id,
-               col(Appointment.start_at) >= start - margin, col(Appointment.start_at) < end + margin)).all()
     holding = {s.value for s in HOLDING_STATUSES}
-    busy = tuple(Busy(at, at + timedelta(minutes=minutes)) for appointment_id, at, minutes, status in rows
-                 if status in holding and appointment_id not in exclude_appointment_ids)
-    overrides: dict[date, list[Window]] = {}
-    for on, off, begin, finish, mode in override_rows:
-        windows = overrides.setdefault(on, [])
-        if not off:
-            windows.append(Window(begin, finish, SlotMode(mode)))
-    schedule = Schedule(
-        timezone=timezone,
-        blocks=tuple(WeeklyBlock(day, Window(begin, finish, SlotMode(mode))) for day, begin, finish, mode in blocks),
-        overrides=tuple(DateOverride(on, tuple(w)) for on, w in overrides.items()),
-        rules=rules_of(rule), busy=busy, telehealth_ok=not telehealth_problem)
-    return schedule, telehealth_problem
+    # A practice's month is thousands of rows: the start comes as whole UTC seconds (the engine's unit,
+    # no datetime built), over the session's connection (the queries above flushed it) and in batches
+    # (thousands of rows alive at once would set off the garbage collector's full passes).
+    appointments = (
+        select(Appointment.practitioner_id, _EpochSeconds(Appointment.start_at), Appointment.duration_minutes,
+               Appointment.status)
+        .where(col(Appointment.practitioner_id).in_(ids), col(Appointment.start_at) >= start - margin,
+               col(Appointment.start_at) < end + margin))
+    if exclude_appointment_ids:
+        appointments = appointments.where(col(Appointment.id).not_in(exclude_appointment_ids))
+    busy: dict[int, list[Busy]] = {pid: [] for pid in ids}
+    for rows in session.connection().execute(appointments).partitions(100):
+        for pid, at, minutes, status in rows:
+            if status in holding:
+                busy[pid].append((at, at + minutes * 60))
+    found: dict[int, tuple[Schedule, str]] = {}
+    for pid, timezone, enabled, allow_zoom, name, zoom_status, rule in settings:
+        problem = zoom_problem(allow_zoom=bool(allow_zoom), telehealth_enabled=bool(enabled), name=name,
+                               connection_status=zoom_status)
+        found[pid] = (Schedule(
+            timezone=timezone, blocks=tuple(blocks.get(pid, ())),
+            overrides=tuple(DateOverride(on, tuple(w)) for on, w in overrides.get(pid, {}).items()),
+            rules=rules_of(rule), busy=tuple(busy[pid]), telehealth_ok=not problem), problem)
+    return {pid: found.get(pid, _NOT_A_PRACTITIONER) for pid in ids}
+
+
+def load_schedule(session: Session, practitioner_id: int, start: datetime, end: datetime, *,
+                  exclude_appointment_ids: frozenset[int] = frozenset()) -> tuple[Schedule, str]:
+    """`load_schedules` for one practitioner."""
+    return load_schedules(session, [practitioner_id], start, end,
+                          exclude_appointment_ids=exclude_appointment_ids)[practitioner_id]
 
 
 def open_slots_for(session: Session, practitioner_id: int, start: datetime, end: datetime, *,
@@ -146,6 +214,16 @@ def open_slots_for(session: Session, practitioner_id: int, start: datetime, end:
     schedule, problem = load_schedule(session, practitioner_id, start, end,
                                       exclude_appointment_ids=exclude_appointment_ids)
     return SlotsResult(slots=open_slots(schedule, start, end, now(), length), telehealth_unavailable=problem)
+
+
+def open_slots_for_any(session: Session, practitioner_ids: Sequence[int], start: datetime, end: datetime, *,
+                      length: int | None = None) -> PracticeSlots:
+    """Every open slot starting in [start, end) of any of these practitioners (a client who lets the
+    practice choose): what `open_slots_for` gives each of them, merged, and why each one offers no
+    telehealth ('' when they do). Four queries whatever the number of practitioners."""
+    loaded = load_schedules(session, practitioner_ids, start, end)
+    merged = open_slots_across({pid: schedule for pid, (schedule, _) in loaded.items()}, start, end, now(), length)
+    return replace(merged, telehealth_unavailable={pid: problem for pid, (_, problem) in loaded.items()})
 
 
 def slot_is_open(session: Session, practitioner_id: int, start_at: datetime, length: int, mode: SlotMode,

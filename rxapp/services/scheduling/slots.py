@@ -3,7 +3,9 @@ values (stdlib + zoneinfo only; no database, no UI) so every rule is unit-testab
 services.scheduling.availability loads the rows and calls it.
 
 Open slots = the practitioner's weekly blocks (or a date's override instead) minus existing
-appointments (with buffers), minimum notice, horizon and the day's maximum of bookings.
+appointments (with buffers), minimum notice, horizon and the day's maximum of bookings, found in one
+pass: each window minus the appointments merged into sorted spans. `open_slots_across` does it for
+several practitioners and merges their slots into one list (a client who lets the practice choose).
 
 Time rules, decided once here:
 - Blocks and overrides are local wall-clock times in the practitioner's time zone; a 09:00-17:00
@@ -29,10 +31,12 @@ Time rules, decided once here:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 MINUTES_PER_DAY = 24 * 60
@@ -64,6 +68,22 @@ class Slot:
 class SlotsResult:
     slots: list[Slot]
     telehealth_unavailable: str  # "" when telehealth slots are offered, else why not
+
+
+@dataclass(frozen=True)
+class PracticeSlots:
+    """Open slots of several practitioners: `slots[i]` is offered by `practitioner_ids[i]`, sorted by
+    start then length, equal ones in the order the practitioners were given. Two lists rather than
+    a list of pairs: a practice's month holds thousands, and as many pairs would be as many more
+    objects for the garbage collector to follow."""
+
+    practitioner_ids: list[int]
+    slots: list[Slot]
+    telehealth_unavailable: dict[int, str] = field(default_factory=dict)  # by practitioner: "" or why not
+
+    def pairs(self) -> Iterator[tuple[int, Slot]]:
+        """(practitioner id, slot), in order."""
+        return zip(self.practitioner_ids, self.slots, strict=True)
 
 
 @dataclass(frozen=True)
@@ -101,12 +121,13 @@ class BookingRules:
     new_clients_may_self_book: bool = True
 
 
-@dataclass(frozen=True)
-class Busy:
-    """An existing appointment of the practitioner, [start_at, end_at) aware UTC."""
+# An existing appointment of the practitioner: (start, end) in whole UTC seconds, [start, end). Plain
+# numbers because a practice's month holds thousands of them (`busy_between` takes aware datetimes).
+Busy = tuple[int, int]
 
-    start_at: datetime
-    end_at: datetime
+
+def busy_between(start_at: datetime, end_at: datetime) -> Busy:
+    return int(start_at.timestamp()), int(end_at.timestamp())
 
 
 @dataclass(frozen=True)
@@ -145,56 +166,94 @@ def offered_mode(mode: SlotMode, telehealth_ok: bool) -> SlotMode | None:
 
 
 class _BusyIndex:
-    """Appointments widened by the buffer gap and merged, in whole UTC seconds: a candidate is
-    checked with one bisection (the merged spans are disjoint, so their ends ascend too)."""
+    """Appointments widened by the buffer gap and merged, in whole UTC seconds. The merged spans are
+    disjoint and sorted (so their ends ascend too): a window's free time is the window minus them,
+    found with one bisection and a walk over the spans inside the window."""
 
     def __init__(self, busy: Iterable[Busy], gap: timedelta) -> None:
         pad = int(gap.total_seconds())
-        merged: list[list[int]] = []
-        for begin, finish in sorted((int(b.start_at.timestamp()) - pad, int(b.end_at.timestamp()) + pad)
-                                    for b in busy):
-            if merged and begin < merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], finish)
+        starts: list[int] = []
+        ends: list[int] = []
+        for begin, finish in sorted(busy):
+            begin, finish = begin - pad, finish + pad
+            if ends and begin < ends[-1]:
+                ends[-1] = max(ends[-1], finish)
             else:
-                merged.append([begin, finish])
-        self.starts = [m[0] for m in merged]
-        self.ends = [m[1] for m in merged]
+                starts.append(begin)
+                ends.append(finish)
+        self.starts, self.ends = starts, ends
 
-    def free(self, start: int, end: int) -> bool:
-        """Whether [start, end) (UTC seconds) keeps clear of every appointment and its buffers."""
-        i = bisect.bisect_left(self.starts, end)  # spans starting before `end`
-        return i == 0 or self.ends[i - 1] <= start
+    def free_within(self, begin: int, end: int) -> list[tuple[int, int]]:
+        """The stretches of [begin, end) clear of every span, in order (a slot fits one of them
+        when it keeps clear of every appointment and its buffers)."""
+        starts, ends = self.starts, self.ends
+        stretches: list[tuple[int, int]] = []
+        i = bisect.bisect_right(ends, begin)  # the first span still running at `begin`
+        free_from = begin
+        while i < len(starts) and starts[i] < end:
+            if starts[i] > free_from:
+                stretches.append((free_from, starts[i]))
+            free_from = ends[i]
+            i += 1
+        if free_from < end:
+            stretches.append((free_from, end))
+        return stretches
 
 
-def _count_by_local_day(busy: Iterable[Busy], zone: ZoneInfo) -> dict[date, int]:
+def _count_by_local_day(busy: Iterable[Busy], timezone: str) -> dict[date, int]:
     counts: dict[date, int] = {}
-    for b in busy:
-        day = b.start_at.astimezone(zone).date()
+    for begin, _ in busy:
+        day = _local_day(begin, timezone)
         counts[day] = counts.get(day, 0) + 1
     return counts
 
 
-def open_slots(schedule: Schedule, start: datetime, end: datetime, now: datetime,
-               length: int | None = None) -> list[Slot]:
-    """Open slots starting in [start, end) (aware), sorted by start then length. `length` None
-    means every length the practitioner offers; a length not offered gives no slots."""
+@lru_cache(maxsize=8192)
+def _local_day(seconds: int, timezone: str) -> date:
+    """The local date of a UTC instant; remembered, as appointments start at the same few times."""
+    return datetime.fromtimestamp(seconds, ZoneInfo(timezone)).date()
+
+
+@lru_cache(maxsize=8192)
+def _utc_seconds(day: date, minute: int, timezone: str) -> int:
+    """`to_utc` in whole UTC seconds; remembered, as every practitioner of a zone shares the same
+    window edges."""
+    return int(to_utc(day, minute, ZoneInfo(timezone)).timestamp())
+
+
+# An open slot while they are collected: (start in UTC seconds, length, practitioner's rank, window's
+# number, mode's position in _MODES, practitioner id). The first four never repeat, so a plain sort
+# orders slots by start and length, then by the practitioners' order, then by each one's windows as
+# generated. Numbers only: the garbage collector stops following such tuples, and a practice's month
+# makes thousands of them.
+_Found = tuple[int, int, int, int, int, int]
+_MODES = tuple(SlotMode)
+
+
+def _collect(schedule: Schedule, start: datetime, end: datetime, now: datetime, length: int | None,
+             found: list[_Found], rank: int = 0, practitioner_id: int = 0) -> None:
+    """Add the schedule's open slots to `found`, unsorted. One pass: each day's windows, each minus
+    the merged appointments."""
     rules = schedule.rules
     lengths = rules.lengths if length is None else tuple(x for x in rules.lengths if x == length)
     if not lengths or rules.interval_minutes <= 0:
-        return []
+        return
     zone = ZoneInfo(schedule.timezone)
     earliest = max(start, now + timedelta(hours=rules.min_notice_hours))
     latest = min(end, now + timedelta(days=rules.horizon_days))
     if earliest >= latest:
-        return []
+        return
     # The buffer rule: a slot's own buffers must not cover an appointment, nor an appointment's the
     # slot, so each appointment is widened by the larger buffer.
     gap = timedelta(minutes=max(rules.buffer_before_minutes, rules.buffer_after_minutes))
     index = _BusyIndex(schedule.busy, gap)
-    per_day = _count_by_local_day(schedule.busy, zone) if rules.max_per_day is not None else {}
+    per_day = _count_by_local_day(schedule.busy, schedule.timezone) if rules.max_per_day is not None else {}
     step = rules.interval_minutes * 60
-    first, last = earliest.timestamp(), latest.timestamp()
-    slots: list[Slot] = []
+    spans = [(minutes, minutes * 60) for minutes in lengths]
+    # Whole seconds: an integer start is >= earliest (< latest) exactly when it is >= (<) the ceiling.
+    lo, hi = math.ceil(earliest.timestamp()), math.ceil(latest.timestamp())
+    add = found.append
+    window_number = 0
     # One local day either side: a window of a local day may start before `start` in UTC terms.
     day = earliest.astimezone(zone).date() - timedelta(days=1)
     last_day = latest.astimezone(zone).date() + timedelta(days=1)
@@ -206,16 +265,54 @@ def open_slots(schedule: Schedule, start: datetime, end: datetime, now: datetime
             mode = offered_mode(window.mode, schedule.telehealth_ok)
             if mode is None:
                 continue
-            window_start = int(to_utc(day, window.start_minute, zone).timestamp())
-            window_end = int(to_utc(day, window.end_minute, zone).timestamp())
-            for minutes in lengths:
-                span = minutes * 60
-                for at in range(window_start, window_end - span + 1, step):
-                    if first <= at < last and index.free(at, at + span):
-                        slots.append(Slot(datetime.fromtimestamp(at, UTC), minutes, mode))
+            mode_number = _MODES.index(mode)
+            window_number += 1
+            window_start = _utc_seconds(day, window.start_minute, schedule.timezone)
+            window_end = _utc_seconds(day, window.end_minute, schedule.timezone)
+            if window_start >= hi or window_end <= lo:
+                continue
+            for free_from, free_to in index.free_within(window_start, window_end):
+                # Starts step from the window's start: the first at or after the stretch's (and `lo`),
+                # the last leaving room for the slot (and before `hi`).
+                first = window_start - (window_start - max(free_from, lo)) // step * step
+                for minutes, span in spans:
+                    at, last = first, min(free_to - span, hi - 1)
+                    while at <= last:
+                        add((at, minutes, rank, window_number, mode_number, practitioner_id))
+                        at += step
         day += timedelta(days=1)
-    slots.sort(key=lambda s: (s.start_at, s.length_minutes))
-    return slots
+
+
+def open_slots(schedule: Schedule, start: datetime, end: datetime, now: datetime,
+               length: int | None = None) -> list[Slot]:
+    """Open slots starting in [start, end) (aware), sorted by start then length. `length` None
+    means every length the practitioner offers; a length not offered gives no slots."""
+    found: list[_Found] = []
+    _collect(schedule, start, end, now, length, found)
+    found.sort()
+    return [Slot(datetime.fromtimestamp(at, UTC), minutes, _MODES[mode]) for at, minutes, _, _, mode, _ in found]
+
+
+def open_slots_across(schedules: Mapping[int, Schedule], start: datetime, end: datetime, now: datetime,
+                      length: int | None = None) -> PracticeSlots:
+    """Every practitioner's open slots starting in [start, end), as `open_slots` gives them, merged
+    (sorted by start then length; equal ones in the order of `schedules`, practitioner id ->
+    schedule, each practitioner's own in their `open_slots` order)."""
+    found: list[_Found] = []
+    for rank, (practitioner_id, schedule) in enumerate(schedules.items()):
+        _collect(schedule, start, end, now, length, found, rank, practitioner_id)
+    found.sort()
+    # Practitioners share most of their times: one Slot per distinct value (Slots are immutable).
+    made: dict[tuple[int, int, int], Slot] = {}
+    slots: list[Slot] = []
+    practitioner_ids: list[int] = []
+    for at, minutes, _, _, mode, practitioner_id in found:
+        slot = made.get((at, minutes, mode))
+        if slot is None:
+            slot = made[(at, minutes, mode)] = Slot(datetime.fromtimestamp(at, UTC), minutes, _MODES[mode])
+        slots.append(slot)
+        practitioner_ids.append(practitioner_id)
+    return PracticeSlots(practitioner_ids=practitioner_ids, slots=slots)
 
 
 def why_not_open(schedule: Schedule, start_at: datetime, length: int, mode: SlotMode, now: datetime,
@@ -234,7 +331,7 @@ def why_not_open(schedule: Schedule, start_at: datetime, length: int, mode: Slot
         return f"Telehealth cannot be booked: {telehealth_problem or 'not available'}."
     zone = ZoneInfo(schedule.timezone)
     day = start_at.astimezone(zone).date()
-    day_count = _count_by_local_day(schedule.busy, zone).get(day, 0)
+    day_count = _count_by_local_day(schedule.busy, schedule.timezone).get(day, 0)
     if rules.max_per_day is not None and day_count >= rules.max_per_day:
         return "That day is fully booked."
     candidates = open_slots(schedule, start_at, start_at + timedelta(minutes=1), now, length)
