@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxapp.services.scheduling.waitlist import MODES
-from rxapp.state.waitlist import DAY_OPTIONS, WaitlistState
+from rxapp.state.waitlist import DAY_OPTIONS, MODES, WaitlistState
 
 W = WaitlistState
 

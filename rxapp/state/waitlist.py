@@ -15,6 +15,7 @@ from rxapp.services.timezones import format_local
 from rxapp.state.auth import AuthState
 
 DAY_OPTIONS = [(str(i), name) for i, name in enumerate(waitlist.WEEKDAY_NAMES)]
+MODES = waitlist.MODES  # for the page's select
 
 
 class WaitlistState(AuthState):
