@@ -302,9 +302,13 @@ def _offer_round(session: Session, practice_id: int, *, only_wish: int | None = 
     for offer in open_offers:
         per_slot[(offer.practitioner_id, offer.start_at)] = per_slot.get((offer.practitioner_id, offer.start_at), 0) + 1
     people = _practitioners(session, practice_id)
-    # Open slots are read once per practitioner, up to the last day any waiting wish still wants.
+    # Every practitioner's open slots in one read (four queries), up to the last day a waiting wish wants;
+    # each practitioner's own default length.
     until = datetime.combine(max(w.last_date for w, _ in active) + timedelta(days=2), time(), ZoneInfo("UTC"))
-    slots: dict[int, list[Slot]] = {}
+    slots: dict[int, list[Slot]] = {pid: [] for pid in people}
+    for pid, slot in availability.open_slots_for_any(session, sorted(people), at, max(until, at)).pairs():
+        if slot.length_minutes == people[pid][1].default_length_minutes:
+            slots[pid].append(slot)
     made: list[str] = []
     for wish, client in active:
         if wish.id in waiting:
@@ -314,11 +318,6 @@ def _offer_round(session: Session, practice_id: int, *, only_wish: int | None = 
             [] if wish.practitioner_id else sorted(people))
         best: tuple[Slot, int] | None = None
         for pid in candidates:
-            if pid not in slots:
-                _, profile = people[pid]
-                found = availability.open_slots_for(session, pid, at, max(until, at),
-                                                    length=profile.default_length_minutes).slots
-                slots[pid] = found
             for slot in slots[pid]:
                 if per_slot.get((pid, slot.start_at), 0) >= OFFER_BATCH or not _fits(wish, slot, zone) \
                         or (wish.id, pid, slot.start_at) in offered_before:
