@@ -24,7 +24,7 @@ PHONE = {"viewport": {"width": WIDTH, "height": 844}, "is_mobile": True, "has_to
 TOPIC = "Phone check-in with a rather long topic that must wrap"
 
 # Besides the menu's pages: pages reached from inside the app.
-EXTRA_PAGES = {"lee": ["/profile/zoom-review"], "alex": ["/portal/practitioners"]}
+EXTRA_PAGES = {"lee": ["/profile/zoom-review"], "alex": ["/portal/practitioners"], "frontdesk": ["/waitlist"]}
 PUBLIC_PAGES = ["/login", "/forgot-password", "/reset-password/not-a-real-token", "/invite/not-a-real-token"]
 
 
