@@ -17,6 +17,7 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     calendar,
     client_record,
     clients,
+    dashboard,
     dev_mail,
     dev_sms,
     index,
@@ -28,6 +29,7 @@ from rxapp.pages import (  # noqa: F401  (registers pages)
     practice_settings,
     profile,
     team,
+    waitlist,
     welcome,
 )
 from rxapp.services.practice import setup

@@ -96,6 +96,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     # Practitioners edit their own hours; owner, manager and front desk anyone's (services.scheduling
     # .availability_editor re-checks per practitioner).
     NavItem("Availability", "/availability", Action.MANAGE_APPOINTMENTS),
+    # The practice's figures for a period (services.practice.dashboard): owners and managers, as the audit.
+    NavItem("Dashboard", "/dashboard", Action.VIEW_AUDIT),
     NavItem("Team", "/team", Action.MANAGE_TEAM),
     NavItem("Practice settings", "/settings", Action.PRACTICE_SETTINGS),
     NavItem("Needs attention", "/attention", Action.VIEW_ATTENTION),
@@ -117,7 +119,9 @@ def home_path(principal: Principal) -> str:
 
 # Pages outside the navigation that still need a permission.
 _EXTRA_PAGES: dict[str, Action] = {"/dev/mail": Action.VIEW_CAUGHT_MAIL, "/dev/sms": Action.VIEW_CAUGHT_MAIL,
-                                   "/welcome": Action.PRACTICE_SETTINGS}
+                                   "/welcome": Action.PRACTICE_SETTINGS,
+                                   # Everyone waiting for a sooner time (linked from the Clients page).
+                                   "/waitlist": Action.MANAGE_CLIENTS}
 
 
 def page_action(path: str) -> Action | None:

@@ -18,10 +18,10 @@ def _as(role: Role) -> Principal:
 
 
 EXPECTED_NAVIGATION = {
-    Role.OWNER: ["Calendar", "Meetings", "Today", "Clients", "Availability", "Team", "Practice settings",
-                 "Needs attention", "Audit", "My profile"],
-    Role.MANAGER: ["Calendar", "Meetings", "Today", "Clients", "Availability", "Team", "Practice settings",
-                   "Needs attention", "Audit", "My profile"],
+    Role.OWNER: ["Calendar", "Meetings", "Today", "Clients", "Availability", "Dashboard", "Team",
+                 "Practice settings", "Needs attention", "Audit", "My profile"],
+    Role.MANAGER: ["Calendar", "Meetings", "Today", "Clients", "Availability", "Dashboard", "Team",
+                   "Practice settings", "Needs attention", "Audit", "My profile"],
     Role.PRACTITIONER: ["Calendar", "Meetings", "Today", "Clients", "Availability", "My profile"],
     Role.STAFF: ["Calendar", "Clients", "Availability"],
     Role.CLIENT: ["My sessions"],
