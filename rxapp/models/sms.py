@@ -24,6 +24,8 @@ class SmsCreditEntry(SQLModel, table=True):
         # One charge and at most one refund per message, however often a worker retries it.
         UniqueConstraint("notification_id", "kind", name="uq_sms_credit_notification_kind"),
         Index("ix_sms_credit_practice_id", "practice_id", "id"),
+        # The owner's dashboard: credits spent per month, read from the index alone.
+        Index("ix_sms_credit_practice_created", "practice_id", "created_at", "kind", "amount"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

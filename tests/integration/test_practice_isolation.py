@@ -31,7 +31,7 @@ import pkgutil
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,7 @@ from rxapp.services.notify.reminders import links
 from rxapp.services.notify.sms import account as sms_account
 from rxapp.services.notify.sms import caught, twilio_hooks
 from rxapp.services.notify.sms.providers import INBOUND_PATH, STATUS_CALLBACK_PATH, CatcherProvider
-from rxapp.services.practice import export, profiles, settings, setup, signup, team, trust
+from rxapp.services.practice import dashboard, export, profiles, settings, setup, signup, team, trust
 from rxapp.services.scheduling import appointments, availability_editor, calendar, feeds, self_booking, waitlist
 from rxapp.services.telehealth import lateness, meeting_list, portal
 from rxapp.services.telehealth.meetings import actions, decisions, schedule, sync
@@ -92,6 +92,7 @@ from tests.integration.zoom_helpers import SignedIn, connect, control, wait_unti
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOWHERE_ID = 10**9
+YEAR = dashboard.Period(date(2026, 1, 1), date(2026, 12, 31))  # the owner's dashboard, over the whole year
 CLIENT_FORM = records.ClientForm(first_name="Casey", last_name="Morgan", email="casey@demo.client",
                                  phone="+13125550199", timezone="America/Chicago")
 
@@ -442,6 +443,7 @@ ROW_IDS: list[tuple[Callable[..., Any], Callable[[SignedIn, Ids, Side], Given]]]
     (actions.delete, lambda w, t, a: given(t.meeting)),
     (actions.retry, lambda w, t, a: given(t.meeting)),
     (lateness.running_late, lambda w, t, a: given(t.meeting, 10, "Traffic")),
+    (dashboard.dashboard, lambda w, t, a: given(YEAR, [t.practitioner], "UTC")),
     (waitlist.add_wish, lambda w, t, a: given(waitlist.WishForm(), t.client)),
     (waitlist.add_wish, lambda w, t, a: given(waitlist.WishForm(practitioner_id=str(t.practitioner)), a.ids.client)),
     (waitlist.wishes, lambda w, t, a: given(t.client)),
@@ -527,6 +529,8 @@ READS: list[tuple[Callable[..., Any], Callable[[SignedIn, Side], Given]]] = [
     (setup.checklist, lambda w, a: given()),
     (signup.confirmation, lambda w, a: given()),
     (waitlist.wishes, lambda w, a: given()),
+    (dashboard.practitioners, lambda w, a: given()),
+    (dashboard.dashboard, lambda w, a: given(YEAR, None, "UTC")),
     (waitlist.practitioner_choices, lambda w, a: given()),
     (team.list_team, lambda w, a: given()),
     (team.future_visits, lambda w, a: given(a.ids.practitioner)),
