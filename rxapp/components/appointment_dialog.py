@@ -147,13 +147,13 @@ def _edit_actions() -> rx.Component:
     completed = rx.button("Mark completed", variant=rx.cond(D.offer == "completed", "solid", "soft"), type="button",
                           on_click=D.set_outcome("completed"), id="appt-mark-completed")
     no_show = rx.button("No-show", variant=rx.cond(D.offer == "no_show", "solid", "soft"), color_scheme="orange",
-                        type="button", on_click=D.set_outcome("no_show"), id="appt-mark-no-show")
+                        high_contrast=True, type="button", on_click=D.set_outcome("no_show"), id="appt-mark-no-show")
     return rx.cond(D.editing & (D.status != "cancelled"), rx.hstack(
         rx.cond(D.status != "completed", rx.button("Cancel appointment", color_scheme="red", variant="soft",
                                                    type="button", on_click=D.open_cancel)),
         rx.cond(D.can_run_late, rx.hstack(
             rx.text("Running late:", size="2", weight="medium"),
-            *[rx.button(f"{m} min", size="1", variant="soft", color_scheme="amber", type="button",
+            *[rx.button(f"{m} min", size="1", variant="soft", color_scheme="amber", high_contrast=True, type="button",
                         on_click=D.running_late(m), aria_label=f"Running {m} minutes late") for m in (5, 10, 15)],
             spacing="1", align="center", wrap="wrap", id="appt-running-late")),
         rx.cond((D.is_past & (D.status == "booked")) | (D.offer != ""), rx.fragment(

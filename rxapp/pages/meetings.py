@@ -64,6 +64,7 @@ def _actions(row: rx.Var[dict[str, str]]) -> rx.Component:
         rx.cond(row["can_end"] == "1", rx.button("End meeting", size="1", variant="soft",
                                                  on_click=M.ask_end(row["id"]))),
         rx.cond(row["can_run_late"] == "1", rx.button("Running late", size="1", variant="soft", color_scheme="amber",
+                                                      high_contrast=True,
                                                       on_click=M.open_late(row["id"]), class_name="run-late")),
         rx.cond(row["can_cancel"] == "1", rx.button("Cancel meeting", size="1", variant="soft", color_scheme="red",
                                                     on_click=M.open_cancel(row["id"]))),
@@ -81,7 +82,7 @@ def _outcome_offer(row: rx.Var[dict[str, str]]) -> rx.Component:
                           class_name="offer-completed")
     no_show = rx.button("Record no-show", size="1", on_click=M.record_outcome(row["id"], "no_show"),
                         variant=rx.cond(row["offer"] == "no_show", "solid", "outline"), color_scheme="orange",
-                        class_name="offer-no-show")
+                        high_contrast=True, class_name="offer-no-show")
     return rx.cond(row["offer"] != "", rx.hstack(rx.cond(row["offer"] == "completed", completed, no_show),
                                                  rx.cond(row["offer"] == "completed", no_show, completed),
                                                  spacing="2", wrap="wrap", class_name="outcome-offer"))

@@ -121,7 +121,8 @@ def _waiting_body() -> rx.Component:
         rx.vstack(
             rx.spinner(size="3"),
             rx.heading("Waiting for your provider to start the session", size="5", as_="h2", id="waiting-message"),
-            rx.cond(W.late != "", rx.callout(W.late, icon="clock", color_scheme="amber", id="running-late")),
+            rx.cond(W.late != "", rx.callout(W.late, icon="clock", color_scheme="amber", high_contrast=True,
+                                                  id="running-late")),
             rx.text("Keep this page open: the Join session button appears here as soon as your provider starts.",
                     color_scheme="gray"),
             align="center", spacing="3", role="status", aria_live="polite"),

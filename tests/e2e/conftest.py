@@ -15,7 +15,8 @@ from playwright.sync_api import Browser, BrowserContext
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
-from rxapp.models import Practice, ZoomConnection
+from rxapp.dev.demo_data import PRACTICE_NAME  # the main stack holds other practices too
+from rxapp.models import Practice, ZoomConnection, ZoomConnectionStatus
 from tests.conftest import reset_app_caches
 from tests.e2e.flows import sign_in  # noqa: F401  (re-exported: the tests' one way to sign in)
 from tests.e2e.stack import Stack, run_stack
@@ -143,10 +144,23 @@ def allow_zoom_and_connect_lee(stack: Stack) -> None:
 
     reset_app_caches()
     with unit_of_work() as s:
-        s.exec(select(Practice)).one().allow_zoom = True
+        s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one().allow_zoom = True
     # In a worker thread: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(connect, stack.sandbox_url, service_sign_in("dr.lee@demo.clinic"), "lee@zoom.demo").result()
+
+
+def ensure_lee_connected(stack: Stack) -> None:
+    """Earlier journeys may have disconnected Dr. Lee (or removed the app in Zoom): connect her again
+    when she has no working connection (`zoom_ready` only connects once per session)."""
+    from tests.integration.zoom_helpers import sign_in as service_sign_in
+
+    lee = service_sign_in("dr.lee@demo.clinic")
+    with unit_of_work() as s:
+        found = s.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == lee.principal.user_id,
+                                                    ZoomConnection.status == ZoomConnectionStatus.CONNECTED)).first()
+    if found is None:
+        allow_zoom_and_connect_lee(stack)
 
 
 def ensure_lee_disconnected() -> None:
@@ -170,12 +184,13 @@ def forget_bookings(stack: Stack) -> Iterator[None]:
     links), so the next journey in the shared stack finds the practitioners' lists as it expects."""
     from sqlalchemy import delete, func
 
-    from rxapp.models import Appointment, JoinLink, Meeting
+    from rxapp.models import Appointment, Attendance, JoinLink, Meeting
 
     with unit_of_work() as s:
         before = s.exec(select(func.max(Appointment.id))).one() or 0
     yield
     with unit_of_work() as s:
+        s.execute(delete(Attendance).where(Attendance.appointment_id > before))
         s.execute(delete(JoinLink).where(JoinLink.meeting_id > before))
         s.execute(delete(Meeting).where(Meeting.id > before))
         s.execute(delete(Appointment).where(Appointment.id > before))

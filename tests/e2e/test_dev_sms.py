@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
+from rxapp.dev.demo_data import PRACTICE_NAME  # the main stack holds other practices too
 from rxapp.models import Notification, Practice, SmsCreditEntry
 from rxapp.services.notify import outbox
 from rxapp.services.notify.sms import credits
@@ -83,7 +84,7 @@ def test_a_tester_answers_a_text_as_the_client_yes_confirms_stop_and_start_opt_o
     folder = Path(stack.env["SMS_CATCHER_DIR"])
     before = set(folder.glob("*.json")) if folder.exists() else set()
     with unit_of_work() as s:
-        practice = s.exec(select(Practice)).one()
+        practice = s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one()
         asked, practice.ask_clients_to_confirm = practice.ask_clients_to_confirm, True
         alex = s.exec(select(Client).where(Client.email == "alex@demo.client")).one()
         alex_id, alex_phone = alex.id or 0, alex.phone
@@ -117,7 +118,7 @@ def test_a_tester_answers_a_text_as_the_client_yes_confirms_stop_and_start_opt_o
         page.context.close()
     finally:
         with unit_of_work() as s:
-            s.exec(select(Practice)).one().ask_clients_to_confirm = asked
+            s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one().ask_clients_to_confirm = asked
             s.get(Client, alex_id).sms_opted_out = False  # type: ignore[union-attr]
         for path in set(folder.glob("*.json")) - before:
             path.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from rxapp.services.telehealth.meetings import actions
-from tests.e2e.conftest import CHROMIUM_ARGS, in_thread
+from tests.e2e.conftest import CHROMIUM_ARGS, ensure_lee_connected, in_thread
 from tests.e2e.flows import quiet_meeting_at_zoom, sign_in_as
 from tests.e2e.stack import Stack
 from tests.e2e.test_accessibility import assert_accessible
@@ -45,6 +45,7 @@ OPEN_AUDIO = "() => recordedAudio.filter(a => a.state !== 'closed').length"
 def waiting_room(stack: Stack, zoom_ready) -> Iterator[str]:
     """The address of Alex's waiting room for a session of Dr. Lee's in 30 minutes (written directly:
     Alex gets no email, which other journeys count); cancelled and deleted afterwards."""
+    ensure_lee_connected(stack)
     meeting_id = quiet_meeting_at_zoom("Device check session", minutes_ahead=30)
     yield f"{stack.url}/portal/waiting?meeting={meeting_id}"
     host = service_sign_in("dr.lee@demo.clinic").principal

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
+from rxapp.dev.demo_data import PRACTICE_NAME  # the main stack holds other practices too
 from rxapp.models import Practice
 from tests.conftest import reset_app_caches
 from tests.e2e.conftest import ensure_lee_disconnected
@@ -30,7 +31,7 @@ def test_the_readme_browser_journey_runs_as_written(browser: Browser, stack: Sta
     ensure_lee_disconnected()
     reset_app_caches()
     with unit_of_work() as s:
-        s.exec(select(Practice)).one().allow_zoom = False
+        s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one().allow_zoom = False
     namespace: dict[str, object] = {}
     exec(compile(readme_example(), str(README), "exec"), namespace)
     journeys = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]

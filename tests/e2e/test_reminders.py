@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, expect
 from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
+from rxapp.dev.demo_data import PRACTICE_NAME  # the main stack holds other practices too
 from rxapp.models import Appointment, Client, Meeting, Notification, Practice, SyncState, User, ZoomConnection
 from rxapp.services import crypto
 from rxapp.services.notify import reminders
@@ -71,11 +72,11 @@ def leave_no_trace(stack: Stack) -> Iterator[None]:
     mail_before = set(stack.mail_dir.glob("*.eml"))
     sms_before = set(sms_dir.glob("*.json"))
     with unit_of_work() as s:
-        p = s.exec(select(Practice)).one()
+        p = s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one()
         saved = (p.standard_reminder_days, p.telehealth_reminder_minutes, p.telehealth_reminder_includes_link)
     yield
     with unit_of_work() as s:
-        p = s.exec(select(Practice)).one()
+        p = s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one()
         p.standard_reminder_days, p.telehealth_reminder_minutes, p.telehealth_reminder_includes_link = saved
     time.sleep(1.5)  # the outbox polls every half second: let anything queued land, then remove it
     for path in set(stack.mail_dir.glob("*.eml")) - mail_before:
@@ -128,7 +129,7 @@ def test_reminders_reach_alex_by_email_and_sms_and_follow_a_move(
     owner.get_by_role("button", name="Save", exact=True).click()
     expect(owner.locator("#settings-saved")).to_contain_text("Saved")
     with unit_of_work() as s:
-        p = s.exec(select(Practice)).one()
+        p = s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one()
         assert (p.standard_reminder_days, p.telehealth_reminder_minutes, p.telehealth_reminder_includes_link) == \
             (2, 20, True)
 

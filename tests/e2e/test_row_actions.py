@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
+from rxapp.dev.demo_data import PRACTICE_NAME  # the main stack holds other practices too
 from rxapp.models import Practice, PractitionerProfile, Role, User
 from tests.e2e.conftest import sign_in
 from tests.e2e.stack import Stack
@@ -17,7 +18,7 @@ from tests.e2e.stack import Stack
 
 def _add_practitioner(name: str, email: str) -> int:
     with unit_of_work() as s:
-        practice = s.exec(select(Practice)).one()
+        practice = s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one()
         user = User(practice_id=practice.id or 0, email=email, full_name=name, role=Role.PRACTITIONER)
         s.add(user)
         s.flush()

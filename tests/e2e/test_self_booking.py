@@ -22,6 +22,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 
 from rxapp.db import unit_of_work
+from rxapp.dev.demo_data import PRACTICE_NAME  # the main stack holds other practices too
 from rxapp.models import (
     Appointment,
     AvailabilityBlock,
@@ -53,7 +54,7 @@ class Journey:
 def journey(stack: Stack) -> Iterator[Journey]:
     with unit_of_work() as s:
         lee_id = s.exec(select(User).where(User.email == "dr.lee@demo.clinic")).one().id or 0
-        practice = s.exec(select(Practice)).one()
+        practice = s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one()
         settings = {k: getattr(practice, k) for k in ("allow_zoom", "self_booking_enabled",
                                                       "self_booking_any_practitioner", "cancellation_window_hours",
                                                       "cancellation_message")}
@@ -67,7 +68,7 @@ def journey(stack: Stack) -> Iterator[Journey]:
         for table in (AvailabilityBlock, AvailabilityOverride):
             s.execute(delete(table).where(table.practitioner_id == lee_id))
         s.execute(delete(BookingRule).where(BookingRule.practitioner_id == lee_id))
-        practice = s.exec(select(Practice)).one()
+        practice = s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one()
         for name, value in settings.items():
             setattr(practice, name, value)
     if not was_connected:
@@ -223,7 +224,7 @@ def test_alex_books_moves_and_cannot_cancel_inside_the_window_while_lee_watches(
     # Outside the window the client cancels, and may say why (the practice reads it).
     booked_id = _alex_booked().id
     with unit_of_work() as s:
-        s.exec(select(Practice)).one().cancellation_window_hours = 0
+        s.exec(select(Practice).where(Practice.name == PRACTICE_NAME)).one().cancellation_window_hours = 0
     alex.reload()
     card.get_by_role("button", name="Cancel appointment").click()
     dialog = alex.get_by_role("alertdialog")

@@ -11,11 +11,12 @@ from tests.e2e.conftest import sign_in
 from tests.e2e.stack import Stack
 
 ROLES = [
-    ("owner@demo.clinic", "/calendar", ["Calendar", "Meetings", "Clients", "Availability", "Team",
-                                        "Practice settings", "Needs attention", "Audit", "My profile"]),
-    ("manager@demo.clinic", "/calendar", ["Calendar", "Meetings", "Clients", "Availability", "Team",
-                                          "Practice settings", "Needs attention", "Audit", "My profile"]),
-    ("dr.lee@demo.clinic", "/calendar", ["Calendar", "Meetings", "Clients", "Availability", "My profile"]),
+    ("owner@demo.clinic", "/calendar", ["Calendar", "Meetings", "Today", "Clients", "Availability", "Dashboard",
+                                        "Team", "Practice settings", "Needs attention", "Audit", "My profile"]),
+    ("manager@demo.clinic", "/calendar", ["Calendar", "Meetings", "Today", "Clients", "Availability", "Dashboard",
+                                          "Team", "Practice settings", "Needs attention", "Audit", "My profile"]),
+    ("dr.lee@demo.clinic", "/calendar", ["Calendar", "Meetings", "Today", "Clients", "Availability",
+                                         "My profile"]),
     ("frontdesk@demo.clinic", "/calendar", ["Calendar", "Clients", "Availability"]),
     ("alex@demo.client", "/portal", ["My sessions"]),
 ]

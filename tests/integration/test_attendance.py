@@ -20,7 +20,7 @@ from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AppointmentStatus, Attendance, WebhookEvent
 from rxapp.services.scheduling import appointments
 from rxapp.services.telehealth import meeting_list, portal
-from rxapp.services.telehealth.meetings import attendance
+from rxapp.services.telehealth.meetings import actions, attendance
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, control, meeting_at_zoom, sign_in, visit, wait_until
 
@@ -97,6 +97,10 @@ def test_the_client_s_minutes_come_from_zoom_and_completed_is_offered(zoom: Zoom
     appointments.set_outcome(lee.principal, meeting_id, AppointmentStatus.COMPLETED)
     row = _row(lee, meeting_id)
     assert row.outcome_recorded and attendance.offer(True, row.outcome_recorded, row.attendance) == ""
+    # Deleting the ended meeting from the list takes its attendance with it.
+    actions.delete(lee.principal, meeting_id)
+    with unit_of_work() as s:
+        assert s.exec(select(Attendance).where(Attendance.appointment_id == meeting_id)).first() is None
 
 
 def test_a_client_who_never_joined_is_offered_as_a_no_show(zoom: ZoomSandbox, lee: SignedIn) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from rxapp.clock import now
@@ -20,12 +21,14 @@ from rxapp.db import unit_of_work
 from rxapp.models import (
     Appointment,
     AppointmentStatus,
+    Attendance,
     JoinLink,
     Meeting,
     Notification,
     NotificationStatus,
     Practice,
     SyncState,
+    WaitlistOffer,
 )
 from rxapp.services import changes
 from rxapp.services.audit import trail
@@ -254,6 +257,10 @@ def delete(principal: Principal, meeting_id: int) -> ActionResult:
         left_at_zoom = appointment.status == AppointmentStatus.CANCELLED and meeting.zoom_meeting_id is not None
         for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == meeting_id)):
             session.delete(link)
+        # Who attended goes with it; a waitlist offer that booked it keeps its record without the link.
+        session.execute(sql_delete(Attendance).where(col(Attendance.appointment_id) == meeting_id))
+        session.execute(update(WaitlistOffer).where(col(WaitlistOffer.appointment_id) == meeting_id)
+                        .values(appointment_id=None))
         trail.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
                      action="meeting.deleted", subject_type="meeting", subject_id=meeting_id,
                      topic=appointment.topic, start_at=appointment.start_at.isoformat(), status=appointment.status)
