@@ -523,14 +523,9 @@ async def waitlist_offer(request: Request) -> Response:
         booked = message.startswith("Booked")
         return _page("Booked" if booked else "That time has gone", message, 200 if booked else 409, back=back)
     view = await asyncio.to_thread(waitlist.offer_view, token)
-    if view.state != waitlist.OPEN:
-        reasons = {"unknown": "This link is not valid. Ask the practice, or wait for the next offer.",
-                   waitlist.BOOKED: "You already booked this time with this link.",
-                   waitlist.GONE: "Someone else booked this time. You stay on the waitlist for the next one.",
-                   waitlist.EXPIRED: "This offer has expired, so the time went to the next person waiting. You "
-                                     "stay on the waitlist."}
+    if view.refusal:
         title = "That time has gone" if view.state == waitlist.GONE else "Cannot book this time"
-        return _page(title, reasons.get(view.state, reasons["unknown"]), 410, back=back)
+        return _page(title, view.refusal, 410, back=back)
     return _page(f"A time with {view.practitioner_name}",
                  f"{view.when}, {view.how.lower()}, at {view.practice_name}. The first person to book it gets it.",
                  200, back=None, button="Book this time")

@@ -215,10 +215,6 @@ def _own_wish(session: Session, principal: Principal, wish_id: int) -> WaitlistW
     if wish is None or wish.practice_id != principal.practice_id or wish.removed_at is not None:
         raise NotAllowed("no such wish")
     _wish_client(session, principal, wish.client_id)  # raises unless the principal may reach its client
-    if can(principal, Action.USE_PORTAL):
-        own = own_client_record(session, principal)
-        if own is None or own.id != wish.client_id:
-            raise NotAllowed("no such wish")
     return wish
 
 
@@ -231,9 +227,10 @@ def remove_wish(principal: Principal, wish_id: int) -> None:
 
 def _retire(session: Session, wish: WaitlistWish, reason: str, actor: int | None) -> None:
     wish.removed_at, wish.removed_reason = now(), reason
-    for offer in session.exec(select(WaitlistOffer).where(WaitlistOffer.wish_id == wish.id,
-                                                          WaitlistOffer.outcome == OPEN)):
-        offer.outcome = GONE if reason == "removed" else offer.outcome
+    if reason == "removed":  # its open offers stop working (a booked wish's offer is settled by the claim)
+        for offer in session.exec(select(WaitlistOffer).where(WaitlistOffer.wish_id == wish.id,
+                                                              WaitlistOffer.outcome == OPEN)):
+            offer.outcome = GONE
     trail.record(session, practice_id=wish.practice_id, actor_user_id=actor, action=f"waitlist.{reason}",
                  subject_type="client", subject_id=wish.client_id)
 
@@ -377,6 +374,7 @@ class OfferView:
     when: str  # in the client's zone
     how: str
     state: str  # OPEN, BOOKED, GONE, EXPIRED, or "unknown"
+    refusal: str = ""  # why the link cannot book (when its state is not OPEN), as `claim` says it
 
 
 def offer_view(token: str) -> OfferView:
@@ -385,7 +383,7 @@ def offer_view(token: str) -> OfferView:
         offer = session.exec(select(WaitlistOffer).where(
             WaitlistOffer.token_hash == one_time.digest(token or "-"))).first()
         if offer is None:
-            return OfferView("", "", "", "", "unknown")
+            return OfferView("", "", "", "", "unknown", _why_not(None))
         return _view(session, offer)
 
 
@@ -396,7 +394,8 @@ def _view(session: Session, offer: WaitlistOffer) -> OfferView:
     state = offer.outcome or (EXPIRED if offer.expires_at <= now() else OPEN)
     return OfferView(practice.name if practice else "", user.full_name if user else "",
                      format_local(offer.start_at, client.timezone if client else "UTC"),
-                     "By telehealth" if offer.telehealth else "In person", state)
+                     "By telehealth" if offer.telehealth else "In person", state,
+                     "" if state == OPEN else _why_not(offer))
 
 
 _GONE_MESSAGE = "Someone else booked this time a moment before you. You stay on the waitlist for the next one."

@@ -18,7 +18,9 @@ from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, User
 from rxapp.services import changes
 from rxapp.services.audit import trail
 from rxapp.services.notify.outbox import OutgoingEmail, queue_email, queue_sms
-from rxapp.services.permissions import Action, NotAllowed, Principal, can, require
+from rxapp.services.permissions import Principal
+from rxapp.services.telehealth.meetings import actions
+from rxapp.services.telehealth.meetings.decisions import MeetingSnapshot, decide
 from rxapp.services.timezones import format_local
 
 CHOICES = (5, 10, 15)
@@ -43,17 +45,12 @@ class LateNotice:
 
 
 def _editable(session: Session, principal: Principal, appointment_id: int) -> tuple[Appointment, Meeting]:
-    """The telehealth appointment the principal hosts (or manages), not started and not over."""
-    require(principal, Action.HOST_MEETINGS)
-    appointment, meeting = session.get(Appointment, appointment_id), session.get(Meeting, appointment_id)
-    if appointment is None or meeting is None or appointment.practice_id != principal.practice_id:
-        raise NotAllowed("no such meeting")
-    if appointment.practitioner_id != principal.user_id and not can(principal, Action.VIEW_PRACTICE_MEETINGS):
-        raise NotAllowed("not your meeting")
-    if appointment.status != AppointmentStatus.BOOKED:
-        raise LateRefused("This session has already started or is over.")
-    if now() >= appointment.end_at + timedelta(minutes=meeting.late_minutes):
-        raise LateRefused("This session's time is over.")
+    """The telehealth appointment the principal hosts (or manages, as every meeting action checks it),
+    while the meeting's decisions allow running late (not started, not over)."""
+    appointment, meeting = actions.meeting_to_act_on(session, principal, appointment_id)
+    if not decide(MeetingSnapshot.of(appointment, meeting), principal, now()).can_run_late:
+        started = appointment.status != AppointmentStatus.BOOKED
+        raise LateRefused("This session has already started or is over." if started else "This session's time is over.")
     return appointment, meeting
 
 

@@ -56,7 +56,7 @@ class ActionResult:
     warning: bool = False
 
 
-def _meeting(session: Session, principal: Principal, meeting_id: int, *,
+def meeting_to_act_on(session: Session, principal: Principal, meeting_id: int, *,
              host_only: bool = False) -> tuple[Appointment, Meeting]:
     """The telehealth appointment with this id and its Zoom meeting, when the principal may act on it."""
     require(principal, Action.HOST_MEETINGS)
@@ -100,7 +100,7 @@ async def start_url(principal: Principal, meeting_id: int) -> str:
 def _startable(principal: Principal, meeting_id: int) -> tuple[int, int]:
     """(Zoom meeting id, practitioner whose Zoom account holds it) of a meeting the host may start."""
     with unit_of_work() as session:
-        appointment, meeting = _meeting(session, principal, meeting_id, host_only=True)
+        appointment, meeting = meeting_to_act_on(session, principal, meeting_id, host_only=True)
         _check(appointment, meeting, principal, MeetingAction.START)
         assert meeting.zoom_meeting_id is not None  # decided: a startable meeting has one
         holder = meeting.zoom_holder_practitioner_id or appointment.practitioner_id
@@ -174,7 +174,7 @@ async def end(principal: Principal, meeting_id: int) -> ActionResult:
 def _endable(principal: Principal, meeting_id: int) -> tuple[int | None, int, bool]:
     """(Zoom meeting id, practitioner whose account holds it, running now) of a meeting one may end."""
     with unit_of_work() as session:
-        appointment, meeting = _meeting(session, principal, meeting_id)
+        appointment, meeting = meeting_to_act_on(session, principal, meeting_id)
         _check(appointment, meeting, principal, MeetingAction.END)
         holder = meeting.zoom_holder_practitioner_id or appointment.practitioner_id
         return meeting.zoom_meeting_id, holder, appointment.status == AppointmentStatus.IN_PROGRESS
@@ -183,7 +183,7 @@ def _endable(principal: Principal, meeting_id: int) -> tuple[int | None, int, bo
 def _mark_ended(principal: Principal, meeting_id: int) -> Appointment:
     """The appointment completed, its join links spent and the client emailed, in one transaction."""
     with unit_of_work() as session:
-        appointment, meeting = _meeting(session, principal, meeting_id)
+        appointment, meeting = meeting_to_act_on(session, principal, meeting_id)
         if AppointmentStatus(appointment.status).is_live:
             appointment.status, appointment.updated_at = AppointmentStatus.COMPLETED, now()
             meeting.ended_at, meeting.updated_at = now(), now()
@@ -218,7 +218,7 @@ async def cancel(principal: Principal, meeting_id: int, reason: str) -> ActionRe
 def _mark_cancelled(principal: Principal, meeting_id: int, reason: str) -> tuple[Appointment, bool]:
     """Cancel the appointment and queue the patient's email; returns it and whether Zoom has work to do."""
     with unit_of_work() as session:
-        appointment, meeting = _meeting(session, principal, meeting_id)
+        appointment, meeting = meeting_to_act_on(session, principal, meeting_id)
         _check(appointment, meeting, principal, MeetingAction.CANCEL)
         has_zoom_work = cancel_in_session(session, appointment, meeting, reason, principal.user_id)
         trail.record(session, practice_id=appointment.practice_id, actor_user_id=principal.user_id,
@@ -252,7 +252,7 @@ def delete(principal: Principal, meeting_id: int) -> ActionResult:
     meeting whose Zoom meeting could not be deleted is removed too, with a warning to delete it
     in Zoom."""
     with unit_of_work() as session:
-        appointment, meeting = _meeting(session, principal, meeting_id)
+        appointment, meeting = meeting_to_act_on(session, principal, meeting_id)
         _check(appointment, meeting, principal, MeetingAction.DELETE)
         left_at_zoom = appointment.status == AppointmentStatus.CANCELLED and meeting.zoom_meeting_id is not None
         for link in session.exec(select(JoinLink).where(JoinLink.meeting_id == meeting_id)):
@@ -276,7 +276,7 @@ def delete(principal: Principal, meeting_id: int) -> ActionResult:
 
 def _requeue(principal: Principal, meeting_id: int) -> Appointment:
     with unit_of_work() as session:
-        appointment, meeting = _meeting(session, principal, meeting_id)
+        appointment, meeting = meeting_to_act_on(session, principal, meeting_id)
         _check(appointment, meeting, principal, MeetingAction.RETRY)
         if appointment.status == AppointmentStatus.CANCELLED:
             meeting.sync_state = SyncState.PENDING_DELETE
