@@ -6,6 +6,7 @@ test then copies (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on Postg
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -15,18 +16,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from devtools import postgres
 from rxapp import clock, db, migrate
 from rxapp.clock import set_clock
 from rxapp.services import crypto
+from rxapp.services.identity import passwords
 from rxapp.settings import get_settings
 
 # One key for the whole run, so nothing falls back to a developer's local key file.
 os.environ.setdefault("SECRET_KEYS", Fernet.generate_key().decode())
 os.environ.setdefault("APP_ENV", "test")
+
+# Argon2id at the app's cost (t=3, 64 MiB, p=4: 0.1-0.4 s a hash here) was a quarter of the suite's time:
+# nearly every test loads the demo practice (a hash) and signs someone in (a check). The tests hash with
+# argon2id at its lowest cost instead: the same code paths and hash format. Hashes made at the app's cost
+# (the e2e stack's, which runs the app unchanged) still verify, at their own cost.
+# tests/unit/test_passwords.py checks the app's own parameters, kept here.
+APP_PASSWORD_HASHER = passwords._hasher
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
 
 # TEST_NOW=<ISO instant with offset>: the app's clock runs on from that instant for the whole run (the
 # wall clock shifted, so leases and timeouts still pass), so that date-dependent tests can be tried on
@@ -71,15 +83,19 @@ def postgres_server() -> Iterator[str]:
     try:
         with postgres.temporary_server() as url:
             yield url
+            _pg_admin_engine(url).dispose()
     except postgres.PostgresNotInstalled as exc:
         pytest.fail(str(exc))
 
 
+@functools.cache
+def _pg_admin_engine(server: str) -> Engine:
+    return create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+
+
 def _pg_admin(server: str, sql: str) -> None:
-    engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
+    with _pg_admin_engine(server).connect() as conn:
         conn.execute(text(sql))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")

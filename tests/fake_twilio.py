@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from zoom_sandbox.testing import serve_app
+from zoom_sandbox.testing import http, serve_app
 
 ERRORS = {400: (21211, "The 'To' number is not a valid phone number."), 401: (20003, "Authenticate"),
           429: (20429, "Too Many Requests"), 500: (20500, "Internal Server Error"),
@@ -95,7 +95,7 @@ class FakeTwilio:
 
 def post_signed(url: str, params: dict[str, str], token: str) -> httpx.Response:
     """POST form params to `url` with Twilio's signature made with `token`."""
-    return httpx.post(url, data=params, headers={"X-Twilio-Signature": sign(token, url, params)}, timeout=10)
+    return http().post(url, data=params, headers={"X-Twilio-Signature": sign(token, url, params)}, timeout=10)
 
 
 @contextmanager

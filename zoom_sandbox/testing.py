@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 import httpx
@@ -47,6 +48,13 @@ class RunningSandbox:
         return self.app.state.sandbox
 
 
+@cache
+def http() -> httpx.Client:
+    """One HTTP client for the tests' calls to local servers: `httpx.get` builds a client, and with it a
+    TLS context that reads the CA bundle (~50 ms), on every call; the suite makes thousands."""
+    return httpx.Client(timeout=30)
+
+
 def _bind(host: str, port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -70,7 +78,7 @@ def serve_app(app: Any, host: str = "127.0.0.1", sock: socket.socket | None = No
     while True:
         try:
             if server.started:
-                httpx.get(base_url + ready_path, timeout=1.0)
+                http().get(base_url + ready_path, timeout=1.0)
                 break
         except httpx.HTTPError:
             pass

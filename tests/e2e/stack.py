@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import time
@@ -19,7 +20,7 @@ from rxapp.services.notify.mailbox import CaughtMail, list_caught_mail
 from tests.conftest import free_port
 from tests.e2e.tls_proxy import run_tls_proxy
 from zoom_sandbox.config import SandboxConfig
-from zoom_sandbox.testing import run_sandbox
+from zoom_sandbox.testing import http, run_sandbox
 
 WEBHOOK_SECRET = "e2e-webhook-secret"
 
@@ -39,7 +40,7 @@ class Stack:
 
     def zoom(self, method: str, path: str, **kwargs: object) -> dict:
         """Call the sandbox's control API (`/_sandbox/...`)."""
-        response = httpx.request(method, f"{self.sandbox_url}/_sandbox{path}", timeout=30, **kwargs)  # type: ignore[arg-type]
+        response = http().request(method, f"{self.sandbox_url}/_sandbox{path}", **kwargs)  # type: ignore[arg-type]
         response.raise_for_status()
         return response.json() if response.content else {}
 
@@ -51,6 +52,24 @@ class Stack:
             if found or time.time() > deadline:
                 return found
             time.sleep(0.2)
+
+
+@contextmanager
+def frontend_build_lock() -> Iterator[None]:
+    """Held from a start of the app until it serves: one frontend build at a time on this machine.
+
+    Every build (in whatever `.web*` folder) writes the repo's `reflex.lock/` back, and a first build
+    installs from it: two at once (the browser tests run in two processes, each starting stacks and
+    `make run`) leave it truncated and the next install refused. A lock file in the repo, so that
+    separate pytest processes (and benchmarks, which start the same stack) take turns."""
+    path = ROOT / "var" / "frontend-build.lock"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
@@ -159,21 +178,22 @@ def _run_app(stack: ExitStack, workdir: Path, port: int, app_url: str, smtp_port
     catcher = start_mail_catcher("127.0.0.1", smtp_port, mail_dir)
     stack.callback(catcher.stop)
     log = workdir / "app.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/reflex"), "run", "--env", "prod", "--single-port",
-             "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "info"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    with frontend_build_lock():
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [str(ROOT / ".venv/bin/reflex"), "run", "--env", "prod", "--single-port",
+                 "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "info"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def _stop() -> None:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+        def _stop() -> None:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
 
-    stack.callback(_stop)
-    _wait_for(f"http://127.0.0.1:{port}/login/", proc, log)
+        stack.callback(_stop)
+        _wait_for(f"http://127.0.0.1:{port}/login/", proc, log)
     _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log)
     yield Stack(url=app_url, database_url=db_url, mail_dir=mail_dir, env=env,
                 sandbox_url=sandbox_url, log=log, pid=proc.pid)

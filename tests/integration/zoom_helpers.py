@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 from sqlmodel import select
 
 from rxapp.db import unit_of_work
@@ -18,6 +17,7 @@ from rxapp.models import Appointment, Meeting, Practice, Role, User
 from rxapp.services.identity import auth
 from rxapp.services.permissions import Principal
 from rxapp.services.telehealth.zoom import connections
+from zoom_sandbox.testing import http
 
 
 @dataclass
@@ -53,7 +53,7 @@ def user_id(email: str) -> int:
 def authorize(zoom_url: str, authorize_url: str, zoom_email: str) -> tuple[str, str]:
     """Do what the browser does at Zoom (through the sandbox control API); returns (state, code)."""
     params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-    answer = httpx.post(f"{zoom_url}/_sandbox/authorize", json={
+    answer = http().post(f"{zoom_url}/_sandbox/authorize", json={
         "email": zoom_email, "client_id": params["client_id"], "redirect_uri": params["redirect_uri"],
         "state": params["state"], "code_challenge": params["code_challenge"],
         "code_challenge_method": params["code_challenge_method"]})
@@ -70,7 +70,7 @@ def connect(zoom_url: str, who: SignedIn, zoom_email: str, practitioner_id: int 
 
 
 def control(zoom_url: str, method: str, path: str, **kwargs) -> dict:
-    response = httpx.request(method, f"{zoom_url}/_sandbox{path}", timeout=30, **kwargs)
+    response = http().request(method, f"{zoom_url}/_sandbox{path}", **kwargs)
     response.raise_for_status()
     return response.json() if response.content else {}
 
