@@ -19,10 +19,16 @@ fi
 tests=(tests/unit/test_slots.py tests/unit/test_reminder_timing.py tests/integration/test_availability.py
        tests/integration/test_calendar.py tests/integration/test_reminders.py tests/integration/test_self_booking.py
        tests/integration/test_portal_booking_states.py)
+# Spread over the machine's cores (pytest-xdist, at most 4 workers; SQLite only, so no server each).
+cores="$(nproc 2>/dev/null || echo 2)"
+workers="${TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"
+xdist=(-n "$workers")
+[[ "$workers" == "0" ]] && xdist=()
 failed=()
 for at in "${instants[@]}"; do
   printf '\n\033[1;34m==>\033[0m date-dependent tests with the clock at %s\n' "$at"
-  TEST_NOW="$at" python -m pytest "${tests[@]}" -q -p no:playwright -m "not postgres" || failed+=("$at")
+  TEST_NOW="$at" python -m pytest "${tests[@]}" -q -p no:playwright -m "not postgres" "${xdist[@]}" \
+    || failed+=("$at")
 done
 if [ ${#failed[@]} -gt 0 ]; then
   printf '\033[1;31mdate-dependent tests failed with the clock at: %s\033[0m\n' "${failed[*]}"

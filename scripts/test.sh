@@ -5,6 +5,7 @@
 # process (their event loop clashes with anyio's).
 # The first process spreads its tests over the machine's cores (pytest-xdist, at most 4 workers;
 # TEST_WORKERS=N to choose, 0 for one process): each worker has its own SQLite files and PostgreSQL server.
+# The browser tests run in two processes (one with TEST_WORKERS=0 or 1).
 # TEST_PARALLEL=1 runs the two processes at the same time (quicker on a machine with spare cores;
 # on 2 cores the load makes the slowest browser checks, e.g. make run-scaled's shutdown, time out).
 set -uo pipefail
@@ -17,7 +18,10 @@ status=0
 cores="$(nproc 2>/dev/null || echo 2)"
 workers="${TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"  # each runs its own PostgreSQL server
 xdist=(-n "$workers")
-[[ "$workers" == "0" ]] && xdist=()
+# The browser tests in two processes, each with its own app stack (tests/e2e/conftest.py), a test file
+# staying in one (its module fixtures and order); their builds take turns (stack.frontend_build_lock).
+e2e_xdist=(-n "$(( workers < 2 ? workers : 2 ))" --dist loadfile)
+if [[ "$workers" == "0" ]]; then xdist=(); e2e_xdist=(); fi
 # Where the time goes: each phase's seconds, and pytest's 20 slowest tests of each process.
 phase() { printf '\033[1;34m==>\033[0m %s: %ss\n' "$1" "$2"; }
 if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
@@ -26,14 +30,14 @@ if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
   phase "unit, integration and sandbox tests" $((SECONDS - started)); started=$SECONDS
   [[ $# -eq 0 ]] && { bash scripts/clock_check.sh quick || status=$?; }
   phase "date-dependent tests at two clock instants" $((SECONDS - started)); started=$SECONDS
-  python -m pytest tests/e2e -q --durations=20 "$@" || status=$?
+  python -m pytest tests/e2e -q --durations=20 "${e2e_xdist[@]}" "$@" || status=$?
   phase "Playwright end-to-end tests" $((SECONDS - started))
   exit $status
 fi
 
 mkdir -p var
 e2e_log="var/e2e-output.txt"
-python -m pytest tests/e2e -q "$@" > "$e2e_log" 2>&1 &
+python -m pytest tests/e2e -q "${e2e_xdist[@]}" "$@" > "$e2e_log" 2>&1 &
 e2e_pid=$!
 trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
 python -m pytest tests --ignore=tests/e2e -q -p no:playwright "${xdist[@]}" "$@" || status=$?

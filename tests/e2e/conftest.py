@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -128,7 +129,13 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Takes new practices (/signup, test_signup) beside the demo practice: two practices share it.
-    with run_stack(tmp_path_factory.mktemp("stack"), {"PRACTICE_SIGNUP": "open"}) as running:
+    # Each pytest-xdist worker (`make test` runs the browser tests in two) has its own stack, built in its
+    # own folder: one serving from a folder the other is rebuilding would lose its pages.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    env = {"PRACTICE_SIGNUP": "open"}
+    if worker:
+        env["REFLEX_WEB_WORKDIR"] = f"{os.environ.get('E2E_WEB_WORKDIR', '.web')}-{worker}"
+    with run_stack(tmp_path_factory.mktemp("stack"), env) as running:
         yield running
 
 

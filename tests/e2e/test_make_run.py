@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from tests.conftest import free_port
-from tests.e2e.stack import ROOT
+from tests.e2e.stack import ROOT, frontend_build_lock
 
 
 def _git_status() -> set[str]:
@@ -61,6 +61,11 @@ class MakeRun:
     """`make run` in its own session (as a terminal's foreground job) on free ports and a throwaway database."""
 
     def __init__(self, workdir: Path, target: str = "run", extra_env: dict[str, str] | None = None) -> None:
+        # One frontend build at a time (stack.frontend_build_lock): held from before the work tree is
+        # looked at until the caller releases it (`build_turn.close()`), so that what the tree looks like
+        # afterwards is this run's doing, not a build of the other test process's.
+        self.build_turn = contextlib.ExitStack()
+        self.build_turn.enter_context(frontend_build_lock())
         self.git_status_before = _git_status()
         self.workdir = workdir
         self.app_port, self.sandbox_port, self.mail_port = free_port(), free_port(), free_port()
@@ -112,7 +117,7 @@ class MakeRun:
             assert self.proc.poll() is None, f"make run stopped early:\n{self.output.read_text()[-3000:]}"
             if "Press Ctrl-C to stop everything" in self.output.read_text():
                 return
-            time.sleep(1)
+            time.sleep(0.5)
         raise AssertionError(f"make run did not start:\n{self.output.read_text()[-3000:]}")
 
     def ports_in_use(self) -> list[int]:
@@ -147,6 +152,7 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
     if run.proc.poll() is None:
         os.killpg(run.proc.pid, signal.SIGKILL)
         run.proc.wait()
+    run.build_turn.close()
 
 
 def _closed_terminal(run: MakeRun) -> None:

@@ -28,7 +28,10 @@ def scaled(tmp_path: Path) -> Iterator[tuple[MakeRun, Stack, str]]:
     run = MakeRun(tmp_path, "run-scaled", {"POSTGRES_PORT": str(free_port()), "REDIS_PORT": str(free_port())})
     started: list[psutil.Process] = []
     try:
-        run.wait_until_serving()
+        try:
+            run.wait_until_serving()
+        finally:
+            run.build_turn.close()  # built: other builds may go on
         started = _descendants(run.proc.pid)
         stack = Stack(url=f"http://localhost:{run.app_port}", database_url="", mail_dir=tmp_path / "mail", env={},
                       sandbox_url=f"http://127.0.0.1:{run.sandbox_port}", log=tmp_path / "logs" / "app.log")
