@@ -185,6 +185,56 @@ def test_smtp_delivery_reaches_the_mail_catcher(sqlite_database: str, tmp_path: 
         controller.stop()
 
 
+def test_a_batch_of_mail_goes_over_one_connection_with_non_ascii_names_encoded(
+        sqlite_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    controller = _catch_mail(tmp_path, monkeypatch)
+    connections: list[int] = []
+    connect = outbox._connect
+    monkeypatch.setattr(outbox, "_connect", lambda: connections.append(1) or connect())
+    try:
+        with unit_of_work() as s:
+            for i, to in enumerate(["Zoë Müller <zoe@demo.client>", "alex@demo.client", "Sam Lee <sam@demo.client>"]):
+                outbox.queue_email(s, practice_id=1, key=f"batch-{i}", email=outbox.OutgoingEmail(
+                    to=to, subject=f"Rappel : séance {i}", text=f"À bientôt {i}"))
+        assert outbox.deliver_due() == 3
+        assert len(connections) == 1
+        caught = {m.subject: m for m in _caught(tmp_path, 3)}
+        assert sorted(caught) == ["Rappel : séance 0", "Rappel : séance 1", "Rappel : séance 2"]
+        assert caught["Rappel : séance 0"].to == "Zoë Müller <zoe@demo.client>"
+        assert caught["Rappel : séance 0"].text.strip() == "À bientôt 0"
+        headers = (tmp_path / "mail" / caught["Rappel : séance 0"].name).read_bytes().split(b"\r\n\r\n", 1)[0]
+        assert headers.isascii() and b"=?utf-8?" in headers  # encoded words, CRLF: the SMTP policy's
+    finally:
+        controller.stop()
+
+
+def test_keys_looked_up_for_a_batch_are_queued_once_without_a_query_each(practice) -> None:
+    from sqlalchemy import event
+
+    from rxapp.db import get_engine
+
+    _queue("before")
+    asked: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        asked.append(statement)
+
+    with unit_of_work() as s:
+        outbox.look_up_keys(s, ["before", "new", "other"])
+        event.listen(get_engine(), "before_cursor_execute", count)
+        try:
+            outbox.queue_email(s, practice_id=1, key="before", email=EMAIL)  # queued already: nothing
+            outbox.queue_email(s, practice_id=1, key="new", email=EMAIL)
+            outbox.queue_sms(s, practice_id=1, key="other", to="+15555550100", body="Hi", telehealth=False)
+        finally:
+            event.remove(get_engine(), "before_cursor_execute", count)
+        assert asked == []  # answered from the look-up, nothing flushed row by row
+        outbox.queue_email(s, practice_id=1, key="new", email=EMAIL)  # a second time: asks, finds it
+    with unit_of_work() as s:
+        keys = sorted(s.exec(select(Notification.idempotency_key)).all())
+    assert keys == ["before", "new", "other"]
+
+
 def test_two_senders_racing_over_the_same_due_rows_deliver_each_exactly_once(practice) -> None:
     """Two threads (each its own connections) start together on 120 due emails and 60 due SMS,
     in small batches: every message is handed over once, recorded sent once, charged once."""

@@ -371,6 +371,72 @@ def test_a_worker_that_crashes_after_claiming_is_replaced_after_the_lease(desk) 
     assert len(_reminder_mail()) == 3
 
 
+def test_a_reminder_whose_text_cannot_be_built_stays_claimed_and_the_others_go(desk, monkeypatch) -> None:
+    set_clock(None)
+    _many_due(3)
+    with unit_of_work() as s:
+        broken = s.exec(select(Reminder).order_by(Reminder.id)).all()[1]  # type: ignore[arg-type]
+    build_sms = reminders.content.sms
+
+    def sms(f) -> str:
+        if f.appointment.id == broken.appointment_id:
+            raise ValueError("a template bug")
+        return build_sms(f)
+
+    monkeypatch.setattr(reminders.content, "sms", sms)
+    assert reminders.run_due() == 2
+    assert _reminders(broken.appointment_id)[ReminderKind.STANDARD].status == ReminderStatus.SENDING
+    assert len(_reminder_mail()) == 2 and len(_reminder_mail(Channel.SMS)) == 2  # nothing half-queued
+    monkeypatch.setattr(reminders.content, "sms", build_sms)
+    assert _run(now() + reminders.sending.LEASE + timedelta(seconds=1)) == 1  # taken again after its lease
+    assert len(_reminder_mail()) == 3 and len(_reminder_mail(Channel.SMS)) == 3
+
+
+def test_a_reminder_whose_message_the_database_refuses_does_not_hold_back_its_batch(desk, monkeypatch) -> None:
+    from rxapp.services.notify import outbox
+
+    set_clock(None)
+    _many_due(3)
+    with unit_of_work() as s:
+        refused = s.exec(select(Reminder).order_by(Reminder.id)).all()[1]  # type: ignore[arg-type]
+        appointment = s.get(Appointment, refused.appointment_id)
+        assert appointment is not None
+        key = f"reminder:{appointment.id}:{refused.kind}:{appointment.start_at.isoformat()}:email"
+        outbox.queue_email(s, practice_id=appointment.practice_id, key=key, email=outbox.OutgoingEmail(
+            to="alex@demo.client", subject="Reminder (an earlier copy)", text="x"))
+    # Blind to what is queued: the refused reminder's email breaks the key's uniqueness at the commit.
+    monkeypatch.setattr(outbox, "_queued", lambda session, key: None)
+    assert reminders.run_due() == 2
+    assert _reminders(refused.appointment_id)[ReminderKind.STANDARD].status == ReminderStatus.SENDING
+    assert len(_reminder_mail()) == 3 and len(_reminder_mail(Channel.SMS)) == 2
+
+
+def test_a_batch_of_reminders_is_sent_in_a_few_statements_not_a_few_per_reminder(desk, database: str) -> None:
+    from sqlalchemy import event
+
+    from rxapp.db import get_engine
+
+    set_clock(None)
+    _many_due(60)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        assert reminders.run_due(limit=60, rounds=1) == 60
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
+    # Claim, lease, load (reminders, appointments, clients, practices, users), keys, the 60 reminders'
+    # updates: the same few statements whatever the batch size. The 120 new messages go in one
+    # multi-row INSERT on PostgreSQL; SQLite takes them one by one (a call, not a round trip).
+    inserts = [s for s in statements if s.startswith("INSERT INTO notification")]
+    assert len(statements) - len(inserts) <= 12, statements
+    assert len(inserts) <= (2 if database.startswith("postgresql") else 120)
+    assert len(_reminder_mail()) == 60 and len(_reminder_mail(Channel.SMS)) == 60
+
+
 def test_reply_yes_confirms_the_clients_next_appointment(desk) -> None:
     from rxapp.services.notify.sms import inbound
 

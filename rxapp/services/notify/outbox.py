@@ -2,7 +2,8 @@
 
 `queue_email` and `queue_sms` add a row to the caller's transaction, so a message exists exactly when the
 change it reports was committed; the idempotency key makes re-queuing the same message a
-no-op. `deliver_due` works in batches, in three transactions whatever the batch size:
+no-op (`look_up_keys` checks a whole batch's keys in one query first). `deliver_due` works in
+batches, in three transactions whatever the batch size:
 1. claim: ONE `UPDATE ... WHERE id IN (due ids, FOR UPDATE SKIP LOCKED on PostgreSQL) AND due
    RETURNING` sets a lease (`claimed_until`); re-checking "due" makes it a compare-and-swap, so
    two senders (threads or processes, SQLite or PostgreSQL) never get the same row;
@@ -28,13 +29,14 @@ from __future__ import annotations
 import logging
 import smtplib
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address, AddressHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
@@ -91,13 +93,36 @@ def opened(row: Notification) -> tuple[str, str]:
             crypto.decrypt(row.body_html) if row.body_html else "")
 
 
+_LOOKED_UP = "outbox.looked_up"  # session.info: key -> its queued message, or None (not queued)
+
+
+def look_up_keys(session: Session, keys: Collection[str]) -> None:
+    """Find which of `keys` are queued already, in ONE query, before queuing a batch of messages in
+    this transaction: `queue_email` and `queue_sms` then answer from it instead of a query each
+    (which would also flush every message on its own). Only for keys no other transaction queues
+    meanwhile (a job's, under its lease): one queued in between fails this commit (the key is
+    unique) rather than going twice."""
+    found = {row.idempotency_key: row for row in session.exec(
+        select(Notification).where(col(Notification.idempotency_key).in_(list(keys))))} if keys else {}
+    session.info.setdefault(_LOOKED_UP, {}).update({key: found.get(key) for key in keys})
+
+
+def _queued(session: Session, key: str) -> Notification | None:
+    """The message already queued with `key`, if any. A key `look_up_keys` found is answered once
+    from there: a second call for it asks the database (it may have been queued since)."""
+    looked_up = session.info.get(_LOOKED_UP, {})
+    if key in looked_up:
+        return looked_up.pop(key)
+    return session.exec(select(Notification).where(Notification.idempotency_key == key)).first()
+
+
 def queue_email(session: Session, *, practice_id: int, key: str, email: OutgoingEmail, sealed: bool = False,
                 account: bool = False) -> None:
     """Queue an email in the caller's transaction; a second call with the same key does nothing.
     `sealed`: the bodies carry a secret (a join link and passcode) and are stored encrypted.
     `account`: it is about the recipient's own sign-in, so it goes even before the practice's email
     is confirmed (every other message of such a practice waits: `_due`)."""
-    if session.exec(select(Notification.id).where(Notification.idempotency_key == key)).first():
+    if _queued(session, key) is not None:
         return
     session.add(Notification(practice_id=practice_id, idempotency_key=key, channel=Channel.EMAIL,
                              to_address=one_line(email.to, 320), subject=one_line(email.subject),
@@ -116,7 +141,7 @@ def queue_sms(session: Session, *, practice_id: int, key: str, to: str, body: st
     `skipped`, the reason in `last_error`). A second call with the same key does nothing and
     returns the first call's answer. Credits are checked when it is sent, not here. `sealed` as
     for `queue_email`."""
-    existing = session.exec(select(Notification).where(Notification.idempotency_key == key)).first()
+    existing = _queued(session, key)
     if existing is not None:
         return existing.last_error if existing.status == NotificationStatus.SKIPPED else ""
     client = session.get(Client, client_id) if client_id is not None else None
@@ -142,12 +167,18 @@ def _address(value: str) -> Address:
     return Address(display_name=one_line(box.display_name or ""), username=box.local_part, domain=box.domain)
 
 
+@lru_cache(maxsize=4)
+def _sender(mail_from: str) -> Address:
+    """The From mailbox, parsed once (every message has it; parsing costs as much as the body)."""
+    return _address(mail_from)
+
+
 def build_message(email: OutgoingEmail) -> EmailMessage:
     """The MIME message, built with the email library's header handling (SMTP policy: encoded
     words for non-ASCII, CRLF line ends); raises `ValueError` for an unusable address."""
     settings = get_settings()
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = _address(settings.mail_from)
+    msg["From"] = _sender(settings.mail_from)
     msg["To"] = _address(email.to)
     msg["Subject"] = one_line(email.subject)
     msg["Message-ID"] = make_msgid(domain="telehealth.local")
@@ -170,7 +201,18 @@ def smtp_send(email: OutgoingEmail) -> None:
             smtp.starttls()
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password)
-        smtp.send_message(message)
+        smtp.sendmail(*_envelope(message))
+
+
+def _envelope(message: EmailMessage) -> tuple[str, list[str], bytes, list[str]]:
+    """(sender, recipients, bytes, MAIL options): what `smtplib.SMTP.send_message` would work out,
+    read from the addresses `build_message` already parsed (re-reading the headers there costs
+    more CPU than the whole SMTP exchange). Non-ASCII addresses go as SMTPUTF8, as it would."""
+    sender, recipient = message["From"].addresses[0].addr_spec, message["To"].addresses[0].addr_spec
+    if (sender + recipient).isascii():
+        return sender, [recipient], message.as_bytes(), []
+    return sender, [recipient], message.as_bytes(policy=message.policy.clone(utf8=True)), ["SMTPUTF8",
+                                                                                            "BODY=8BITMIME"]
 
 
 class SmtpBatch:
@@ -183,10 +225,11 @@ class SmtpBatch:
 
     def __call__(self, email: OutgoingEmail) -> None:
         message = build_message(email)  # before connecting: a message that cannot be built is not sent
+        envelope = _envelope(message)
         try:
             if self._smtp is None:
                 self._smtp = _connect()
-            self._smtp.send_message(message)
+            self._smtp.sendmail(*envelope)
         except BaseException:
             self.close()
             raise
@@ -451,10 +494,12 @@ def _record_all(emails: dict[int, str], texts: dict[int, Outcome], until: dateti
     ours (a sender that lost its lease never overwrites a newer claim); returns how many were sent."""
     sent = 0
     with unit_of_work() as session:
-        for stored in _owned(session, [*emails, *texts], until):
-            row_id = stored.id or 0
-            if row_id in emails:
-                sent += _record(stored, emails[row_id])
-            else:
-                sent += _record_sms(session, stored, *texts[row_id])
+        owned = _owned(session, [*emails, *texts], until)
+        for stored in (r for r in owned if r.id in emails):
+            sent += _record(stored, emails[stored.id or 0])
+        # Flushed by channel: rows changed alike are written by one statement, and an email's
+        # changes differ from an SMS's (a mixed flush would write the rows one by one).
+        session.flush()
+        for stored in (r for r in owned if r.id in texts):
+            sent += _record_sms(session, stored, *texts[stored.id or 0])
     return sent

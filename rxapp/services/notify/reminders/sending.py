@@ -3,18 +3,20 @@
 Exactly once, with any number of workers: a claim is ONE UPDATE that takes due rows and sets a
 lease (`claimed_until`). On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so
 two workers take disjoint batches without waiting; on SQLite the statement runs under the
-database's single write lock, so it is atomic as it stands. Sending one reminder is then one
+database's single write lock, so it is atomic as it stands. Sending a claimed batch is then one
 transaction that starts by re-asserting the lease (a write first, so SQLite takes its write
 lock before reading) and queues the messages with idempotency keys holding the appointment's
 start: a reminder retried after a crash (its lease ran out) can never queue a second copy, and a
-moved appointment gets a fresh reminder. The outbox retries failed sends with backoff and shows
-a message that failed for good on the Needs attention page.
+moved appointment gets a fresh reminder. The batch is read in a few queries and written in one
+flush (a few statements for all its rows), not a round trip per row. The outbox retries failed
+sends with backoff and shows a message that failed for good on the Needs attention page.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, update
@@ -34,7 +36,7 @@ from rxapp.models import (
     User,
 )
 from rxapp.services import crypto
-from rxapp.services.notify.outbox import queue_email, queue_sms
+from rxapp.services.notify.outbox import look_up_keys, queue_email, queue_sms
 from rxapp.services.notify.reminders import content, links
 from rxapp.services.notify.reminders.planning import plan
 from rxapp.settings import get_settings
@@ -110,19 +112,21 @@ def _why_not(reminder: Reminder, appointment: Appointment | None, at: datetime) 
     return ""
 
 
-def _queue_sms(session: Session, f: content.ReminderFacts, key: str) -> str:
+def _queue_sms(session: Session, f: content.ReminderFacts, key: str, body: str) -> str:
     """Queue the SMS; returns "" or why it was skipped (opted out, no mobile number). Too few
     credits is decided when the outbox sends it (recorded on the message)."""
     return queue_sms(session, practice_id=f.appointment.practice_id, key=key, to=f.client.phone or "",
-                     body=content.sms(f), telehealth=f.kind == ReminderKind.TELEHEALTH, client_id=f.client.id,
+                     body=body, telehealth=f.kind == ReminderKind.TELEHEALTH, client_id=f.client.id,
                      sealed=f.zoom is not None)
 
 
 def send_batch(ids: list[int], until: datetime, at: datetime | None = None) -> int:
-    """Queue the messages of claimed reminders and mark them sent, in one transaction (one
-    savepoint each: a reminder that fails stays claimed and is taken again after its lease);
-    returns how many were sent. A reminder whose lease was lost (another worker took it after
-    the lease ran out) is left alone; a cancelled or moved appointment's is cancelled or re-planned."""
+    """Queue the messages of claimed reminders and mark them sent, in one transaction; returns how
+    many were sent. A reminder that fails (its reason in the log) stays claimed and is taken again
+    after its lease; a message it had queued already is not queued again (its key). Raises when
+    the database refuses the batch's writes (`run_due` then sends each alone). A reminder whose
+    lease was lost (another worker took it after the lease ran out) is left alone; a cancelled or
+    moved appointment's is cancelled or re-planned."""
     at = at or now()
     sent = 0
     with unit_of_work() as session:
@@ -131,16 +135,46 @@ def send_batch(ids: list[int], until: datetime, at: datetime | None = None) -> i
             col(Reminder.id).in_(ids), col(Reminder.status) == ReminderStatus.SENDING,
             col(Reminder.claimed_until) == until).values(updated_at=at).returning(Reminder.id)
             .execution_options(synchronize_session=False)).scalars())
-        # Loaded together (the identity map then answers each reminder's `session.get`).
-        loaded = session.exec(select(Reminder).where(col(Reminder.id).in_(owned))).all()
-        session.exec(select(Appointment).where(col(Appointment.id).in_({r.appointment_id for r in loaded}))).all()
-        for reminder_id in sorted(owned):
-            try:
-                with session.begin_nested():
-                    sent += _send(session, reminder_id, at)
-            except Exception:  # retried after the lease; the reason is in the log
-                log.exception("reminder %s not sent", reminder_id)
+        batch = _load(session, owned)
+        look_up_keys(session, [f"{_key(r, batch.appointments[r.appointment_id])}:{channel}"
+                               for r in batch.reminders if r.appointment_id in batch.appointments
+                               for channel in ("email", "sms")])
+        # Written in one flush at the commit: a query in between would flush row by row.
+        with session.no_autoflush:
+            for reminder in batch.reminders:
+                try:
+                    sent += _send(session, reminder, batch.appointments.get(reminder.appointment_id), at)
+                except Exception:  # retried after the lease
+                    log.exception("reminder %s not sent", reminder.id)
     return sent
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """A batch's reminders and the rows their messages are built from, loaded together and held
+    here (the session's identity map then answers each reminder's `session.get` while they live)."""
+
+    reminders: list[Reminder]
+    appointments: dict[int, Appointment]
+    held: list[object]
+
+
+def _load(session: Session, ids: list[int]) -> _Batch:
+    if not ids:
+        return _Batch([], {}, [])
+    reminders = list(session.exec(select(Reminder).where(col(Reminder.id).in_(ids)).order_by(col(Reminder.id))))
+    appointments = {a.id or 0: a for a in session.exec(select(Appointment).where(
+        col(Appointment.id).in_({r.appointment_id for r in reminders})))}
+    rows = appointments.values()
+    held: list[object] = [
+        *session.exec(select(Client).where(col(Client.id).in_({a.client_id for a in rows}))),
+        *session.exec(select(Practice).where(col(Practice.id).in_({a.practice_id for a in rows}))),
+        *session.exec(select(User).where(col(User.id).in_({a.practitioner_id for a in rows}))),
+    ]
+    telehealth = [r.appointment_id for r in reminders if r.kind == ReminderKind.TELEHEALTH]
+    if telehealth:
+        held += session.exec(select(Meeting).where(col(Meeting.id).in_(telehealth))).all()
+    return _Batch(reminders, appointments, held)
 
 
 def send_one(reminder_id: int, until: datetime, at: datetime | None = None) -> bool:
@@ -148,10 +182,12 @@ def send_one(reminder_id: int, until: datetime, at: datetime | None = None) -> b
     return send_batch([reminder_id], until, at) == 1
 
 
-def _send(session: Session, reminder_id: int, at: datetime) -> bool:
-    reminder = session.get(Reminder, reminder_id)
-    assert reminder is not None
-    appointment = session.get(Appointment, reminder.appointment_id)
+def _key(reminder: Reminder, appointment: Appointment) -> str:
+    """The messages' idempotency key (plus ":email" / ":sms"): one per appointment, kind and start."""
+    return f"reminder:{appointment.id}:{reminder.kind}:{appointment.start_at.isoformat()}"
+
+
+def _send(session: Session, reminder: Reminder, appointment: Appointment | None, at: datetime) -> bool:
     why = _why_not(reminder, appointment, at)
     if why:
         reminder.status, reminder.claimed_until, reminder.note = (
@@ -159,20 +195,24 @@ def _send(session: Session, reminder_id: int, at: datetime) -> bool:
         return False
     assert appointment is not None
     if appointment.start_at != reminder.planned_start_at:  # moved by a path that did not re-plan
-        plan(session, appointment)
+        with session.begin_nested():  # rare: its own savepoint, so a failing re-plan leaves nothing behind
+            plan(session, appointment)
         return False
     f = facts(session, reminder, appointment)
-    key = f"reminder:{appointment.id}:{reminder.kind}:{appointment.start_at.isoformat()}"
+    key = _key(reminder, appointment)
+    # Built before anything is queued: a reminder whose content fails queues nothing.
+    email = content.email(f) if f.client.email and not f.client.email_reminders_opt_out else None
+    text = content.sms(f)
     if f.client.email_reminders_opt_out:
         reminder.email_outcome = "skipped: opted out of email reminders"
-    elif not f.client.email:
+    elif email is None:
         reminder.email_outcome = "skipped: no email address"
     else:
         # With the Zoom join link and passcode in it, the stored message is sealed (encrypted at rest).
-        queue_email(session, practice_id=appointment.practice_id, key=f"{key}:email", email=content.email(f),
+        queue_email(session, practice_id=appointment.practice_id, key=f"{key}:email", email=email,
                     sealed=f.zoom is not None)
         reminder.email_outcome = "queued"
-    skipped = _queue_sms(session, f, f"{key}:sms")
+    skipped = _queue_sms(session, f, f"{key}:sms", text)
     reminder.sms_outcome = f"skipped: {skipped}" if skipped else "queued"
     reminder.status, reminder.sent_at, reminder.sent_for_start_at = ReminderStatus.SENT, at, appointment.start_at
     reminder.claimed_until, reminder.note = None, ""
@@ -189,6 +229,18 @@ def run_due(at: datetime | None = None, limit: int = BATCH, rounds: int = 50, on
             break
         try:
             sent += send_batch(ids, until, at)
-        except Exception:  # the batch is taken again after its lease
-            log.exception("%d reminders not sent", len(ids))
+        except Exception:  # e.g. a row the database refuses: it must not hold back the rest of its batch
+            log.exception("%d reminders not sent together; trying each alone", len(ids))
+            sent += _send_each(ids, until, at)
+    return sent
+
+
+def _send_each(ids: list[int], until: datetime, at: datetime | None) -> int:
+    """Each reminder in its own transaction; one that fails again is taken again after its lease."""
+    sent = 0
+    for reminder_id in ids:
+        try:
+            sent += send_one(reminder_id, until, at)
+        except Exception as exc:  # the batch's failure is in the log already
+            log.warning("reminder %s not sent: %s", reminder_id, type(exc).__name__)
     return sent
