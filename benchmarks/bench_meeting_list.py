@@ -1,14 +1,27 @@
 """How fast the Meetings page's query is on a large practice, on SQLite and on PostgreSQL.
 
-Seeds 100,000 meetings (10,000 per practitioner, ~2,000 clients) into a freshly migrated SQLite
-file and a throwaway PostgreSQL server, then times `list_meetings` itself, through the app's
-settings and engine, for the questions the page asks (pages are read by keyset: a deep page is
-"the 20 after this row", reached here by walking the pages first, untimed). Prints p50/p95 per query
-and, on PostgreSQL, the indexes each query's plan uses; the target is a p95 of at most 10 ms.
-Figures also go to var/bench/results.json (`meeting_list.query.p95` / `.p50`, params db, meetings,
-query). `--quick` (or BENCH_QUICK=1) seeds and runs much less.
+Seeds one practice at two sizes, each into a freshly migrated SQLite file and a throwaway PostgreSQL
+server: 100,000 meetings (10 practitioners, 2,000 clients) and 1,000,000 (100 practitioners, 20,000
+clients). The practice grows by hiring, not by each practitioner working ten times as hard: at both
+sizes a practitioner has 10,000 meetings over the same two years and four months (about twelve a
+day, a full caseload) with 200 clients of about 50 sessions each, so a practitioner's own questions
+can be compared across sizes while the owner's practice-wide ones face ten times the rows; statuses
+keep their shares (1% need attention, so 10,000 at the larger size). The rows are bulk-loaded
+(benchmarks/seed_meetings: COPY on PostgreSQL, executemany without journal or fsync on SQLite,
+indexes built after the rows). PostgreSQL then gets the VACUUM ANALYZE that autovacuum gives a table
+after a bulk load; SQLite gets no ANALYZE, as the app never runs it, so its planner works without
+statistics there as it does in production.
 
-    python benchmarks/bench_meeting_list.py [--quick] [--databases sqlite,postgres]
+Then times `list_meetings` itself, through the app's settings and engine, for the questions the page
+asks (pages are read by keyset: a deep page is "the 20 after this row", reached here by walking the
+pages first, untimed). Prints p50/p95 per query at each size side by side and, on PostgreSQL, the
+indexes each query's plan uses at the larger size; the target is a p95 of at most 10 ms at
+1,000,000 meetings. Times include the machine's other work: the load average is printed with them.
+Figures also go to var/bench/results.json (`meeting_list.query.p95` / `.p50`, params db, meetings,
+query; `meeting_list.seed.per_s`, params db, meetings). `--quick` (or BENCH_QUICK=1) seeds 5,000
+meetings and runs much less; `--meetings` runs only the full sizes named.
+
+    python benchmarks/bench_meeting_list.py [--quick] [--databases sqlite,postgres] [--meetings 1000000]
 """
 
 from __future__ import annotations
@@ -47,17 +60,25 @@ TARGET_P95_MS = 10.0
 class Size:
     meetings: int
     clients: int
+    practitioners: int
     warmup: int
     runs: int
 
+    @property
+    def label(self) -> str:
+        """100k, 1M."""
+        return f"{self.meetings // 1_000_000}M" if self.meetings % 1_000_000 == 0 else f"{self.meetings // 1000}k"
 
-FULL = Size(meetings=100_000, clients=2_000, warmup=20, runs=200)
-QUICK = Size(meetings=5_000, clients=200, warmup=2, runs=12)
+
+FULL = (Size(meetings=100_000, clients=2_000, practitioners=10, warmup=20, runs=200),
+        Size(meetings=1_000_000, clients=20_000, practitioners=100, warmup=20, runs=200))
+QUICK = (Size(meetings=5_000, clients=200, practitioners=10, warmup=2, runs=12),)
 
 
 @dataclass(frozen=True)
 class Result:
     database: str
+    meetings: int
     query: str
     p50_ms: float
     p95_ms: float
@@ -161,8 +182,8 @@ def measure(database: str, practice: SeededPractice, size: Size) -> list[Result]
                 list_meetings(principal, filters)
             page_query = next(((sql, params) for sql, params in seen if "ORDER BY" in sql), None)
             indexes = _plan_indexes(*page_query) if page_query else ""
-        result = Result(database, label, _percentile(timings, 50), _percentile(timings, 95), len(page.rows),
-                        page.has_next, indexes)
+        result = Result(database, size.meetings, label, _percentile(timings, 50), _percentile(timings, 95),
+                        len(page.rows), page.has_next, indexes)
         found.append(result)
         params = {"db": database, "meetings": size.meetings, "query": label}
         results.record("meeting_list.query.p95", "ms", result.p95_ms, **params)
@@ -195,21 +216,35 @@ DATABASES: dict[str, Callable[[], AbstractContextManager[str]]] = {
     "sqlite": sqlite_database, "postgres": postgres_database}
 
 
-def prepare(url: str, size: Size) -> SeededPractice:
+@dataclass(frozen=True)
+class Seeding:
+    database: str
+    meetings: int
+    load_s: float  # rows and indexes
+    vacuum_s: float  # PostgreSQL's VACUUM ANALYZE (0 on SQLite)
+
+
+def prepare(database: str, url: str, size: Size) -> tuple[SeededPractice, Seeding]:
     """Migrate and seed the database at `url`, then point the app's settings at it."""
     migrate.upgrade(url)
     engine = create_engine(url)
     started = time.perf_counter()
-    with engine.begin() as conn:
-        practice = seed(conn, meetings=size.meetings, clients=size.clients)
+    practice = seed(engine, meetings=size.meetings, clients=size.clients, practitioners=size.practitioners)
+    loaded = time.perf_counter()
+    vacuum_s = 0.0
     if engine.dialect.name == "postgresql":
         # What autovacuum does shortly after a bulk load in production.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
+        vacuum_s = time.perf_counter() - loaded
     engine.dispose()
-    print(f"  seeded {size.meetings:,} meetings in {time.perf_counter() - started:.1f} s", flush=True)
+    seeding = Seeding(database, size.meetings, loaded - started, vacuum_s)
+    print(f"  seeded {size.meetings:,} meetings in {seeding.load_s:.1f} s"
+          + (f", VACUUM ANALYZE {seeding.vacuum_s:.1f} s" if seeding.vacuum_s else ""), flush=True)
+    results.record("meeting_list.seed.per_s", "per_s", size.meetings / seeding.load_s, db=database,
+                   meetings=size.meetings)
     _use_database(url)
-    return practice
+    return practice, seeding
 
 
 def _use_database(url: str | None) -> None:
@@ -224,11 +259,20 @@ def _use_database(url: str | None) -> None:
     get_settings.cache_clear()
 
 
-def print_table(found: list[Result]) -> None:
-    headers = ("database", "query", "p50 ms", "p95 ms", "rows", "more", f"p95 <= {TARGET_P95_MS:.0f} ms",
-               "indexes used (PostgreSQL plan)")
-    cells = [(r.database, r.query, f"{r.p50_ms:.2f}", f"{r.p95_ms:.2f}", str(r.rows), "yes" if r.has_next else "no",
-              "yes" if r.meets_target else "NO", r.indexes) for r in found]
+def print_table(found: list[Result], sizes: tuple[Size, ...]) -> None:
+    """One line per database and query: p50/p95 at each size side by side; rows, whether there is a
+    next page, the target and the plan's indexes at the largest size."""
+    by_key = {(r.database, r.query, r.meetings): r for r in found}
+    largest = sizes[-1]
+    headers = ("database", "query", *(f"p{pct} ms {s.label}" for s in sizes for pct in (50, 95)), "rows", "more",
+               f"p95 <= {TARGET_P95_MS:.0f} ms @{largest.label}", "indexes used (PostgreSQL plan)")
+    cells = []
+    for database, query in dict.fromkeys((r.database, r.query) for r in found):
+        at_size = [by_key[database, query, s.meetings] for s in sizes]
+        top = at_size[-1]
+        cells.append((database, query, *(f"{ms:.2f}" for r in at_size for ms in (r.p50_ms, r.p95_ms)),
+                      str(top.rows), "yes" if top.has_next else "no", "yes" if top.meets_target else "NO",
+                      top.indexes))
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     for line in (headers, tuple("-" * w for w in widths), *cells):
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))))
@@ -239,23 +283,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few thousand rows and a few runs")
     parser.add_argument("--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--meetings", default="", help="comma-separated full sizes to run (default: all)")
     parser.add_argument("--no-results", action="store_true", help="do not write var/bench/results.json")
     args = parser.parse_args(argv)
-    size = QUICK if args.quick or os.environ.get("BENCH_QUICK") == "1" else FULL
+    sizes = QUICK if args.quick or os.environ.get("BENCH_QUICK") == "1" else FULL
+    if args.meetings:
+        sizes = tuple(s for s in sizes if str(s.meetings) in args.meetings.split(","))
     previous_url = os.environ.get("DATABASE_URL")
     found: list[Result] = []
+    seedings: list[Seeding] = []
     try:
         for name in args.databases.split(","):
-            print(f"{name}: migrating and seeding", flush=True)
-            with DATABASES[name]() as url:
-                practice = prepare(url, size)
-                found.extend(measure(name, practice, size))
-                _use_database(None)
+            for size in sizes:
+                print(f"{name}: migrating and seeding {size.meetings:,} meetings", flush=True)
+                with DATABASES[name]() as url:
+                    practice, seeding = prepare(name, url, size)
+                    seedings.append(seeding)
+                    found.extend(measure(name, practice, size))
+                    _use_database(None)
     finally:
         _use_database(previous_url)
-    print(f"\nlist_meetings, {size.meetings:,} meetings in the practice, {size.runs} runs per query "
-          f"after {size.warmup} warm-up runs:")
-    print_table(found)
+    print("\nseeding (rows and indexes; PostgreSQL then VACUUM ANALYZE):")
+    for s in seedings:
+        print(f"  {s.database:<8}  {s.meetings:>9,} meetings  {s.load_s:6.1f} s  ({s.meetings / s.load_s:,.0f} per s)"
+              + (f"  + VACUUM ANALYZE {s.vacuum_s:.1f} s" if s.vacuum_s else ""))
+    print(f"\nlist_meetings, {' and '.join(f'{s.meetings:,}' for s in sizes)} meetings in the practice, "
+          f"{sizes[-1].runs} runs per query after {sizes[-1].warmup} warm-up runs "
+          f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
+    print_table(found, sizes)
     if not args.no_results:
         print(f"figures appended to {results.save()}")
     return 0

@@ -1,26 +1,34 @@
-"""A realistic, large practice for the meeting-list benchmark, bulk-inserted with SQLAlchemy Core.
+"""A realistic, large practice for the meeting-list benchmark, bulk-loaded.
 
-One practice with an owner, ten practitioners sharing the meetings evenly, each with their own
-caseload of clients; two years of past sessions and a few months ahead, with the statuses and sync
+One practice with an owner and practitioners sharing the meetings evenly, each with their own
+caseload of clients; two years of past sessions and four months ahead, with the statuses and sync
 states a live practice has; plus a small second practice whose meetings must never show up.
+
+The meetings load the way a restore does: the secondary indexes of `appointment` and `meeting` are
+dropped, the rows stream in (PostgreSQL: COPY; SQLite: executemany in one transaction with neither
+fsync nor an on-disk journal, set on the loading connection only), and the indexes are built again
+from their own definitions. A million meetings load in about a minute on either database.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import product
+from functools import cache
+from itertools import islice, permutations, product
+from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlmodel import SQLModel
 
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, Practice, Role, SyncState, User
-from rxapp.services.telehealth.meeting_list import meeting_search_text
+from rxapp.text import fold
 
 PRACTITIONERS = 10
-_CHUNK = 5000
+_BATCH = 50_000  # visits per COPY / executemany (tens of MB of rows in memory)
 
 FIRST_NAMES = ("Alex", "Sam", "Jo", "Maria", "Liam", "Noah", "Emma", "Olivia", "Ava", "Mia", "Lucas", "Ethan",
                "Chloe", "Zoe", "Aisha", "Omar", "Priya", "Ravi", "Mei", "Hiro", "Sofia", "Mateo", "Ines", "Leon",
@@ -46,6 +54,15 @@ SENTENCES = ("Review homework from last week.", "Discuss sleep diary and trigger
              "Use the portal link; the client prefers video on.", "")
 CANCEL_REASONS = ("Client unwell", "Rescheduled at client's request", "Practitioner unavailable", "Weather")
 
+# The columns each visit fills; the others keep their defaults (NULL, or the server default).
+_APPOINTMENT_COLUMNS = ("id", "practice_id", "practitioner_id", "client_id", "start_at", "duration_minutes",
+                        "timezone", "telehealth", "pos_code", "status", "cancel_reason", "topic", "notes",
+                        "search_text", "created_at", "updated_at")
+_MEETING_COLUMNS = ("id", "zoom_meeting_id", "zoom_host_user_id", "join_url_encrypted", "passcode_encrypted",
+                    "sync_state", "sync_attempts", "last_sync_error", "created_at", "updated_at")
+# Encrypted values are this long; they make the rows as wide as real ones.
+_JOIN_URL, _PASSCODE = "gAAAAA" + "x" * 200, "gAAAAA" + "y" * 94
+
 
 @dataclass(frozen=True)
 class SeededPractice:
@@ -59,83 +76,151 @@ class SeededPractice:
     meetings: int
 
 
-def seed(conn: Connection, meetings: int, clients: int, seed_value: int = 5) -> SeededPractice:
-    """Insert one busy practice with `meetings` meetings and `clients` clients, and a small other
-    practice; the caller commits."""
+def seed(engine: Engine, meetings: int, clients: int, practitioners: int = PRACTITIONERS,
+         seed_value: int = 5) -> SeededPractice:
+    """Load one busy practice (`meetings` meetings shared by `practitioners`, `clients` clients,
+    each practitioner with their own share of them) and a small other practice, and commit."""
     rng = random.Random(seed_value)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    practice_id = _insert(conn, Practice(name="Bench Practice"))
-    other_practice_id = _insert(conn, Practice(name="Other Practice"))
-    owner_id = _insert(conn, User(practice_id=practice_id, email="owner@bench.clinic", full_name="Olga Owner",
-                                  role=Role.OWNER))
-    practitioner_ids = [_insert(conn, User(practice_id=practice_id, email=f"dr{i}@bench.clinic",
-                                           full_name=f"Dr. {FIRST_NAMES[i]} {LAST_NAMES[-i - 1]}",
-                                           role=Role.PRACTITIONER)) for i in range(PRACTITIONERS)]
-    names = [f"{first} {last}" for last, first in product(LAST_NAMES, FIRST_NAMES)]
-    rng.shuffle(names)
-    names = [names[i % len(names)] + ("" if i < len(names) else f" {i // len(names) + 1}") for i in range(clients)]
-    conn.execute(insert(Client.__table__), [_values(Client(practice_id=practice_id, full_name=name,
-                                                           email=f"client{i}@bench.client"))
-                                            for i, name in enumerate(names)])
-    client_rows = conn.execute(select(Client.__table__.c.id, Client.__table__.c.full_name)
-                               .where(Client.__table__.c.practice_id == practice_id)
-                               .order_by(Client.__table__.c.id)).all()
-    caseloads = [client_rows[i::PRACTITIONERS] for i in range(PRACTITIONERS)]
-    for batch in _chunks(_meetings(rng, now, practice_id, practitioner_ids, caseloads, meetings)):
-        _insert_visits(conn, batch)
-
-    other_user = _insert(conn, User(practice_id=other_practice_id, email="dr@other.clinic", full_name="Dr. Other",
-                                    role=Role.PRACTITIONER))
-    other_client = _insert(conn, Client(practice_id=other_practice_id, full_name="Other Patient"))
-    _insert_visits(conn, list(_meetings(rng, now, other_practice_id, [other_user],
-                                        [[(other_client, "Other Patient")]], 200)))
+    with _bulk_loading(engine) as conn:
+        practice_id = _insert(conn, Practice(name="Bench Practice"))
+        other_practice_id = _insert(conn, Practice(name="Other Practice"))
+        owner_id = _insert(conn, User(practice_id=practice_id, email="owner@bench.clinic", full_name="Olga Owner",
+                                      role=Role.OWNER))
+        practitioner_ids = [_insert(conn, User(practice_id=practice_id, email=f"dr{i}@bench.clinic",
+                                               full_name=_practitioner_name(i), role=Role.PRACTITIONER))
+                            for i in range(practitioners)]
+        names = [f"{first} {last}" for last, first in product(LAST_NAMES, FIRST_NAMES)]
+        rng.shuffle(names)
+        names = [names[i % len(names)] + ("" if i < len(names) else f" {i // len(names) + 1}")
+                 for i in range(clients)]
+        conn.execute(insert(Client.__table__), [_values(Client(practice_id=practice_id, full_name=name,
+                                                               email=f"client{i}@bench.client"))
+                                                for i, name in enumerate(names)])
+        client_rows = conn.execute(select(Client.__table__.c.id, Client.__table__.c.full_name)
+                                   .where(Client.__table__.c.practice_id == practice_id)
+                                   .order_by(Client.__table__.c.id)).all()
+        caseloads = [[(client_id, name) for client_id, name in client_rows[i::practitioners]]
+                     for i in range(practitioners)]
+        visits = _Visits(rng, now, conn)
+        visits.load(practice_id, practitioner_ids, caseloads, meetings)
+        other_user = _insert(conn, User(practice_id=other_practice_id, email="dr@other.clinic",
+                                        full_name="Dr. Other", role=Role.PRACTITIONER))
+        other_client = _insert(conn, Client(practice_id=other_practice_id, full_name="Other Patient"))
+        visits.load(other_practice_id, [other_user], [[(other_client, "Other Patient")]], 200)
     busiest = caseloads[0][0]
     return SeededPractice(practice_id=practice_id, owner_id=owner_id, practitioner_ids=practitioner_ids,
                           busiest_client_id=busiest[0], busiest_client_name=busiest[1], meetings=meetings)
 
 
-_APPOINTMENT_COLUMNS = set(Appointment.__table__.c.keys())
-_MEETING_COLUMNS = set(Meeting.__table__.c.keys())
+def _practitioner_name(n: int) -> str:
+    """Distinct for the first 200 (the first ten as in earlier runs)."""
+    return f"Dr. {FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[-(n % len(LAST_NAMES)) - 1]}"
 
 
-def _insert_visits(conn: Connection, rows: list[dict[str, object]]) -> None:
-    """Telehealth appointments and their Zoom meeting rows (same ids), in bulk."""
-    start = (conn.execute(select(func.max(Appointment.__table__.c.id))).scalar() or 0) + 1
-    for offset, row in enumerate(rows):
-        row["id"] = start + offset
-    conn.execute(insert(Appointment.__table__), [{k: v for k, v in r.items() if k in _APPOINTMENT_COLUMNS}
-                                                 for r in rows])
-    conn.execute(insert(Meeting.__table__), [{k: v for k, v in r.items() if k in _MEETING_COLUMNS} for r in rows])
+@contextmanager
+def _bulk_loading(engine: Engine) -> Iterator[Connection]:
+    """One transaction with what slows a bulk load of the visit tables set aside, put back at the end."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # This connection only, while it loads: no fsync, the rollback journal in memory, a big cache.
+            for pragma in ("synchronous=OFF", "journal_mode=MEMORY", "cache_size=-1000000", "temp_store=MEMORY"):
+                conn.exec_driver_sql(f"PRAGMA {pragma}")
+        else:
+            conn.exec_driver_sql("SET maintenance_work_mem = '1GB'")  # this session's index builds
+        put_back = _set_aside(conn)
+        yield conn
+        for statement in put_back:
+            conn.exec_driver_sql(statement)
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('appointment', 'id'), max(id)) "
+                                 "FROM appointment")
+        conn.commit()
 
 
-def _meetings(rng: random.Random, now: datetime, practice_id: int, practitioner_ids: list[int],
-              caseloads: list[list[tuple[int, str]]], count: int) -> Iterator[dict[str, object]]:
-    for n in range(count):
-        who = n % len(practitioner_ids)
-        client_id, patient = rng.choice(caseloads[who])
-        # Two years back to four months ahead, on the hour or half hour in working hours.
-        day = now.date() - timedelta(days=rng.randint(-120, 730))
-        start = datetime(day.year, day.month, day.day, rng.randint(8, 18), rng.choice((0, 30)), tzinfo=UTC)
-        status, sync_state = _lifecycle(rng, start, now)
-        topic = rng.choice(TOPICS)
-        description = " ".join(rng.sample(SENTENCES, rng.randint(0, 3))).strip()
-        synced_once = sync_state != SyncState.PENDING_CREATE
-        yield {
-            "practice_id": practice_id, "practitioner_id": practitioner_ids[who], "client_id": client_id,
-            "telehealth": True, "pos_code": "10", "topic": topic, "notes": description, "start_at": start,
-            "duration_minutes": rng.choice((30, 50, 60)),
-            "timezone": "America/New_York", "status": status.value, "sync_state": sync_state.value,
-            "cancel_reason": rng.choice(CANCEL_REASONS) if status == AppointmentStatus.CANCELLED else "",
-            "zoom_meeting_id": 80_000_000_000 + n if synced_once else None,
-            "zoom_host_user_id": "KDcuGIm1QgePTO8WbOqwIQ" if synced_once else None,
-            # Encrypted values are this long; they make the rows as wide as real ones.
-            "join_url_encrypted": "gAAAAA" + "x" * 200 if synced_once else None,
-            "passcode_encrypted": "gAAAAA" + "y" * 94 if synced_once else None,
-            "sync_attempts": 0 if sync_state == SyncState.SYNCED else rng.randint(1, 5),
-            "last_sync_error": "Zoom API 429: rate limit reached" if sync_state == SyncState.NEEDS_ATTENTION else "",
-            "search_text": meeting_search_text(topic, description, patient),
-            "created_at": start - timedelta(days=14), "updated_at": start - timedelta(days=1),
-        }
+def _set_aside(conn: Connection) -> list[str]:
+    """Drop the secondary indexes of `appointment` and `meeting` (PostgreSQL: their foreign keys too,
+    checked row by row otherwise); returns the statements that build them again from their own
+    definitions, foreign keys last (checked then, in one pass, as pg_restore does)."""
+    if conn.dialect.name == "sqlite":
+        indexes = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN ('appointment', 'meeting')").all()
+        for name, _ in indexes:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        return [definition for _, definition in indexes]
+    foreign_keys = conn.exec_driver_sql(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid IN ('appointment'::regclass, 'meeting'::regclass)").all()
+    indexes = conn.exec_driver_sql(  # the primary keys stay
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid IN ('appointment'::regclass, 'meeting'::regclass) AND NOT i.indisprimary").all()
+    for table, name, _ in foreign_keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [*(definition for _, definition in indexes),
+            *(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in foreign_keys)]
+
+
+class _Visits:
+    """Telehealth appointments and their Zoom meeting rows (same ids), generated and loaded in batches."""
+
+    def __init__(self, rng: random.Random, now: datetime, conn: Connection) -> None:
+        self.rng, self.now, self.conn = rng, now, conn
+        self.next_id = (conn.execute(text("SELECT max(id) FROM appointment")).scalar() or 0) + 1
+        self.zoom_ids = 80_000_000_000
+        # A time as the driver is given it (SQLite: SQLAlchemy's text, which the app's own parameters are
+        # compared with); memoised, as the seed's times repeat.
+        utc = Appointment.__table__.c.start_at.type.dialect_impl(conn.dialect)
+        self.stamp = cache(utc.bind_processor(conn.dialect))
+        # Every start on offer: two years back to four months ahead, on the hour or half hour in working hours.
+        days = [now.date() - timedelta(days=n) for n in range(-120, 731)]
+        self.starts = [datetime(d.year, d.month, d.day, hour, minute, tzinfo=UTC)
+                       for d in days for hour in range(8, 19) for minute in (0, 30)]
+        # Notes of none to three different sentences, in any order, as rng.sample(SENTENCES, randint(0, 3)) gives.
+        self.descriptions = [[" ".join(chosen).strip() for chosen in permutations(SENTENCES, k)] for k in range(4)]
+        self.folded = cache(fold)
+
+    def load(self, practice_id: int, practitioner_ids: list[int], caseloads: list[list[tuple[int, str]]],
+             count: int) -> None:
+        rows = self._rows(practice_id, practitioner_ids, caseloads, count)
+        while batch := list(islice(rows, _BATCH)):
+            _load(self.conn, Appointment.__table__, _APPOINTMENT_COLUMNS, [a for a, _ in batch])
+            _load(self.conn, Meeting.__table__, _MEETING_COLUMNS, [m for _, m in batch])
+
+    def _rows(self, practice_id: int, practitioner_ids: list[int], caseloads: list[list[tuple[int, str]]],
+              count: int) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+        rng, stamp, folded, starts, descriptions = self.rng, self.stamp, self.folded, self.starts, self.descriptions
+        pick = rng.random
+
+        def one_of(options: Sequence[Any]) -> Any:  # rng.choice's distribution, with a quarter of its work
+            return options[int(pick() * len(options))]
+
+        for n in range(count):
+            who = n % len(practitioner_ids)
+            client_id, patient = one_of(caseloads[who])
+            start = one_of(starts)
+            status, sync_state = _lifecycle(rng, start, self.now)
+            topic = one_of(TOPICS)
+            description = one_of(one_of(descriptions))
+            synced_once = sync_state != SyncState.PENDING_CREATE
+            # meeting_search_text(topic, description, patient): fold works character by character,
+            # so the parts are folded once each.
+            search_text = "\n".join((folded(topic), folded(description), folded(patient)))
+            created, updated = stamp(start - timedelta(days=14)), stamp(start - timedelta(days=1))
+            visit_id, self.next_id = self.next_id, self.next_id + 1
+            yield ((visit_id, practice_id, practitioner_ids[who], client_id, stamp(start), one_of((30, 50, 60)),
+                    "America/New_York", True, "10", status.value,
+                    one_of(CANCEL_REASONS) if status == AppointmentStatus.CANCELLED else "", topic, description,
+                    search_text, created, updated),
+                   (visit_id, self.zoom_ids + n if synced_once else None,
+                    "KDcuGIm1QgePTO8WbOqwIQ" if synced_once else None, _JOIN_URL if synced_once else None,
+                    _PASSCODE if synced_once else None, sync_state.value,
+                    0 if sync_state == SyncState.SYNCED else rng.randint(1, 5),
+                    "Zoom API 429: rate limit reached" if sync_state == SyncState.NEEDS_ATTENTION else "",
+                    created, updated))
+        self.zoom_ids += count
 
 
 def _lifecycle(rng: random.Random, start: datetime, now: datetime) -> tuple[AppointmentStatus, SyncState]:
@@ -154,6 +239,23 @@ def _lifecycle(rng: random.Random, start: datetime, now: datetime) -> tuple[Appo
     return AppointmentStatus.COMPLETED, SyncState.SYNCED
 
 
+def _load(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Stream `rows` (values of `columns`, as the driver takes them) into `table`."""
+    if conn.dialect.name == "postgresql":
+        types = dict(conn.execute(text("SELECT attname, atttypid FROM pg_attribute WHERE attrelid = "
+                                       "CAST(:table AS regclass)"), {"table": table.name}).all())
+        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN (FORMAT BINARY)') as copy:
+            copy.set_types([types[c] for c in columns])  # binary: a sixth of the client's work of text
+            for row in rows:
+                copy.write_row(row)
+    else:
+        statement = str(insert(table).compile(dialect=conn.dialect, column_keys=list(columns)))
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(statement, rows)  # the driver's own loop: no per-row work in SQLAlchemy
+        cursor.close()
+
+
 def _values(row: SQLModel) -> dict[str, object]:
     """A model's column values with its Python-side defaults filled in, for a Core insert."""
     return row.model_dump(exclude={"id"})
@@ -162,14 +264,3 @@ def _values(row: SQLModel) -> dict[str, object]:
 def _insert(conn: Connection, row: SQLModel) -> int:
     table: Table = row.__table__  # type: ignore[attr-defined]
     return conn.execute(insert(table).values(**_values(row)).returning(table.c.id)).scalar_one()
-
-
-def _chunks(rows: Iterator[dict[str, object]]) -> Iterator[list[dict[str, object]]]:
-    batch: list[dict[str, object]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == _CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

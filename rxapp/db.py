@@ -54,3 +54,20 @@ def reading() -> Iterator[Connection]:
     `unit_of_work`."""
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         yield conn
+
+
+@contextmanager
+def reading_planned_for_values(parallel: bool = True) -> Iterator[Connection]:
+    """Reads in one transaction in which, on PostgreSQL, each statement is planned for its own values.
+    psycopg prepares a statement it has run five times, and PostgreSQL may then settle on a generic
+    plan, blind to whose rows, which status, words or dates are asked: at a million rows that made the
+    meeting list's search among Scheduled 36 ms instead of 3, and the dashboard's year a third slower
+    (planning costs about half a millisecond). `parallel=False` also plans without parallel workers
+    (for ~100,000 rows their start-up cost more than they saved). Benchmarks: bench_meeting_list.py,
+    bench_dashboard.py."""
+    with get_engine().connect() as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+            if not parallel:
+                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield conn

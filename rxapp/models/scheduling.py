@@ -29,6 +29,9 @@ class Appointment(SQLModel, table=True):
               postgresql_ops={"search_text": "gin_trgm_ops"}, sqlite_where=text("0")),
         Index("ix_appointment_practitioner_list", "practice_id", "practitioner_id", "start_at", "id",
               sqlite_where=text("0")),
+        # A practitioner's meetings in one status, in list order (the Meetings page's status filter; 0012a).
+        Index("ix_appointment_practitioner_status_list", "practice_id", "practitioner_id", "status", "start_at", "id",
+              sqlite_where=text("0")),
         # Keyset pages on (start_at, id): the whole practice (PostgreSQL) and one client (both).
         Index("ix_appointment_practice_list", "practice_id", "start_at", "id", sqlite_where=text("0")),
         Index("ix_appointment_client_list", "client_id", "start_at", "id"),

@@ -30,8 +30,7 @@ from __future__ import annotations
 import csv
 import io
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -44,7 +43,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Float
 from sqlmodel import col
 
-from rxapp.db import get_engine, reading
+from rxapp.db import reading, reading_planned_for_values
 from rxapp.models import (
     Appointment,
     AppointmentStatus,
@@ -179,19 +178,6 @@ def practitioners(principal: Principal) -> list[PractitionerChoice]:
         return _practitioners(conn, principal.practice_id)
 
 
-@contextmanager
-def _figures_reading() -> Iterator[Connection]:
-    """One transaction for the figures' reads. On PostgreSQL each statement is planned for its own dates
-    (the generic plan psycopg's prepared statements come to, blind to them, took a third longer over a
-    year of a million-appointment practice) and without parallel workers (for ~100,000 rows their
-    start-up cost more than they saved: 69 ms serial, 88 ms with two; benchmarks/bench_dashboard.py)."""
-    with get_engine().connect() as conn, conn.begin():
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield conn
-
-
 def _practitioners(conn: Connection, practice_id: int) -> list[PractitionerChoice]:
     rows = conn.execute(select(User.id, User.full_name)
                         .join(PractitionerProfile, col(PractitionerProfile.user_id) == User.id)
@@ -210,7 +196,7 @@ def dashboard(principal: Principal, period: Period, practitioner_ids: Sequence[i
         raise InvalidDashboardFilter(f"Choose a period of at most a year ({MAX_DAYS} days).")
     zone = ZoneInfo(timezone if is_valid(timezone) else "UTC")
     weeks, months = _weeks(period, zone), _months(period, zone)
-    with _figures_reading() as conn:
+    with reading_planned_for_values(parallel=False) as conn:
         known = _practitioners(conn, principal.practice_id)
         if practitioner_ids is None:
             chosen, only = known, None

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Connection, Exists, Integer, Select, Strin
 from sqlmodel import Session, col, select
 
 from rxapp.clock import now
-from rxapp.db import reading
+from rxapp.db import reading, reading_planned_for_values
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, SyncState, User
 from rxapp.services import phrases
 from rxapp.services.permissions import Action, Principal, can, require
@@ -125,7 +125,7 @@ def list_meetings(principal: Principal, filters: MeetingFilters) -> MeetingPage:
         values["since"] = now() - RECENT
     before, after = decode_cursor(filters.before), decode_cursor(filters.after)
     newest = filters.newest_first
-    with reading() as conn:
+    with reading_planned_for_values() as conn:
         if before is not None:  # read backwards from the cursor, then show in page order
             rows, has_next = _read(conn, shape, values, before, not newest)
             has_previous, rows = len(rows) > page_size, rows[:page_size][::-1]
