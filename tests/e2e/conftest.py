@@ -191,13 +191,14 @@ def forget_bookings(stack: Stack) -> Iterator[None]:
     links), so the next journey in the shared stack finds the practitioners' lists as it expects."""
     from sqlalchemy import delete, func
 
-    from rxapp.models import Appointment, Attendance, JoinLink, Meeting
+    from rxapp.models import Appointment, Attendance, JoinLink, Meeting, WaitlistOffer
 
     with unit_of_work() as s:
         before = s.exec(select(func.max(Appointment.id))).one() or 0
     yield
     with unit_of_work() as s:
         s.execute(delete(Attendance).where(Attendance.appointment_id > before))
+        s.execute(delete(WaitlistOffer).where(WaitlistOffer.appointment_id > before))
         s.execute(delete(JoinLink).where(JoinLink.meeting_id > before))
         s.execute(delete(Meeting).where(Meeting.id > before))
         s.execute(delete(Appointment).where(Appointment.id > before))

@@ -3,9 +3,6 @@ and the worker that handles the provider's start need not be the same process.""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import free_port
+from devtools import redis as redis_server
 from tests.e2e.conftest import allow_zoom_and_connect_lee
 from tests.e2e.flows import sign_in_as, start_meeting
 from tests.e2e.stack import Stack, run_stack
@@ -23,22 +20,11 @@ from tests.e2e.test_waiting_room import _meeting_soon
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed; `make test` installs Debian's redis-server")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(workdir)], stdout=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        with redis_server.temporary_server(tmp_path_factory.mktemp("redis")) as server:
+            yield server.url
+    except redis_server.RedisNotInstalled as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

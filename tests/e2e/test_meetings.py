@@ -8,11 +8,15 @@ import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from rxapp.services.notify.mailbox import CaughtMail
 from tests.e2e.conftest import sign_in
 from tests.e2e.stack import Stack
+
+# What each journey books goes with it: the stack is shared with the other files (in any order).
+pytestmark = pytest.mark.usefixtures("forget_bookings")
 
 
 def _new_meeting(page: Page, topic: str, day: date, hour: str, description: str = "") -> None:

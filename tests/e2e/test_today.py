@@ -16,6 +16,9 @@ from tests.e2e.flows import advance_zoom_clock, open_waiting_room, sign_in_as
 from tests.e2e.stack import Stack
 from tests.e2e.test_waiting_room import _meeting_soon
 
+# What each journey books goes with it: the stack is shared with the other files (in any order).
+pytestmark = pytest.mark.usefixtures("forget_bookings")
+
 LEE_ZONE = ZoneInfo("America/New_York")
 
 

@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
@@ -19,6 +20,9 @@ from tests.e2e.conftest import in_thread
 from tests.e2e.flows import meeting_row, open_waiting_room, sign_in_as, start_meeting
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import sign_in as service_sign_in
+
+# What each journey books goes with it: the stack is shared with the other files (in any order).
+pytestmark = pytest.mark.usefixtures("forget_bookings")
 
 
 def _meeting_soon(topic: str, client_email: str, minutes_ahead: int = 10) -> int:

@@ -21,6 +21,9 @@ from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
 from tests.integration.zoom_helpers import principal_of
 
+# What each journey books goes with it: the stack is shared with the other files (in any order).
+pytestmark = pytest.mark.usefixtures("forget_bookings")
+
 LONDON = ZoneInfo("Europe/London")  # Dr. Patel's zone: 17:00 there is the same morning for every client
 
 

@@ -19,6 +19,9 @@ from rxapp.services.identity.passwords import hash_password
 from tests.e2e.flows import sign_in_as
 from tests.e2e.stack import Stack
 
+# What each journey books goes with it: the stack is shared with the other files (in any order).
+pytestmark = pytest.mark.usefixtures("forget_bookings")
+
 # A week of its own, far from the days other journeys use: Monday 11 October 2027.
 WEEK = "2027-10-11"
 NY = ZoneInfo("America/New_York")
