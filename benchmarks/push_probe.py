@@ -6,7 +6,10 @@ production, see `rxapp.settings.production_problems`); the app then calls `insta
 - `POST /dev/push-probe?meeting=<id>&stamp=<n>`: pushes the number to the signed-in client's own
   open waiting rooms of that meeting through the same registry and `app.modify_state` as a real
   push, but changes only a tiny state of its own (no database work beyond the permission check);
-- a hidden `#push-probe` element on the waiting room page showing that number.
+- a hidden `#push-probe` element on the waiting room page showing that number;
+- `GET /dev/worker`: which worker answered (its process id and the instance id under which Reflex
+  records that worker's sockets in Redis), so that with several workers the benchmark can tell
+  which one holds a page's socket.
 
 So the time from this request to the number in the page is the least any push can take on this
 machine. The benchmark reads every waiting-room latency against it.
@@ -15,6 +18,7 @@ machine. The benchmark reads every waiting-room latency against it.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 
 import reflex as rx
@@ -30,6 +34,7 @@ from rxapp.services.telehealth import portal
 from rxapp.settings import get_settings
 
 PATH = "/dev/push-probe"
+WORKER_PATH = "/dev/worker"
 WAITING_ROOM = "/portal/waiting"
 
 
@@ -60,9 +65,22 @@ def endpoint(app: rx.App | None) -> Callable[[Request], Awaitable[Response]]:
             async with app.modify_state(rx.BaseStateToken(ident=client_token, cls=PushProbeState)) as root:
                 (await root.get_state(PushProbeState)).stamp = stamp
             pushed += 1
-        return JSONResponse({"pushed": pushed})
+        return JSONResponse({"pushed": pushed, **_worker(app)})
 
     return push_probe
+
+
+def _worker(app: rx.App) -> dict[str, object]:
+    """This worker's process id and Reflex instance id (the owner named in Redis socket records)."""
+    manager = getattr(getattr(app, "event_namespace", None), "_token_manager", None)
+    return {"worker": os.getpid(), "instance": getattr(manager, "instance_id", "")}
+
+
+def worker_endpoint(app: rx.App) -> Callable[[Request], Awaitable[Response]]:
+    async def worker(_request: Request) -> Response:
+        return JSONResponse(_worker(app))
+
+    return worker
 
 
 def _with_probe(render: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
@@ -77,6 +95,7 @@ def install(app: rx.App, http: Starlette) -> None:
     """Mount the route (before Reflex's own, which take every other path) and add the hidden number
     to the waiting room page (its decorated page, before the app compiles)."""
     http.router.routes.insert(0, Route(PATH, endpoint(app), methods=["POST"]))
+    http.router.routes.insert(0, Route(WORKER_PATH, worker_endpoint(app), methods=["GET"]))
     pages = app._registration_context.decorated_pages
     for index, (render, kwargs) in enumerate(pages):
         if kwargs.get("route") == WAITING_ROOM:

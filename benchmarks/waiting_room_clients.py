@@ -67,6 +67,7 @@ class _Client:
     failed: str = ""
     polls: int = 0
     messages: int = 0
+    local_port: int = 0  # this end of its TCP connection: which worker holds the other end shows it
 
 
 class WaitingRooms:
@@ -119,6 +120,11 @@ class WaitingRooms:
     def polls(self) -> int:
         return sum(c.polls for c in self._clients)
 
+    @property
+    def connections(self) -> dict[str, int]:
+        """Each loaded client's token and the local port of its connection."""
+        return {c.token: c.local_port for c in self._clients if c.ready.is_set() and not c.failed}
+
     # -- the loop's side -----------------------------------------------------------------------
     async def _start(self) -> None:
         self._stopping = asyncio.Event()
@@ -143,6 +149,7 @@ class WaitingRooms:
         try:
             async with gate:
                 reader, writer = await asyncio.open_connection(self._url.hostname, self._url.port)
+                client.local_port = writer.get_extra_info("sockname")[1]
                 ws = WSConnection(ConnectionType.CLIENT)
                 origin = f"{self._url.scheme}://{self._url.netloc}"
                 writer.write(ws.send(Request(

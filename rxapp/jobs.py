@@ -1,16 +1,24 @@
 """Background jobs (APScheduler in the backend process): the outbox sender, Zoom retries, retention.
 
 Each job claims its rows in the database, so running it in several worker processes at once
-sends nothing twice.
+sends nothing twice. With several workers (REDIS_URL set) one of them runs the jobs at a time, the
+holder of a lease in Redis: the others would only poll the same rows again (on two workers the second
+copy cost ~0.3% of a core, PostgreSQL included, of the ~3% that 1,000 open waiting rooms idle at;
+`benchmarks/bench_waiting_room.py`).
+When the holder stops, another worker takes over within LEASE_SECONDS; when Redis cannot be asked,
+every worker runs them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -92,14 +100,59 @@ def build_scheduler() -> AsyncIOScheduler:
     return scheduler
 
 
+LEASE_KEY = "telehealth:jobs:lease"
+LEASE_SECONDS, RENEW_SECONDS = 30, 10
+# Extend the lease only while this worker still holds it; give it up only if so.
+_RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end return 0"
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+async def holds_lease(redis: Any, worker: str) -> bool:
+    """Take the jobs' lease if it is free, or extend it if this worker holds it; True if it does now.
+    True as well when Redis cannot be asked: then every worker runs the jobs, as without Redis."""
+    try:
+        return bool(await redis.set(LEASE_KEY, worker, nx=True, ex=LEASE_SECONDS)
+                    or await redis.eval(_RENEW, 1, LEASE_KEY, worker, LEASE_SECONDS))
+    except Exception:
+        log.warning("jobs lease: Redis unavailable, this worker runs the jobs")
+        return True
+
+
+async def _run_while_leading(scheduler: AsyncIOScheduler, redis: Any, worker: str) -> None:
+    while True:
+        if await holds_lease(redis, worker):
+            scheduler.resume()
+        else:
+            scheduler.pause()
+        await asyncio.sleep(RENEW_SECONDS)
+
+
 @asynccontextmanager
 async def scheduler_lifespan() -> AsyncIterator[None]:
     if os.environ.get("RUN_JOBS", "1") == "0":
         yield
         return
     scheduler = build_scheduler()
-    scheduler.start()
+    url = get_settings().redis_url
+    if not url:
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+        return
+    import redis.asyncio as aioredis
+
+    redis, worker = aioredis.Redis.from_url(url), uuid.uuid4().hex
+    scheduler.start(paused=True)
+    leading = asyncio.create_task(_run_while_leading(scheduler, redis, worker))
     try:
         yield
     finally:
+        leading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leading
         scheduler.shutdown(wait=False)
+        with contextlib.suppress(Exception):  # hand over at once rather than when the lease runs out
+            await redis.eval(_RELEASE, 1, LEASE_KEY, worker)
+        await redis.aclose()
