@@ -48,7 +48,7 @@ def test_the_front_desk_adds_a_client_invites_archives_and_restores(page: Page, 
     form.get_by_label("Mobile phone").fill("+1 (415) 555-2671")
     form.get_by_role("button", name="Save and invite").click()
 
-    expect(form).to_be_hidden()
+    expect(form).to_be_hidden(timeout=15_000)  # saved, and the invite queued
     expect(page.locator("#client-notice")).to_have_text(
         "Saved Robin Okafor. Portal invite sent to Robin Okafor at robin.okafor@e2e.client.")
     row = _row(page, "Robin Okafor")
