@@ -5,7 +5,6 @@
 # process (their event loop clashes with anyio's).
 # The first process spreads its tests over the machine's cores (pytest-xdist, at most 4 workers;
 # TEST_WORKERS=N to choose, 0 for one process): each worker has its own SQLite files and PostgreSQL server.
-# The browser tests run in two processes (one with TEST_WORKERS=0 or 1).
 # TEST_PARALLEL=1 runs the two processes at the same time (quicker on a machine with spare cores;
 # on 2 cores the load makes the slowest browser checks, e.g. make run-scaled's shutdown, time out).
 set -uo pipefail
@@ -18,10 +17,13 @@ status=0
 cores="$(nproc 2>/dev/null || echo 2)"
 workers="${TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"  # each runs its own PostgreSQL server
 xdist=(-n "$workers")
-# The browser tests in two processes, each with its own app stack (tests/e2e/conftest.py), a test file
-# staying in one (its module fixtures and order); their builds take turns (stack.frontend_build_lock).
-e2e_xdist=(-n "$(( workers < 2 ? workers : 2 ))" --dist loadfile)
-if [[ "$workers" == "0" ]]; then xdist=(); e2e_xdist=(); fi
+# E2E_WORKERS=N runs the browser tests in N processes, each with its own app stack (tests/e2e/conftest.py),
+# a test file staying in one; their builds take turns (stack.frontend_build_lock). Not the default: on
+# 2 cores they are CPU-bound (two processes took 627 s, one 632 s) and the load slows the connection
+# check and the make run checks past their limits. For a machine with cores to spare.
+e2e_xdist=()
+[[ "${E2E_WORKERS:-0}" -gt 1 ]] && e2e_xdist=(-n "$E2E_WORKERS" --dist loadfile)
+[[ "$workers" == "0" ]] && xdist=()
 # Where the time goes: each phase's seconds, and pytest's 20 slowest tests of each process.
 phase() { printf '\033[1;34m==>\033[0m %s: %ss\n' "$1" "$2"; }
 if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
