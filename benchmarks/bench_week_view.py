@@ -36,7 +36,6 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -44,12 +43,12 @@ from functools import cache
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, insert, text
+from sqlalchemy import Column, Connection, Table, create_engine, event, insert, text
 from sqlmodel import SQLModel
 
 from benchmarks import results
 from benchmarks.bench_meeting_list import DATABASES, _percentile, _use_database
-from benchmarks.seed_meetings import FIRST_NAMES, LAST_NAMES, _insert
+from benchmarks.seed_meetings import FIRST_NAMES, LAST_NAMES, _insert, bulk_loading, load_rows
 from rxapp import db, migrate
 from rxapp.models import (
     Appointment,
@@ -180,8 +179,8 @@ class _Visits:
         meeting_columns, meeting_rest = self._columns(_MEETINGS, Meeting(id=0), self._MEETING)
         rows = self._rows(practitioners, clients, days, count)
         while batch := list(islice(rows, _BATCH)):
-            _load(self.conn, _APPOINTMENTS, appointment_columns, [a + appointment_rest for a, _ in batch])
-            _load(self.conn, _MEETINGS, meeting_columns, [m + meeting_rest for _, m in batch if m is not None])
+            load_rows(self.conn, _APPOINTMENTS, appointment_columns, [a + appointment_rest for a, _ in batch])
+            load_rows(self.conn, _MEETINGS, meeting_columns, [m + meeting_rest for _, m in batch if m is not None])
 
     def _columns(self, table: Table, template: SQLModel, varying: Sequence[str]) -> tuple[list[str], tuple[Any, ...]]:
         """All the table's columns, the varying ones first, and the others' values (the template's) bound once."""
@@ -226,62 +225,12 @@ def _binder(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
     return process or (lambda value: value)
 
 
-def _load(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Stream `rows` (values of `columns`, as the driver takes them) into `table`."""
-    if not rows:
-        return
-    names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-                f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    # Names of our own table and columns, values as parameters: nothing untrusted in the text.
-    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'  # noqa: S608
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    cursor.executemany(statement, rows)  # the driver's own loop: no per-row work in SQLAlchemy
-    cursor.close()
-
-
-@contextmanager
-def _bulk_loading(engine: Engine) -> Iterator[Connection]:
-    """One transaction with the secondary indexes of `appointment` and `meeting` dropped, built again
-    at the end, then committed."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            # This connection only, while it loads: no fsync, the rollback journal in memory, a big cache.
-            for pragma in ("synchronous=OFF", "journal_mode=MEMORY", "cache_size=-500000", "temp_store=MEMORY"):
-                conn.exec_driver_sql(f"PRAGMA {pragma}")
-            indexes = conn.exec_driver_sql(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                "AND tbl_name IN ('appointment', 'meeting')").all()
-        else:
-            conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")
-            # As pg_restore --disable-triggers: no foreign key check per row (the ids are ours and sound).
-            conn.exec_driver_sql("SET session_replication_role = replica")
-            indexes = conn.exec_driver_sql(  # constraint indexes (the primary keys) stay
-                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c "
-                "ON c.oid = i.indexrelid WHERE i.indrelid IN ('appointment'::regclass, 'meeting'::regclass) "
-                "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)").all()
-        for name, _ in indexes:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
-        yield conn
-        for _, definition in indexes:
-            conn.exec_driver_sql(definition)
-        if engine.dialect.name == "postgresql":  # ids were given: the next booking continues after them
-            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('appointment', 'id'), max(id)) "
-                                 "FROM appointment")
-            conn.exec_driver_sql("SET session_replication_role = DEFAULT")
-        conn.commit()
-
-
 def prepare(database: str, url: str, size: Size) -> tuple[Seeded, Seeding]:
     """Migrate and seed the database at `url`, then point the app's settings at it."""
     migrate.upgrade(url)
     engine = create_engine(url)
     started = time.perf_counter()
-    with _bulk_loading(engine) as conn:
+    with bulk_loading(engine) as conn:
         seeded = seed(conn, size, random.Random(12))
     loaded = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
