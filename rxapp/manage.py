@@ -1,5 +1,6 @@
 """Management commands: `python -m rxapp.manage migrate|setup-code|create-practice|backup FILE|restore FILE|
-demo-data|demo-week|ensure-key|banner`."""
+demo-data|demo-week|demo|ensure-key|banner` (`demo`: migrate, demo-data and demo-week in one process, as
+`make run` prepares its database)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rxapp.settings import get_settings
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m rxapp.manage")
     parser.add_argument("command", choices=["migrate", "setup-code", "create-practice", "backup", "restore",
-                                            "demo-data", "demo-week", "ensure-key", "banner"])
+                                            "demo-data", "demo-week", "demo", "ensure-key", "banner"])
     parser.add_argument("file", nargs="?", help="backup / restore: the backup file")
     parser.add_argument("--name", help="create-practice: the practice's name")
     parser.add_argument("--owner-email", help="create-practice: the owner's email (they get an invite link)")
@@ -25,25 +26,34 @@ def main() -> None:
     parser.add_argument("--address", default="", help="create-practice: where in-person visits take place")
     parser.add_argument("--pos-code", default="10", help="create-practice: telehealth place of service (02 or 10)")
     args = parser.parse_args()
+    for step in _STEPS.get(args.command, (args.command,)):
+        _run(step, args)
+
+
+# `make run` prepares its database in one process (each start of Python and the app's imports costs ~1 s).
+_STEPS = {"demo": ("migrate", "demo-data", "demo-week")}
+
+
+def _run(command: str, args: argparse.Namespace) -> None:
     settings = get_settings()
-    if args.command == "migrate":
+    if command == "migrate":
         migrate.upgrade()
         print("Database migrated to the newest revision.")
-    elif args.command in ("backup", "restore"):
+    elif command in ("backup", "restore"):
         if not args.file:
-            raise SystemExit(f"{args.command} needs a FILE.")
+            raise SystemExit(f"{command} needs a FILE.")
         try:
-            revision = (backup.backup if args.command == "backup" else backup.restore)(args.file)
+            revision = (backup.backup if command == "backup" else backup.restore)(args.file)
         except backup.BackupRefused as exc:
             raise SystemExit(f"Not restored: {exc}") from exc
-        print(f"Backed up to {args.file} (schema {revision})." if args.command == "backup" else
+        print(f"Backed up to {args.file} (schema {revision})." if command == "backup" else
               f"Restored {args.file} (schema {revision}), then migrated to the newest revision.")
-    elif args.command == "setup-code":
+    elif command == "setup-code":
         code = setup.new_setup_code()
         if code is None:
             raise SystemExit("This installation has its practice already: sign in at /login.")
         print(f"Open {settings.app_url}/setup and enter this one-time setup code: {code}")
-    elif args.command == "create-practice":
+    elif command == "create-practice":
         if not args.name or not args.owner_email:
             raise SystemExit("create-practice needs --name and --owner-email.")
         form = setup.PracticeForm(practice_name=args.name, timezone=args.timezone, country=args.country.upper(),
@@ -54,13 +64,13 @@ def main() -> None:
         except setup.SetupInvalid as exc:
             raise SystemExit("Not created: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from exc
         print(f"Practice {args.name!r} created. The owner sets a password with this link (also emailed): {link}")
-    elif args.command == "ensure-key":
+    elif command == "ensure-key":
         if not settings.secret_keys:
             crypto.ensure_key_file(settings.secret_key_file)
-    elif args.command == "demo-data":
+    elif command == "demo-data":
         created = demo_data.load_demo_data()
         print("Demo data loaded." if created else "Demo data already present.")
-    elif args.command == "demo-week":
+    elif command == "demo-week":
         added = demo_data.load_demo_week()
         print(f"Demo week loaded: {added} appointments." if added else "Demo appointments already present.")
         blocks = demo_data.load_demo_availability()
@@ -74,7 +84,6 @@ def main() -> None:
         for email, role in demo_data.demo_sign_ins():
             print(f"    {email:<24} {role}")
         print("\n  Press Ctrl-C to stop everything.\n", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -100,9 +100,7 @@ if [ "$SCALED" = 1 ]; then
   done
 fi
 
-python -m rxapp.manage migrate
-python -m rxapp.manage demo-data
-python -m rxapp.manage demo-week
+python -m rxapp.manage demo  # migrate, then the demo practice and its week
 
 start mail-catcher python -m mail_catcher --port "$MAIL_CATCHER_PORT" --dir "$MAIL_CATCHER_DIR"
 if [ -d zoom_sandbox ]; then
