@@ -161,7 +161,7 @@ class _Visits:
     batches as the driver takes them (values bound once per distinct value, not per row)."""
 
     _APPOINTMENT = ("id", "practitioner_id", "client_id", "start_at", "duration_minutes", "telehealth", "pos_code",
-                    "status")
+                    "status", "sync_flag")
     _MEETING = ("id", "sync_state", "zoom_meeting_id", "join_url_encrypted", "passcode_encrypted", "created_at",
                 "updated_at")
 
@@ -208,11 +208,12 @@ class _Visits:
                     status = cancelled if rng.random() < 0.05 else booked
                     # 08:00 to 17:00 New York time (13:00 UTC onwards), on the hour, lunch at noon.
                     start = datetime(day.year, day.month, day.day, 13 + slot + (slot >= 4), 0, tzinfo=UTC)
+                    done = visit_id % 29 != 0  # a telehealth one: most synced, a few still waiting for Zoom
                     appointment = (visit_id, practitioner, rng.choice(clients), stamp(start),
-                                   rng.choice((30, 50, 60)), flag(telehealth), "02" if telehealth else "11", status)
+                                   rng.choice((30, 50, 60)), flag(telehealth), "02" if telehealth else "11", status,
+                                   None if done or not telehealth else pending)
                     meeting = None
-                    if telehealth:  # most synced, a few still waiting for Zoom
-                        done = visit_id % 29 != 0
+                    if telehealth:
                         meeting = (visit_id, synced if done else pending, 80_000_000_000 + visit_id if done else None,
                                    join_url if done else None, passcode if done else None,
                                    stamp(start - timedelta(days=14)), stamp(start - timedelta(days=1)))

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlmodel import SQLModel
 
 from rxapp.models import Appointment, AppointmentStatus, Client, Meeting, Practice, Role, SyncState, User
+from rxapp.models.scheduling import sync_flag
 from rxapp.text import fold
 
 PRACTITIONERS = 10
@@ -57,7 +58,7 @@ CANCEL_REASONS = ("Client unwell", "Rescheduled at client's request", "Practitio
 # The columns each visit fills; the others keep their defaults (NULL, or the server default).
 _APPOINTMENT_COLUMNS = ("id", "practice_id", "practitioner_id", "client_id", "start_at", "duration_minutes",
                         "timezone", "telehealth", "pos_code", "status", "cancel_reason", "topic", "notes",
-                        "search_text", "created_at", "updated_at")
+                        "search_text", "sync_flag", "created_at", "updated_at")
 _MEETING_COLUMNS = ("id", "zoom_meeting_id", "zoom_host_user_id", "join_url_encrypted", "passcode_encrypted",
                     "sync_state", "sync_attempts", "last_sync_error", "created_at", "updated_at")
 # Encrypted values are this long; they make the rows as wide as real ones.
@@ -213,7 +214,7 @@ class _Visits:
             yield ((visit_id, practice_id, practitioner_ids[who], client_id, stamp(start), one_of((30, 50, 60)),
                     "America/New_York", True, "10", status.value,
                     one_of(CANCEL_REASONS) if status == AppointmentStatus.CANCELLED else "", topic, description,
-                    search_text, created, updated),
+                    search_text, sync_flag(sync_state), created, updated),
                    (visit_id, self.zoom_ids + n if synced_once else None,
                     "KDcuGIm1QgePTO8WbOqwIQ" if synced_once else None, _JOIN_URL if synced_once else None,
                     _PASSCODE if synced_once else None, sync_state.value,

@@ -19,10 +19,12 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from devtools import postgres
 from rxapp import clock, db, migrate
 from rxapp.clock import set_clock
+from rxapp.models.types import FLAGGED_SYNC_STATES
 from rxapp.services import crypto
 from rxapp.services.identity import passwords
 from rxapp.settings import get_settings
@@ -62,6 +64,27 @@ def reset_app_caches() -> None:
     db.get_engine.cache_clear()
     get_settings.cache_clear()
     crypto.reset_cache()
+
+
+_FLAGS_DISAGREE = text(
+    "SELECT a.id, a.sync_flag, m.sync_state FROM appointment a LEFT JOIN meeting m ON m.id = a.id "
+    "WHERE COALESCE(a.sync_flag, '') <> CASE WHEN m.sync_state IN ({}) THEN m.sync_state ELSE '' END".format(
+        ", ".join(f"'{s.value}'" for s in sorted(FLAGGED_SYNC_STATES))))
+
+
+def _assert_sync_flags_agree() -> None:
+    """After a test that used the database: every appointment's `sync_flag` says what its meeting's
+    sync state is (rxapp.models.scheduling._carry_sync_flags), whatever path the test's changes took."""
+    if not db.get_engine.cache_info().currsize:
+        return
+    try:
+        with db.get_engine().connect() as conn:
+            disagree = conn.execute(_FLAGS_DISAGREE).all()
+    except DBAPIError as exc:
+        if "sync_flag" in str(exc) or "no such table" in str(exc) or "does not exist" in str(exc):
+            return  # the test left an older schema (migration tests)
+        raise
+    assert not disagree, f"appointment.sync_flag disagrees with meeting.sync_state (id, flag, state): {disagree}"
 
 
 @pytest.fixture(autouse=True)
@@ -127,12 +150,14 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
         monkeypatch.setenv("DATABASE_URL", url)
         reset_app_caches()
         yield url
+        _assert_sync_flags_agree()
         reset_app_caches()
     else:
         for url in _postgres_database(request):
             monkeypatch.setenv("DATABASE_URL", url)
             reset_app_caches()
             yield url
+            _assert_sync_flags_agree()
 
 
 @pytest.fixture
@@ -144,4 +169,5 @@ def sqlite_database(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.M
     monkeypatch.setenv("DATABASE_URL", url)
     reset_app_caches()
     yield url
+    _assert_sync_flags_agree()
     reset_app_caches()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, event, inspect, text
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from rxapp.clock import now
-from rxapp.models.types import AppointmentStatus, SyncState, UTCDateTime
+from rxapp.models.types import FLAGGED_SYNC_STATES, AppointmentStatus, SyncState, UTCDateTime
 
 
 class Appointment(SQLModel, table=True):
@@ -35,10 +37,11 @@ class Appointment(SQLModel, table=True):
         # Keyset pages on (start_at, id): the whole practice (PostgreSQL) and one client (both).
         Index("ix_appointment_practice_list", "practice_id", "start_at", "id", sqlite_where=text("0")),
         Index("ix_appointment_client_list", "client_id", "start_at", "id"),
-        # PostgreSQL: where a telehealth appointment sits in the lists, by id, so reading the few
-        # meetings that need attention (services.telehealth.meeting_list._with_status) never visits the wide rows.
-        Index("ix_appointment_telehealth_key", "id", postgresql_include=["practice_id", "practitioner_id", "start_at"],
-              postgresql_where=text("telehealth IS TRUE"), sqlite_where=text("0")),
+        # The few meetings that are syncing or need attention (`sync_flag`), in list order (0012b):
+        # PostgreSQL keeps search_text out of btree entries (they must stay under ~2.7 kB).
+        Index("ix_appointment_flagged_list", "practice_id", "start_at", "id",
+              postgresql_include=["practitioner_id", "client_id", "status", "telehealth", "sync_flag"],
+              postgresql_where=text("sync_flag IS NOT NULL"), sqlite_where=text("0")),
         # SQLite: covering indexes, so paging and counting a large practice never reads the wide rows
         # (PostgreSQL: empty, as its btree entries must stay under ~2.7 kB and search_text can be longer).
         Index("ix_appointment_sqlite_practitioner_list", "practice_id", "practitioner_id", "start_at", "id",
@@ -46,6 +49,9 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_sqlite_practice_list", "practice_id", "start_at", "id", "status", "telehealth",
               "client_id", "practitioner_id", "search_text", postgresql_where=text("false")),
         Index("ix_appointment_sqlite_practice_search", "practice_id", "search_text", postgresql_where=text("false")),
+        Index("ix_appointment_sqlite_flagged_list", "practice_id", "start_at", "id", "practitioner_id", "client_id",
+              "status", "telehealth", "sync_flag", "search_text", sqlite_where=text("sync_flag IS NOT NULL"),
+              postgresql_where=text("false")),
         # SQLite would give a deleted appointment's id to the next one (a stale row action, emails
         # deduplicated by id); AUTOINCREMENT never reuses an id.
         {"sqlite_autoincrement": True},
@@ -71,6 +77,10 @@ class Appointment(SQLModel, table=True):
     # Case-folded topic, notes and client name for the Meetings page search; whoever writes an
     # appointment (or renames its client) sets it with services.telehealth.meeting_list.meeting_search_text.
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The Zoom meeting's sync state while it is syncing or needs attention (`FLAGGED_SYNC_STATES`), else
+    # NULL: never written by hand; every flush that changes a meeting's `sync_state` carries it over
+    # (`_carry_sync_flags`). The Meetings page reads those few meetings from an index of their own.
+    sync_flag: str | None = Field(default=None, max_length=20)
     # When the client confirmed (a reminder's Confirm link or an SMS reply YES); cleared by a move.
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When someone recorded the outcome (completed or no-show). An ended telehealth session is
@@ -202,3 +212,25 @@ class WaitlistOffer(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str = Field(default="", max_length=12)  # "" (open) | booked | gone | expired
     appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+
+
+def sync_flag(state: str | None) -> str | None:
+    """What `Appointment.sync_flag` holds while its meeting is in sync state `state`."""
+    return SyncState(state).value if state in FLAGGED_SYNC_STATES else None
+
+
+@event.listens_for(Session, "before_flush")
+def _carry_sync_flags(session: Session, _context: Any, _instances: Any) -> None:
+    """Every flush that adds a meeting, changes its sync state or deletes it sets its appointment's
+    `sync_flag` in the same flush (the appointment is loaded by id when the session does not hold it).
+    Meetings change through the ORM only; a bulk UPDATE of `meeting.sync_state` would bypass this."""
+    changed = [(m, sync_flag(m.sync_state)) for m in (*session.new, *session.dirty)
+               if isinstance(m, Meeting) and (m in session.new or inspect(m).attrs.sync_state.history.has_changes())]
+    changed += [(m, None) for m in session.deleted if isinstance(m, Meeting)]
+    if not changed:
+        return
+    with session.no_autoflush:
+        for meeting, flag in changed:
+            appointment = session.get(Appointment, meeting.id)
+            if appointment is not None and appointment not in session.deleted and appointment.sync_flag != flag:
+                appointment.sync_flag = flag

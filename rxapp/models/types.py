@@ -53,6 +53,12 @@ class SyncState(StrEnum):
     NEEDS_ATTENTION = "needs_attention"
 
 
+# The sync states a meeting passes through (Syncing) or gets stuck in (Needs attention): always a small
+# share of a practice's meetings, mirrored on the appointment (`Appointment.sync_flag`) so the
+# Meetings page reads them in list order from a small index.
+FLAGGED_SYNC_STATES = frozenset({SyncState.PENDING_CREATE, SyncState.PENDING_UPDATE, SyncState.NEEDS_ATTENTION})
+
+
 class AppointmentStatus(StrEnum):
     """Where a visit stands. IN_PROGRESS: the session has started (telehealth: the provider
     pressed Start or Zoom reported it); COMPLETED/NO_SHOW are the outcomes of a past visit."""
