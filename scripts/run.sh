@@ -37,11 +37,11 @@ say() { echo "$@" 2>/dev/null || true; }  # the terminal may be gone: printing m
 
 stop_all() {  # stop every process group we started: politely, then firmly after 10 s
   for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 20); do
+  for _ in $(seq 1 100); do
     alive=0
     for pid in "${PIDS[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
     [ "$alive" = 0 ] && break
-    sleep 0.5
+    sleep 0.1
   done
   for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
 }
@@ -109,7 +109,7 @@ fi
 say "Building and starting the app (the first start takes a minute)…"
 start app reflex run --env prod --single-port --frontend-port "$APP_PORT" --backend-port "$APP_PORT"
 
-for _ in $(seq 1 300); do
+for _ in $(seq 1 1200); do  # every quarter second, for 5 minutes
   if curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/api/health" 2>/dev/null \
      && curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/login/" 2>/dev/null; then
     if [ "$SCALED" = 1 ]; then
@@ -128,6 +128,6 @@ for _ in $(seq 1 300); do
   fi
   for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || { say "A process failed to start:"; tail -n 30 "$LOG_DIR"/*.log; exit 1; }; done
   check_parent
-  pause 1
+  pause 0.25
 done
 say "The app did not answer within 5 minutes; see $LOG_DIR/app.log"; exit 1

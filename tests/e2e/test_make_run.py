@@ -117,7 +117,7 @@ class MakeRun:
             assert self.proc.poll() is None, f"make run stopped early:\n{self.output.read_text()[-3000:]}"
             if "Press Ctrl-C to stop everything" in self.output.read_text():
                 return
-            time.sleep(0.5)
+            time.sleep(0.2)
         raise AssertionError(f"make run did not start:\n{self.output.read_text()[-3000:]}")
 
     def ports_in_use(self) -> list[int]:
@@ -186,7 +186,7 @@ def test_make_run_leaves_no_process_behind(make_run: MakeRun, how: str) -> None:
     STOPS[how](make_run)
     deadline = time.time() + 30
     while (make_run.proc.poll() is None or _alive(started)) and time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.1)
     survivors = [line[:120] for line in _command_lines(started)]
     assert not survivors, f"still running after {how}: {survivors}\n{make_run.output.read_text()[-2000:]}"
     assert make_run.proc.poll() is not None, "make itself did not stop"
