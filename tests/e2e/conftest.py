@@ -29,6 +29,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+# Files whose tests start apps of their own (`make run`, `make run-scaled`, production from an empty
+# database, two workers behind Redis) or none (the testers' tools): marked `own_stack`. They wait on
+# start-ups (Python, frontend builds, servers) more than they compute, so `make test` runs them beside the
+# unit tests (`-m own_stack`), and the tests of the session's shared stack afterwards (`-m "not own_stack"`).
+OWN_STACKS = frozenset({"test_make_run.py", "test_run_scaled.py", "test_going_live.py", "test_live_redis.py",
+                        "test_testers_tools.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in OWN_STACKS:
+            item.add_marker(pytest.mark.own_stack)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """On a failure keep Playwright's trace and a screenshot of every page under test-results/<test>/
     (open a trace with `.venv/bin/playwright show-trace <file>`); `--tracing on` still records all."""
