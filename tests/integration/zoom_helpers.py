@@ -79,8 +79,10 @@ def refresh_calls(zoom_url: str) -> int:
     return control(zoom_url, "GET", "/stats")["calls"].get("token.refresh_token", 0)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll until `predicate()` holds (webhooks are processed just after they are answered)."""
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll until `predicate()` holds (webhooks are processed just after they are answered). Only ever
+    used for something that must happen, so the limit is generous: a loaded machine (browser tests
+    starting apps beside these) took more than 10 s to deliver seven webhooks with their retries."""
     deadline = time.time() + timeout
     while time.time() < deadline and not predicate():
         time.sleep(0.05)
