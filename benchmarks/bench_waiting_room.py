@@ -780,7 +780,8 @@ def run_configuration(workers: int, size: Size, keep: bool) -> Configuration:
         playwright = cleanup.enter_context(sync_playwright())
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         cleanup.callback(browser.close)
-        page = browser.new_context().new_page()
+        # A client's page as most have it: the spinner turning (the browser tests ask for less motion).
+        page = browser.new_context(reduced_motion="no-preference").new_page()
         sign_in(page, stack, ALEX, landing="/portal")
         cookie_name = get_settings().session_cookie_name
         alex_cookie = next(c["value"] for c in page.context.cookies() if c["name"] == cookie_name)

@@ -25,8 +25,11 @@ from tests.e2e.stack import Stack, run_stack
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+# Every page asks for less motion (assets/app.css then ends animations at once): endless spinners otherwise
+# keep Chromium drawing frames, which was a third of the browser tests' CPU (a waiting-room journey: 98 s
+# of CPU with them turning, 61 s without). test_accessibility checks the spinner turns without it.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--force-prefers-reduced-motion"]
 
 
 # Files whose tests start apps of their own (`make run`, `make run-scaled`, production from an empty

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from rxapp.db import unit_of_work
 from rxapp.models import Appointment, AppointmentStatus, Meeting
@@ -132,6 +132,23 @@ def test_the_waiting_room_while_waiting(page: Page, stack: Stack, alex_session: 
     page.goto(f"{stack.url}/portal/waiting?meeting={alex_session}")
     expect(page.locator("#waiting-message")).to_be_visible(timeout=20_000)
     assert_accessible(page, "/portal/waiting as Alex, waiting for the provider")
+
+
+_TURNING = """() => document.getAnimations().filter(a => a.playState === 'running'
+    && a.effect.getComputedTiming().iterations === Infinity).length"""
+
+
+@pytest.mark.parametrize(("motion", "turning"), [("reduce", False), ("no-preference", True)])
+def test_the_waiting_rooms_spinner_stands_still_for_someone_who_asked_for_less_motion(
+        browser: Browser, stack: Stack, alex_session: int, motion: str, turning: bool) -> None:
+    """assets/app.css ends every animation at once under prefers-reduced-motion: reduce. The browser tests
+    all ask for that (CHROMIUM_ARGS): endless spinners kept Chromium drawing frames, a third of their CPU."""
+    page = browser.new_context(reduced_motion=motion).new_page()  # type: ignore[arg-type]
+    sign_in(page, stack, "alex@demo.client", landing="/portal")
+    page.goto(f"{stack.url}/portal/waiting?meeting={alex_session}")
+    expect(page.locator("#waiting-message")).to_be_visible(timeout=20_000)
+    expect(page.locator(".rt-Spinner").first).to_be_visible()
+    assert (page.evaluate(_TURNING) > 0) is turning
 
 
 def test_the_waiting_room_once_the_provider_started(page: Page, stack: Stack, alex_session: int) -> None:
