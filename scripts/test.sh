@@ -12,7 +12,8 @@
 # run beside the first process (SEPARATE_E2E=1 runs them with the other browser tests instead). The
 # browser tests of the shared app stack run last, in one process (E2E_WORKERS=N: N processes, each with
 # its own stack; for a machine with cores to spare, as on 2 cores they are CPU-bound).
-# TEST_PARALLEL=1 runs all the browser tests beside the first process.
+# TEST_PARALLEL=1 runs all the browser tests beside the first process. A browser test process is stopped
+# after 30 minutes (a hung browser call must not hold CI until its own limit).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -38,7 +39,7 @@ fi
 
 if [[ ${#beside[@]} -gt 0 ]]; then
   e2e_log="var/e2e-output.txt"
-  (started=$SECONDS; python -m pytest "${beside[@]}" -q --durations=10 "$@"; rc=$?
+  (started=$SECONDS; timeout 1800 python -m pytest "${beside[@]}" -q --durations=10 "$@"; rc=$?
    phase "browser tests beside them (${beside[*]})" $((SECONDS - started)); exit $rc) > "$e2e_log" 2>&1 &
   e2e_pid=$!
   trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
@@ -58,7 +59,7 @@ if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
   started=$SECONDS
   shared=(tests/e2e)
   [[ "${SEPARATE_E2E:-0}" != "1" ]] && shared+=(-m "not own_stack")
-  python -m pytest "${shared[@]}" -q --durations=20 "${e2e_xdist[@]}" "$@" || status=$?
+  timeout 1800 python -m pytest "${shared[@]}" -q --durations=20 "${e2e_xdist[@]}" "$@" || status=$?
   phase "Playwright end-to-end tests (${shared[*]})" $((SECONDS - started))
 fi
 exit $status

@@ -25,11 +25,19 @@ from tests.e2e.stack import Stack, run_stack
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-# Every page asks for less motion (assets/app.css then ends animations at once): endless spinners otherwise
-# keep Chromium drawing frames, which was a third of the browser tests' CPU (a waiting-room journey: 98 s
-# of CPU with them turning, 61 s without). test_accessibility checks the spinner turns without it.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--force-prefers-reduced-motion"]
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+# Every page of the browser tests asks for less motion (assets/app.css then ends animations at once):
+# endless spinners otherwise keep Chromium drawing frames, which was a third of the browser tests' CPU (a
+# waiting-room journey: 98 s of CPU with them turning, 61 s without). Set on the contexts of the `page`
+# and `browser` fixtures (`browser_context_args`, `_keep_evidence_of_failures`); a test may ask for
+# "no-preference" (test_accessibility checks the spinner turns then).
+LESS_MOTION = {"reduced_motion": "reduce"}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, **LESS_MOTION}
 
 
 # Files whose tests start apps of their own (`make run`, `make run-scaled`, production from an empty
@@ -75,7 +83,7 @@ def _keep_evidence_of_failures(request: pytest.FixtureRequest, output_path: str)
         original = browser.new_context
 
         def new_context(**kwargs: Any) -> BrowserContext:
-            context = original(**kwargs)
+            context = original(**{**LESS_MOTION, **kwargs})
             recorder.on_did_create_browser_context(context)
             contexts.append(context)
             close = context.close

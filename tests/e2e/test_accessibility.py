@@ -142,7 +142,7 @@ _TURNING = """() => document.getAnimations().filter(a => a.playState === 'runnin
 def test_the_waiting_rooms_spinner_stands_still_for_someone_who_asked_for_less_motion(
         browser: Browser, stack: Stack, alex_session: int, motion: str, turning: bool) -> None:
     """assets/app.css ends every animation at once under prefers-reduced-motion: reduce. The browser tests
-    all ask for that (CHROMIUM_ARGS): endless spinners kept Chromium drawing frames, a third of their CPU."""
+    all ask for that (conftest.LESS_MOTION): endless spinners kept Chromium drawing frames, a third of their CPU."""
     page = browser.new_context(reduced_motion=motion).new_page()  # type: ignore[arg-type]
     sign_in(page, stack, "alex@demo.client", landing="/portal")
     page.goto(f"{stack.url}/portal/waiting?meeting={alex_session}")
