@@ -100,5 +100,6 @@ def _run(command: str, args: argparse.Namespace) -> None:
             print(f"    {email:<24} {role}")
         print("\n  Press Ctrl-C to stop everything.\n", flush=True)
 
+
 if __name__ == "__main__":
     main()

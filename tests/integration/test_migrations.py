@@ -9,6 +9,8 @@ from sqlalchemy import Connection, create_engine, inspect, text
 from sqlmodel import SQLModel
 
 from rxapp import migrate
+from rxapp.models import SyncState
+from rxapp.models.types import FLAGGED_SYNC_STATES
 
 
 def test_upgrade_downgrade_upgrade_round_trips(database: str) -> None:
@@ -153,3 +155,32 @@ def test_frozen_telehealth_titles_are_cleared_and_typed_topics_kept(database: st
     engine.dispose()
     assert [tuple(r) for r in rows] == [("", "\nagenda\nelodie durand"),
                                         ("Weekly check-in", "weekly check-in\nagenda\nelodie durand")]
+
+
+def test_meetings_of_the_old_schema_flag_their_appointments(database: str) -> None:
+    """Migration 0012b: an appointment whose meeting is syncing or needs attention gets its sync_flag."""
+    migrate.downgrade(database, "0012a")
+    engine = create_engine(database)
+    at = datetime(2027, 1, 5, 15, 0)
+    visit = {"practice_id": 1, "practitioner_id": 1, "client_id": 1, "start_at": at, "duration_minutes": 50,
+             "timezone": "UTC", "status": "booked", "cancel_reason": "", "topic": "", "notes": "", "search_text": "",
+             "created_at": at, "updated_at": at}
+    states = dict(enumerate(SyncState, start=1))
+    with engine.begin() as conn:
+        _insert(conn, "practice", id=1, name="P", timezone="UTC", allow_zoom=True, standard_reminder_days=1,
+                telehealth_reminder_minutes=15, telehealth_reminder_includes_link=False, telehealth_location_name="",
+                telehealth_location_address="", default_pos_code="02", notify_client_when_started=True,
+                created_at=at)
+        _insert(conn, "user", id=1, practice_id=1, email="lee@x", full_name="Dr. Lee", role="practitioner",
+                is_active=True, created_at=at, updated_at=at)
+        _insert(conn, "client", id=1, practice_id=1, full_name="Ann", timezone="UTC", created_at=at)
+        for n, state in states.items():
+            _insert(conn, "appointment", id=n, telehealth=True, pos_code="02", **visit)
+            _insert(conn, "meeting", id=n, sync_state=state.value, sync_attempts=0, last_sync_error="",
+                    late_minutes=0, late_note="", created_at=at, updated_at=at)
+        _insert(conn, "appointment", id=99, telehealth=False, pos_code="11", **visit)  # in person: no meeting
+    migrate.upgrade(database)
+    with engine.connect() as conn:
+        flags = dict(conn.execute(text("SELECT id, sync_flag FROM appointment")).all())
+    engine.dispose()
+    assert flags == {**{n: (s.value if s in FLAGGED_SYNC_STATES else None) for n, s in states.items()}, 99: None}

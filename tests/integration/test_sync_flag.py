@@ -1,18 +1,17 @@
 """`Appointment.sync_flag`: the appointment's copy of its meeting's sync state while the meeting is
 syncing or needs attention (the Meetings page reads those from an index of their own). It must follow
-the meeting through every change, whether or not the session holds the appointment, and be filled in
-for meetings that existed before the column (migration 0012b). Every test's database is also checked
-at teardown (tests/conftest.py `_assert_sync_flags_agree`)."""
+the meeting through every change, whether or not the session holds the appointment (its back-fill by
+migration 0012b: tests/integration/test_migrations.py). Every test's database is also checked at
+teardown (tests/conftest.py `_assert_sync_flags_agree`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import update
 from sqlmodel import select
 
-from rxapp import migrate
 from rxapp.db import unit_of_work
 from rxapp.dev.demo_data import load_demo_data
 from rxapp.models import Appointment, Client, Meeting, SyncState, User
@@ -84,35 +83,3 @@ def test_the_teardown_check_catches_a_change_that_bypassed_the_orm(demo: str) ->
         s.flush()
         meeting.sync_state = SyncState.NEEDS_ATTENTION
 
-
-def test_meetings_of_the_old_schema_are_flagged_by_the_migration(database: str) -> None:
-    migrate.downgrade(database, "0012a")
-    engine = create_engine(database)
-    at = datetime(2027, 1, 5, 15, 0)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO practice (id, name, timezone, allow_zoom, standard_reminder_days, "
-                          "telehealth_reminder_minutes, telehealth_reminder_includes_link, telehealth_location_name, "
-                          "telehealth_location_address, default_pos_code, notify_client_when_started, created_at) "
-                          "VALUES (1, 'P', 'UTC', true, 1, 15, false, '', '', '02', true, :at)"), {"at": at})
-        conn.execute(text("INSERT INTO \"user\" (id, practice_id, email, full_name, role, is_active, created_at, "
-                          "updated_at) VALUES (1, 1, 'lee@x', 'Dr. Lee', 'practitioner', true, :at, :at)"), {"at": at})
-        conn.execute(text("INSERT INTO client (id, practice_id, full_name, timezone, created_at) "
-                          "VALUES (1, 1, 'Ann', 'UTC', :at)"), {"at": at})
-        for n, state in enumerate(SyncState, start=1):
-            conn.execute(text("INSERT INTO appointment (id, practice_id, practitioner_id, client_id, start_at, "
-                              "duration_minutes, timezone, telehealth, pos_code, status, cancel_reason, topic, notes, "
-                              "search_text, created_at, updated_at) VALUES (:id, 1, 1, 1, :at, 50, 'UTC', true, '02', "
-                              "'booked', '', '', '', '', :at, :at)"), {"id": n, "at": at})
-            conn.execute(text("INSERT INTO meeting (id, sync_state, sync_attempts, last_sync_error, late_minutes, "
-                              "late_note, created_at, updated_at) VALUES (:id, :state, 0, '', 0, '', :at, :at)"),
-                         {"id": n, "state": state.value, "at": at})
-        conn.execute(text("INSERT INTO appointment (id, practice_id, practitioner_id, client_id, start_at, "
-                          "duration_minutes, timezone, telehealth, pos_code, status, cancel_reason, topic, notes, "
-                          "search_text, created_at, updated_at) VALUES (99, 1, 1, 1, :at, 50, 'UTC', false, '11', "
-                          "'booked', '', '', '', '', :at, :at)"), {"at": at})
-    migrate.upgrade(database)
-    with engine.connect() as conn:
-        flags = dict(conn.execute(text("SELECT id, sync_flag FROM appointment")).all())
-    engine.dispose()
-    states = dict(enumerate(SyncState, start=1))
-    assert flags == {**{n: (s.value if s in FLAGGED_SYNC_STATES else None) for n, s in states.items()}, 99: None}

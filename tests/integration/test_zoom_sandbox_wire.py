@@ -39,6 +39,7 @@ def test_every_removal_of_the_app_in_zoom_is_acted_on(zoom: ZoomSandbox, lee: Si
     def sent() -> list[dict]:
         return [d for d in control(zoom.url, "GET", "/deliveries")["deliveries"] if d["event"] == "app_deauthorized"]
 
-    assert len(sent()) == 2 and all("event_ts" not in d["body"] and d["body"]["payload"]["event_ts"] for d in sent())
+    both = sent()
+    assert len(both) == 2 and all("event_ts" not in d["body"] and d["body"]["payload"]["event_ts"] for d in both)
     # The sandbox marks a delivery once the app's answer is back, which may be just after the app acted on it.
     assert wait_until(lambda: all(d["state"] == "delivered" for d in sent()))
