@@ -34,7 +34,6 @@ import email
 import json
 import multiprocessing
 import os
-import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from multiprocessing.synchronize import Event
 
 from benchmarks import results
 from benchmarks.bench_meeting_list import postgres_database, sqlite_database
+from devtools.ports import free_port
 
 COUNT_FULL, COUNT_QUICK = 10_000, 1_000
 WORKERS = 2
@@ -86,12 +86,6 @@ def _catchers_home() -> str | None:
     for an SMTP server and Twilio; a file per message on a journaling disk costs the benchmark's two
     cores about a millisecond each, which is not the app's work (the databases stay on disk)."""
     return SHM if os.path.isdir(SHM) and os.access(SHM, os.W_OK) else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _open_work() -> tuple[int, int]:
@@ -203,7 +197,7 @@ def run(database: str, url: str, count: int, folder: Path) -> Outcome:
     from rxapp.settings import get_settings
     from tests.conftest import reset_app_caches
 
-    port = _free_port()
+    port = free_port()
     env = {"APP_ENV": "test", "DATABASE_URL": url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
            "SMS_PROVIDER": "catcher", "SMS_CATCHER_DIR": f"{folder}/sms", "SECRET_KEY_FILE": f"{folder}/secret.key"}
     os.environ.update(env)

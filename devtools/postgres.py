@@ -16,7 +16,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,15 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from devtools.ports import free_port
+
 
 class PostgresNotInstalled(RuntimeError):
     """No PostgreSQL server binaries on this machine."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_bindir() -> Path | None:
@@ -41,35 +36,52 @@ def server_bindir() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+class PostgresWouldNotStart(RuntimeError):
+    """pg_ctl could not start the server; the message carries the end of the server's log."""
+
+
+_START_ATTEMPTS = 3
+
+
 @contextmanager
 def temporary_server(port: int | None = None) -> Iterator[str]:
     """Start a server and yield its base URL (`postgresql+psycopg://postgres@127.0.0.1:<port>`,
     append `/<database>`); superuser `postgres`, trust authentication, `postgres` database only.
 
-    Raises `PostgresNotInstalled` when there is no PostgreSQL, `CalledProcessError` when it will
-    not start.
+    Without a port it takes a free one, and another if the server cannot start on it (someone took
+    the port in between). Raises `PostgresNotInstalled` when there is no PostgreSQL,
+    `PostgresWouldNotStart` (with the server's log) when it will not start.
     """
     bindir = server_bindir()
     if bindir is None:
         raise PostgresNotInstalled("PostgreSQL is not installed; `make test` installs Debian's postgresql package")
     base = Path(tempfile.mkdtemp(prefix="pgtest-"))
-    data, port = base / "data", port or free_port()
+    data, log = base / "data", base / "log"
     as_user: list[str] = []
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")
         os.chown(base, pw.pw_uid, pw.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
 
-    def pg(tool: str, *args: str, check: bool = True) -> None:
+    def pg(tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         # Fixed programs from the PostgreSQL install with arguments we build: nothing untrusted.
-        subprocess.run([*as_user, str(bindir / tool), *args], check=check, capture_output=True)  # noqa: S603
+        return subprocess.run([*as_user, str(bindir / tool), *args], check=check, capture_output=True)  # noqa: S603
 
-    options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off -c max_connections=200")
     try:
         pg("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        pg("pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            chosen = port or free_port()
+            options = (f"-p {chosen} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+            started = pg("pg_ctl", "-D", str(data), "-o", options, "-l", str(log), "-w", "start", check=False)
+            if started.returncode == 0:
+                break
+            if port is not None or attempt == _START_ATTEMPTS:
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise PostgresWouldNotStart(
+                    f"PostgreSQL would not start on port {chosen} (attempt {attempt}): "
+                    f"{started.stderr.decode(errors='replace').strip()}\n--- server log ---\n{tail}")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{chosen}"
     finally:
         pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(base, ignore_errors=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from devtools.postgres import free_port
+from devtools.ports import free_port
 
 
 class RedisNotInstalled(RuntimeError):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -49,12 +48,6 @@ if os.environ.get("TEST_NOW"):
     _shift = datetime.fromisoformat(os.environ["TEST_NOW"]) - datetime.now(UTC)
     clock._wall_clock = lambda: datetime.now(UTC) + _shift
     set_clock(None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def reset_app_caches() -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
+from devtools.ports import free_port
 from mail_catcher.__main__ import start as start_mail_catcher
 from rxapp import migrate
 from rxapp.services.notify.mailbox import CaughtMail, list_caught_mail
-from tests.conftest import free_port
 from tests.e2e.tls_proxy import run_tls_proxy
 from zoom_sandbox.config import SandboxConfig
 from zoom_sandbox.testing import http, run_sandbox

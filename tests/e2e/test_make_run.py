@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import free_port
+from devtools.ports import free_port
 from tests.e2e.stack import ROOT, frontend_build_lock
 
 

@@ -17,7 +17,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import free_port
+from devtools.ports import free_port
 from tests.e2e.flows import allow_zoom, connect_zoom, new_meeting, open_waiting_room, sign_in_as, start_meeting
 from tests.e2e.stack import Stack
 from tests.e2e.test_make_run import MakeRun, _alive, _descendants

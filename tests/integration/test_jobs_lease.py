@@ -11,8 +11,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from devtools import redis as redis_server
+from devtools.ports import free_port
 from rxapp import jobs
-from tests.conftest import free_port
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from devtools.ports import free_port
 from mail_catcher.__main__ import start as start_catcher
 from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
@@ -16,7 +17,7 @@ from rxapp.models import Notification, NotificationStatus
 from rxapp.services.notify import outbox
 from rxapp.services.notify.mailbox import list_caught_mail
 from rxapp.settings import get_settings
-from tests.conftest import free_port, reset_app_caches
+from tests.conftest import reset_app_caches
 
 EMAIL = outbox.OutgoingEmail(to="alex@demo.client", subject="Your session", text="See you soon",
                                     html="<p>See you soon</p>", ics="BEGIN:VCALENDAR\nEND:VCALENDAR\n")
