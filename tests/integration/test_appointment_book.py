@@ -228,7 +228,7 @@ def test_cancelling_deletes_the_zoom_meeting_and_emails_the_reason(zoom: ZoomSan
 
 @pytest.mark.parametrize("operation", ["meetings.create", "meetings.update", "meetings.delete"])
 def test_zoom_down_during_each_change_loses_nothing_and_creates_nothing_twice(
-        zoom: ZoomSandbox, lee: SignedIn, desk: SignedIn, operation: str) -> None:
+        zoom: ZoomSandbox, short_zoom_timeout: float, lee: SignedIn, desk: SignedIn, operation: str) -> None:
     if operation == "meetings.create":
         control(zoom.url, "POST", "/faults", json={"operation": operation, "kind": "timeout-after", "count": 1})
     [appointment_id] = book_appointments(desk.principal, _draft()).ids

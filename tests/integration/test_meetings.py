@@ -142,7 +142,7 @@ def test_zoom_5xx_leaves_the_meeting_pending_and_a_retry_completes_it_once(zoom,
     assert len(_zoom_meetings(zoom, "Five hundred")) == 1
 
 
-def test_a_create_that_timed_out_after_zoom_made_it_is_adopted_not_repeated(zoom, lee) -> None:
+def test_a_create_that_timed_out_after_zoom_made_it_is_adopted_not_repeated(zoom, short_zoom_timeout, lee) -> None:
     meeting_id = _schedule(lee, topic="Lost answer")
     control(zoom.url, "POST", "/faults", json={"operation": "meetings.create", "kind": "timeout-after",
                                                "count": 1, "delay": 4})

@@ -171,7 +171,8 @@ def test_two_processes_refreshing_at_once_make_exactly_one_refresh(zoom: ZoomSan
     assert set(mine) == set(theirs) and len(set(mine)) == 1
 
 
-def test_zoom_down_during_refresh_leaves_the_stored_pair_intact(zoom: ZoomSandbox, lee: SignedIn) -> None:
+def test_zoom_down_during_refresh_leaves_the_stored_pair_intact(zoom: ZoomSandbox, short_zoom_timeout: float,
+                                                                lee: SignedIn) -> None:
     _expire_stored_access_token(lee.principal.user_id)
     before = _connection(lee.principal.user_id)
     for kind in ("500", "502", "xml", "timeout"):

@@ -250,6 +250,12 @@ class Received:
         return self.json["event"]
 
 
+# The sandbox under test waits this long for the receiver's answer: long enough that a machine busy with
+# other tests does not turn an ordinary delivery into a retry; a "slow" receiver answers after it.
+WEBHOOK_TIMEOUT_SECONDS = 2.0
+SLOW_RECEIVER_SECONDS = WEBHOOK_TIMEOUT_SECONDS + 0.5
+
+
 @dataclass
 class Receiver:
     """Captures deliveries; `plan` scripts the next answers: an int status or 'slow'."""
@@ -257,17 +263,15 @@ class Receiver:
     url: str = ""
     received: list[Received] = field(default_factory=list)
     plan: list[Any] = field(default_factory=list)
-    slow_seconds: float = 1.0
 
     def clear(self) -> None:
         self.received.clear()
         self.plan.clear()
-        self.slow_seconds = 1.0
 
     def events(self, name: str | None = None) -> list[Received]:
         return [r for r in self.received if name is None or r.event == name]
 
-    def wait_for(self, name: str, count: int = 1, timeout: float = 5.0) -> list[Received]:
+    def wait_for(self, name: str, count: int = 1, timeout: float = 15.0) -> list[Received]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.events(name)
@@ -286,7 +290,7 @@ class Receiver:
             return JSONResponse({"plainToken": plain, "encryptedToken": encrypted})
         action = self.plan.pop(0) if self.plan else 200
         if action == "slow":
-            await asyncio.sleep(self.slow_seconds)
+            await asyncio.sleep(SLOW_RECEIVER_SECONDS)
             return Response(status_code=200)
         return Response(status_code=int(action))
 
@@ -306,7 +310,7 @@ def test_config(receiver: Receiver, **overrides: Any) -> SandboxConfig:
     base = SandboxConfig(
         redirect_uri=f"{REDIRECT},http://127.0.0.1:9/other", webhook_url=receiver.url,
         webhook_secret=WEBHOOK_SECRET, enable_control=True, webhook_retry_delays=(0.1, 0.2),
-        webhook_timeout=0.5,
+        webhook_timeout=WEBHOOK_TIMEOUT_SECONDS,
     )
     return replace(base, **overrides)
 
