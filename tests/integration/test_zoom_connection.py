@@ -12,11 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from rxapp.clock import now, set_clock
 from rxapp.db import unit_of_work
-from rxapp.models import AuditEvent, Notification, WebhookEvent, ZoomConnection
+from rxapp.models import AuditEvent, Notification, PractitionerProfile, WebhookEvent, ZoomConnection
 from rxapp.services import crypto
 from rxapp.services.telehealth.zoom import connections, tokens, webhooks
 from rxapp.services.telehealth.zoom.errors import ZoomNeedsReconnect, ZoomNotAllowed, ZoomUnavailable
@@ -27,9 +27,11 @@ from tests.integration.zoom_helpers import (
     connect,
     control,
     demo_practice,
+    meeting_at_zoom,
     refresh_calls,
     sign_in,
     user_id,
+    visit,
     wait_until,
 )
 
@@ -230,6 +232,48 @@ def test_an_owner_connects_and_disconnects_for_a_practitioner(zoom: ZoomSandbox)
     with unit_of_work() as s:
         actions = [a.action for a in s.exec(select(AuditEvent)).all()]
     assert "zoom.connected" in actions and "zoom.disconnected" in actions
+
+
+def test_a_disconnect_in_the_app_is_not_reported_back_as_the_app_removed(zoom: ZoomSandbox, lee: SignedIn) -> None:
+    """Zoom answers our revocation with app_deauthorized: it finds the connection already forgotten, so Lee,
+    who disconnected on purpose, gets no "the app was removed" banner or email, and her meeting keeps the
+    reason she caused."""
+    meeting_id = meeting_at_zoom(lee)
+    outcome = asyncio.run(connections.disconnect(lee.principal, lee.principal.user_id))
+    assert outcome.revoked_at_zoom and len(outcome.meetings_needing_attention) == 1
+    assert wait_until(lambda: _deauthorizations_processed() == 1)
+    with unit_of_work() as s:
+        profile = s.get(PractitionerProfile, lee.principal.user_id)
+        actions = [a.action for a in s.exec(select(AuditEvent)).all()]
+        subjects = [n.subject for n in s.exec(select(Notification)).all()]
+    assert profile is not None and profile.zoom_notice == ""
+    assert actions.count("zoom.disconnected") == 1 and "zoom.deauthorized" not in actions
+    assert "Your Zoom account was disconnected" not in subjects
+    row = visit(meeting_id)
+    assert row.sync_state == "needs_attention" and row.last_sync_error == connections.DISCONNECTED
+    assert "Meeting tab" in row.last_sync_error
+
+
+def test_a_connection_two_requests_forget_at_once_is_forgotten_once(zoom: ZoomSandbox, lee: SignedIn) -> None:
+    """The row's DELETE claims it: the second of two racing forgets (the app's webhook and a disconnect, or
+    two deliveries of it) flags, records and emails nothing more."""
+    meeting_at_zoom(lee)
+    zoom_user = _connection(lee.principal.user_id).zoom_user_id  # type: ignore[union-attr]
+    forget = [connections._forget_connection(lee.principal.practice_id, lee.principal.user_id, None,
+                                             "zoom.deauthorized", connections.APP_REMOVED, "The app was removed.",
+                                             zoom_user_id=zoom_user) for _ in range(2)]
+    assert forget[0] is not None and len(forget[0]) == 1 and forget[1] is None
+    with unit_of_work() as s:
+        actions = [a.action for a in s.exec(select(AuditEvent)).all()]
+        subjects = [n.subject for n in s.exec(select(Notification)).all()]
+    assert actions.count("zoom.deauthorized") == 1
+    assert subjects.count("Your Zoom account was disconnected") == 1
+
+
+def _deauthorizations_processed() -> int:
+    with unit_of_work() as s:
+        return len(s.exec(select(WebhookEvent).where(WebhookEvent.event == "app_deauthorized",
+                                                     col(WebhookEvent.processed_at).is_not(None))).all())
 
 
 def _signed(body: bytes, secret: str = WEBHOOK_SECRET, ts: int | None = None) -> dict[str, str]:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from rxapp.clock import now
@@ -271,18 +272,22 @@ class DisconnectOutcome:
 
 
 async def disconnect(principal: Principal, practitioner_id: int) -> DisconnectOutcome:
-    """Revoke at Zoom (best effort), delete the stored tokens, flag upcoming Zoom meetings."""
+    """Delete the stored tokens and flag upcoming Zoom meetings, then revoke at Zoom (best effort).
+
+    In that order: Zoom answers a revocation with an `app_deauthorized` webhook, which may arrive
+    before the revocation's own answer. It then finds nothing left to forget, so a practitioner who
+    disconnected on purpose is not told that the app was removed from their Zoom account."""
     token = await asyncio.to_thread(_stored_access_token, principal, practitioner_id)
+    viewer_timezone = await asyncio.to_thread(profiles.viewer_timezone, principal)
+    flagged = await asyncio.to_thread(_forget_connection, principal.practice_id, practitioner_id, principal.user_id,
+                                      "zoom.disconnected", DISCONNECTED, timezone=viewer_timezone)
     revoked = False
     try:
         await oauth.revoke(token)
         revoked = True
     except ZoomError:
-        pass  # the grant may already be gone; we still forget it, and tell the user to check Zoom
-    viewer_timezone = await asyncio.to_thread(profiles.viewer_timezone, principal)
-    flagged = await asyncio.to_thread(_forget_connection, principal.practice_id, practitioner_id, principal.user_id,
-                                      "zoom.disconnected", "Zoom was disconnected", timezone=viewer_timezone)
-    return DisconnectOutcome(revoked_at_zoom=revoked, meetings_needing_attention=flagged)
+        pass  # the grant may already be gone; it is forgotten here all the same, and the user is told to check Zoom
+    return DisconnectOutcome(revoked_at_zoom=revoked, meetings_needing_attention=flagged or [])
 
 
 def _stored_access_token(principal: Principal, practitioner_id: int) -> str:
@@ -294,15 +299,26 @@ def _stored_access_token(principal: Principal, practitioner_id: int) -> str:
         return crypto.decrypt(row.access_token_encrypted)
 
 
+# Why a meeting needs attention once its practitioner's Zoom connection is gone (the meeting list shows it).
+DISCONNECTED = "Zoom was disconnected: connect it again on the Meeting tab of your profile"
+APP_REMOVED = "the Zoom app was removed from the Zoom account: connect Zoom again on the Meeting tab of your profile"
+
+
 def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None, action: str, why: str,
-                       notice: str = "", timezone: str = "UTC") -> list[str]:
-    """Delete the tokens and flag upcoming Zoom meetings, in one transaction; returns the
-    flagged meetings described with their times in `timezone` (the viewer's). With `notice`,
-    the practitioner is also told (Meeting tab banner and an email)."""
+                       notice: str = "", timezone: str = "UTC", zoom_user_id: str | None = None) -> list[str] | None:
+    """Delete the tokens (of that Zoom user only, with `zoom_user_id`) and flag upcoming Zoom meetings,
+    in one transaction; returns the flagged meetings described with their times in `timezone` (the
+    viewer's). With `notice`, the practitioner is also told (Meeting tab banner and an email).
+
+    The connection is claimed by its DELETE: when another request (a disconnect in the app, Zoom's
+    webhook for it) has already forgotten it, nothing is flagged, recorded or sent a second time, and
+    the answer is None."""
     with unit_of_work() as session:
-        row = session.exec(select(ZoomConnection).where(ZoomConnection.practitioner_id == practitioner_id)).first()
-        if row is not None:
-            session.delete(row)
+        forget = delete(ZoomConnection).where(col(ZoomConnection.practitioner_id) == practitioner_id)
+        if zoom_user_id is not None:
+            forget = forget.where(col(ZoomConnection.zoom_user_id) == zoom_user_id)
+        if not session.execute(forget).rowcount:
+            return None
         flagged = []
         for appointment, meeting in session.exec(
                 select(Appointment, Meeting).join(Meeting, col(Meeting.id) == Appointment.id).where(
@@ -337,16 +353,20 @@ def _check_target(principal: Principal, practitioner_id: int) -> None:
 
 def handle_app_deauthorized(zoom_user_id: str, zoom_account_id: str, at: datetime) -> int:
     """Zoom says the app was removed from this Zoom user: forget its tokens at once, tell the
-    practitioner. Returns how many connections were removed (0 for an unknown user)."""
+    practitioner. Returns how many connections were removed (0 for an unknown user, or one
+    already forgotten, as after a disconnect in the app, whose revocation Zoom reports this way)."""
     with unit_of_work() as session:
         rows = session.exec(select(ZoomConnection).where(ZoomConnection.zoom_user_id == zoom_user_id)).all()
         matches = [(r.practice_id, r.practitioner_id) for r in rows
                    if not zoom_account_id or r.zoom_account_id == zoom_account_id]
     notice = (f"Zoom reported on {at:%Y-%m-%d %H:%M} UTC that the app was removed from your Zoom account. "
               "Connect to Zoom again to keep creating telehealth meetings.")
+    removed = 0
     for practice_id, practitioner_id in matches:
-        _forget_connection(practice_id, practitioner_id, None, "zoom.deauthorized", "Zoom app was removed", notice)
-    return len(matches)
+        flagged = _forget_connection(practice_id, practitioner_id, None, "zoom.deauthorized", APP_REMOVED, notice,
+                                     zoom_user_id=zoom_user_id)
+        removed += flagged is not None
+    return removed
 
 
 def acknowledge_notice(principal: Principal, practitioner_id: int) -> None:
