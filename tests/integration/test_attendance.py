@@ -6,9 +6,13 @@ they never joined), never set."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -21,6 +25,7 @@ from rxapp.models import Appointment, AppointmentStatus, Attendance, WebhookEven
 from rxapp.services.scheduling import appointments
 from rxapp.services.telehealth import meeting_list, portal
 from rxapp.services.telehealth.meetings import actions, attendance
+from rxapp.services.telehealth.zoom import webhooks
 from tests.integration.conftest import ZoomSandbox
 from tests.integration.zoom_helpers import SignedIn, control, meeting_at_zoom, sign_in, visit, wait_until
 
@@ -152,6 +157,37 @@ def test_repeated_and_out_of_order_events_change_nothing(zoom: ZoomSandbox, lee:
     assert wait_until(lambda: len(control(zoom.url, "GET", "/deliveries")["deliveries"]) >= 10)
     assert _spans(meeting_id) == [(start, start + timedelta(minutes=30)),
                                   (start + timedelta(minutes=40), start + timedelta(minutes=45))]
+
+
+def test_a_join_and_its_leave_applied_at_the_same_moment_make_one_span(zoom: ZoomSandbox, lee: SignedIn,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zoom's deliveries arrive at once: two events of one meeting take turns, so the leave finds its join
+    instead of each opening a span of its own (which would count a guest twice, or keep a client who
+    left "in the meeting" until its end)."""
+    meeting_id = meeting_at_zoom(lee, minutes_ahead=5)
+    zoom_id = _zoom_id(meeting_id)
+    guest = {"user_id": "16778299", "user_name": "Someone Else", "id": "", "participant_uuid": "P-GUEST",
+             "email": ""}
+    start = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+    events = [_participant_event("joined", zoom_id, guest, start, 1_000),
+              _participant_event("left", zoom_id, guest, start + timedelta(minutes=20), 2_000)]
+    both_here = threading.Barrier(2, timeout=1)
+    real_record = attendance.record
+
+    def record(*args: Any, **kwargs: Any) -> bool:
+        # Without turns both events get here together, both find no span, and each adds one. With turns the
+        # other event waits for this one's commit, and the barrier gives up after 1 s.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_here.wait()
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(attendance, "record", record)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda event: webhooks.HANDLERS[event["event"]](event), events))
+    with unit_of_work() as s:
+        spans = [(a.joined_at, a.left_at) for a in s.exec(select(Attendance).where(
+            Attendance.appointment_id == meeting_id, Attendance.who == "participant"))]
+    assert spans == [(start, start + timedelta(minutes=20))]
 
 
 def _spans(meeting_id: int) -> list[tuple[datetime | None, datetime | None]]:
