@@ -41,12 +41,13 @@ def _apply(event: dict[str, Any], change: Change) -> None:
     except (TypeError, ValueError):
         return
     with unit_of_work() as session:
-        # The first statement holds this meeting's row (PostgreSQL) or the write lock (SQLite) until the
-        # commit, so that two events of one meeting delivered at once (a join and its leave) take turns and
-        # each sees what the other wrote; read first, both would open a span of their own. It must come
-        # before any read: scheduling/booking_lock.py says why.
-        session.execute(update(Meeting).where(col(Meeting.zoom_meeting_id) == zoom_id)
-                        .values(updated_at=Meeting.updated_at))
+        # The first statement holds the meeting's appointment row (PostgreSQL) or the write lock (SQLite)
+        # until the commit, so that two events of one meeting delivered at once (a join and its leave) take
+        # turns and each sees what the other wrote; read first, both would open a span of their own. It must
+        # come before any read (scheduling/booking_lock.py says why). It takes the appointment's row rather
+        # than the meeting's: a flush writes an appointment before its meeting, so locks come in one order.
+        session.execute(update(Appointment).where(col(Appointment.id).in_(
+            select(Meeting.id).where(Meeting.zoom_meeting_id == zoom_id))).values(updated_at=Appointment.updated_at))
         found = session.exec(select(Appointment, Meeting).join(Meeting, col(Meeting.id) == Appointment.id)
                              .where(Meeting.zoom_meeting_id == zoom_id)).first()
         if found is None:
