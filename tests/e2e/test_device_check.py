@@ -6,6 +6,7 @@ stand in for a camera and microphone (each test launches its own Chromium with t
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -99,6 +100,18 @@ def _assert_fits_the_phone(page: Page) -> None:
     assert small == 0, "a button of the check is smaller than 44 px or off the screen"
 
 
+def _expect_a_good_connection(page: Page, tries: int = 3) -> None:
+    """The server is on this machine, so the check says Good; a machine busy with other tests can hold
+    the pings up past 300 ms, and then, as a client would, we press Check connection again."""
+    result = page.locator("#device-check-connection-result")
+    for attempt in range(1, tries + 1):
+        expect(result).to_contain_text(re.compile(r"Connection: (Good|Slow|Offline)"), timeout=15_000)
+        if "Connection: Good" in result.inner_text() or attempt == tries:
+            break
+        page.get_by_role("button", name="Check connection").click()
+    expect(result).to_contain_text("Connection: Good")
+
+
 @pytest.mark.parametrize("chromium", ["allow"], indirect=True)
 def test_the_check_shows_the_camera_a_moving_level_a_tone_and_the_connection(
         chromium: Browser, stack: Stack, waiting_room: str) -> None:
@@ -107,8 +120,7 @@ def test_the_check_shows_the_camera_a_moving_level_a_tone_and_the_connection(
     page.wait_for_function("() => document.getElementById('device-check-video').videoWidth > 0")
     values = _meter_values(page)
     assert len(set(values)) >= 2 and max(values) > 0, f"the level does not move: {values}"
-    expect(page.locator("#device-check-connection-result")).to_contain_text(
-        "Connection: Good", timeout=10_000)  # the server is on this machine
+    _expect_a_good_connection(page)
     expect(page.locator("#device-check-help")).to_be_hidden()
     _assert_fits_the_phone(page)
     assert_accessible(page, "the waiting room's device check, working")
@@ -157,7 +169,7 @@ def test_a_refused_camera_shows_plain_steps_for_the_phone_and_the_browser(
     expect(page.locator("#device-check-help-title")).to_have_text("Your camera or microphone is blocked")
 
     # The speaker and the connection can be checked without the camera.
-    expect(page.locator("#device-check-connection-result")).to_contain_text("Connection: Good", timeout=10_000)
+    _expect_a_good_connection(page)
     page.get_by_role("button", name="Play test sound").click()
     expect(page.locator("#device-check-sound-result")).to_contain_text("Did you hear a short tone?")
     page.context.set_offline(True)
