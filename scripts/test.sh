@@ -21,6 +21,7 @@ source scripts/env.sh
 export APP_ENV=test RUN_JOBS="${RUN_JOBS:-1}"
 
 status=0
+system_tmpdir="${TMPDIR:-/tmp}"
 cores="$(nproc 2>/dev/null || echo 2)"
 workers="${TEST_WORKERS:-$(( cores < 3 ? cores + 1 : 4 ))}"  # each runs its own PostgreSQL server
 xdist=(-n "$workers")
@@ -44,6 +45,18 @@ if [[ ${#beside[@]} -gt 0 ]]; then
   e2e_pid=$!
   trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
 fi
+# The unit and date-dependent tests keep their temporary files (SQLite copies, each worker's PostgreSQL
+# server) in memory when the machine has a tmpfs with room: a CREATE DATABASE from the template took 190 ms
+# on this machine's disk and 20 ms there, and the first process 186 s instead of 247 s (alone, 3 workers).
+# TEST_TMPDIR=<folder> chooses the folder; TEST_TMPDIR= (empty) keeps the system's.
+shm_free_kb="$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $4}')"
+if [[ -z "${TEST_TMPDIR+set}" && -w /dev/shm ]] && (( ${shm_free_kb:-0} > 2 * 1024 * 1024 )); then
+  TEST_TMPDIR="/dev/shm/rxapp-tests-$(id -u)"
+fi
+if [[ -n "${TEST_TMPDIR:-}" ]]; then
+  mkdir -p "$TEST_TMPDIR" && chmod 755 "$TEST_TMPDIR"  # the postgres user reaches its servers' folders in it
+  export TMPDIR="$TEST_TMPDIR"  # the browser tests beside were started above with the system's
+fi
 started=$SECONDS
 python -m pytest tests --ignore=tests/e2e -q -p no:playwright --durations=20 "${xdist[@]}" "$@" || status=$?
 phase "unit, integration and sandbox tests" $((SECONDS - started))
@@ -55,6 +68,7 @@ fi
 started=$SECONDS
 [[ $# -eq 0 ]] && { bash scripts/clock_check.sh quick || status=$?; }
 phase "date-dependent tests at two clock instants" $((SECONDS - started))
+[[ -n "${TEST_TMPDIR:-}" ]] && export TMPDIR="$system_tmpdir"  # the browser tests' app and Chromium: as before
 if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
   started=$SECONDS
   shared=(tests/e2e)
