@@ -301,7 +301,7 @@ def _stored_access_token(principal: Principal, practitioner_id: int) -> str:
 
 # Why a meeting needs attention once its practitioner's Zoom connection is gone (the meeting list shows it).
 DISCONNECTED = "Zoom was disconnected: connect it again on the Meeting tab of your profile"
-APP_REMOVED = "the Zoom app was removed from the Zoom account: connect Zoom again on the Meeting tab of your profile"
+APP_REMOVED = "The Zoom app was removed from the Zoom account: connect Zoom again on the Meeting tab of your profile"
 
 
 def _forget_connection(practice_id: int, practitioner_id: int, actor: int | None, action: str, why: str,
