@@ -36,18 +36,24 @@ def _insert(conn: Connection, table: str, **values: object) -> None:
     conn.execute(text(f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join(":" + k for k in values)})'), values)
 
 
+def _practice_lee_and_a_client(conn: Connection, at: datetime, lee: str, client: str, **old_columns: object) -> None:
+    """Practice 1 with its practitioner 1 and client 1, written in the columns the old schemas under test
+    share (`old_columns`: those a schema had beside them, e.g. sms_credits before 0007c)."""
+    _insert(conn, "practice", id=1, name="P", timezone="UTC", allow_zoom=True, standard_reminder_days=1,
+            telehealth_reminder_minutes=15, telehealth_reminder_includes_link=False, telehealth_location_name="",
+            telehealth_location_address="", default_pos_code="02", notify_client_when_started=True, created_at=at,
+            **old_columns)
+    _insert(conn, "user", id=1, practice_id=1, email="lee@x", full_name=lee, role="practitioner", is_active=True,
+            created_at=at, updated_at=at)
+    _insert(conn, "client", id=1, practice_id=1, full_name=client, timezone="UTC", created_at=at)
+
+
 def test_every_meeting_of_the_old_schema_becomes_a_telehealth_appointment_with_the_same_id(database: str) -> None:
     migrate.downgrade(database, "0005e")
     engine = create_engine(database)
     at = datetime(2027, 1, 5, 15, 0)
     with engine.begin() as conn:
-        _insert(conn, "practice", id=1, name="P", timezone="UTC", allow_zoom=True, standard_reminder_days=1,
-                telehealth_reminder_minutes=15, telehealth_reminder_includes_link=False, telehealth_location_name="",
-                telehealth_location_address="", default_pos_code="02", sms_credits=0,
-                notify_client_when_started=True, created_at=at)
-        _insert(conn, "user", id=1, practice_id=1, email="lee@x", full_name="Dr Lee", role="practitioner",
-                is_active=True, created_at=at, updated_at=at)
-        _insert(conn, "client", id=1, practice_id=1, full_name="Alex", timezone="UTC", created_at=at)
+        _practice_lee_and_a_client(conn, at, "Dr Lee", "Alex", sms_credits=0)
         _insert(conn, "appointment", id=1, practice_id=1, practitioner_id=1, client_id=1, start_at=at,
                 duration_minutes=50, telehealth=False, pos_code="11", status="booked", notes="old visit",
                 created_at=at, updated_at=at)
@@ -137,13 +143,7 @@ def test_frozen_telehealth_titles_are_cleared_and_typed_topics_kept(database: st
     engine = create_engine(database)
     at = datetime(2027, 1, 5, 15, 0)
     with engine.begin() as conn:
-        _insert(conn, "practice", id=1, name="P", timezone="UTC", allow_zoom=True, standard_reminder_days=1,
-                telehealth_reminder_minutes=15, telehealth_reminder_includes_link=False, telehealth_location_name="",
-                telehealth_location_address="", default_pos_code="02", notify_client_when_started=True,
-                created_at=at)
-        _insert(conn, "user", id=1, practice_id=1, email="lee@x", full_name="Dr. Dana Lee", role="practitioner",
-                is_active=True, created_at=at, updated_at=at)
-        _insert(conn, "client", id=1, practice_id=1, full_name="Élodie Durand", timezone="UTC", created_at=at)
+        _practice_lee_and_a_client(conn, at, "Dr. Dana Lee", "Élodie Durand")
         for appointment_id, topic in ((1, "Telehealth session with Dr. Dana Lee"), (2, "Weekly check-in")):
             _insert(conn, "appointment", id=appointment_id, practice_id=1, practitioner_id=1, client_id=1,
                     start_at=at, duration_minutes=50, timezone="UTC", telehealth=True, pos_code="02",
@@ -167,13 +167,7 @@ def test_meetings_of_the_old_schema_flag_their_appointments(database: str) -> No
              "created_at": at, "updated_at": at}
     states = dict(enumerate(SyncState, start=1))
     with engine.begin() as conn:
-        _insert(conn, "practice", id=1, name="P", timezone="UTC", allow_zoom=True, standard_reminder_days=1,
-                telehealth_reminder_minutes=15, telehealth_reminder_includes_link=False, telehealth_location_name="",
-                telehealth_location_address="", default_pos_code="02", notify_client_when_started=True,
-                created_at=at)
-        _insert(conn, "user", id=1, practice_id=1, email="lee@x", full_name="Dr. Lee", role="practitioner",
-                is_active=True, created_at=at, updated_at=at)
-        _insert(conn, "client", id=1, practice_id=1, full_name="Ann", timezone="UTC", created_at=at)
+        _practice_lee_and_a_client(conn, at, "Dr. Lee", "Ann")
         for n, state in states.items():
             _insert(conn, "appointment", id=n, telehealth=True, pos_code="02", **visit)
             _insert(conn, "meeting", id=n, sync_state=state.value, sync_attempts=0, last_sync_error="",
