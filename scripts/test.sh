@@ -21,7 +21,6 @@ source scripts/env.sh
 export APP_ENV=test RUN_JOBS="${RUN_JOBS:-1}"
 
 status=0
-system_tmpdir="${TMPDIR:-/tmp}"
 cores="$(nproc 2>/dev/null || echo 2)"
 workers="${TEST_WORKERS:-$(( cores < 3 ? cores + 1 : 4 ))}"  # each runs its own PostgreSQL server
 xdist=(-n "$workers")
@@ -53,12 +52,13 @@ shm_free_kb="$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $4}')"
 if [[ -z "${TEST_TMPDIR+set}" && -w /dev/shm ]] && (( ${shm_free_kb:-0} > 2 * 1024 * 1024 )); then
   TEST_TMPDIR="/dev/shm/rxapp-tests-$(id -u)"
 fi
+in_memory=()  # the browser tests (their app, Chromium) keep the system's
 if [[ -n "${TEST_TMPDIR:-}" ]]; then
   mkdir -p "$TEST_TMPDIR" && chmod 755 "$TEST_TMPDIR"  # the postgres user reaches its servers' folders in it
-  export TMPDIR="$TEST_TMPDIR"  # the browser tests beside were started above with the system's
+  in_memory=(env TMPDIR="$TEST_TMPDIR")
 fi
 started=$SECONDS
-python -m pytest tests --ignore=tests/e2e -q -p no:playwright --durations=20 "${xdist[@]}" "$@" || status=$?
+"${in_memory[@]}" python -m pytest tests --ignore=tests/e2e -q -p no:playwright --durations=20 "${xdist[@]}" "$@" || status=$?
 phase "unit, integration and sandbox tests" $((SECONDS - started))
 if [[ ${#beside[@]} -gt 0 ]]; then
   printf '\n\033[1;34m==>\033[0m %s\n' "the browser tests that ran beside them (also in $e2e_log):"
@@ -66,9 +66,8 @@ if [[ ${#beside[@]} -gt 0 ]]; then
   cat "$e2e_log"
 fi
 started=$SECONDS
-[[ $# -eq 0 ]] && { bash scripts/clock_check.sh quick || status=$?; }
+[[ $# -eq 0 ]] && { "${in_memory[@]}" bash scripts/clock_check.sh quick || status=$?; }
 phase "date-dependent tests at two clock instants" $((SECONDS - started))
-[[ -n "${TEST_TMPDIR:-}" ]] && export TMPDIR="$system_tmpdir"  # the browser tests' app and Chromium: as before
 if [[ "${TEST_PARALLEL:-0}" != "1" ]]; then
   started=$SECONDS
   shared=(tests/e2e)
